@@ -1,0 +1,178 @@
+# Outreach pipeline — build, test, demo and broker targets.
+# `make` builds every program into bin/; `make test` installs what is missing and runs all tests.
+
+CC       ?= cc
+PKGS     := rdkafka avro-c libcurl zlib jansson libmicrohttpd
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Werror
+CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L
+OPT      ?= -O2 -g
+SANITIZE ?=
+PYTHON   ?= /usr/bin/python3
+
+ifneq ($(SANITIZE),)
+VARIANT  := san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+VARIANT  := default
+SANFLAGS :=
+endif
+
+B        := build/$(VARIANT)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Icommon -I$(B) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm -lpthread
+
+# ---- sources -------------------------------------------------------------------------------
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(B)/%.o) $(B)/embedded_data.o
+LIB         := $(B)/libop.a
+EMBED_FILES := $(sort $(wildcard schemas/*.avsc)) schemas/regions.csv
+
+# Each program: bin/NAME built from the .c files of one folder.
+PROGRAMS := outreach-codec
+outreach-codec_DIR := tools/codec
+ifneq ($(wildcard producers/*.c),)
+PROGRAMS += outreach-producer
+outreach-producer_DIR := producers
+endif
+ifneq ($(wildcard producers/gen/*.c),)
+PROGRAMS += outreach-gen
+outreach-gen_DIR := producers/gen
+endif
+ifneq ($(wildcard consumers/aggregator/*.c),)
+PROGRAMS += outreach-aggregator
+outreach-aggregator_DIR := consumers/aggregator
+endif
+ifneq ($(wildcard consumers/reporter/*.c),)
+PROGRAMS += outreach-reporter
+outreach-reporter_DIR := consumers/reporter
+endif
+ifneq ($(wildcard consumers/sink/*.c),)
+PROGRAMS += outreach-sink
+outreach-sink_DIR := consumers/sink
+endif
+BINS := $(PROGRAMS:%=bin/%)
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+ITEST_SRCS := $(wildcard tests/integration/*.c)
+ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(B)/itests/%)
+
+.PHONY: all deps test unit-test valgrind-test integration-test interop-test fuzz bench demo \
+        kafka-fetch kafka-up kafka-down kafka-status format format-check clean install help
+
+all: $(BINS) $(UNIT_BINS) $(ITEST_BINS)
+
+help:
+	@echo "make              build every program into bin/ (SANITIZE=address,undefined for ASan/UBSan)"
+	@echo "make deps         install missing Debian build and test packages (needs root)"
+	@echo "make test         deps + build + unit tests (plain, ASan/UBSan, valgrind) + interop + Kafka integration"
+	@echo "make fuzz         run the decoder fuzz target (FUZZ_SECONDS=60)"
+	@echo "make kafka-up     start a KRaft broker on 127.0.0.1:\$$KAFKA_PORT (9092); BROKERS=3 for a cluster"
+	@echo "make kafka-down   stop it"
+	@echo "make demo         run the whole pipeline once (see README)"
+
+# The variant stamp makes bin/ relink when SANITIZE changes.
+$(B)/.variant: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(SANFLAGS) $(OPT)' | cmp -s - $@ || echo '$(CC) $(SANFLAGS) $(OPT)' > $@
+.PHONY: FORCE
+FORCE:
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Schemas and the region table are compiled into the library so daemons need no data path.
+build/embedgen: tools/embedgen.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -o $@ $<
+
+$(B)/embedded_data.c: build/embedgen $(EMBED_FILES)
+	@mkdir -p $(@D)
+	build/embedgen $(EMBED_FILES) > $@.tmp && mv $@.tmp $@
+
+$(B)/embedded_data.o: $(B)/embedded_data.c
+	$(CC) $(CSTD) $(OPT) $(SANFLAGS) -Icommon -c -o $@ $<
+
+$(LIB): $(COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# One rule per program: its folder's objects + the library.
+define PROGRAM_rule
+$(1)_OBJS := $$(patsubst %.c,$(B)/%.o,$$(wildcard $$($(1)_DIR)/*.c))
+bin/$(1): $$($(1)_OBJS) $(LIB) $(B)/.variant
+	@mkdir -p bin
+	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIB) $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_rule,$(p))))
+
+# Unit tests may include a program's logic file: they link every non-main object of the
+# program folders so the logic is testable without main().
+LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
+
+$(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS) $(B)/.variant
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LOGIC_OBJS) $(LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(B)/itests/%: tests/integration/%.c $(LIB) $(B)/.variant
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- dependencies, broker ------------------------------------------------------------------
+deps:
+	@bash deploy/deps.sh
+
+kafka-fetch:
+	@bash deploy/kafka/kafka.sh fetch
+kafka-up:
+	@bash deploy/kafka/kafka.sh up $(if $(BROKERS),--brokers $(BROKERS))
+kafka-down:
+	@bash deploy/kafka/kafka.sh down
+kafka-status:
+	@bash deploy/kafka/kafka.sh status
+
+# ---- tests ---------------------------------------------------------------------------------
+unit-test: all
+	@bash tests/run-unit.sh $(B)/tests
+
+valgrind-test: all
+	@bash tests/run-unit.sh --valgrind $(B)/tests
+
+interop-test: all
+	@bash tests/interop/run.sh
+
+integration-test: all
+	@bash tests/integration/run.sh
+
+# The whole suite: plain build, then the same unit tests under ASan/UBSan, valgrind, the
+# independent-implementation checks and the integration tests on a real broker.
+test: deps
+	$(MAKE) all
+	$(MAKE) unit-test
+	$(MAKE) SANITIZE=address,undefined unit-test
+	$(MAKE) valgrind-test
+	$(MAKE) interop-test
+	$(MAKE) integration-test
+	@echo "make test: all suites passed"
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+demo: deps
+	@bash deploy/demo.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,436 @@
+/* Plain JSON mapping of Avro values, driven by the value's schema; defaults for absent fields
+ * come from the schema text through the codec. */
+#include "avrojson.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 32
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+static avro_schema_t deref(avro_schema_t s)
+{
+    while (s && is_avro_link(s))
+        s = avro_schema_link_target(s);
+    return s;
+}
+
+/* The index of the only non-null branch of a two-branch nullable union, else -1. */
+static int nullable_other(avro_schema_t u, int *null_index)
+{
+    if (avro_schema_union_size(u) != 2)
+        return -1;
+    for (int i = 0; i < 2; i++)
+        if (is_avro_null(avro_schema_union_branch(u, i))) {
+            *null_index = i;
+            return 1 - i;
+        }
+    return -1;
+}
+
+static const char *branch_name(avro_schema_t b)
+{
+    b = deref(b);
+    if (is_avro_named_type(b))
+        return avro_schema_name(b);
+    return avro_schema_type_name(b);
+}
+
+static json_t *to_json(avro_value_t *v, int depth)
+{
+    avro_schema_t s = deref(avro_value_get_schema(v));
+    if (depth > MAX_DEPTH)
+        return NULL;
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        return json_null();
+    case AVRO_BOOLEAN: {
+        int b = 0;
+        avro_value_get_boolean(v, &b);
+        return json_boolean(b);
+    }
+    case AVRO_INT32: {
+        int32_t i = 0;
+        avro_value_get_int(v, &i);
+        return json_integer(i);
+    }
+    case AVRO_INT64: {
+        int64_t l = 0;
+        avro_value_get_long(v, &l);
+        return json_integer(l);
+    }
+    case AVRO_FLOAT: {
+        float f = 0;
+        avro_value_get_float(v, &f);
+        return json_real(f);
+    }
+    case AVRO_DOUBLE: {
+        double d = 0;
+        avro_value_get_double(v, &d);
+        return json_real(d);
+    }
+    case AVRO_STRING: {
+        const char *str = "";
+        size_t n = 0;
+        avro_value_get_string(v, &str, &n);
+        return json_stringn(str ? str : "", n ? n - 1 : 0);
+    }
+    case AVRO_BYTES:
+    case AVRO_FIXED: {
+        /* Avro's JSON convention: one code point per byte. */
+        const void *p = NULL;
+        size_t n = 0;
+        if (avro_value_get_type(v) == AVRO_BYTES)
+            avro_value_get_bytes(v, &p, &n);
+        else
+            avro_value_get_fixed(v, &p, &n);
+        char *out = malloc(2 * n + 1);
+        if (!out)
+            return NULL;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = ((const unsigned char *)p)[i];
+            if (c < 0x80)
+                out[k++] = (char)c;
+            else {
+                out[k++] = (char)(0xc0 | (c >> 6));
+                out[k++] = (char)(0x80 | (c & 0x3f));
+            }
+        }
+        json_t *r = json_stringn(out, k);
+        free(out);
+        return r;
+    }
+    case AVRO_ENUM: {
+        int idx = 0;
+        avro_value_get_enum(v, &idx);
+        const char *sym = avro_schema_enum_get(s, idx);
+        return sym ? json_string(sym) : NULL;
+    }
+    case AVRO_UNION: {
+        avro_value_t br;
+        int disc = -1, null_index = -1;
+        if (avro_value_get_discriminant(v, &disc) != 0 || disc < 0 ||
+            avro_value_get_current_branch(v, &br) != 0)
+            return json_null();
+        json_t *inner = to_json(&br, depth + 1);
+        if (!inner || nullable_other(s, &null_index) >= 0 || is_avro_null(deref(
+                                                                 avro_schema_union_branch(s, disc))))
+            return inner;
+        json_t *wrap = json_object();
+        if (!wrap || json_object_set_new(wrap, branch_name(avro_schema_union_branch(s, disc)),
+                                         inner) != 0) {
+            json_decref(wrap);
+            return NULL;
+        }
+        return wrap;
+    }
+    case AVRO_ARRAY:
+    case AVRO_MAP: {
+        int is_map = avro_value_get_type(v) == AVRO_MAP;
+        json_t *out = is_map ? json_object() : json_array();
+        size_t n = 0;
+        avro_value_get_size(v, &n);
+        for (size_t i = 0; out && i < n; i++) {
+            avro_value_t child;
+            const char *key = NULL;
+            avro_value_get_by_index(v, i, &child, &key);
+            json_t *c = to_json(&child, depth + 1);
+            int rc = !c ? -1 : is_map ? json_object_set_new(out, key, c)
+                                     : json_array_append_new(out, c);
+            if (rc != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    case AVRO_RECORD: {
+        json_t *out = json_object();
+        size_t n = avro_schema_record_size(s);
+        for (size_t i = 0; out && i < n; i++) {
+            avro_value_t child;
+            avro_value_get_by_index(v, i, &child, NULL);
+            json_t *c = to_json(&child, depth + 1);
+            if (!c || json_object_set_new(out, avro_schema_record_field_name(s, (int)i), c) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    default:
+        return NULL;
+    }
+}
+
+json_t *op_avrojson_to_json(avro_value_t *v)
+{
+    return to_json(v, 0);
+}
+
+static const char *json_kind(json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_t s, json_t *j,
+                     const char *path, int depth, char *errstr, size_t errstr_size);
+
+static int expected(const char *path, const char *what, json_t *j, char *errstr,
+                    size_t errstr_size)
+{
+    set_err(errstr, errstr_size, "%s: expected %s, got %s", path, what, json_kind(j));
+    return -1;
+}
+
+static int record_from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_t s,
+                            json_t *j, const char *path, int depth, char *errstr,
+                            size_t errstr_size)
+{
+    if (!json_is_object(j))
+        return expected(path, "an object", j, errstr, errstr_size);
+    const char *key;
+    json_t *val;
+    json_object_foreach(j, key, val)
+    {
+        if (avro_schema_record_field_get_index(s, key) < 0) {
+            set_err(errstr, errstr_size, "%s%s%s: unknown field", path, *path ? "." : "", key);
+            return -1;
+        }
+    }
+    size_t n = avro_schema_record_size(s);
+    for (size_t i = 0; i < n; i++) {
+        const char *fname = avro_schema_record_field_name(s, (int)i);
+        char fpath[256];
+        snprintf(fpath, sizeof fpath, "%s%s%s", path, *path ? "." : "", fname);
+        json_t *fj = json_object_get(j, fname);
+        if (!fj) {
+            fj = op_codec_field_default(os, s, fname);
+            if (!fj) {
+                set_err(errstr, errstr_size, "%s: required field missing", fpath);
+                return -1;
+            }
+        }
+        avro_value_t child;
+        if (avro_value_get_by_index(dst, i, &child, NULL) != 0) {
+            set_err(errstr, errstr_size, "%s: avro-c: %s", fpath, avro_strerror());
+            return -1;
+        }
+        if (from_json(os, &child, avro_schema_record_field_get_by_index(s, (int)i), fj, fpath,
+                      depth + 1, errstr, errstr_size) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_t s, json_t *j,
+                     const char *path, int depth, char *errstr, size_t errstr_size)
+{
+    s = deref(s);
+    if (depth > MAX_DEPTH) {
+        set_err(errstr, errstr_size, "%s: nested too deeply", path);
+        return -1;
+    }
+    switch (avro_typeof(s)) {
+    case AVRO_NULL:
+        if (!json_is_null(j))
+            return expected(path, "null", j, errstr, errstr_size);
+        return avro_value_set_null(dst);
+    case AVRO_BOOLEAN:
+        if (!json_is_boolean(j))
+            return expected(path, "true or false", j, errstr, errstr_size);
+        return avro_value_set_boolean(dst, json_is_true(j));
+    case AVRO_INT32:
+        if (!json_is_integer(j))
+            return expected(path, "an integer", j, errstr, errstr_size);
+        if (json_integer_value(j) < INT32_MIN || json_integer_value(j) > INT32_MAX) {
+            set_err(errstr, errstr_size, "%s: %" JSON_INTEGER_FORMAT " does not fit a 32-bit int",
+                    path, json_integer_value(j));
+            return -1;
+        }
+        return avro_value_set_int(dst, (int32_t)json_integer_value(j));
+    case AVRO_INT64:
+        if (!json_is_integer(j))
+            return expected(path, "an integer", j, errstr, errstr_size);
+        return avro_value_set_long(dst, json_integer_value(j));
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        if (!json_is_number(j))
+            return expected(path, "a number", j, errstr, errstr_size);
+        return is_avro_float(s) ? avro_value_set_float(dst, (float)json_number_value(j))
+                                : avro_value_set_double(dst, json_number_value(j));
+    case AVRO_STRING:
+        if (!json_is_string(j))
+            return expected(path, "a string", j, errstr, errstr_size);
+        if (memchr(json_string_value(j), 0, json_string_length(j))) {
+            set_err(errstr, errstr_size, "%s: string contains a NUL character", path);
+            return -1;
+        }
+        return avro_value_set_string_len(dst, json_string_value(j), json_string_length(j) + 1);
+    case AVRO_BYTES:
+    case AVRO_FIXED: {
+        if (!json_is_string(j))
+            return expected(path, "a string", j, errstr, errstr_size);
+        const unsigned char *p = (const unsigned char *)json_string_value(j);
+        size_t n = json_string_length(j), k = 0;
+        unsigned char *out = malloc(n + 1);
+        if (!out)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            if (p[i] < 0x80)
+                out[k++] = p[i];
+            else if ((p[i] & 0xe0) == 0xc0 && p[i] <= 0xc3 && i + 1 < n) {
+                out[k++] = (unsigned char)(((p[i] & 0x03) << 6) | (p[i + 1] & 0x3f));
+                i++;
+            } else {
+                free(out);
+                set_err(errstr, errstr_size, "%s: bytes must be code points 0-255", path);
+                return -1;
+            }
+        }
+        int rc;
+        if (is_avro_fixed(s)) {
+            if ((int64_t)k != avro_schema_fixed_size(s)) {
+                free(out);
+                set_err(errstr, errstr_size, "%s: expected %" PRId64 " bytes, got %zu", path,
+                        avro_schema_fixed_size(s), k);
+                return -1;
+            }
+            rc = avro_value_set_fixed(dst, out, k);
+        } else
+            rc = avro_value_set_bytes(dst, out, k);
+        free(out);
+        return rc;
+    }
+    case AVRO_ENUM: {
+        if (!json_is_string(j))
+            return expected(path, "a symbol string", j, errstr, errstr_size);
+        int idx = avro_schema_enum_get_by_name(s, json_string_value(j));
+        if (idx < 0) {
+            char syms[512];
+            size_t off = 0;
+            syms[0] = 0;
+            int ns = avro_schema_enum_number_of_symbols(s);
+            for (int i = 0; i < ns && off < sizeof syms; i++) {
+                int w = snprintf(syms + off, sizeof syms - off, "%s%s", i ? ", " : "",
+                                 avro_schema_enum_get(s, i));
+                if (w < 0)
+                    break;
+                off += (size_t)w;
+            }
+            set_err(errstr, errstr_size, "%s: unknown value \"%.64s\" (expected one of %s)", path,
+                    json_string_value(j), syms);
+            return -1;
+        }
+        return avro_value_set_enum(dst, idx);
+    }
+    case AVRO_UNION: {
+        int null_index = -1;
+        int other = nullable_other(s, &null_index);
+        int branch = -1;
+        json_t *inner = j;
+        if (json_is_null(j)) {
+            for (size_t i = 0; i < avro_schema_union_size(s); i++)
+                if (is_avro_null(avro_schema_union_branch(s, (int)i)))
+                    branch = (int)i;
+        } else if (other >= 0) {
+            branch = other;
+        } else if (json_is_object(j) && json_object_size(j) == 1) {
+            const char *key = json_object_iter_key(json_object_iter(j));
+            inner = json_object_iter_value(json_object_iter(j));
+            for (size_t i = 0; i < avro_schema_union_size(s); i++)
+                if (strcmp(branch_name(avro_schema_union_branch(s, (int)i)), key) == 0)
+                    branch = (int)i;
+        }
+        if (branch < 0) {
+            set_err(errstr, errstr_size, "%s: value matches no branch of the union", path);
+            return -1;
+        }
+        avro_value_t br;
+        if (avro_value_set_branch(dst, branch, &br) != 0) {
+            set_err(errstr, errstr_size, "%s: avro-c: %s", path, avro_strerror());
+            return -1;
+        }
+        return from_json(os, &br, avro_schema_union_branch(s, branch), inner, path, depth + 1,
+                         errstr, errstr_size);
+    }
+    case AVRO_ARRAY: {
+        if (!json_is_array(j))
+            return expected(path, "an array", j, errstr, errstr_size);
+        avro_value_reset(dst);
+        size_t i;
+        json_t *e;
+        json_array_foreach(j, i, e)
+        {
+            char ipath[256];
+            snprintf(ipath, sizeof ipath, "%s[%zu]", path, i);
+            avro_value_t child;
+            if (avro_value_append(dst, &child, NULL) != 0 ||
+                from_json(os, &child, avro_schema_array_items(s), e, ipath, depth + 1, errstr,
+                          errstr_size) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    case AVRO_MAP: {
+        if (!json_is_object(j))
+            return expected(path, "an object", j, errstr, errstr_size);
+        avro_value_reset(dst);
+        const char *key;
+        json_t *e;
+        json_object_foreach(j, key, e)
+        {
+            char kpath[256];
+            snprintf(kpath, sizeof kpath, "%s.%s", path, key);
+            avro_value_t child;
+            if (avro_value_add(dst, key, &child, NULL, NULL) != 0 ||
+                from_json(os, &child, avro_schema_map_values(s), e, kpath, depth + 1, errstr,
+                          errstr_size) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    case AVRO_RECORD:
+        return record_from_json(os, dst, s, j, path, depth, errstr, errstr_size);
+    default:
+        set_err(errstr, errstr_size, "%s: unsupported schema type", path);
+        return -1;
+    }
+}
+
+int op_avrojson_from_json(const struct op_schema *s, avro_value_t *dst, json_t *j, char *errstr,
+                          size_t errstr_size)
+{
+    avro_value_reset(dst);
+    return record_from_json(s, dst, s->schema, j, "", 0, errstr, errstr_size);
+}

@@ -1,0 +1,41 @@
+/* Growable byte buffer: doubling growth, overflow-checked. */
+#include "buf.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int op_buf_reserve(struct op_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len)
+        return -1;
+    size_t need = b->len + extra;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    unsigned char *p = realloc(b->data, cap);
+    if (!p)
+        return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int op_buf_append(struct op_buf *b, const void *data, size_t n)
+{
+    if (op_buf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+void op_buf_free(struct op_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}

@@ -1,0 +1,25 @@
+/* A growable byte buffer: the one place where encoded messages and payloads are assembled.
+ * Owned by its user; `op_buf_free` releases the storage and leaves an empty buffer. */
+#ifndef OP_BUF_H
+#define OP_BUF_H
+
+#include <stddef.h>
+
+struct op_buf {
+    unsigned char *data;
+    size_t len;
+    size_t cap;
+};
+
+#define OP_BUF_INIT {0, 0, 0}
+
+/* Makes room for `extra` more bytes past len. Returns 0, or -1 on allocation failure
+ * (the buffer is unchanged). */
+int op_buf_reserve(struct op_buf *b, size_t extra);
+
+/* Appends `n` bytes. Returns 0 or -1 (allocation failure). */
+int op_buf_append(struct op_buf *b, const void *data, size_t n);
+
+void op_buf_free(struct op_buf *b);
+
+#endif
