@@ -121,7 +121,7 @@ $(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS) $(B)/.variant
 
 $(B)/itests/%: tests/integration/%.c $(LIB) $(B)/.variant
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

@@ -1,0 +1,113 @@
+/* Argument parsing in the manner of kcat: settings apply in the order given, so -F then -X
+ * overrides the file; signal handlers only set flags that the poll loops read. */
+#include "cli.h"
+
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+volatile sig_atomic_t op_cli_run = 1;
+volatile sig_atomic_t op_cli_reload = 0;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        op_cli_reload = 1;
+        return;
+    }
+    if (!op_cli_run) /* second signal: the operator means it */
+        _exit(128 + sig);
+    op_cli_run = 0;
+}
+
+void op_cli_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
+                                const struct op_conf_def *defs,
+                                void (*usage)(FILE *out), op_cli_option_cb option_cb,
+                                void *opaque, int *first_arg)
+{
+    char err[1024];
+    int operands = 0, forced_level = 0;
+    /* Operands are moved to the front of the remaining argv, in order. */
+    char **ops = argv + 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            for (i++; i < argc; i++)
+                ops[operands++] = argv[i];
+            break;
+        }
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            ops[operands++] = argv[i];
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            fprintf(stdout, "\nConfiguration keys (-X key=value or in a -F file; any other key "
+                            "goes to librdkafka, see -X list):\n");
+            op_conf_print_help(defs, stdout);
+            return OP_CLI_EXIT;
+        }
+        if (strcmp(a, "-v") == 0) {
+            forced_level = OP_LOG_DEBUG;
+            continue;
+        }
+        if (strcmp(a, "-q") == 0) {
+            forced_level = OP_LOG_WARNING;
+            continue;
+        }
+        if (strcmp(a, "-F") == 0 || strcmp(a, "-X") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: %s needs an argument (see --help)\n", argv[0], a);
+                return OP_CLI_ERROR;
+            }
+            const char *v = argv[++i];
+            if (a[1] == 'X' && op_conf_is_list_request(v)) {
+                op_conf_list(conf, stdout);
+                return OP_CLI_EXIT;
+            }
+            int rc = a[1] == 'F' ? op_conf_load_file(conf, v, err, sizeof err)
+                                 : op_conf_apply_arg(conf, v, err, sizeof err);
+            if (rc != 0) {
+                fprintf(stderr, "%s: %s\n", argv[0], err);
+                return OP_CLI_ERROR;
+            }
+            continue;
+        }
+        int used = option_cb ? option_cb(argc, argv, i, opaque) : 0;
+        if (used < 0)
+            return OP_CLI_ERROR;
+        if (used == 0) {
+            fprintf(stderr, "%s: unknown option %s (see --help)\n", argv[0], a);
+            return OP_CLI_ERROR;
+        }
+        i += used - 1;
+    }
+    const char *level = op_conf_get(conf, "log.level");
+    int lv;
+    if (level && op_log_level_parse(level, &lv) == 0)
+        op_log_level = lv;
+    if (forced_level) /* -v / -q win over log.level */
+        op_log_level = forced_level;
+    if (op_conf_get(conf, "log.json") && op_conf_get_bool(conf, "log.json"))
+        op_log_set_json(1);
+    /* Shift operands so the caller sees them at argv[*first_arg .. argc). */
+    int first = argc - operands;
+    memmove(argv + first, ops, (size_t)operands * sizeof *argv);
+    *first_arg = first;
+    return OP_CLI_OK;
+}

@@ -1,0 +1,46 @@
+/* Command-line handling shared by the daemons: -F FILE and -X key=value applied in order to
+ * a configuration, -X list, -v/-q, --help; and the run/reload flags set by signals. */
+#ifndef OP_CLI_H
+#define OP_CLI_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "conf.h"
+
+/* Set to 0 by the first SIGINT/SIGTERM; a second one exits at once with status 130 (or 143).
+ * op_cli_reload is set to 1 by SIGHUP. Only the signal handler writes them. */
+extern volatile sig_atomic_t op_cli_run;
+extern volatile sig_atomic_t op_cli_reload;
+
+/* Installs the handlers for SIGINT, SIGTERM and SIGHUP, and ignores SIGPIPE. */
+void op_cli_install_signals(void);
+
+/* Keys every program's table includes. */
+#define OP_CLI_CONF_DEFS                                                                         \
+    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},          \
+    {                                                                                            \
+        "log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0             \
+    }
+
+/* What op_cli_parse found. */
+enum op_cli_result {
+    OP_CLI_OK = 0,   /* continue; *first_arg is the index of the first operand */
+    OP_CLI_EXIT = 1, /* --help or -X list was printed: exit 0 */
+    OP_CLI_ERROR = 2 /* a message was printed to stderr: exit 2 */
+};
+
+/* Program-specific options: a callback gets each option that is not -F, -X, -v, -q, -h,
+ * --help; it returns the number of argv entries it consumed (1 or 2), 0 if it does not know
+ * the option, or -1 after printing an error. */
+typedef int (*op_cli_option_cb)(int argc, char **argv, int i, void *opaque);
+
+/* Parses argv in order. `usage` prints the program's help (options and operands), followed
+ * by the configuration keys. Log level changes apply at once. Operands may be mixed with
+ * options; "--" ends options. */
+enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
+                                const struct op_conf_def *defs,
+                                void (*usage)(FILE *out), op_cli_option_cb option_cb,
+                                void *opaque, int *first_arg);
+
+#endif

@@ -1,0 +1,740 @@
+/* Configuration store and router: validates our keys against the program's table, passes
+ * the rest to librdkafka, reads secrets from files, and prints the key table and settings. */
+#include "conf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+#define FILE_SUFFIX ".file"
+#define TOPIC_PREFIX "topic."
+#define MASK "***"
+
+enum set_result { SET_OK, SET_INVALID, SET_UNKNOWN };
+
+struct conf_entry {
+    char *key;
+    char *value;
+    char *name; /* the segment a `*` matched; NULL for plain keys */
+    const struct op_conf_def *def;
+};
+
+struct op_conf {
+    const struct op_conf_def *defs;
+    struct conf_entry *entries; /* sorted by key so lookups bisect and foreach is ordered */
+    size_t n_entries, cap_entries;
+    char **kafka_keys; /* librdkafka keys as set, in first-set order, for op_conf_dump */
+    size_t n_kafka_keys, cap_kafka_keys;
+    rd_kafka_conf_t *kconf; /* owns the default topic config; NULL without with_kafka */
+};
+
+static void errno_string(int err, char *buf, size_t size)
+{
+    /* strerror_r: conf may be loaded while librdkafka threads already run. */
+    if (strerror_r(err, buf, size) != 0)
+        snprintf(buf, size, "error %d", err);
+}
+
+static int parse_int(const char *s, long long *out)
+{
+    char *end;
+
+    /* strtoll would skip leading whitespace and accept an empty string as 0. */
+    if (!s || !(*s == '-' || *s == '+' || (*s >= '0' && *s <= '9')))
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "on"};
+    static const char *const no[] = {"false", "0", "no", "off"};
+
+    if (!s)
+        return -1;
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int has_bounds(const struct op_conf_def *def)
+{
+    return def->min != 0 || def->max != 0;
+}
+
+/* Matches key against a table key; for a `*` key, reports the matched segment. */
+static int key_matches(const char *pattern, const char *key, const char **seg, size_t *seg_len)
+{
+    const char *star = strchr(pattern, '*');
+
+    if (!star)
+        return strcmp(pattern, key) == 0;
+    size_t pre = (size_t)(star - pattern), suf = strlen(star + 1), len = strlen(key);
+    if (len < pre + suf + 1 || strncmp(key, pattern, pre) != 0 ||
+        strcmp(key + len - suf, star + 1) != 0)
+        return 0;
+    if (memchr(key + pre, '.', len - pre - suf))
+        return 0;
+    if (seg) {
+        *seg = key + pre;
+        *seg_len = len - pre - suf;
+    }
+    return 1;
+}
+
+/* Plain keys win over patterns, so `endpoint.default.url` can be its own key beside
+ * `endpoint.*.url`. */
+static const struct op_conf_def *find_def(const struct op_conf_def *defs, const char *key,
+                                          const char **seg, size_t *seg_len)
+{
+    for (const struct op_conf_def *d = defs; d->key; d++)
+        if (!strchr(d->key, '*') && strcmp(d->key, key) == 0)
+            return d;
+    for (const struct op_conf_def *d = defs; d->key; d++)
+        if (strchr(d->key, '*') && key_matches(d->key, key, seg, seg_len))
+            return d;
+    return NULL;
+}
+
+static int check_value(const struct op_conf_def *def, const char *key, const char *value,
+                       char *errstr, size_t errstr_size)
+{
+    long long v;
+    int b;
+
+    switch (def->type) {
+    case OP_CONF_INT:
+        if (parse_int(value, &v) == 0 && (!has_bounds(def) || (v >= def->min && v <= def->max)))
+            return 0;
+        if (has_bounds(def))
+            snprintf(errstr, errstr_size,
+                     "bad value \"%s\" for %s: expected an integer in %lld..%lld", value, key,
+                     def->min, def->max);
+        else
+            snprintf(errstr, errstr_size, "bad value \"%s\" for %s: expected an integer", value,
+                     key);
+        return -1;
+    case OP_CONF_BOOL:
+        if (parse_bool(value, &b) == 0)
+            return 0;
+        snprintf(errstr, errstr_size,
+                 "bad value \"%s\" for %s: expected true/false, yes/no, on/off or 1/0", value, key);
+        return -1;
+    case OP_CONF_STRING:
+    case OP_CONF_SECRET:
+        return 0;
+    }
+    snprintf(errstr, errstr_size, "%s: unknown type in the configuration table", key);
+    return -1;
+}
+
+/* The table is program text, so a mistake in it is a bug: report it loudly at startup. */
+static int check_table(const struct op_conf_def *defs)
+{
+    char err[256];
+
+    for (const struct op_conf_def *d = defs; d->key; d++) {
+        const char *star = strchr(d->key, '*');
+        if (!*d->key) {
+            op_log(OP_LOG_ERR, "configuration table: empty key");
+            return -1;
+        }
+        if (star && (strchr(star + 1, '*') || (star != d->key && star[-1] != '.') ||
+                     (star[1] != '\0' && star[1] != '.'))) {
+            op_log(OP_LOG_ERR, "configuration table: %s: `*` must be one whole segment", d->key);
+            return -1;
+        }
+        if (d->def && check_value(d, d->key, d->def, err, sizeof(err)) != 0) {
+            op_log(OP_LOG_ERR, "configuration table: default: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+struct op_conf *op_conf_new(const struct op_conf_def *defs, int with_kafka)
+{
+    struct op_conf *conf = NULL;
+
+    if (!defs || check_table(defs) != 0)
+        return NULL;
+    conf = calloc(1, sizeof(*conf));
+    if (!conf)
+        return NULL;
+    conf->defs = defs;
+    if (with_kafka) {
+        conf->kconf = rd_kafka_conf_new();
+        /* An explicit default topic config: `topic.*` keys and librdkafka's own fallthrough
+         * for topic-level keys then share one object that rd_kafka_conf_dup() copies. */
+        rd_kafka_conf_set_default_topic_conf(conf->kconf, rd_kafka_topic_conf_new());
+    }
+    return conf;
+}
+
+void op_conf_destroy(struct op_conf *conf)
+{
+    if (!conf)
+        return;
+    for (size_t i = 0; i < conf->n_entries; i++) {
+        free(conf->entries[i].key);
+        free(conf->entries[i].value);
+        free(conf->entries[i].name);
+    }
+    free(conf->entries);
+    for (size_t i = 0; i < conf->n_kafka_keys; i++)
+        free(conf->kafka_keys[i]);
+    free(conf->kafka_keys);
+    if (conf->kconf)
+        rd_kafka_conf_destroy(conf->kconf);
+    free(conf);
+}
+
+/* Index of key, or of where it would be inserted (with *found = 0). */
+static size_t entry_index(const struct op_conf *conf, const char *key, int *found)
+{
+    size_t lo = 0, hi = conf->n_entries;
+
+    *found = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(conf->entries[mid].key, key);
+        if (c == 0) {
+            *found = 1;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int entry_set(struct op_conf *conf, const struct op_conf_def *def, const char *key,
+                     const char *seg, size_t seg_len, const char *value)
+{
+    int found, rc = -1;
+    size_t i = entry_index(conf, key, &found);
+    char *v = strdup(value), *k = NULL, *name = NULL;
+
+    if (!v)
+        goto cleanup;
+    if (found) {
+        free(conf->entries[i].value);
+        conf->entries[i].value = v;
+        v = NULL;
+        rc = 0;
+        goto cleanup;
+    }
+    k = strdup(key);
+    if (!k || (seg && !(name = strndup(seg, seg_len))))
+        goto cleanup;
+    if (conf->n_entries == conf->cap_entries) {
+        size_t cap = conf->cap_entries ? conf->cap_entries * 2 : 16;
+        struct conf_entry *e = realloc(conf->entries, cap * sizeof(*e));
+        if (!e)
+            goto cleanup;
+        conf->entries = e;
+        conf->cap_entries = cap;
+    }
+    memmove(&conf->entries[i + 1], &conf->entries[i],
+            (conf->n_entries - i) * sizeof(conf->entries[0]));
+    conf->entries[i] = (struct conf_entry){.key = k, .value = v, .name = name, .def = def};
+    conf->n_entries++;
+    k = v = name = NULL;
+    rc = 0;
+cleanup:
+    free(k);
+    free(v);
+    free(name);
+    return rc;
+}
+
+static int track_kafka_key(struct op_conf *conf, const char *key)
+{
+    for (size_t i = 0; i < conf->n_kafka_keys; i++)
+        if (strcmp(conf->kafka_keys[i], key) == 0)
+            return 0;
+    if (conf->n_kafka_keys == conf->cap_kafka_keys) {
+        size_t cap = conf->cap_kafka_keys ? conf->cap_kafka_keys * 2 : 8;
+        char **keys = realloc(conf->kafka_keys, cap * sizeof(*keys));
+        if (!keys)
+            return -1;
+        conf->kafka_keys = keys;
+        conf->cap_kafka_keys = cap;
+    }
+    if (!(conf->kafka_keys[conf->n_kafka_keys] = strdup(key)))
+        return -1;
+    conf->n_kafka_keys++;
+    return 0;
+}
+
+static enum set_result set_kafka(struct op_conf *conf, const char *key, const char *value,
+                                 char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_res_t res;
+
+    if (strncmp(key, TOPIC_PREFIX, strlen(TOPIC_PREFIX)) == 0) {
+        res = rd_kafka_topic_conf_set(rd_kafka_conf_get_default_topic_conf(conf->kconf),
+                                      key + strlen(TOPIC_PREFIX), value, errstr, errstr_size);
+        /* librdkafka has global keys that start with "topic." (topic.metadata.*). */
+        if (res == RD_KAFKA_CONF_UNKNOWN)
+            res = rd_kafka_conf_set(conf->kconf, key, value, errstr, errstr_size);
+    } else {
+        res = rd_kafka_conf_set(conf->kconf, key, value, errstr, errstr_size);
+    }
+    if (res == RD_KAFKA_CONF_UNKNOWN)
+        return SET_UNKNOWN;
+    if (res != RD_KAFKA_CONF_OK)
+        return SET_INVALID;
+    if (track_kafka_key(conf, key) != 0) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return SET_INVALID;
+    }
+    return SET_OK;
+}
+
+static enum set_result set_routed(struct op_conf *conf, const char *key, const char *value,
+                                  int allow_file, char *errstr, size_t errstr_size);
+
+/* Volatile stores so the compiler cannot drop them as dead before free(). */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+
+    for (size_t i = 0; i < n; i++)
+        v[i] = 0;
+}
+
+/* Sets STEM from the first line of the file named by STEM.file. Returns SET_UNKNOWN if
+ * STEM is not a key either, so the caller can report the full key as unknown. Messages name
+ * the path and never the content: these files hold passwords. */
+static enum set_result set_from_file(struct op_conf *conf, const char *key, const char *path,
+                                     char *errstr, size_t errstr_size)
+{
+    enum set_result rc = SET_INVALID;
+    size_t stem_len = strlen(key) - strlen(FILE_SUFFIX), n;
+    /* Room for the longest value plus "\r\n" and the NUL, so one more byte means too long. */
+    size_t line_size = OP_CONF_VALUE_MAX + 4;
+    char *stem = strndup(key, stem_len), *line = malloc(line_size);
+    char reason[128], err[512] = "";
+    FILE *f = NULL;
+
+    if (!stem || !line) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto cleanup;
+    }
+    f = fopen(path, "r");
+    if (!f || !fgets(line, (int)line_size, f)) {
+        if (f && !ferror(f)) {
+            snprintf(errstr, errstr_size, "%s \"%s\" is empty", key, path);
+        } else {
+            errno_string(errno, reason, sizeof(reason));
+            snprintf(errstr, errstr_size, "cannot read %s \"%s\": %s", key, path, reason);
+        }
+        goto cleanup;
+    }
+    n = strlen(line);
+    if (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    if (n > 0 && line[n - 1] == '\r')
+        line[--n] = '\0';
+    if (n == 0) {
+        snprintf(errstr, errstr_size, "%s \"%s\": the first line is empty", key, path);
+        goto cleanup;
+    }
+    if (n > OP_CONF_VALUE_MAX) {
+        snprintf(errstr, errstr_size, "%s \"%s\": the first line is longer than %d bytes", key,
+                 path, OP_CONF_VALUE_MAX);
+        goto cleanup;
+    }
+    rc = set_routed(conf, stem, line, 0, err, sizeof(err));
+    if (rc == SET_INVALID)
+        snprintf(errstr, errstr_size, "%s \"%s\": its content is not a valid value for %s", key,
+                 path, stem);
+cleanup:
+    if (f)
+        fclose(f);
+    /* Leave no password behind in freed memory (librdkafka may have quoted it in err). */
+    wipe(line, line ? line_size : 0);
+    wipe(err, sizeof(err));
+    free(line);
+    free(stem);
+    return rc;
+}
+
+static enum set_result set_routed(struct op_conf *conf, const char *key, const char *value,
+                                  int allow_file, char *errstr, size_t errstr_size)
+{
+    const struct op_conf_def *def;
+    const char *seg = NULL;
+    size_t seg_len = 0, key_len;
+
+    if (!key || !*key) {
+        snprintf(errstr, errstr_size, "empty configuration key");
+        return SET_INVALID;
+    }
+    if (!value) {
+        snprintf(errstr, errstr_size, "no value for %s", key);
+        return SET_INVALID;
+    }
+    if (strlen(value) > OP_CONF_VALUE_MAX) {
+        snprintf(errstr, errstr_size, "value for %s is too long (%zu bytes, at most %d)", key,
+                 strlen(value), OP_CONF_VALUE_MAX);
+        return SET_INVALID;
+    }
+
+    def = find_def(conf->defs, key, &seg, &seg_len);
+    if (def) {
+        if (check_value(def, key, value, errstr, errstr_size) != 0)
+            return SET_INVALID;
+        if (entry_set(conf, def, key, seg, seg_len, value) != 0) {
+            snprintf(errstr, errstr_size, "out of memory");
+            return SET_INVALID;
+        }
+        return SET_OK;
+    }
+
+    key_len = strlen(key);
+    if (allow_file && key_len > strlen(FILE_SUFFIX) &&
+        strcmp(key + key_len - strlen(FILE_SUFFIX), FILE_SUFFIX) == 0) {
+        enum set_result rc = set_from_file(conf, key, value, errstr, errstr_size);
+        if (rc != SET_UNKNOWN)
+            return rc;
+    }
+
+    if (conf->kconf) {
+        enum set_result rc = set_kafka(conf, key, value, errstr, errstr_size);
+        if (rc != SET_UNKNOWN)
+            return rc;
+    }
+    /* Same wording as librdkafka so every unknown key reads alike. */
+    snprintf(errstr, errstr_size, "No such configuration property: \"%s\"", key);
+    return SET_UNKNOWN;
+}
+
+int op_conf_set(struct op_conf *conf, const char *key, const char *value, char *errstr,
+                size_t errstr_size)
+{
+    return set_routed(conf, key, value, 1, errstr, errstr_size) == SET_OK ? 0 : -1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static char *trim(char *s)
+{
+    size_t n;
+
+    while (is_space(*s))
+        s++;
+    n = strlen(s);
+    while (n > 0 && is_space(s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+int op_conf_load_file(struct op_conf *conf, const char *path, char *errstr, size_t errstr_size)
+{
+    int rc = -1;
+    char *line = NULL, reason[1024];
+    size_t cap = 0;
+    unsigned long lineno = 0;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        errno_string(errno, reason, sizeof(reason));
+        snprintf(errstr, errstr_size, "%s: %s", path, reason);
+        goto cleanup;
+    }
+    while (getline(&line, &cap, f) >= 0) {
+        char *s = trim(line), *eq, *key;
+        lineno++;
+        if (*s == '\0' || *s == '#')
+            continue;
+        eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(errstr, errstr_size, "%s:%lu: expected key=value", path, lineno);
+            goto cleanup;
+        }
+        *eq = '\0';
+        key = trim(s);
+        if (*key == '\0') {
+            snprintf(errstr, errstr_size, "%s:%lu: missing key before \"=\"", path, lineno);
+            goto cleanup;
+        }
+        if (op_conf_set(conf, key, trim(eq + 1), reason, sizeof(reason)) != 0) {
+            snprintf(errstr, errstr_size, "%s:%lu: %s", path, lineno, reason);
+            goto cleanup;
+        }
+    }
+    if (ferror(f)) {
+        errno_string(errno, reason, sizeof(reason));
+        snprintf(errstr, errstr_size, "%s: %s", path, reason);
+        goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(line);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+int op_conf_apply_arg(struct op_conf *conf, const char *kv, char *errstr, size_t errstr_size)
+{
+    const char *eq = kv ? strchr(kv, '=') : NULL;
+    char *key = NULL;
+    int rc = -1;
+
+    if (!eq) {
+        snprintf(errstr, errstr_size, "expected key=value, got \"%s\"", kv ? kv : "");
+        goto cleanup;
+    }
+    if (eq == kv) {
+        snprintf(errstr, errstr_size, "missing key before \"=\" in \"%s\"", kv);
+        goto cleanup;
+    }
+    key = strndup(kv, (size_t)(eq - kv));
+    if (!key) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto cleanup;
+    }
+    rc = op_conf_set(conf, key, eq + 1, errstr, errstr_size);
+cleanup:
+    free(key);
+    return rc;
+}
+
+int op_conf_is_list_request(const char *kv)
+{
+    return kv && strcmp(kv, "list") == 0;
+}
+
+const char *op_conf_get(const struct op_conf *conf, const char *key)
+{
+    const struct op_conf_def *def;
+    int found;
+    size_t i;
+
+    if (!conf || !key)
+        return NULL;
+    i = entry_index(conf, key, &found);
+    if (found)
+        return conf->entries[i].value;
+    def = find_def(conf->defs, key, NULL, NULL);
+    return def ? def->def : NULL;
+}
+
+long long op_conf_get_int(const struct op_conf *conf, const char *key)
+{
+    long long v;
+
+    return parse_int(op_conf_get(conf, key), &v) == 0 ? v : 0;
+}
+
+int op_conf_get_bool(const struct op_conf *conf, const char *key)
+{
+    int b;
+
+    return parse_bool(op_conf_get(conf, key), &b) == 0 ? b : 0;
+}
+
+int op_conf_foreach(const struct op_conf *conf, const char *pattern,
+                    int (*cb)(const char *name, const char *key, const char *value, void *opaque),
+                    void *opaque)
+{
+    const struct op_conf_def *def = NULL;
+
+    if (!conf || !pattern || !cb)
+        return -1;
+    for (const struct op_conf_def *d = conf->defs; d->key && !def; d++)
+        if (strchr(d->key, '*') && strcmp(d->key, pattern) == 0)
+            def = d;
+    if (!def)
+        return -1;
+    for (size_t i = 0; i < conf->n_entries; i++) {
+        const struct conf_entry *e = &conf->entries[i];
+        if (e->def != def)
+            continue;
+        int rc = cb(e->name, e->key, e->value, opaque);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf)
+{
+    rd_kafka_conf_t *dup;
+
+    if (!conf || !conf->kconf)
+        return NULL;
+    /* Copies the default topic config along with the global one. */
+    dup = rd_kafka_conf_dup(conf->kconf);
+    if (dup)
+        rd_kafka_conf_set_log_cb(dup, op_log_rdkafka_cb);
+    return dup;
+}
+
+/* rd_kafka_*conf_get with dest_size in/out; 0 when the key is known and set. */
+static int kafka_get_raw(const struct op_conf *conf, const char *key, char *buf, size_t *size)
+{
+    rd_kafka_conf_res_t res = RD_KAFKA_CONF_UNKNOWN;
+
+    if (strncmp(key, TOPIC_PREFIX, strlen(TOPIC_PREFIX)) == 0)
+        res = rd_kafka_topic_conf_get(rd_kafka_conf_get_default_topic_conf(conf->kconf),
+                                      key + strlen(TOPIC_PREFIX), buf, size);
+    if (res == RD_KAFKA_CONF_UNKNOWN)
+        res = rd_kafka_conf_get(conf->kconf, key, buf, size);
+    return res == RD_KAFKA_CONF_OK ? 0 : -1;
+}
+
+const char *op_conf_kafka_get(const struct op_conf *conf, const char *key, char *buf, size_t size)
+{
+    size_t n = size;
+
+    if (!conf || !conf->kconf || !key || !buf || size == 0)
+        return NULL;
+    /* librdkafka truncates into a small buffer yet returns OK and the needed size. */
+    if (kafka_get_raw(conf, key, buf, &n) != 0 || n > size)
+        return NULL;
+    return buf;
+}
+
+static const char *type_name(enum op_conf_type type)
+{
+    switch (type) {
+    case OP_CONF_STRING:
+        return "string";
+    case OP_CONF_INT:
+        return "int";
+    case OP_CONF_BOOL:
+        return "bool";
+    case OP_CONF_SECRET:
+        return "secret";
+    }
+    return "?";
+}
+
+static const char *shown_default(const struct op_conf_def *def)
+{
+    if (!def->def)
+        return "";
+    if (def->type == OP_CONF_SECRET)
+        return MASK;
+    return def->def;
+}
+
+void op_conf_list(const struct op_conf *conf, FILE *out)
+{
+    fprintf(out, "%-32s | %-16s | %-20s | %s\n", "Property", "Type", "Default", "Description");
+    fprintf(out, "%.32s-|-%.16s-|-%.20s-|-%.11s\n", "--------------------------------",
+            "--------------------------------", "--------------------------------",
+            "--------------------------------");
+    for (const struct op_conf_def *d = conf->defs; d->key; d++) {
+        char type[64];
+        if (d->type == OP_CONF_INT && has_bounds(d))
+            snprintf(type, sizeof(type), "int %lld..%lld", d->min, d->max);
+        else
+            snprintf(type, sizeof(type), "%s", type_name(d->type));
+        fprintf(out, "%-32s | %-16s | %-20s | %s\n", d->key, type, shown_default(d),
+                d->help ? d->help : "");
+    }
+    if (conf->kconf) {
+        fprintf(out, "\nlibrdkafka properties (topic-level ones may take a \"topic.\" prefix):\n");
+        rd_kafka_conf_properties_show(out);
+    }
+}
+
+static int kafka_key_is_sensitive(const char *key)
+{
+    static const char *const words[] = {"password", "secret", "key", "token", "credential", "jaas"};
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(key, words[i]))
+            return 1;
+    /* SASL settings may carry credentials (e.g. sasl.oauthbearer.config); only the ones an
+     * operator needs to debug a login are shown. */
+    if (strncmp(key, "sasl.", 5) == 0)
+        return strcmp(key, "sasl.mechanisms") != 0 && strcmp(key, "sasl.mechanism") != 0 &&
+               strcmp(key, "sasl.username") != 0;
+    return 0;
+}
+
+static void dump_kafka_key(const struct op_conf *conf, const char *key, FILE *out)
+{
+    size_t size = 0;
+    char *buf = NULL;
+
+    if (kafka_key_is_sensitive(key)) {
+        fprintf(out, "%s=%s\n", key, MASK);
+        return;
+    }
+    if (kafka_get_raw(conf, key, NULL, &size) != 0 || !(buf = malloc(size + 1)) ||
+        kafka_get_raw(conf, key, buf, &size) != 0) {
+        fprintf(out, "%s=\n", key);
+    } else {
+        buf[size] = '\0';
+        fprintf(out, "%s=%s\n", key, buf);
+    }
+    free(buf);
+}
+
+void op_conf_dump(const struct op_conf *conf, FILE *out)
+{
+    for (const struct op_conf_def *d = conf->defs; d->key; d++) {
+        if (strchr(d->key, '*')) {
+            for (size_t i = 0; i < conf->n_entries; i++) {
+                const struct conf_entry *e = &conf->entries[i];
+                if (e->def == d)
+                    fprintf(out, "%s=%s\n", e->key, d->type == OP_CONF_SECRET ? MASK : e->value);
+            }
+            continue;
+        }
+        const char *v = op_conf_get(conf, d->key);
+        if (v)
+            fprintf(out, "%s=%s\n", d->key, d->type == OP_CONF_SECRET ? MASK : v);
+    }
+    for (size_t i = 0; i < conf->n_kafka_keys; i++)
+        dump_kafka_key(conf, conf->kafka_keys[i], out);
+}
+
+void op_conf_print_help(const struct op_conf_def *defs, FILE *out)
+{
+    static const char *const metavar[] = {"STRING", "N", "BOOL", "SECRET"};
+
+    for (const struct op_conf_def *d = defs; d->key; d++) {
+        char left[256];
+        int n = snprintf(left, sizeof(left), "%s=%s", d->key,
+                         (unsigned)d->type < 4 ? metavar[d->type] : "VALUE");
+        /* Long keys push their help to the next line rather than breaking the column. */
+        if (n < 0 || n > 30)
+            fprintf(out, "  %s\n  %-30s %s", left, "", d->help ? d->help : "");
+        else
+            fprintf(out, "  %-30s %s", left, d->help ? d->help : "");
+        if (d->type == OP_CONF_INT && has_bounds(d))
+            fprintf(out, " (%lld..%lld)", d->min, d->max);
+        if (d->def)
+            fprintf(out, " [default: %s]", d->def[0] ? shown_default(d) : "\"\"");
+        fputc('\n', out);
+    }
+}

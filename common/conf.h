@@ -1,0 +1,107 @@
+/* Configuration: key=value files and -X key=value arguments, routed like kcat does: our
+ * keys to a static table, `topic.*` to the default topic config, the rest to librdkafka. */
+#ifndef OP_CONF_H
+#define OP_CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <librdkafka/rdkafka.h>
+
+/* Longest value accepted, in bytes; longer ones are rejected, never truncated. */
+#define OP_CONF_VALUE_MAX (64 * 1024)
+
+enum op_conf_type {
+    OP_CONF_STRING,
+    OP_CONF_INT,    /* base-10 long long, within [min, max] unless both are 0 */
+    OP_CONF_BOOL,   /* true/false, yes/no, on/off, 1/0 (any case) */
+    OP_CONF_SECRET, /* a string that list, dump and help show as *** */
+};
+
+/* One key of a program's table; the table ends with {0}. A key may contain one `*` segment
+ * (e.g. "endpoint.*.url") that matches exactly one non-empty, dot-free name. `def` is the
+ * default (NULL: none) and must be valid for the type. `help` is one line. */
+struct op_conf_def {
+    const char *key;
+    enum op_conf_type type;
+    const char *def;
+    const char *help;
+    long long min, max;
+};
+
+struct op_conf;
+
+/* Creates a configuration over `defs`, which must outlive it. With `with_kafka`, it also
+ * holds a librdkafka global config with a default topic config for passthrough keys;
+ * without, keys outside the table are errors. Returns NULL on allocation failure or if the
+ * table is malformed (a bad key pattern or default; logged at OP_LOG_ERR). */
+struct op_conf *op_conf_new(const struct op_conf_def *defs, int with_kafka);
+void op_conf_destroy(struct op_conf *conf);
+
+/* Sets one key, routed in this order:
+ *   1. a key of the table: validated by its type;
+ *   2. `STEM.file` where STEM is known (table or librdkafka): STEM is set to the first line
+ *      of that file (newline stripped); errors name the path, never the content;
+ *   3. `topic.NAME`: NAME on the default topic config (falling back to the global config
+ *      for librdkafka's own `topic.metadata.*` keys);
+ *   4. anything else: rd_kafka_conf_set(), so topic-level keys land on the default topic
+ *      config just as librdkafka does it.
+ * Returns 0, or -1 with a message in errstr: librdkafka's own for a bad value of its keys;
+ * for a key nobody knows, librdkafka's wording with the key as typed
+ * (`No such configuration property: "topic.foo"`). A value is copied. Not thread-safe. */
+int op_conf_set(struct op_conf *conf, const char *key, const char *value, char *errstr,
+                size_t errstr_size);
+
+/* Applies a file of `key=value` lines: `#` starts a comment line, blank lines are skipped,
+ * whitespace around key and value is trimmed, a value runs to the end of the line (so it
+ * may contain `#` and `=`). Stops at the first error: `path:line: reason`, or
+ * `path: reason` if the file cannot be read. Returns 0 or -1. */
+int op_conf_load_file(struct op_conf *conf, const char *path, char *errstr, size_t errstr_size);
+
+/* Applies one `-X key=value` argument (split at the first `=`, nothing trimmed).
+ * Returns 0 or -1. */
+int op_conf_apply_arg(struct op_conf *conf, const char *kv, char *errstr, size_t errstr_size);
+
+/* True if a -X argument is `list` (print every key with op_conf_list and exit). */
+int op_conf_is_list_request(const char *kv);
+
+/* The value of one of our keys (a concrete key for pattern keys, e.g. "endpoint.a.url"):
+ * the set value, else the table default, else NULL (also for keys not in the table).
+ * The string is owned by conf and valid until that key is set again or conf is destroyed. */
+const char *op_conf_get(const struct op_conf *conf, const char *key);
+/* op_conf_get parsed as an integer / a bool; 0 if there is no value. */
+long long op_conf_get_int(const struct op_conf *conf, const char *key);
+int op_conf_get_bool(const struct op_conf *conf, const char *key);
+
+/* Calls cb for every key that was set and matches `pattern`, a `*` key of the table, in
+ * byte order of the full key. `name` is the segment the `*` matched, `key` the full key,
+ * `value` its value: strings owned by conf, valid during the call (cb must not set keys).
+ * Returns 0 after the last key, the first non-zero value cb returned (iteration stops
+ * there), or -1 if `pattern` is not a `*` key of the table. */
+int op_conf_foreach(const struct op_conf *conf, const char *pattern,
+                    int (*cb)(const char *name, const char *key, const char *value, void *opaque),
+                    void *opaque);
+
+/* A caller-owned copy of the librdkafka config (default topic config included) with the log
+ * callback set to op_log_rdkafka_cb, ready for rd_kafka_new(), which takes ownership of it on
+ * success. NULL without with_kafka or on allocation failure. */
+rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf);
+
+/* Reads a librdkafka property (`topic.NAME` from the default topic config; other names from
+ * the global config, then the default topic config) into buf. Returns buf, or NULL if the
+ * key is unknown or unset, buf is too small, or conf has no librdkafka config. */
+const char *op_conf_kafka_get(const struct op_conf *conf, const char *key, char *buf, size_t size);
+
+/* `-X list`: a table of our keys (type, default, help), then librdkafka's properties. */
+void op_conf_list(const struct op_conf *conf, FILE *out);
+
+/* The effective settings, one `key=value` line each, for startup logs: our keys with a
+ * value (table order, pattern instances in key order), then the librdkafka keys that were
+ * set, in the order first set. SECRET keys and librdkafka keys that may hold credentials
+ * (password, secret, key, token, credential, jaas, sasl.* except sasl.mechanism(s) and
+ * sasl.username) are shown as ***. */
+void op_conf_dump(const struct op_conf *conf, FILE *out);
+
+/* For --help: one entry per key of the table with its help and default. */
+void op_conf_print_help(const struct op_conf_def *defs, FILE *out);
+
+#endif

@@ -1,0 +1,193 @@
+/* Topic administration through librdkafka's Admin API (2.0.2), so that daemons and tests
+ * create what they need with the same settings instead of relying on broker auto-creation. */
+#include "kafka.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    if (err) {
+        set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(err));
+        return -1;
+    }
+    int n = md->broker_cnt;
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+/* Partition count and whether every partition has a leader; -1 if the topic is unknown. */
+static int topic_state(rd_kafka_t *rk, const char *topic, int timeout_ms, int *all_led,
+                       char *errstr, size_t errstr_size)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt) {
+        set_err(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return -1;
+    }
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    if (err) {
+        set_err(errstr, errstr_size, "%s: metadata: %s", topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    int n = -1;
+    if (md->topic_cnt == 1 && !md->topics[0].err) {
+        n = md->topics[0].partition_cnt;
+        *all_led = n > 0;
+        for (int i = 0; i < n; i++)
+            if (md->topics[0].partitions[i].leader < 0 || md->topics[0].partitions[i].err)
+                *all_led = 0;
+    } else {
+        set_err(errstr, errstr_size, "%s: %s", topic,
+                rd_kafka_err2str(md->topic_cnt ? md->topics[0].err
+                                               : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+    }
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                             size_t errstr_size)
+{
+    int led = 0;
+    return topic_state(rk, topic, timeout_ms, &led, errstr, errstr_size);
+}
+
+int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *specs, size_t n,
+                           int timeout_ms, int *partitions_out, char *errstr,
+                           size_t errstr_size)
+{
+    int rc = -1;
+    rd_kafka_NewTopic_t *new_topics[16] = {0};
+    rd_kafka_AdminOptions_t *opts = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    char err[512];
+
+    if (n > sizeof new_topics / sizeof new_topics[0]) {
+        set_err(errstr, errstr_size, "too many topics in one call");
+        return -1;
+    }
+    int brokers = op_kafka_broker_count(rk, timeout_ms, errstr, errstr_size);
+    if (brokers < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        int repl = specs[i].replication > 0 ? specs[i].replication : brokers < 3 ? brokers : 3;
+        new_topics[i] =
+            rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions, repl, err, sizeof err);
+        if (!new_topics[i]) {
+            set_err(errstr, errstr_size, "%s: %s", specs[i].name, err);
+            goto cleanup;
+        }
+        int has_isr = 0;
+        for (const char *const *kv = specs[i].configs; kv && kv[0]; kv += 2) {
+            if (strcmp(kv[0], "min.insync.replicas") == 0)
+                has_isr = 1;
+            if (rd_kafka_NewTopic_set_config(new_topics[i], kv[0], kv[1]) != 0) {
+                set_err(errstr, errstr_size, "%s: bad config %s", specs[i].name, kv[0]);
+                goto cleanup;
+            }
+        }
+        if (!has_isr && repl >= 3)
+            rd_kafka_NewTopic_set_config(new_topics[i], "min.insync.replicas", "2");
+    }
+    opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    q = rd_kafka_queue_new(rk);
+    if (!opts || !q ||
+        rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err)) {
+        set_err(errstr, errstr_size, "admin setup failed");
+        goto cleanup;
+    }
+    rd_kafka_CreateTopics(rk, new_topics, n, opts, q);
+    ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+    if (!ev) {
+        set_err(errstr, errstr_size, "CreateTopics: no answer within %d ms", timeout_ms + 5000);
+        goto cleanup;
+    }
+    if (rd_kafka_event_error(ev)) {
+        set_err(errstr, errstr_size, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+        goto cleanup;
+    }
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            const char *why = rd_kafka_topic_result_error_string(res[i]);
+            set_err(errstr, errstr_size, "create topic %s: %s", rd_kafka_topic_result_name(res[i]),
+                    why ? why : rd_kafka_err2str(e));
+            goto cleanup;
+        }
+    }
+    /* A created topic needs a moment before every partition has a leader. */
+    long long deadline = now_ms() + timeout_ms;
+    for (size_t i = 0; i < n; i++) {
+        for (;;) {
+            int led = 0;
+            int parts = topic_state(rk, specs[i].name, 5000, &led, errstr, errstr_size);
+            if (parts > 0 && led) {
+                if (partitions_out)
+                    partitions_out[i] = parts;
+                break;
+            }
+            if (now_ms() > deadline) {
+                if (parts > 0)
+                    set_err(errstr, errstr_size, "%s: partitions without leader after %d ms",
+                            specs[i].name, timeout_ms);
+                goto cleanup;
+            }
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    rc = 0;
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    if (opts)
+        rd_kafka_AdminOptions_destroy(opts);
+    for (size_t i = 0; i < n; i++)
+        if (new_topics[i])
+            rd_kafka_NewTopic_destroy(new_topics[i]);
+    return rc;
+}
+
+int op_kafka_province_key(const char *region, char out[7])
+{
+    for (int i = 0; i < 6; i++)
+        if (region[i] < '0' || region[i] > '9')
+            return -1;
+    if (region[6] != 0)
+        return -1;
+    out[0] = region[0];
+    out[1] = region[1];
+    memcpy(out + 2, "0000", 5);
+    return 0;
+}

@@ -1,0 +1,38 @@
+/* Kafka helpers shared by the daemons: topic creation with documented settings, broker
+ * count, and the classification of librdkafka errors into retry / abort / fatal. */
+#ifndef OP_KAFKA_H
+#define OP_KAFKA_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+/* One topic to create if missing. replication <= 0 means min(3, brokers in the cluster);
+ * configs is a NULL-terminated list of key, value pairs (may be NULL). When the cluster has
+ * at least 3 brokers, min.insync.replicas=2 is added unless configs sets it. */
+struct op_kafka_topic_spec {
+    const char *name;
+    int partitions;
+    int replication;
+    const char *const *configs;
+};
+
+/* Number of brokers in the cluster's metadata, or -1 with errstr. */
+int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size);
+
+/* Creates each topic that does not exist yet; an existing topic is left as it is (its
+ * partition count is reported in *partitions_out when not NULL, in the order of specs).
+ * Waits until every partition has a leader. Returns 0 or -1 with errstr naming the topic. */
+int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *specs, size_t n,
+                           int timeout_ms, int *partitions_out, char *errstr,
+                           size_t errstr_size);
+
+/* Partition count of `topic`, or -1 with errstr (unknown topic included). */
+int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                             size_t errstr_size);
+
+/* The province key of a region code: the first two digits followed by "0000". `out` must
+ * hold 7 bytes. Returns 0, or -1 when `region` is not six ASCII digits. */
+int op_kafka_province_key(const char *region, char out[7]);
+
+#endif

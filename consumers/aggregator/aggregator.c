@@ -1,0 +1,858 @@
+/* The exactly-once loop of outreach-aggregator (pattern of librdkafka's transactions.c):
+ * restore per-partition state from the compacted outputs on assignment, then consume →
+ * update → one transaction per interval carrying outputs and consumed offsets. */
+#include "aggregator.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "codec.h"
+#include "event.h"
+#include "kafka.h"
+#include "log.h"
+#include "regions.h"
+#include "state.h"
+
+const struct op_conf_def aggregator_conf_defs[] = {
+    {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are read from", 0, 0},
+    {"rollups.topic", OP_CONF_STRING, "outreach.rollups",
+     "compacted topic of rollups (and the state changelog), co-partitioned with events", 0, 0},
+    {"seen.topic", OP_CONF_STRING, "outreach.events.seen",
+     "compacted topic of counted event ids (dedup state), co-partitioned with events", 0, 0},
+    {"dlq.topic", OP_CONF_STRING, "outreach.events.dlq",
+     "dead-letter topic for undecodable, invalid or unauthorised events", 0, 0},
+    {"group.name", OP_CONF_STRING, "outreach-aggregator", "consumer group of the aggregators",
+     0, 0},
+    {"instance.id", OP_CONF_STRING, NULL,
+     "stable name of this instance (default: host name); its transactional.id is "
+     "outreach-aggregator-<instance.id>, so a restart fences its previous incarnation",
+     0, 0},
+    {"topic.partitions", OP_CONF_INT, "6", "partitions when the aggregator creates the topics",
+     1, 1000},
+    {"topic.replication", OP_CONF_INT, "0",
+     "replication factor for created topics (0: min(3, brokers))", 0, 16},
+    {"commit.interval.ms", OP_CONF_INT, "500",
+     "how often the open transaction is committed (rollups become visible then)", 10, 60000},
+    {"campaigns", OP_CONF_STRING, "2025 两节送温暖:2024-12-20:2025-02-12",
+     "campaign windows NAME:FIRST-DAY:LAST-DAY separated by ';' (days in Asia/Shanghai)", 0, 0},
+    {"dedup.horizon.days", OP_CONF_INT, "400",
+     "event ids are remembered this long (seen topic retention and memory)", 1, 36500},
+    {"max.future.skew.s", OP_CONF_INT, "600",
+     "events timestamped further in the future than this are invalid", 0, 86400 * 7},
+    {"regions.file", OP_CONF_STRING, NULL,
+     "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0},
+    {"restore.timeout.ms", OP_CONF_INT, "300000", "longest a state restore may take", 1000,
+     3600000},
+    OP_AUTHZ_CONF_DEFS,
+    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
+    {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
+    {0},
+};
+
+int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
+{
+    static const char *const defaults[] = {
+        "bootstrap.servers", "127.0.0.1:9092",
+        /* A commit must fit in the transaction: message.timeout.ms < transaction.timeout.ms */
+        "transaction.timeout.ms", "30000",
+        "message.timeout.ms", "25000",
+        "compression.codec", "lz4",
+        "session.timeout.ms", "10000",
+        "heartbeat.interval.ms", "1000",
+        NULL};
+    for (const char *const *kv = defaults; *kv; kv += 2)
+        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
+            return -1;
+    return 0;
+}
+
+struct aggregator {
+    struct op_conf *conf;
+    struct op_codec *codec;
+    struct op_regions *regions;
+    struct op_authz *authz;
+    struct agg_model model;
+    int model_ready;
+    rd_kafka_t *consumer, *producer, *restorer;
+    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic;
+    int partitions;
+    struct agg_state **states; /* by partition; NULL when not assigned */
+    int64_t *positions;        /* next offset to commit per partition, -1 when none */
+    int txn_open;
+    int64_t txn_started_ms;
+    int64_t last_prune_ms;
+    avro_value_t rollup_value;
+    int have_rollup_value;
+    struct op_buf buf;
+    int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
+    int fatal; /* set from callbacks: leave the loop and exit 1 */
+    struct aggregator_stats stats;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- producing -------------------------------------------------------------------------- */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    /* A failed delivery fails the transaction at commit; the log says why. */
+    if (m->err)
+        op_log(OP_LOG_WARNING, "delivery to %s [%" PRId32 "] failed: %s",
+               rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
+}
+
+/* producev with back-pressure: QUEUE_FULL waits for deliveries and retries. */
+static int produce(struct aggregator *a, const char *topic, int32_t partition, const void *key,
+                   size_t key_len, const void *value, size_t len, rd_kafka_headers_t *hdrs)
+{
+    rd_kafka_resp_err_t e;
+    for (;;) {
+        e = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(topic),
+                              RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_KEY((void *)key, key_len),
+                              RD_KAFKA_V_VALUE((void *)value, len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(a->producer, 50);
+    }
+    if (e) {
+        /* producev did not take the headers on failure. */
+        if (hdrs)
+            rd_kafka_headers_destroy(hdrs);
+        op_log(OP_LOG_ERR, "produce to %s: %s", topic, rd_kafka_err2str(e));
+        return -1;
+    }
+    return 0;
+}
+
+static int produce_rollup(struct agg_rollup *r, void *opaque)
+{
+    struct aggregator *a = opaque;
+    char err[512];
+    avro_value_reset(&a->rollup_value);
+    a->buf.len = 0;
+    if (agg_rollup_to_value(&a->model, r, &a->rollup_value, err, sizeof err) != 0 ||
+        op_codec_encode(a->model.rollup, &a->rollup_value, &a->buf, err, sizeof err) != 0) {
+        op_log(OP_LOG_ERR, "rollup %s: %s", r->key, err);
+        return -1;
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "type", -1, "rollup", -1);
+    /* Co-partitioning: rollups of events partition p live in rollups partition p. */
+    int32_t p = -1;
+    for (int i = 0; i < a->partitions; i++)
+        if (a->states[i] && op_map_get(a->states[i]->rollups, r->key, strlen(r->key)) == r)
+            p = i;
+    if (p < 0)
+        return -1;
+    if (produce(a, a->rollups_topic, p, r->key, strlen(r->key), a->buf.data, a->buf.len, h) != 0)
+        return -1;
+    a->stats.rollups_written++;
+    return 0;
+}
+
+static int dead_letter(struct aggregator *a, const rd_kafka_message_t *m, const char *reason,
+                       const char *detail)
+{
+    char part[16], off[24], ts[24];
+    snprintf(part, sizeof part, "%" PRId32, m->partition);
+    snprintf(off, sizeof off, "%" PRId64, m->offset);
+    snprintf(ts, sizeof ts, "%" PRId64, wall_ms());
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    rd_kafka_header_add(h, "dlq.reason", -1, reason, -1);
+    rd_kafka_header_add(h, "dlq.error", -1, detail, -1);
+    rd_kafka_header_add(h, "dlq.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
+    rd_kafka_header_add(h, "dlq.source.partition", -1, part, -1);
+    rd_kafka_header_add(h, "dlq.source.offset", -1, off, -1);
+    rd_kafka_header_add(h, "dlq.time", -1, ts, -1);
+    op_log(OP_LOG_WARNING, "dead letter %s [%" PRId32 "] @%" PRId64 ": %s: %s",
+           rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason, detail);
+    if (produce(a, a->dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload, m->len,
+                h) != 0)
+        return -1;
+    a->stats.dead_lettered++;
+    return 0;
+}
+
+/* ---- transactions ----------------------------------------------------------------------- */
+
+enum txn_verdict { TXN_OK = 0, TXN_ABORT = 1, TXN_FATAL = -1 };
+
+static enum txn_verdict txn_verdict_of(rd_kafka_error_t *e, const char *what)
+{
+    if (!e)
+        return TXN_OK;
+    enum txn_verdict v = rd_kafka_error_is_fatal(e) ? TXN_FATAL : TXN_ABORT;
+    op_log(OP_LOG_ERR, "%s: %s", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+    return v;
+}
+
+/* Calls f until it succeeds or fails for good. */
+static enum txn_verdict txn_retry(rd_kafka_error_t *(*f)(struct aggregator *, void *),
+                                  struct aggregator *a, void *arg, const char *what)
+{
+    for (int attempt = 0;; attempt++) {
+        rd_kafka_error_t *e = f(a, arg);
+        if (!e)
+            return TXN_OK;
+        if (rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e) &&
+            !rd_kafka_error_txn_requires_abort(e) && attempt < 100 && !a->fatal) {
+            op_log(OP_LOG_WARNING, "%s: %s (retrying)", what, rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            sleep_ms(200);
+            continue;
+        }
+        return txn_verdict_of(e, what);
+    }
+}
+
+static rd_kafka_error_t *do_begin(struct aggregator *a, void *arg)
+{
+    (void)arg;
+    return rd_kafka_begin_transaction(a->producer);
+}
+
+static rd_kafka_error_t *do_send_offsets(struct aggregator *a, void *arg)
+{
+    rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(a->consumer);
+    rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(a->producer, arg, md, 60000);
+    rd_kafka_consumer_group_metadata_destroy(md);
+    return e;
+}
+
+static rd_kafka_error_t *do_commit(struct aggregator *a, void *arg)
+{
+    (void)arg;
+    return rd_kafka_commit_transaction(a->producer, 60000);
+}
+
+static rd_kafka_error_t *do_abort(struct aggregator *a, void *arg)
+{
+    (void)arg;
+    return rd_kafka_abort_transaction(a->producer, 60000);
+}
+
+static enum txn_verdict txn_begin(struct aggregator *a)
+{
+    if (a->txn_open)
+        return TXN_OK;
+    enum txn_verdict v = txn_retry(do_begin, a, NULL, "begin_transaction");
+    if (v == TXN_OK) {
+        a->txn_open = 1;
+        a->txn_started_ms = mono_ms();
+    }
+    return v;
+}
+
+/* Produces the dirty rollups, sends the consumed offsets and commits. */
+static enum txn_verdict txn_commit(struct aggregator *a)
+{
+    if (!a->txn_open)
+        return TXN_OK;
+    for (int p = 0; p < a->partitions; p++)
+        if (a->states[p] && agg_take_dirty(a->states[p], produce_rollup, a) != 0)
+            return TXN_ABORT;
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
+    for (int p = 0; p < a->partitions; p++)
+        if (a->positions[p] >= 0)
+            rd_kafka_topic_partition_list_add(offsets, a->events_topic, p)->offset =
+                a->positions[p];
+    enum txn_verdict v = TXN_OK;
+    if (offsets->cnt > 0)
+        v = txn_retry(do_send_offsets, a, offsets, "send_offsets_to_transaction");
+    rd_kafka_topic_partition_list_destroy(offsets);
+    if (v == TXN_OK)
+        v = txn_retry(do_commit, a, NULL, "commit_transaction");
+    if (v == TXN_OK) {
+        a->txn_open = 0;
+        for (int p = 0; p < a->partitions; p++)
+            a->positions[p] = -1;
+        a->stats.txn_committed++;
+    }
+    return v;
+}
+
+/* ---- restore ---------------------------------------------------------------------------- */
+
+static int restore_partition(struct aggregator *a, struct agg_state *s, char *errstr,
+                             size_t errstr_size)
+{
+    const char *topics[2] = {a->rollups_topic, a->seen_topic};
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2);
+    for (int i = 0; i < 2; i++) {
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(a->restorer, topics[i],
+                                                                 s->partition, &lo, &hi, 30000);
+        if (e) {
+            set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i],
+                    s->partition, rd_kafka_err2str(e));
+            rd_kafka_topic_partition_list_destroy(list);
+            return -1;
+        }
+        if (hi > lo)
+            rd_kafka_topic_partition_list_add(list, topics[i], s->partition)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
+    }
+    int want_eof = list->cnt, eofs = 0, rc = 0;
+    size_t rollups = 0, ids = 0;
+    if (want_eof > 0 && rd_kafka_assign(a->restorer, list) != 0) {
+        set_err(errstr, errstr_size, "assign for restore failed");
+        rc = -1;
+    }
+    int seen_eof[2] = {0, 0};
+    int64_t deadline = mono_ms() + a->restore_timeout_ms;
+    while (rc == 0 && eofs < want_eof) {
+        if (mono_ms() > deadline) {
+            set_err(errstr, errstr_size, "restore of partition %" PRId32 " took over %" PRId64 " ms",
+                    s->partition, a->restore_timeout_ms);
+            rc = -1;
+            break;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->restorer, 200);
+        if (!m)
+            continue;
+        int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->rollups_topic) == 0;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (!seen_eof[!is_rollup]) {
+                seen_eof[!is_rollup] = 1;
+                eofs++;
+            }
+        } else if (m->err) {
+            op_log(OP_LOG_WARNING, "restore: %s", rd_kafka_message_errstr(m));
+        } else if (is_rollup && m->payload) {
+            avro_value_t *v;
+            char err[512];
+            int drc = op_codec_decode(a->codec, m->payload, m->len, &v, NULL, NULL, err,
+                                      sizeof err);
+            if (drc != 0 || agg_rollup_restore(&a->model, s, v, err, sizeof err) != 0) {
+                /* Our own output: an unreadable record means a downgrade or corruption. */
+                set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
+                        a->rollups_topic, s->partition, m->offset, err);
+                rc = -1;
+            }
+            rollups++;
+        } else if (!is_rollup && m->key && m->key_len > 0 && m->key_len <= OP_EVENT_ID_MAX) {
+            char id[OP_EVENT_ID_MAX + 1], val[24] = "";
+            memcpy(id, m->key, m->key_len);
+            id[m->key_len] = 0;
+            if (m->payload && m->len < sizeof val)
+                memcpy(val, m->payload, m->len), val[m->len] = 0;
+            if (agg_seen_restore(s, id, strtoll(val, NULL, 10)) != 0) {
+                set_err(errstr, errstr_size, "out of memory");
+                rc = -1;
+            }
+            ids++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (want_eof > 0)
+        rd_kafka_assign(a->restorer, NULL);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (rc == 0)
+        op_log(OP_LOG_INFO, "partition %" PRId32 ": restored %zu rollup records, %zu seen ids",
+               s->partition, rollups, ids);
+    return rc;
+}
+
+/* Replaces the state of every partition in `parts` with what Kafka has committed, and
+ * assigns them to the consumer at their committed offsets. */
+static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_list_t *parts)
+{
+    int64_t t0 = mono_ms();
+    char err[512];
+    a->stats.ready = 0;
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+    /* With read_committed this waits for any pending transaction holding offsets of these
+     * partitions (KIP-447), so the outputs we restore next are complete. */
+    rd_kafka_resp_err_t e = rd_kafka_committed(a->consumer, committed, 120000);
+    if (e) {
+        op_log(OP_LOG_ERR, "fetch committed offsets: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(committed);
+        return -1;
+    }
+    for (int i = 0; i < committed->cnt; i++) {
+        int32_t p = committed->elems[i].partition;
+        if (p < 0 || p >= a->partitions) {
+            op_log(OP_LOG_ERR, "partition %" PRId32 " beyond the %d known: restart to resize", p,
+                   a->partitions);
+            rd_kafka_topic_partition_list_destroy(committed);
+            return -1;
+        }
+        agg_state_destroy(a->states[p]);
+        a->states[p] = agg_state_new(p);
+        a->positions[p] = -1;
+        if (!a->states[p] || restore_partition(a, a->states[p], err, sizeof err) != 0) {
+            op_log(OP_LOG_ERR, "restore: %s", a->states[p] ? err : "out of memory");
+            rd_kafka_topic_partition_list_destroy(committed);
+            return -1;
+        }
+        if (committed->elems[i].offset < 0)
+            committed->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        op_log(OP_LOG_INFO, "partition %" PRId32 ": resuming at offset %" PRId64, p,
+               committed->elems[i].offset);
+    }
+    rd_kafka_resp_err_t ae = rd_kafka_assign(a->consumer, committed);
+    rd_kafka_topic_partition_list_destroy(committed);
+    if (ae) {
+        op_log(OP_LOG_ERR, "assign: %s", rd_kafka_err2str(ae));
+        return -1;
+    }
+    a->stats.restores++;
+    a->stats.last_restore_ms = mono_ms() - t0;
+    a->stats.ready = 1;
+    op_log(OP_LOG_NOTICE, "restored %d partition(s) in %" PRId64 " ms", parts->cnt,
+           a->stats.last_restore_ms);
+    return 0;
+}
+
+static void drop_partitions(struct aggregator *a, rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (p >= 0 && p < a->partitions) {
+            agg_state_destroy(a->states[p]);
+            a->states[p] = NULL;
+            a->positions[p] = -1;
+        }
+    }
+}
+
+/* After an abort: every assigned partition goes back to its committed state. */
+static int abort_and_rewind(struct aggregator *a)
+{
+    if (a->txn_open) {
+        enum txn_verdict v = txn_retry(do_abort, a, NULL, "abort_transaction");
+        a->txn_open = 0;
+        if (v != TXN_OK)
+            return -1;
+        a->stats.txn_aborted++;
+    }
+    rd_kafka_topic_partition_list_t *assigned = NULL;
+    if (rd_kafka_assignment(a->consumer, &assigned) != 0)
+        return -1;
+    op_log(OP_LOG_WARNING, "transaction aborted: rewinding %d partition(s) to committed state",
+           assigned->cnt);
+    drop_partitions(a, assigned);
+    int rc = restore_and_assign(a, assigned);
+    rd_kafka_topic_partition_list_destroy(assigned);
+    return rc;
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct aggregator *a = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        op_log(OP_LOG_NOTICE, "assigned %d partition(s)", parts->cnt);
+        if (restore_and_assign(a, parts) != 0)
+            a->fatal = 1;
+        return;
+    }
+    /* Revoked or lost. A lost assignment may already belong to someone else: abort. */
+    int lost = rd_kafka_assignment_lost(rk);
+    op_log(OP_LOG_NOTICE, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);
+    if (a->txn_open) {
+        enum txn_verdict v = lost ? TXN_ABORT : txn_commit(a);
+        if (v == TXN_ABORT && a->txn_open) {
+            if (txn_retry(do_abort, a, NULL, "abort_transaction") != TXN_OK)
+                a->fatal = 1;
+            a->txn_open = 0;
+            a->stats.txn_aborted++;
+        } else if (v == TXN_FATAL)
+            a->fatal = 1;
+    }
+    drop_partitions(a, parts);
+    rd_kafka_assign(rk, NULL);
+    a->stats.ready = 0;
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+/* Processes one event inside the open transaction. Returns 0, or -1 when producing failed
+ * (the transaction must abort). */
+static int handle(struct aggregator *a, rd_kafka_message_t *m)
+{
+    int32_t p = m->partition;
+    if (p < 0 || p >= a->partitions || !a->states[p]) {
+        op_log(OP_LOG_WARNING, "message from unassigned partition %" PRId32 " ignored", p);
+        return 0;
+    }
+    struct agg_state *s = a->states[p];
+    a->stats.events_read++;
+    char err[512], field[64], reason[400];
+    avro_value_t *v;
+    const struct op_schema *reader;
+    int rc = op_codec_decode(a->codec, m->payload, m->payload ? m->len : 0, &v, NULL, &reader,
+                             err, sizeof err);
+    if (rc != 0) {
+        rc = dead_letter(a, m, op_codec_err_name(rc), err);
+        goto done;
+    }
+    struct op_event ev;
+    if (op_event_from_value(&ev, reader, v, field, sizeof field, reason, sizeof reason) != 0) {
+        snprintf(err, sizeof err, "%s: %s", field, reason);
+        rc = dead_letter(a, m, "invalid", err);
+        goto done;
+    }
+    struct op_event_rules rules = {a->regions, a->authz, wall_ms(), a->max_future_ms};
+    int verdict = op_event_validate(&ev, &rules, field, sizeof field, reason, sizeof reason);
+    if (verdict != OP_EVENT_VALID) {
+        snprintf(err, sizeof err, "%s: %s", field, reason);
+        rc = dead_letter(a, m, verdict == OP_EVENT_UNAUTHORIZED ? "unauthorized" : "invalid",
+                         err);
+        goto done;
+    }
+    int dup = agg_seen_check_add(s, ev.event_id, wall_ms());
+    if (dup < 0) {
+        op_log(OP_LOG_ERR, "out of memory");
+        a->fatal = 1;
+        return -1;
+    }
+    if (dup) {
+        a->stats.duplicates++;
+        op_log(OP_LOG_DEBUG, "duplicate event_id %s ignored", ev.event_id);
+        rc = 0;
+        goto done;
+    }
+    char ts[24];
+    int tl = snprintf(ts, sizeof ts, "%" PRId64, wall_ms());
+    rc = produce(a, a->seen_topic, p, ev.event_id, strlen(ev.event_id), ts, (size_t)tl, NULL);
+    if (rc == 0 && agg_apply(&a->model, s, &ev) != 0) {
+        op_log(OP_LOG_ERR, "out of memory applying %s", ev.event_id);
+        a->fatal = 1;
+        return -1;
+    }
+    if (rc == 0)
+        a->stats.events_counted++;
+done:
+    a->positions[p] = m->offset + 1;
+    return rc;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static rd_kafka_t *make_client(struct aggregator *a, rd_kafka_type_t type,
+                               const char *const *settings, int with_rebalance, char *errstr,
+                               size_t errstr_size)
+{
+    rd_kafka_conf_t *c = op_conf_kafka_dup(a->conf);
+    if (!c) {
+        set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    char err[512];
+    for (const char *const *kv = settings; kv && kv[0]; kv += 2)
+        if (rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            set_err(errstr, errstr_size, "%s: %s", kv[0], err);
+            rd_kafka_conf_destroy(c);
+            return NULL;
+        }
+    rd_kafka_conf_set_opaque(c, a);
+    if (type == RD_KAFKA_PRODUCER)
+        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+    if (with_rebalance)
+        rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
+    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
+    if (!rk) {
+        set_err(errstr, errstr_size, "%s", err);
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    /* rd_kafka_new() took ownership of c. */
+    return rk;
+}
+
+struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t errstr_size)
+{
+    struct aggregator *a = calloc(1, sizeof *a);
+    if (!a) {
+        set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    a->conf = conf;
+    a->events_topic = op_conf_get(conf, "events.topic");
+    a->rollups_topic = op_conf_get(conf, "rollups.topic");
+    a->seen_topic = op_conf_get(conf, "seen.topic");
+    a->dlq_topic = op_conf_get(conf, "dlq.topic");
+    a->commit_interval_ms = op_conf_get_int(conf, "commit.interval.ms");
+    a->horizon_ms = op_conf_get_int(conf, "dedup.horizon.days") * 86400000LL;
+    a->max_future_ms = op_conf_get_int(conf, "max.future.skew.s") * 1000LL;
+    a->restore_timeout_ms = op_conf_get_int(conf, "restore.timeout.ms");
+
+    const char *rfile = op_conf_get(conf, "regions.file");
+    a->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
+                       : op_regions_new_default(errstr, errstr_size);
+    if (!a->regions)
+        goto fail;
+    a->codec = op_codec_new_default(errstr, errstr_size);
+    if (!a->codec)
+        goto fail;
+    a->authz = op_authz_new_from_conf(conf, errstr, errstr_size);
+    if (!a->authz)
+        goto fail;
+    if (op_authz_count(a->authz) == 0)
+        op_log(OP_LOG_WARNING, "no agency.*.regions configured: authz.default=%s applies to "
+                               "every agency",
+               op_conf_get(conf, "authz.default"));
+    if (agg_model_init(&a->model, a->codec, a->regions, op_conf_get(conf, "campaigns"), errstr,
+                       errstr_size) != 0)
+        goto fail;
+    a->model_ready = 1;
+    if (avro_generic_value_new(a->model.rollup->iface, &a->rollup_value) != 0) {
+        set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
+        goto fail;
+    }
+    a->have_rollup_value = 1;
+
+    char host[128] = "localhost", txn_id[300];
+    const char *instance = op_conf_get(conf, "instance.id");
+    if (!instance) {
+        gethostname(host, sizeof host - 1);
+        instance = host;
+    }
+    snprintf(txn_id, sizeof txn_id, "outreach-aggregator-%s", instance);
+    const char *const producer_settings[] = {"transactional.id", txn_id, "enable.idempotence",
+                                             "true", "acks", "all", NULL};
+    const char *const restorer_settings[] = {"group.id", "outreach-aggregator-restore",
+                                             "enable.auto.commit", "false",
+                                             "isolation.level", "read_committed",
+                                             "auto.offset.reset", "earliest",
+                                             "enable.partition.eof", "true", NULL};
+    a->producer = make_client(a, RD_KAFKA_PRODUCER, producer_settings, 0, errstr, errstr_size);
+    if (!a->producer)
+        goto fail;
+    a->restorer = make_client(a, RD_KAFKA_CONSUMER, restorer_settings, 0, errstr, errstr_size);
+    if (!a->restorer)
+        goto fail;
+    op_log(OP_LOG_INFO, "transactional.id %s", txn_id);
+    return a;
+fail:
+    aggregator_destroy(a);
+    return NULL;
+}
+
+/* The consumer is created only after topics exist and transactions are initialised, so a
+ * rebalance can never see a producer that is not ready. */
+static int start(struct aggregator *a)
+{
+    char err[512];
+    long long parts = op_conf_get_int(a->conf, "topic.partitions");
+    int repl = (int)op_conf_get_int(a->conf, "topic.replication");
+    char horizon[32];
+    snprintf(horizon, sizeof horizon, "%" PRId64, a->horizon_ms);
+    const char *const rollup_cfg[] = {"cleanup.policy", "compact", NULL};
+    const char *const seen_cfg[] = {"cleanup.policy", "compact,delete", "retention.ms", horizon,
+                                    NULL};
+    const char *const dlq_cfg[] = {"retention.ms", "2592000000", NULL};
+    struct op_kafka_topic_spec events = {a->events_topic, (int)parts, repl, NULL};
+    int n_events = 0;
+    if (op_kafka_ensure_topics(a->producer, &events, 1, 60000, &n_events, err, sizeof err) != 0) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return -1;
+    }
+    struct op_kafka_topic_spec outs[3] = {{a->rollups_topic, n_events, repl, rollup_cfg},
+                                          {a->seen_topic, n_events, repl, seen_cfg},
+                                          {a->dlq_topic, n_events, repl, dlq_cfg}};
+    int n_out[3] = {0, 0, 0};
+    if (op_kafka_ensure_topics(a->producer, outs, 3, 60000, n_out, err, sizeof err) != 0) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++)
+        if (n_out[i] != n_events) {
+            op_log(OP_LOG_ERR,
+                   "%s has %d partitions but %s has %d: they must be co-partitioned",
+                   outs[i].name, n_out[i], a->events_topic, n_events);
+            return -1;
+        }
+    a->partitions = n_events;
+    a->states = calloc((size_t)n_events, sizeof *a->states);
+    a->positions = malloc((size_t)n_events * sizeof *a->positions);
+    if (!a->states || !a->positions)
+        return -1;
+    for (int p = 0; p < n_events; p++)
+        a->positions[p] = -1;
+
+    /* Fences an earlier incarnation with our transactional.id and aborts its open
+     * transaction, so restarts never wait for a transaction timeout. */
+    if (txn_verdict_of(rd_kafka_init_transactions(a->producer, 60000), "init_transactions") !=
+        TXN_OK)
+        return -1;
+
+    const char *const consumer_settings[] = {"group.id", op_conf_get(a->conf, "group.name"),
+                                             "enable.auto.commit", "false",
+                                             "enable.auto.offset.store", "false",
+                                             "isolation.level", "read_committed",
+                                             "auto.offset.reset", "earliest",
+                                             "enable.partition.eof", "false", NULL};
+    a->consumer = make_client(a, RD_KAFKA_CONSUMER, consumer_settings, 1, err, sizeof err);
+    if (!a->consumer) {
+        op_log(OP_LOG_ERR, "consumer: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run)
+{
+    if (start(a) != 0)
+        return 1;
+    rd_kafka_poll_set_consumer(a->consumer);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, a->events_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(a->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        op_log(OP_LOG_ERR, "subscribe %s: %s", a->events_topic, rd_kafka_err2str(e));
+        return 1;
+    }
+    op_log(OP_LOG_NOTICE, "consuming %s (%d partitions) as group %s", a->events_topic,
+           a->partitions, op_conf_get(a->conf, "group.name"));
+
+    int rc = 0;
+    while (*run && !a->fatal) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->consumer, 100);
+        if (a->fatal) {
+            if (m)
+                rd_kafka_message_destroy(m);
+            break;
+        }
+        if (m) {
+            if (m->err) {
+                if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+                    op_log(OP_LOG_ERR, "consumer fatal: %s", rd_kafka_message_errstr(m));
+                    a->fatal = 1;
+                } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    op_log(OP_LOG_WARNING, "consumer: %s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            enum txn_verdict v = txn_begin(a);
+            if (v == TXN_OK && handle(a, m) != 0)
+                v = a->fatal ? TXN_FATAL : TXN_ABORT;
+            rd_kafka_message_destroy(m);
+            if (v == TXN_FATAL) {
+                a->fatal = 1;
+                break;
+            }
+            if (v == TXN_ABORT && abort_and_rewind(a) != 0) {
+                a->fatal = 1;
+                break;
+            }
+        }
+        rd_kafka_poll(a->producer, 0);
+        if (a->txn_open && mono_ms() - a->txn_started_ms >= a->commit_interval_ms) {
+            enum txn_verdict v = txn_commit(a);
+            if (v == TXN_FATAL || (v == TXN_ABORT && abort_and_rewind(a) != 0)) {
+                a->fatal = 1;
+                break;
+            }
+        }
+        if (wall_ms() - a->last_prune_ms > 60000) {
+            a->last_prune_ms = wall_ms();
+            size_t pruned = 0;
+            for (int p = 0; p < a->partitions; p++)
+                if (a->states[p])
+                    pruned += agg_seen_prune(a->states[p], wall_ms() - a->horizon_ms);
+            if (pruned)
+                op_log(OP_LOG_INFO, "forgot %zu event ids older than the dedup horizon", pruned);
+        }
+    }
+    if (a->fatal) {
+        rc = 1;
+        op_log(OP_LOG_ERR, "fatal error: exiting; a restart resumes from the last commit");
+    } else if (a->txn_open) {
+        /* Clean stop: commit what was processed so nothing is re-done after restart. */
+        enum txn_verdict v = txn_commit(a);
+        if (v != TXN_OK) {
+            op_log(OP_LOG_WARNING, "final commit failed: aborting; a restart re-processes");
+            rd_kafka_error_t *ae = rd_kafka_abort_transaction(a->producer, 30000);
+            if (ae)
+                rd_kafka_error_destroy(ae);
+        }
+    }
+    op_log(OP_LOG_NOTICE,
+           "stopping: %" PRIu64 " events read, %" PRIu64 " counted, %" PRIu64
+           " duplicates, %" PRIu64 " dead-lettered, %" PRIu64 " transactions",
+           a->stats.events_read, a->stats.events_counted, a->stats.duplicates,
+           a->stats.dead_lettered, a->stats.txn_committed);
+    return rc;
+}
+
+const struct aggregator_stats *aggregator_stats(const struct aggregator *a)
+{
+    return &a->stats;
+}
+
+void aggregator_destroy(struct aggregator *a)
+{
+    if (!a)
+        return;
+    if (a->consumer) {
+        rd_kafka_consumer_close(a->consumer);
+        rd_kafka_destroy(a->consumer);
+    }
+    if (a->restorer) {
+        rd_kafka_consumer_close(a->restorer);
+        rd_kafka_destroy(a->restorer);
+    }
+    if (a->producer) {
+        rd_kafka_flush(a->producer, 10000);
+        rd_kafka_destroy(a->producer);
+    }
+    for (int p = 0; a->states && p < a->partitions; p++)
+        agg_state_destroy(a->states[p]);
+    free(a->states);
+    free(a->positions);
+    if (a->have_rollup_value)
+        avro_value_decref(&a->rollup_value);
+    op_buf_free(&a->buf);
+    if (a->model_ready)
+        agg_model_free(&a->model);
+    op_authz_destroy(a->authz);
+    op_codec_destroy(a->codec);
+    op_regions_destroy(a->regions);
+    free(a);
+}

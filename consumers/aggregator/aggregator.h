@@ -1,0 +1,41 @@
+/* outreach-aggregator's engine: consume events, update per-partition state, and in one Kafka
+ * transaction per interval produce the changed rollups, the newly seen ids and any dead
+ * letters together with the consumed offsets. main.c only parses arguments and signals. */
+#ifndef AGG_AGGREGATOR_H
+#define AGG_AGGREGATOR_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+/* The program's configuration table (our keys; everything else goes to librdkafka). */
+extern const struct op_conf_def aggregator_conf_defs[];
+
+/* librdkafka settings the aggregator needs unless the operator overrides them; applied to
+ * conf before -F and -X. Returns 0 or -1 with errstr. */
+int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size);
+
+/* Counters, readable at any time (written by the engine's thread only). */
+struct aggregator_stats {
+    uint64_t events_read, events_counted, duplicates, dead_lettered;
+    uint64_t rollups_written, txn_committed, txn_aborted, restores;
+    int64_t last_restore_ms; /* duration of the last restore */
+    int ready;               /* assigned partitions restored and consuming */
+};
+
+struct aggregator;
+
+/* Builds the engine from a configuration (which must outlive it): regions, schemas,
+ * authorisation, campaigns, Kafka clients. Returns NULL with errstr on a bad setting. */
+struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t errstr_size);
+void aggregator_destroy(struct aggregator *a);
+
+/* Runs until *run becomes 0 (then commits the open transaction and leaves the group) or a
+ * fatal Kafka error. Returns 0 on a clean stop, 1 on a fatal error (the supervisor restarts
+ * the daemon; Kafka holds everything needed to resume). */
+int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run);
+
+const struct aggregator_stats *aggregator_stats(const struct aggregator *a);
+
+#endif
