@@ -50,6 +50,20 @@ const struct op_conf_def aggregator_conf_defs[] = {
      "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0},
     {"restore.timeout.ms", OP_CONF_INT, "300000", "longest a state restore may take", 1000,
      3600000},
+    /* Client-specific librdkafka settings, kept in our table so each goes to the one client
+     * it concerns (no CONFWARN noise) while staying overridable with -X. */
+    {"transaction.timeout.ms", OP_CONF_INT, "30000",
+     "producer: broker aborts a transaction left open this long (e.g. after kill -9)", 1000,
+     900000},
+    {"message.timeout.ms", OP_CONF_INT, "25000",
+     "producer: delivery timeout; must stay below transaction.timeout.ms", 1000, 900000},
+    {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0,
+     0},
+    {"session.timeout.ms", OP_CONF_INT, "10000",
+     "consumer: a member silent this long is evicted and its partitions reassigned", 1000,
+     300000},
+    {"heartbeat.interval.ms", OP_CONF_INT, "1000", "consumer: group heartbeat interval", 100,
+     60000},
     OP_AUTHZ_CONF_DEFS,
     {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
     {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
@@ -58,15 +72,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
 
 int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
 {
-    static const char *const defaults[] = {
-        "bootstrap.servers", "127.0.0.1:9092",
-        /* A commit must fit in the transaction: message.timeout.ms < transaction.timeout.ms */
-        "transaction.timeout.ms", "30000",
-        "message.timeout.ms", "25000",
-        "compression.codec", "lz4",
-        "session.timeout.ms", "10000",
-        "heartbeat.interval.ms", "1000",
-        NULL};
+    static const char *const defaults[] = {"bootstrap.servers", "127.0.0.1:9092", NULL};
     for (const char *const *kv = defaults; *kv; kv += 2)
         if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
             return -1;
@@ -323,8 +329,23 @@ static int restore_partition(struct aggregator *a, struct agg_state *s, char *er
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2);
     for (int i = 0; i < 2; i++) {
         int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(a->restorer, topics[i],
-                                                                 s->partition, &lo, &hi, 30000);
+        rd_kafka_resp_err_t e;
+        /* Leadership moves (new topics, broker restarts) are transient: retry a while. */
+        for (int attempt = 0;; attempt++) {
+            e = rd_kafka_query_watermark_offsets(a->restorer, topics[i], s->partition, &lo, &hi,
+                                                 10000);
+            if (!e || attempt >= 60 ||
+                !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                  e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                  e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                  e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                  e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                  e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+                break;
+            op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i],
+                   s->partition, rd_kafka_err2str(e));
+            sleep_ms(500);
+        }
         if (e) {
             set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i],
                     s->partition, rd_kafka_err2str(e));
@@ -653,8 +674,16 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         instance = host;
     }
     snprintf(txn_id, sizeof txn_id, "outreach-aggregator-%s", instance);
-    const char *const producer_settings[] = {"transactional.id", txn_id, "enable.idempotence",
-                                             "true", "acks", "all", NULL};
+    if (op_conf_get_int(conf, "message.timeout.ms") >=
+        op_conf_get_int(conf, "transaction.timeout.ms")) {
+        set_err(errstr, errstr_size, "message.timeout.ms must be below transaction.timeout.ms");
+        goto fail;
+    }
+    const char *const producer_settings[] = {
+        "transactional.id", txn_id, "enable.idempotence", "true", "acks", "all",
+        "transaction.timeout.ms", op_conf_get(conf, "transaction.timeout.ms"),
+        "message.timeout.ms", op_conf_get(conf, "message.timeout.ms"),
+        "compression.codec", op_conf_get(conf, "compression.codec"), NULL};
     const char *const restorer_settings[] = {"group.id", "outreach-aggregator-restore",
                                              "enable.auto.commit", "false",
                                              "isolation.level", "read_committed",
@@ -726,7 +755,11 @@ static int start(struct aggregator *a)
                                              "enable.auto.offset.store", "false",
                                              "isolation.level", "read_committed",
                                              "auto.offset.reset", "earliest",
-                                             "enable.partition.eof", "false", NULL};
+                                             "enable.partition.eof", "false",
+                                             "session.timeout.ms",
+                                             op_conf_get(a->conf, "session.timeout.ms"),
+                                             "heartbeat.interval.ms",
+                                             op_conf_get(a->conf, "heartbeat.interval.ms"), NULL};
     a->consumer = make_client(a, RD_KAFKA_CONSUMER, consumer_settings, 1, err, sizeof err);
     if (!a->consumer) {
         op_log(OP_LOG_ERR, "consumer: %s", err);

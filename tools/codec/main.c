@@ -1,9 +1,11 @@
-/* outreach-codec: inspect the Avro contract and convert between JSON Lines and single-object
- * encoded messages (hex, one per line). For operators, interop tests and debugging. */
+/* outreach-codec: inspect the Avro contract, convert between JSON Lines and single-object
+ * encoded messages (hex, one per line), and dump a topic. For operators, tests and debugging. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <librdkafka/rdkafka.h>
 
 #include "avrojson.h"
 #include "codec.h"
@@ -21,6 +23,12 @@ static void usage(FILE *out)
             "                     per line) -> hex single-object messages on stdout\n"
             "  decode             hex single-object messages on stdin (one per line) -> JSON\n"
             "                     Lines of the newest schema of their type on stdout\n"
+            "  dump [-X key=value]... TOPIC\n"
+            "                     every committed message of TOPIC, from the beginning to the\n"
+            "                     current end, as JSON Lines {partition, offset, key, headers,\n"
+            "                     hex, value}: value decoded (or an error), hex the raw bytes;\n"
+            "                     -X sets librdkafka properties (bootstrap.servers defaults to\n"
+            "                     127.0.0.1:9092)\n"
             "\n"
             "Errors go to stderr as 'stdin:LINE: reason'; the other lines still go through.\n"
             "Exit status: 0 all lines converted, 1 some lines failed, 2 usage or setup error.\n");
@@ -170,9 +178,11 @@ static int cmd_decode(struct op_codec *codec)
         int bad = 0;
         for (ssize_t i = 0; i < n; i += 2) {
             int hi = hexval((unsigned char)line[i]), lo = hexval((unsigned char)line[i + 1]);
-            if (hi < 0 || lo < 0)
+            if (hi < 0 || lo < 0) {
                 bad = 1;
-            bin.data[bin.len++] = (unsigned char)(hi << 4 | (lo & 0xf));
+                break;
+            }
+            bin.data[bin.len++] = (unsigned char)(hi << 4 | lo);
         }
         if (bad) {
             fprintf(stderr, "stdin:%ld: not hex\n", lineno);
@@ -202,6 +212,142 @@ static int cmd_decode(struct op_codec *codec)
     return failed;
 }
 
+static json_t *hex_of(const void *data, size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *h = malloc(2 * len + 1);
+    if (!h)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        h[2 * i] = digits[((const unsigned char *)data)[i] >> 4];
+        h[2 * i + 1] = digits[((const unsigned char *)data)[i] & 15];
+    }
+    json_t *j = json_stringn(h, 2 * len);
+    free(h);
+    return j;
+}
+
+/* Reads TOPIC from the beginning up to each partition's end (last stable offset). */
+static int cmd_dump(struct op_codec *codec, int argc, char **argv)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *topic = NULL;
+    const char *const fixed[] = {"bootstrap.servers", "127.0.0.1:9092", "group.id",
+                                 "outreach-codec-dump", "enable.auto.commit", "false",
+                                 "enable.partition.eof", "true", "isolation.level",
+                                 "read_committed", NULL};
+    for (const char *const *kv = fixed; *kv; kv += 2)
+        rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof err);
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
+            char *kv = argv[++i], *eq = strchr(kv, '=');
+            if (!eq) {
+                fprintf(stderr, "outreach-codec: -X %s: expected key=value\n", kv);
+                rd_kafka_conf_destroy(conf);
+                return 2;
+            }
+            *eq = 0;
+            if (rd_kafka_conf_set(conf, kv, eq + 1, err, sizeof err) != RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "outreach-codec: %s\n", err);
+                rd_kafka_conf_destroy(conf);
+                return 2;
+            }
+        } else if (!topic && argv[i][0] != '-')
+            topic = argv[i];
+        else {
+            usage(stderr);
+            rd_kafka_conf_destroy(conf);
+            return 2;
+        }
+    }
+    if (!topic) {
+        usage(stderr);
+        rd_kafka_conf_destroy(conf);
+        return 2;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        fprintf(stderr, "outreach-codec: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return 2;
+    }
+    /* rd_kafka_new() took ownership of conf. */
+    int rc = 0;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    rd_kafka_topic_destroy(rkt);
+    if (e || md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "outreach-codec: %s: %s\n", topic,
+                rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err
+                                                       : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_destroy(rk);
+        return 2;
+    }
+    int parts = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(parts);
+    for (int p = 0; p < parts; p++)
+        rd_kafka_topic_partition_list_add(list, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    int eofs = 0, idle = 0;
+    while (eofs < parts && idle < 300) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) {
+            idle++;
+            continue;
+        }
+        idle = 0;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+        } else if (m->err) {
+            fprintf(stderr, "outreach-codec: %s\n", rd_kafka_message_errstr(m));
+            rc = 2;
+            eofs = parts;
+        } else {
+            json_t *o = json_object();
+            json_object_set_new(o, "partition", json_integer(m->partition));
+            json_object_set_new(o, "offset", json_integer(m->offset));
+            json_object_set_new(o, "key", m->key ? json_stringn(m->key, m->key_len) : json_null());
+            json_t *hj = json_object();
+            rd_kafka_headers_t *hdrs;
+            if (rd_kafka_message_headers(m, &hdrs) == 0) {
+                const char *name;
+                const void *val;
+                size_t size;
+                for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == 0; i++)
+                    json_object_set_new(hj, name, val ? json_stringn(val, size) : json_null());
+            }
+            json_object_set_new(o, "headers", hj);
+            json_object_set_new(o, "hex", m->payload ? hex_of(m->payload, m->len) : json_null());
+            if (m->payload) {
+                avro_value_t *v;
+                int drc = op_codec_decode(codec, m->payload, m->len, &v, NULL, NULL, err,
+                                          sizeof err);
+                json_object_set_new(o, drc == 0 ? "value" : "error",
+                                    drc == 0 ? op_avrojson_to_json(v) : json_string(err));
+            }
+            char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            if (text)
+                puts(text);
+            free(text);
+            json_decref(o);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (eofs < parts) {
+        fprintf(stderr, "outreach-codec: %s: no end reached after 30 s idle\n", topic);
+        rc = 2;
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -228,6 +374,8 @@ int main(int argc, char **argv)
         rc = cmd_encode(codec, argv[2]);
     else if (strcmp(argv[1], "decode") == 0 && argc == 2)
         rc = cmd_decode(codec);
+    else if (strcmp(argv[1], "dump") == 0)
+        rc = cmd_dump(codec, argc - 2, argv + 2);
     else {
         usage(stderr);
         rc = 2;

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Fuzzes the codec's hostile-input path (tests/fuzz/fuzz_decode.c) with libFuzzer, ASan and UBSan
+# for SECONDS (default 60). Usage: tests/fuzz/run.sh [SECONDS]. Exits non-zero on any finding.
+set -euo pipefail
+
+SECS=${1:-60}
+case $SECS in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+STATE=${OUTREACH_STATE:-$ROOT/.state}
+OUT=build/fuzz
+CORPUS=${FUZZ_CORPUS:-$STATE/fuzz-corpus}
+SEEDS=$OUT/seeds
+ARTIFACTS=$STATE/fuzz-artifacts
+CLANG=${CLANG:-clang}
+
+# ---- build -----------------------------------------------------------------------------------
+# Flags and packages come from the Makefile itself so the fuzz build cannot drift from it.
+make_var() {
+    make -s --no-print-directory -f Makefile -f - fuzz-print-var VAR="$1" <<'EOF'
+fuzz-print-var: ; @echo $($(VAR))
+EOF
+}
+CSTD=$(make_var CSTD)
+WARN=$(make_var WARN)
+PKGS=$(make_var PKGS)
+PKG_CFLAGS=$(pkg-config --cflags $PKGS 2>/dev/null || true)
+PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null || true)
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
+
+# The schemas and region table, compiled in exactly as for the daemons; the seeds need the tool.
+make -s build/default/embedded_data.c bin/outreach-codec
+mkdir -p "$OUT/common" "$SEEDS" "$CORPUS" "$ARTIFACTS"
+cp build/default/embedded_data.c "$OUT/embedded_data.c"
+
+echo "fuzz: building $OUT/fuzz_decode with $CLANG"
+objs=()
+for src in common/*.c; do
+    obj=$OUT/common/$(basename "${src%.c}").o
+    # shellcheck disable=SC2086 # word splitting of the flag lists is intended
+    $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer-no-link -Icommon -I"$OUT" $PKG_CFLAGS \
+        -c -o "$obj" "$src"
+    objs+=("$obj")
+done
+# shellcheck disable=SC2086
+$CLANG $CSTD "${SAN[@]}" -fsanitize=fuzzer-no-link -Icommon -c -o "$OUT/embedded_data.o" \
+    "$OUT/embedded_data.c"
+objs+=("$OUT/embedded_data.o")
+rm -f "$OUT/libop.a"
+ar rcs "$OUT/libop.a" "${objs[@]}"
+# shellcheck disable=SC2086
+$CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer -Icommon -I"$OUT" $PKG_CFLAGS \
+    -o "$OUT/fuzz_decode" tests/fuzz/fuzz_decode.c "$OUT/libop.a" $PKG_LIBS -lm -lpthread
+
+# ---- seeds -----------------------------------------------------------------------------------
+# Valid messages of every schema (made by our encoder), the same bodies behind a mode byte for
+# op_codec_check_body, and a few hostile ones. Regenerated each run; the corpus dir keeps what
+# libFuzzer found interesting across runs.
+rm -f "$SEEDS"/*
+
+hex_to_file() { # HEX FILE
+    local hex=$1 esc=
+    esc=$(sed 's/../\\x&/g' <<<"$hex")
+    printf '%b' "$esc" >"$2"
+}
+
+# Records for each kind; the v1 lines also encode as v2 (the new fields take their defaults).
+records() { # SCHEMA-NAME
+    case $1 in
+    visit.*)
+        cat <<'EOF'
+{"event_id":"V-1","occurred_at":1734652800000,"reported_at":1734739200000,"agency_id":"650102-ZGH","region":"650102","campaign":null,"activity":"HOME_VISIT","target_groups":["HARDSHIP_WORKERS"],"workers_reached":1,"households":1,"staff":2}
+{"event_id":"乌鲁木齐-送温暖-0002","occurred_at":-1,"reported_at":9223372036854775807,"agency_id":"","region":"650000","campaign":"2025 两节送温暖 🧧","activity":"OTHER","target_groups":[],"workers_reached":2147483647,"households":0,"staff":-2147483648}
+{"event_id":"V-3","occurred_at":0,"reported_at":-9223372036854775808,"agency_id":"a","region":"530000","campaign":"x","activity":"MEALS","target_groups":["SANITATION","CONSTRUCTION","NEW_EMPLOYMENT_FORMS","OTHER"],"workers_reached":64,"households":-65,"staff":8192}
+EOF
+        if [ "$1" != visit.v1 ]; then
+            cat <<'EOF'
+{"event_id":"V-4","occurred_at":1,"reported_at":2,"agency_id":"b","region":"650102","activity":"FORUM","target_groups":["MIGRANT_WORKERS"],"workers_reached":20,"households":0,"staff":3,"duration_minutes":90,"venue":"UNION_STATION","note":"备注：座谈会"}
+EOF
+        fi
+        ;;
+    funding.*)
+        cat <<'EOF'
+{"event_id":"F-1","occurred_at":1734652800000,"reported_at":1734739200000,"agency_id":"650102-ZGH","region":"650102","campaign":null,"amount_fen":10000000,"source":"UNION_FUNDS","purpose":"CASH_GRANT","recipients":100,"target_group":"HARDSHIP_WORKERS"}
+{"event_id":"资金-2","occurred_at":-9223372036854775808,"reported_at":9223372036854775807,"agency_id":"","region":"650000","campaign":"送温暖","amount_fen":9223372036854775807,"source":"OTHER","purpose":"OTHER","recipients":-2147483648,"target_group":"OTHER"}
+EOF
+        if [ "$1" != funding.v1 ]; then
+            cat <<'EOF'
+{"event_id":"F-3","occurred_at":1,"reported_at":2,"agency_id":"c","region":"650102","amount_fen":0,"source":"GOVERNMENT","purpose":"GOODS","recipients":0,"target_group":"SANITATION","disbursement":"VOUCHER","note":"消费券"}
+EOF
+        fi
+        ;;
+    survey.*)
+        cat <<'EOF'
+{"event_id":"S-1","occurred_at":1734652800000,"reported_at":1734739200000,"agency_id":"650102-ZGH","region":"650102","campaign":null,"method":"QUESTIONNAIRE","enterprises":3,"respondents":120,"topic":"SATISFACTION","satisfaction":{"s1":1,"s2":2,"s3":10,"s4":50,"s5":57},"needs":[{"need":"WAGES_ARREARS","count":5},{"need":"HOUSING","count":1},{"need":"OTHER","count":2147483647}]}
+{"event_id":"调研-2","occurred_at":0,"reported_at":-1,"agency_id":"","region":"650000","campaign":"春风行动","method":"OTHER","enterprises":0,"respondents":0,"topic":"OTHER","satisfaction":{"s1":0,"s2":0,"s3":0,"s4":0,"s5":0},"needs":[]}
+EOF
+        ;;
+    rollup.*)
+        cat <<'EOF'
+{"window_kind":"DAY","window":"2025-01-15","region":"650102","level":"COUNTY","revision":1,"event_count":3,"first_event_at":1734652800000,"last_event_at":1734739200000,"visits":2,"visits_by_activity":{"HOME_VISIT":1,"FORUM":1},"workers_reached":21,"workers_by_group":{"HARDSHIP_WORKERS":1,"MIGRANT_WORKERS":20},"households":1,"staff":5,"funding_fen":10000000,"funding_by_source_fen":{"UNION_FUNDS":10000000},"funding_by_purpose_fen":{"CASH_GRANT":10000000},"recipients":100,"surveys":1,"enterprises":3,"respondents":120,"satisfaction":{"s1":1,"s2":2,"s3":10,"s4":50,"s5":57},"needs":{"WAGES_ARREARS":5}}
+{"window_kind":"ALL","window":"","region":"650000","level":"PROVINCE","revision":9223372036854775807,"event_count":0,"first_event_at":-9223372036854775808,"last_event_at":0,"visits":0,"visits_by_activity":{},"workers_reached":0,"workers_by_group":{},"households":0,"staff":0,"funding_fen":0,"funding_by_source_fen":{},"funding_by_purpose_fen":{},"recipients":0,"surveys":0,"enterprises":0,"respondents":0,"satisfaction":{"s1":0,"s2":0,"s3":0,"s4":0,"s5":0},"needs":{}}
+EOF
+        ;;
+    *) return 1 ;;
+    esac
+}
+
+nseeds=0
+index=0
+dict=$OUT/fuzz_decode.dict
+printf '# Magic and the fingerprint of every schema, little-endian as in the header.\n' >"$dict"
+printf 'magic="\\xC3\\x01"\n' >>"$dict"
+while IFS=$'\t' read -r name hexfp _ _; do
+    le=$(sed 's/../&\n/g' <<<"$hexfp" | tac | tr -d '\n')
+    printf 'fp_%s="%s"\n' "${name//./_}" "$(sed 's/../\\x&/g' <<<"$le")" >>"$dict"
+    mode=$(printf '%02x' "$index")
+    if ! lines=$(records "$name"); then
+        echo "fuzz: no seed records for $name: add some to $0" >&2
+        exit 1
+    fi
+    hexes=$(bin/outreach-codec encode "$name" <<<"$lines")
+    k=0
+    while read -r hex; do
+        hex_to_file "$hex" "$SEEDS/$name-$k.msg"
+        hex_to_file "$mode${hex:20}" "$SEEDS/$name-$k.body"
+        k=$((k + 1))
+        nseeds=$((nseeds + 2))
+    done <<<"$hexes"
+    # Hostile: truncated body, trailing byte, unknown fingerprint, bad magic, header only.
+    first=$(head -n1 <<<"$hexes")
+    hex_to_file "${first:0:${#first}-6}" "$SEEDS/$name-truncated.msg"
+    hex_to_file "${first}00" "$SEEDS/$name-trailing.msg"
+    hex_to_file "c301${le:0:14}$(printf '%02x' $((0x${le:14:2} ^ 1)))${first:20}" \
+        "$SEEDS/$name-unknown-fp.msg"
+    hex_to_file "c302${first:4}" "$SEEDS/$name-bad-magic.msg"
+    hex_to_file "${first:0:20}" "$SEEDS/$name-header-only.msg"
+    # A body claiming a huge string length and a huge array count.
+    hex_to_file "${mode}ffffffffffffffff7f" "$SEEDS/$name-huge-length.body"
+    nseeds=$((nseeds + 6))
+    index=$((index + 1))
+done < <(bin/outreach-codec list)
+hex_to_file "c301" "$SEEDS/short.msg"
+nseeds=$((nseeds + 1))
+echo "fuzz: $nseeds seeds for $index schemas in $SEEDS, corpus $CORPUS"
+
+# ---- run -------------------------------------------------------------------------------------
+# use_unaligned: avro-c places every generic value 4 bytes past its malloc'd block (a refcount
+# comes first), so the pointers inside a live value are misaligned and LeakSanitizer, which
+# scans aligned words only, would call everything under the codec's reusable values leaked.
+log=$OUT/fuzz.log
+echo "fuzz: running $OUT/fuzz_decode for ${SECS}s (log $log)"
+set +e
+ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+    LSAN_OPTIONS=use_unaligned=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$OUT/fuzz_decode" -max_total_time="$SECS" -timeout=5 -rss_limit_mb=1024 \
+    -print_final_stats=1 -dict="$dict" -artifact_prefix="$ARTIFACTS/" \
+    "$CORPUS" "$SEEDS" >"$log" 2>&1
+rc=$?
+set -e
+
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+[ -n "$execs" ] || execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n1)
+corpus_files=$(find "$CORPUS" -type f | wc -l)
+if [ "$rc" -ne 0 ]; then
+    grep -E 'ERROR|SUMMARY|fuzz_decode:|Test unit written|runtime error' "$log" |
+        head -n 20 >&2 || true
+    echo "fuzz: FAILED (exit $rc) after ${execs:-?} executions;" \
+        "reproducer in $ARTIFACTS, log $log" >&2
+    exit 1
+fi
+echo "fuzz: ${execs:-?} executions in ${SECS}s, corpus $corpus_files files," \
+    "no crash, leak or timeout"
