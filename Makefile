@@ -160,6 +160,7 @@ test: deps
 	$(MAKE) valgrind-test
 	$(MAKE) interop-test
 	$(MAKE) integration-test
+	$(MAKE) fuzz FUZZ_SECONDS=20
 	@echo "make test: all suites passed"
 
 FUZZ_SECONDS ?= 60

@@ -99,6 +99,7 @@ struct aggregator {
     struct op_buf buf;
     int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
     int fatal; /* set from callbacks: leave the loop and exit 1 */
+    char member_id[300]; /* group.instance.id: static membership, see start() */
     struct aggregator_stats stats;
 };
 
@@ -674,6 +675,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         instance = host;
     }
     snprintf(txn_id, sizeof txn_id, "outreach-aggregator-%s", instance);
+    snprintf(a->member_id, sizeof a->member_id, "%s", txn_id);
     if (op_conf_get_int(conf, "message.timeout.ms") >=
         op_conf_get_int(conf, "transaction.timeout.ms")) {
         set_err(errstr, errstr_size, "message.timeout.ms must be below transaction.timeout.ms");
@@ -759,7 +761,10 @@ static int start(struct aggregator *a)
                                              "session.timeout.ms",
                                              op_conf_get(a->conf, "session.timeout.ms"),
                                              "heartbeat.interval.ms",
-                                             op_conf_get(a->conf, "heartbeat.interval.ms"), NULL};
+                                             op_conf_get(a->conf, "heartbeat.interval.ms"),
+                                             /* Static membership: a restarted instance takes
+                                              * its partitions back without a rebalance. */
+                                             "group.instance.id", a->member_id, NULL};
     a->consumer = make_client(a, RD_KAFKA_CONSUMER, consumer_settings, 1, err, sizeof err);
     if (!a->consumer) {
         op_log(OP_LOG_ERR, "consumer: %s", err);
