@@ -4,6 +4,7 @@
 #include "aggregator.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,8 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include "authz.h"
 #include "codec.h"
+#include "health.h"
+#include "notify.h"
 #include "event.h"
 #include "kafka.h"
 #include "log.h"
@@ -64,6 +69,8 @@ const struct op_conf_def aggregator_conf_defs[] = {
      300000},
     {"heartbeat.interval.ms", OP_CONF_INT, "1000", "consumer: group heartbeat interval", 100,
      60000},
+    {"health.listen", OP_CONF_STRING, NULL,
+     "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     OP_AUTHZ_CONF_DEFS,
     {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
     {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
@@ -100,6 +107,15 @@ struct aggregator {
     int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
     int fatal; /* set from callbacks: leave the loop and exit 1 */
     char member_id[300]; /* group.instance.id: static membership, see start() */
+    /* What the HTTP thread may read: a copy refreshed by the engine thread under lock. */
+    pthread_mutex_t lock;
+    struct aggregator_stats snap;
+    int64_t *lag_snap; /* per partition, -1 when not assigned */
+    uint64_t snap_rollups, snap_seen;
+    int64_t last_lag_ms;
+    struct op_health *health;
+    struct op_conf *(*reload_fn)(void *opaque);
+    void *reload_opaque;
     struct aggregator_stats stats;
 };
 
@@ -323,52 +339,62 @@ static enum txn_verdict txn_commit(struct aggregator *a)
 
 /* ---- restore ---------------------------------------------------------------------------- */
 
-static int restore_partition(struct aggregator *a, struct agg_state *s, char *errstr,
-                             size_t errstr_size)
+/* Reads the rollups and seen ids of every partition in `parts` (whose states are fresh)
+ * from the beginning to the last stable offset, all partitions at once. */
+static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_list_t *parts,
+                              char *errstr, size_t errstr_size)
 {
     const char *topics[2] = {a->rollups_topic, a->seen_topic};
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2);
-    for (int i = 0; i < 2; i++) {
-        int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e;
-        /* Leadership moves (new topics, broker restarts) are transient: retry a while. */
-        for (int attempt = 0;; attempt++) {
-            e = rd_kafka_query_watermark_offsets(a->restorer, topics[i], s->partition, &lo, &hi,
-                                                 10000);
-            if (!e || attempt >= 60 ||
-                !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                  e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                  e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                  e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
-                  e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-                  e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2 * parts->cnt);
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < parts->cnt; k++)
+        for (int i = 0; i < 2; i++) {
+            int32_t p = parts->elems[k].partition;
+            int64_t lo = 0, hi = 0;
+            rd_kafka_resp_err_t e;
+            /* Leadership moves (new topics, broker restarts) are transient: retry a while. */
+            for (int attempt = 0;; attempt++) {
+                e = rd_kafka_query_watermark_offsets(a->restorer, topics[i], p, &lo, &hi,
+                                                     10000);
+                if (!e || attempt >= 60 ||
+                    !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                      e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                      e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                      e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
+                      e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                      e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+                    break;
+                op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i],
+                       p, rd_kafka_err2str(e));
+                sleep_ms(500);
+            }
+            if (e) {
+                set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i], p,
+                        rd_kafka_err2str(e));
+                rc = -1;
                 break;
-            op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i],
-                   s->partition, rd_kafka_err2str(e));
-            sleep_ms(500);
+            }
+            if (hi > lo)
+                rd_kafka_topic_partition_list_add(list, topics[i], p)->offset =
+                    RD_KAFKA_OFFSET_BEGINNING;
         }
-        if (e) {
-            set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i],
-                    s->partition, rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(list);
-            return -1;
-        }
-        if (hi > lo)
-            rd_kafka_topic_partition_list_add(list, topics[i], s->partition)->offset =
-                RD_KAFKA_OFFSET_BEGINNING;
-    }
-    int want_eof = list->cnt, eofs = 0, rc = 0;
+    int want_eof = list->cnt, eofs = 0;
     size_t rollups = 0, ids = 0;
-    if (want_eof > 0 && rd_kafka_assign(a->restorer, list) != 0) {
+    if (rc == 0 && want_eof > 0 && rd_kafka_assign(a->restorer, list) != 0) {
         set_err(errstr, errstr_size, "assign for restore failed");
         rc = -1;
     }
-    int seen_eof[2] = {0, 0};
+    /* EOF bookkeeping per topic-partition: index = partition * 2 + (seen topic). */
+    unsigned char *eof = calloc((size_t)a->partitions * 2, 1);
+    if (!eof) {
+        set_err(errstr, errstr_size, "out of memory");
+        rc = -1;
+    }
     int64_t deadline = mono_ms() + a->restore_timeout_ms;
     while (rc == 0 && eofs < want_eof) {
         if (mono_ms() > deadline) {
-            set_err(errstr, errstr_size, "restore of partition %" PRId32 " took over %" PRId64 " ms",
-                    s->partition, a->restore_timeout_ms);
+            set_err(errstr, errstr_size, "restore took over %" PRId64 " ms",
+                    a->restore_timeout_ms);
             rc = -1;
             break;
         }
@@ -376,13 +402,17 @@ static int restore_partition(struct aggregator *a, struct agg_state *s, char *er
         if (!m)
             continue;
         int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->rollups_topic) == 0;
+        int32_t p = m->partition;
+        struct agg_state *s = p >= 0 && p < a->partitions ? a->states[p] : NULL;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (!seen_eof[!is_rollup]) {
-                seen_eof[!is_rollup] = 1;
+            if (s && !eof[p * 2 + !is_rollup]) {
+                eof[p * 2 + !is_rollup] = 1;
                 eofs++;
             }
         } else if (m->err) {
             op_log(OP_LOG_WARNING, "restore: %s", rd_kafka_message_errstr(m));
+        } else if (!s) {
+            op_log(OP_LOG_WARNING, "restore: unexpected partition %" PRId32, p);
         } else if (is_rollup && m->payload) {
             avro_value_t *v;
             char err[512];
@@ -391,7 +421,7 @@ static int restore_partition(struct aggregator *a, struct agg_state *s, char *er
             if (drc != 0 || agg_rollup_restore(&a->model, s, v, err, sizeof err) != 0) {
                 /* Our own output: an unreadable record means a downgrade or corruption. */
                 set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
-                        a->rollups_topic, s->partition, m->offset, err);
+                        a->rollups_topic, p, m->offset, err);
                 rc = -1;
             }
             rollups++;
@@ -399,8 +429,10 @@ static int restore_partition(struct aggregator *a, struct agg_state *s, char *er
             char id[OP_EVENT_ID_MAX + 1], val[24] = "";
             memcpy(id, m->key, m->key_len);
             id[m->key_len] = 0;
-            if (m->payload && m->len < sizeof val)
-                memcpy(val, m->payload, m->len), val[m->len] = 0;
+            if (m->payload && m->len < sizeof val) {
+                memcpy(val, m->payload, m->len);
+                val[m->len] = 0;
+            }
             if (agg_seen_restore(s, id, strtoll(val, NULL, 10)) != 0) {
                 set_err(errstr, errstr_size, "out of memory");
                 rc = -1;
@@ -409,12 +441,13 @@ static int restore_partition(struct aggregator *a, struct agg_state *s, char *er
         }
         rd_kafka_message_destroy(m);
     }
+    free(eof);
     if (want_eof > 0)
         rd_kafka_assign(a->restorer, NULL);
     rd_kafka_topic_partition_list_destroy(list);
     if (rc == 0)
-        op_log(OP_LOG_INFO, "partition %" PRId32 ": restored %zu rollup records, %zu seen ids",
-               s->partition, rollups, ids);
+        op_log(OP_LOG_INFO, "restored %zu rollup records and %zu seen ids for %d partition(s)",
+               rollups, ids, parts->cnt);
     return rc;
 }
 
@@ -445,15 +478,22 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
         agg_state_destroy(a->states[p]);
         a->states[p] = agg_state_new(p);
         a->positions[p] = -1;
-        if (!a->states[p] || restore_partition(a, a->states[p], err, sizeof err) != 0) {
-            op_log(OP_LOG_ERR, "restore: %s", a->states[p] ? err : "out of memory");
+        if (!a->states[p]) {
+            op_log(OP_LOG_ERR, "restore: out of memory");
             rd_kafka_topic_partition_list_destroy(committed);
             return -1;
         }
+    }
+    if (restore_partitions(a, committed, err, sizeof err) != 0) {
+        op_log(OP_LOG_ERR, "restore: %s", err);
+        rd_kafka_topic_partition_list_destroy(committed);
+        return -1;
+    }
+    for (int i = 0; i < committed->cnt; i++) {
         if (committed->elems[i].offset < 0)
             committed->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-        op_log(OP_LOG_INFO, "partition %" PRId32 ": resuming at offset %" PRId64, p,
-               committed->elems[i].offset);
+        op_log(OP_LOG_DEBUG, "partition %" PRId32 ": resuming at offset %" PRId64,
+               committed->elems[i].partition, committed->elems[i].offset);
     }
     rd_kafka_resp_err_t ae = rd_kafka_assign(a->consumer, committed);
     rd_kafka_topic_partition_list_destroy(committed);
@@ -593,6 +633,145 @@ done:
     return rc;
 }
 
+/* ---- observability ---------------------------------------------------------------------- */
+
+/* Engine thread: copies the counters (and, every 2 s, per-partition lag from the consumer's
+ * cached watermarks) where the HTTP thread can read them. */
+static void publish_snapshot(struct aggregator *a, int force)
+{
+    int64_t now = mono_ms();
+    int lag_due = force || now - a->last_lag_ms >= 2000;
+    uint64_t rollups = 0, seen = 0;
+    if (lag_due) {
+        a->last_lag_ms = now;
+        for (int p = 0; p < a->partitions; p++)
+            if (a->states[p]) {
+                rollups += op_map_size(a->states[p]->rollups);
+                seen += op_map_size(a->states[p]->seen);
+            }
+    }
+    pthread_mutex_lock(&a->lock);
+    a->snap = a->stats;
+    if (lag_due && a->lag_snap) {
+        a->snap_rollups = rollups;
+        a->snap_seen = seen;
+        for (int p = 0; p < a->partitions; p++) {
+            a->lag_snap[p] = -1;
+            if (!a->states[p] || !a->consumer)
+                continue;
+            int64_t lo, hi;
+            rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(pos, a->events_topic, p);
+            if (rd_kafka_position(a->consumer, pos) == 0 &&
+                rd_kafka_get_watermark_offsets(a->consumer, a->events_topic, p, &lo, &hi) == 0) {
+                int64_t at = pos->elems[0].offset;
+                a->lag_snap[p] = at >= 0 ? (hi > at ? hi - at : 0) : (hi > lo ? hi - lo : 0);
+            }
+            rd_kafka_topic_partition_list_destroy(pos);
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+static int ready_cb(void *opaque, char *why, size_t why_size)
+{
+    struct aggregator *a = opaque;
+    pthread_mutex_lock(&a->lock);
+    int ready = a->snap.ready;
+    pthread_mutex_unlock(&a->lock);
+    if (!ready)
+        snprintf(why, why_size, "not ready: waiting for partitions or restoring state");
+    return ready;
+}
+
+static void metrics_cb(void *opaque, struct op_buf *out)
+{
+    struct aggregator *a = opaque;
+    pthread_mutex_lock(&a->lock);
+    struct aggregator_stats st = a->snap;
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"outreach_aggregator_events_read_total", "events consumed",
+         offsetof(struct aggregator_stats, events_read)},
+        {"outreach_aggregator_events_counted_total", "events added to the rollups",
+         offsetof(struct aggregator_stats, events_counted)},
+        {"outreach_aggregator_duplicates_total", "events ignored as already counted (event_id)",
+         offsetof(struct aggregator_stats, duplicates)},
+        {"outreach_aggregator_dead_lettered_total", "events sent to the dead-letter topic",
+         offsetof(struct aggregator_stats, dead_lettered)},
+        {"outreach_aggregator_rollups_written_total", "rollup records produced",
+         offsetof(struct aggregator_stats, rollups_written)},
+        {"outreach_aggregator_transactions_committed_total", "Kafka transactions committed",
+         offsetof(struct aggregator_stats, txn_committed)},
+        {"outreach_aggregator_transactions_aborted_total", "Kafka transactions aborted",
+         offsetof(struct aggregator_stats, txn_aborted)},
+        {"outreach_aggregator_restores_total", "state restores from Kafka",
+         offsetof(struct aggregator_stats, restores)},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        op_prom_header(out, counters[i].name, "counter", counters[i].help);
+        op_prom_sample_u64(out, counters[i].name, NULL,
+                           *(const uint64_t *)((const char *)&st + counters[i].offset));
+    }
+    op_prom_header(out, "outreach_aggregator_restore_seconds", "gauge",
+                   "duration of the last state restore");
+    op_prom_sample(out, "outreach_aggregator_restore_seconds", NULL, st.last_restore_ms / 1000.0);
+    op_prom_header(out, "outreach_aggregator_ready", "gauge",
+                   "1 when assigned partitions are restored and consumed");
+    op_prom_sample_u64(out, "outreach_aggregator_ready", NULL, (uint64_t)st.ready);
+    op_prom_header(out, "outreach_aggregator_state_rollups", "gauge", "rollups held in memory");
+    op_prom_sample_u64(out, "outreach_aggregator_state_rollups", NULL, a->snap_rollups);
+    op_prom_header(out, "outreach_aggregator_state_seen_ids", "gauge",
+                   "event ids remembered for deduplication");
+    op_prom_sample_u64(out, "outreach_aggregator_state_seen_ids", NULL, a->snap_seen);
+    op_prom_header(out, "outreach_aggregator_consumer_lag", "gauge",
+                   "events not yet consumed, per assigned partition");
+    for (int p = 0; a->lag_snap && p < a->partitions; p++)
+        if (a->lag_snap[p] >= 0) {
+            char labels[32];
+            snprintf(labels, sizeof labels, "partition=\"%d\"", p);
+            op_prom_sample_u64(out, "outreach_aggregator_consumer_lag", labels,
+                               (uint64_t)a->lag_snap[p]);
+        }
+    pthread_mutex_unlock(&a->lock);
+}
+
+void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque),
+                           void *opaque)
+{
+    a->reload_fn = fn;
+    a->reload_opaque = opaque;
+}
+
+/* SIGHUP: log level and the authorisation map change live; the rest needs a restart. */
+static void reload(struct aggregator *a)
+{
+    if (!a->reload_fn) {
+        op_log(OP_LOG_WARNING, "SIGHUP: no reload source; ignored");
+        return;
+    }
+    struct op_conf *c = a->reload_fn(a->reload_opaque);
+    if (!c)
+        return; /* the loader logged why; the running settings stay */
+    char err[512];
+    struct op_authz *authz = op_authz_new_from_conf(c, err, sizeof err);
+    int level;
+    const char *lv = op_conf_get(c, "log.level");
+    if (!authz) {
+        op_log(OP_LOG_ERR, "SIGHUP: %s; keeping the running settings", err);
+    } else {
+        op_authz_destroy(a->authz);
+        a->authz = authz;
+        if (lv && op_log_level_parse(lv, &level) == 0)
+            op_log_level = level;
+        op_log(OP_LOG_NOTICE, "SIGHUP: reloaded log.level and %zu agency authorisations",
+               op_authz_count(a->authz));
+    }
+    op_conf_destroy(c);
+}
+
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 static rd_kafka_t *make_client(struct aggregator *a, rd_kafka_type_t type,
@@ -634,6 +813,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         return NULL;
     }
     a->conf = conf;
+    pthread_mutex_init(&a->lock, NULL);
     a->events_topic = op_conf_get(conf, "events.topic");
     a->rollups_topic = op_conf_get(conf, "rollups.topic");
     a->seen_topic = op_conf_get(conf, "seen.topic");
@@ -687,6 +867,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         "message.timeout.ms", op_conf_get(conf, "message.timeout.ms"),
         "compression.codec", op_conf_get(conf, "compression.codec"), NULL};
     const char *const restorer_settings[] = {"group.id", "outreach-aggregator-restore",
+                                             "fetch.wait.max.ms", "20",
                                              "enable.auto.commit", "false",
                                              "isolation.level", "read_committed",
                                              "auto.offset.reset", "earliest",
@@ -741,8 +922,16 @@ static int start(struct aggregator *a)
     a->partitions = n_events;
     a->states = calloc((size_t)n_events, sizeof *a->states);
     a->positions = malloc((size_t)n_events * sizeof *a->positions);
-    if (!a->states || !a->positions)
+    int64_t *lag = malloc((size_t)n_events * sizeof *lag);
+    if (!a->states || !a->positions || !lag) {
+        free(lag);
         return -1;
+    }
+    for (int p = 0; p < n_events; p++)
+        lag[p] = -1;
+    pthread_mutex_lock(&a->lock);
+    a->lag_snap = lag;
+    pthread_mutex_unlock(&a->lock);
     for (int p = 0; p < n_events; p++)
         a->positions[p] = -1;
 
@@ -773,8 +962,20 @@ static int start(struct aggregator *a)
     return 0;
 }
 
-int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run)
+int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
+                   volatile sig_atomic_t *reload_flag)
 {
+    const char *listen = op_conf_get(a->conf, "health.listen");
+    if (listen && *listen) {
+        char err[256];
+        a->health = op_health_start(listen, ready_cb, metrics_cb, a, err, sizeof err);
+        if (!a->health) {
+            op_log(OP_LOG_ERR, "%s", err);
+            return 2;
+        }
+        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen,
+               op_health_port(a->health));
+    }
     if (start(a) != 0)
         return 1;
     rd_kafka_poll_set_consumer(a->consumer);
@@ -788,6 +989,9 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run)
     }
     op_log(OP_LOG_NOTICE, "consuming %s (%d partitions) as group %s", a->events_topic,
            a->partitions, op_conf_get(a->conf, "group.name"));
+    op_notify("READY=1\nSTATUS=consuming");
+    uint64_t watchdog_ms = op_notify_watchdog_usec() / 2000;
+    int64_t last_ping = mono_ms();
 
     int rc = 0;
     while (*run && !a->fatal) {
@@ -828,6 +1032,15 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run)
                 break;
             }
         }
+        publish_snapshot(a, 0);
+        if (watchdog_ms && (uint64_t)(mono_ms() - last_ping) >= watchdog_ms) {
+            op_notify("WATCHDOG=1");
+            last_ping = mono_ms();
+        }
+        if (reload_flag && *reload_flag) {
+            *reload_flag = 0;
+            reload(a);
+        }
         if (wall_ms() - a->last_prune_ms > 60000) {
             a->last_prune_ms = wall_ms();
             size_t pruned = 0;
@@ -838,6 +1051,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run)
                 op_log(OP_LOG_INFO, "forgot %zu event ids older than the dedup horizon", pruned);
         }
     }
+    op_notify("STOPPING=1");
     if (a->fatal) {
         rc = 1;
         op_log(OP_LOG_ERR, "fatal error: exiting; a restart resumes from the last commit");
@@ -868,6 +1082,7 @@ void aggregator_destroy(struct aggregator *a)
 {
     if (!a)
         return;
+    op_health_stop(a->health); /* first: its thread reads the snapshot */
     if (a->consumer) {
         rd_kafka_consumer_close(a->consumer);
         rd_kafka_destroy(a->consumer);
@@ -884,6 +1099,8 @@ void aggregator_destroy(struct aggregator *a)
         agg_state_destroy(a->states[p]);
     free(a->states);
     free(a->positions);
+    free(a->lag_snap);
+    pthread_mutex_destroy(&a->lock);
     if (a->have_rollup_value)
         avro_value_decref(&a->rollup_value);
     op_buf_free(&a->buf);

@@ -32,9 +32,18 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
 void aggregator_destroy(struct aggregator *a);
 
 /* Runs until *run becomes 0 (then commits the open transaction and leaves the group) or a
- * fatal Kafka error. Returns 0 on a clean stop, 1 on a fatal error (the supervisor restarts
- * the daemon; Kafka holds everything needed to resume). */
-int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run);
+ * fatal Kafka error. When *reload_flag becomes 1 it is reset and the reload source (see
+ * aggregator_set_reload) is read again. Returns 0 on a clean stop, 1 on a fatal error (the
+ * supervisor restarts the daemon; Kafka holds everything needed to resume), 2 when the
+ * health endpoint cannot listen. */
+int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
+                   volatile sig_atomic_t *reload_flag);
+
+/* On SIGHUP the engine calls fn for a fresh configuration (caller-built, engine-owned; NULL
+ * keeps the running one) and applies what can change live: log.level and agency.*.regions /
+ * authz.default. */
+void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque),
+                           void *opaque);
 
 const struct aggregator_stats *aggregator_stats(const struct aggregator *a);
 

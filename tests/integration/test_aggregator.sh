@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Integration tests of outreach-aggregator against a real broker ($KAFKA_BOOTSTRAP): every
+# rollup is compared with tests/integration/rollup_check.py, an independent recomputation
+# from the input files, after kill -9 storms, rebalances, re-published files, late events
+# and poison messages.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+B=${KAFKA_BOOTSTRAP:?run through tests/integration/run.sh or set KAFKA_BOOTSTRAP}
+PY=${OUTREACH_STATE:-$REPO/.state}/venv/bin/python
+[ -x "$PY" ] || bash tests/interop/run.sh >/dev/null # creates the venv with fastavro
+WORK=$(mktemp -d /tmp/outreach-aggtest.XXXXXX)
+RUN=$(date +%s)-$$
+CAMPAIGN="2025 两节送温暖:2024-12-20:2025-02-12"
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$WORK"/*.log; do
+        [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -15 "$f" >&2; }
+    done
+    exit 1
+}
+
+# agg NAME PREFIX [args...]: starts an aggregator on topics PREFIX.*, logging to NAME.log;
+# sets AGG_PID.
+agg() {
+    local name=$1 prefix=$2
+    shift 2
+    bin/outreach-aggregator -X bootstrap.servers="$B" -X events.topic="$prefix.events" \
+        -X rollups.topic="$prefix.rollups" -X seen.topic="$prefix.seen" \
+        -X dlq.topic="$prefix.dlq" -X group.name="$prefix.group" \
+        -X commit.interval.ms=200 -X session.timeout.ms=6000 -X topic.partitions=4 \
+        -X authz.default=allow "$@" >>"$WORK/$name.log" 2>&1 &
+    AGG_PID=$!
+    PIDS+=("$AGG_PID")
+}
+
+# wait_ready NAME: until the aggregator logged a finished restore (topics exist then).
+wait_ready() {
+    for _ in $(seq 1 120); do
+        grep -q "restored" "$WORK/$1.log" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    fail "$1 never became ready"
+}
+
+# publish PREFIX FILE...: through the real producer.
+publish() {
+    local prefix=$1 rc=0
+    shift
+    bin/outreach-producer -X bootstrap.servers="$B" -X events.topic="$prefix.events" \
+        -X authz.default=allow -X topic.partitions=4 -q "$@" >>"$WORK/producer.log" 2>&1 || rc=$?
+    [ "$rc" -eq 0 ] || fail "producer exited $rc"
+}
+
+# check PREFIX SECONDS FILE... [-- extra rollup_check args]: waits until the rollups equal
+# the reference recomputed from FILEs, or fails after SECONDS.
+check() {
+    local prefix=$1 secs=$2
+    shift 2
+    local files=() extra=()
+    while (($#)); do
+        if [ "$1" = -- ]; then shift; extra=("$@"); break; fi
+        files+=("$1")
+        shift
+    done
+    local deadline=$(($(date +%s) + secs))
+    while :; do
+        bin/outreach-codec dump -X bootstrap.servers="$B" "$prefix.rollups" >"$WORK/dump.jsonl" \
+            2>>"$WORK/dump.log" || true
+        if "$PY" tests/integration/rollup_check.py --dump "$WORK/dump.jsonl" \
+            --regions schemas/regions.csv --campaign "$CAMPAIGN" ${extra[@]+"${extra[@]}"} \
+            "${files[@]}" >"$WORK/check.out" 2>&1; then
+            cat "$WORK/check.out"
+            return 0
+        fi
+        [ "$(date +%s)" -lt "$deadline" ] || { cat "$WORK/check.out" >&2; fail "rollups of $prefix differ from the reference"; }
+        sleep 2
+    done
+}
+
+alive() { kill -0 "$1" 2>/dev/null || fail "aggregator $1 died"; }
+
+echo "== 1. generated data across many regions and windows (JSON Lines + CSV)"
+P=agg1.$RUN
+bin/outreach-gen --seed 101 --events 20000 >"$WORK/a.jsonl"
+bin/outreach-gen --seed 102 --events 5000 --format csv >"$WORK/b.csv"
+agg a1 "$P" -X instance.id="a1-$RUN"
+wait_ready a1
+publish "$P" "$WORK/a.jsonl" "$WORK/b.csv"
+check "$P" 120 "$WORK/a.jsonl" "$WORK/b.csv"
+alive "$AGG_PID"
+kill -TERM "$AGG_PID"
+wait "$AGG_PID" || fail "aggregator exited non-zero after SIGTERM"
+grep -q "stopping:" "$WORK/a1.log" || fail "no clean stop"
+
+echo "== 2. kill -9 at random moments, 12 times, while events stream in"
+P=agg2.$RUN
+bin/outreach-gen --seed 201 --events 60000 >"$WORK/k.jsonl"
+agg k "$P" -X instance.id="k-$RUN"
+wait_ready k
+publish "$P" "$WORK/k.jsonl" &
+PUB=$!
+for i in $(seq 1 12); do
+    sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+    sleep $((RANDOM % 2))
+    kill -9 "$AGG_PID" 2>/dev/null || true
+    wait "$AGG_PID" 2>/dev/null || true
+    agg k "$P" -X instance.id="k-$RUN"
+done
+wait "$PUB" || fail "producer failed"
+check "$P" 180 "$WORK/k.jsonl"
+kill -TERM "$AGG_PID"; wait "$AGG_PID" || true
+
+echo "== 3. two instances, one stopped and started mid-stream (rebalances)"
+P=agg3.$RUN
+bin/outreach-gen --seed 301 --events 40000 >"$WORK/r.jsonl"
+agg r1 "$P" -X instance.id="r1-$RUN"
+R1=$AGG_PID
+wait_ready r1
+agg r2 "$P" -X instance.id="r2-$RUN"
+R2=$AGG_PID
+publish "$P" "$WORK/r.jsonl" &
+PUB=$!
+sleep 2
+kill -TERM "$R2"; wait "$R2" || true          # leaves: r1 takes over after the session
+sleep 3
+agg r2 "$P" -X instance.id="r2-$RUN"          # comes back: partitions move again
+R2=$AGG_PID
+sleep 2
+kill -9 "$R1"; wait "$R1" 2>/dev/null || true # and the other one dies hard
+agg r1 "$P" -X instance.id="r1-$RUN"
+R1=$AGG_PID
+wait "$PUB" || fail "producer failed"
+check "$P" 180 "$WORK/r.jsonl"
+alive "$R1"; alive "$R2"
+grep -h "assigned" "$WORK/r1.log" "$WORK/r2.log" | wc -l | xargs -I{} echo "rebalances seen: {}"
+kill -TERM "$R1" "$R2"; wait "$R1" "$R2" || true
+
+echo "== 4. the same file published twice, then late events for closed windows"
+P=agg4.$RUN
+bin/outreach-gen --seed 401 --events 3000 --start 2024-12-20 --end 2024-12-31 \
+    --late-rate 0 --outside-rate 0 >"$WORK/t.jsonl"
+agg t "$P" -X instance.id="t-$RUN"
+wait_ready t
+publish "$P" "$WORK/t.jsonl"
+check "$P" 120 "$WORK/t.jsonl"
+# Revision of the province rollups of December before the corrections.
+"$PY" - "$WORK/dump.jsonl" >"$WORK/rev-before.txt" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    if m["key"].startswith("MONTH|2024-12|") and m["key"].endswith("0000"):
+        print(m["key"], m["value"]["revision"])
+EOF
+publish "$P" "$WORK/t.jsonl"                  # again: every event_id already counted
+check "$P" 60 "$WORK/t.jsonl"
+bin/outreach-gen --seed 402 --events 500 --start 2024-12-20 --end 2024-12-31 \
+    --late-rate 0 --outside-rate 0 | sed 's/"reported_at":"2024-12-[0-9T:+]*"/"reported_at":"2025-02-20T09:00:00+08:00"/' \
+    >"$WORK/late.jsonl"                       # reported weeks later, for December's windows
+publish "$P" "$WORK/late.jsonl"
+args=()
+while read -r key rev; do
+    if grep -q "\"region\":\"${key:14:2}" "$WORK/late.jsonl"; then args+=(--min-revision "$key=$((rev + 1))"); fi
+done <"$WORK/rev-before.txt"
+[ ${#args[@]} -gt 0 ] || fail "no province got late events"
+check "$P" 120 "$WORK/t.jsonl" "$WORK/late.jsonl" -- "${args[@]}"
+echo "late events bumped ${#args[@]} province revisions"
+kill -TERM "$AGG_PID"; wait "$AGG_PID" || true
+
+echo "== 5. poison of every kind interleaved with good events"
+P=agg5.$RUN
+bin/outreach-gen --seed 501 --events 4000 >"$WORK/g1.jsonl"
+bin/outreach-gen --seed 502 --events 4000 >"$WORK/g2.jsonl"
+{
+    echo "authz.default=deny"
+    bin/outreach-gen --seed 501 --events 4000 --list-agencies
+    bin/outreach-gen --seed 502 --events 4000 --list-agencies
+} | awk -F, '/^authz/ {print; next} {print "agency." $1 ".regions=" $2}' | sort -u >"$WORK/acl.conf"
+agg p "$P" -X instance.id="p-$RUN" -F "$WORK/acl.conf"
+PP=$AGG_PID
+wait_ready p
+publish "$P" "$WORK/g1.jsonl"
+mkdir -p "$WORK/poison"
+V1='{"event_id":"p-1","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ACFTU-650102","region":"999999","activity":"FORUM","target_groups":[],"workers_reached":1,"households":0,"staff":1}'
+V2='{"event_id":"p-2","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ROGUE-OFFICE","region":"650102","activity":"FORUM","target_groups":[],"workers_reached":1,"households":0,"staff":1}'
+V3='{"event_id":"p-3","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ACFTU-650102","region":"650102","activity":"FORUM","target_groups":[],"workers_reached":-5,"households":0,"staff":1}'
+printf '%s\n%s\n%s\n' "$V1" "$V2" "$V3" | bin/outreach-codec encode visit.v1 >"$WORK/poison/hex"
+"$PY" - "$WORK/poison" <<'EOF'
+import sys, os
+d = sys.argv[1]
+lines = [bytes.fromhex(l.strip()) for l in open(os.path.join(d, "hex"))]
+poison = {
+    "garbage": b"this is not avro at all",
+    "confluent": b"\x00\x00\x00\x00\x07" + lines[0][10:],
+    "unknown-fp": b"\xc3\x01" + b"\x01\x02\x03\x04\x05\x06\x07\x08" + lines[0][10:],
+    "truncated": lines[0][:-3],
+    "bad-region": lines[0],
+    "unauthorized": lines[1],
+    "negative": lines[2],
+    "short": b"\xc3\x01\x00",
+}
+for name, data in poison.items():
+    open(os.path.join(d, name + ".bin"), "wb").write(data)
+EOF
+for f in "$WORK"/poison/*.bin; do
+    kcat -P -b "$B" -t "$P.events" -k 650000 "$f"
+done
+publish "$P" "$WORK/g2.jsonl"
+check "$P" 120 "$WORK/g1.jsonl" "$WORK/g2.jsonl"
+alive "$PP"
+bin/outreach-codec dump -X bootstrap.servers="$B" "$P.dlq" >"$WORK/dlq.jsonl"
+"$PY" - "$WORK/dlq.jsonl" <<'EOF' || fail "dead-letter queue content"
+import json, sys, collections
+got = collections.Counter()
+for line in open(sys.argv[1]):
+    m = json.loads(line)
+    h = m["headers"]
+    for k in ("dlq.reason", "dlq.error", "dlq.source.topic", "dlq.source.partition",
+              "dlq.source.offset", "dlq.time"):
+        assert k in h, "missing header %s in %r" % (k, h)
+    got[h["dlq.reason"]] += 1
+    print("  dlq: %-14s %s" % (h["dlq.reason"], h["dlq.error"]))
+want = {"framing": 3, "unknown-schema": 1, "malformed": 1, "invalid": 2, "unauthorized": 1}
+assert got == want, "dead letters %r, want %r" % (dict(got), want)
+EOF
+kill -TERM "$PP"; wait "$PP" || fail "aggregator exited non-zero after poison"
+echo "aggregator integration: all scenarios passed"
