@@ -32,8 +32,9 @@ LIB         := $(B)/libop.a
 EMBED_FILES := $(sort $(wildcard schemas/*.avsc)) schemas/regions.csv
 
 # Each program: bin/NAME built from the .c files of one folder.
-PROGRAMS := outreach-codec
+PROGRAMS := outreach-codec outreach-mock-broker
 outreach-codec_DIR := tools/codec
+outreach-mock-broker_DIR := tools/mockbroker
 ifneq ($(wildcard producers/*.c),)
 PROGRAMS += outreach-producer
 outreach-producer_DIR := producers
@@ -113,7 +114,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_rule,$(p))))
 
 # Unit tests may include a program's logic file: they link every non-main object of the
 # program folders so the logic is testable without main().
-LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
+LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec outreach-mock-broker,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
 
 $(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS) $(B)/.variant
 	@mkdir -p $(@D)
@@ -168,7 +169,11 @@ fuzz:
 	@bash tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 demo: deps
-	@bash deploy/demo.sh
+	$(MAKE) all
+	@bash deploy/demo.sh $(if $(KAFKA),--kafka $(KAFKA))
+
+bench: all
+	@bash tests/bench/run.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
