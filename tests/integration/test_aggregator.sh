@@ -155,10 +155,13 @@ check "$P" 120 "$WORK/t.jsonl"
 # Revision of the province rollups of December before the corrections.
 "$PY" - "$WORK/dump.jsonl" >"$WORK/rev-before.txt" <<'EOF'
 import json, sys
+latest = {}
 for line in open(sys.argv[1]):
     m = json.loads(line)
     if m["key"].startswith("MONTH|2024-12|") and m["key"].endswith("0000"):
-        print(m["key"], m["value"]["revision"])
+        latest[m["key"]] = m["value"]["revision"]
+for key, rev in sorted(latest.items()):
+    print(key, rev)
 EOF
 publish "$P" "$WORK/t.jsonl"                  # again: every event_id already counted
 check "$P" 60 "$WORK/t.jsonl"
@@ -181,9 +184,9 @@ bin/outreach-gen --seed 501 --events 4000 >"$WORK/g1.jsonl"
 bin/outreach-gen --seed 502 --events 4000 >"$WORK/g2.jsonl"
 {
     echo "authz.default=deny"
-    bin/outreach-gen --seed 501 --events 4000 --list-agencies
-    bin/outreach-gen --seed 502 --events 4000 --list-agencies
-} | awk -F, '/^authz/ {print; next} {print "agency." $1 ".regions=" $2}' | sort -u >"$WORK/acl.conf"
+    { bin/outreach-gen --seed 501 --events 4000 --list-agencies
+      bin/outreach-gen --seed 502 --events 4000 --list-agencies; } | grep -v '^#' | sort -u
+} >"$WORK/acl.conf" # agency.ACFTU-<code>.regions=<prefix> lines
 agg p "$P" -X instance.id="p-$RUN" -F "$WORK/acl.conf"
 PP=$AGG_PID
 wait_ready p
