@@ -33,7 +33,7 @@ prod_rate=$(rate "$N" "$t0" "$t1")
 bin/outreach-codec dump -X bootstrap.servers="$B" "$RUN.events" >"$OUT/events.dump"
 "$PY" - "$OUT/events.dump" "$OUT/events.raw" <<'EOF'
 import json, sys
-DELIM = b"\x00\x17OUTREACH-BENCH-DELIM\x17\x00"
+DELIM = b"\x17\x18OUTREACH-BENCH-DELIM\x18\x17"
 with open(sys.argv[2], "wb") as out:
     n = 0
     for line in open(sys.argv[1]):
@@ -46,7 +46,7 @@ print("kcat input: %d messages" % n, file=sys.stderr)
 EOF
 bash deploy/kafka/kafka.sh topics --create --topic "$RUN.kcat" --partitions 6 >/dev/null 2>&1 || true
 t0=$(now)
-kcat -P -b "$B" -t "$RUN.kcat" -K $'\t' -D $'\x00\x17OUTREACH-BENCH-DELIM\x17\x00' \
+kcat -P -b "$B" -t "$RUN.kcat" -K $'\t' -D $'\x17\x18OUTREACH-BENCH-DELIM\x18\x17' \
     -X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=5 \
     <"$OUT/events.raw"
 t1=$(now)
@@ -111,7 +111,7 @@ AGG=
 {
     echo "# outreach-pipeline benchmark"
     echo
-    echo "$(date -u +%FT%TZ), $(nproc) cores, broker $B ($(kcat -L -b "$B" 2>/dev/null | grep -c ' broker ') broker(s)), $N events of outreach-gen --seed 4242"
+    echo "$(date -u +%FT%TZ), $(nproc) cores, broker $B ($(kcat -L -b "$B" 2>/dev/null | sed -n 's/^ *\([0-9]*\) brokers:.*/\1/p') broker(s)), $N events of outreach-gen --seed 4242"
     echo
     echo "| measurement | value | baseline in the same run |"
     echo "|---|---|---|"
