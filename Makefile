@@ -32,9 +32,10 @@ LIB         := $(B)/libop.a
 EMBED_FILES := $(sort $(wildcard schemas/*.avsc)) schemas/regions.csv
 
 # Each program: bin/NAME built from the .c files of one folder.
-PROGRAMS := outreach-codec outreach-mock-broker
+PROGRAMS := outreach-codec outreach-mock-broker outreach-dlq
 outreach-codec_DIR := tools/codec
 outreach-mock-broker_DIR := tools/mockbroker
+outreach-dlq_DIR := tools/dlq
 ifneq ($(wildcard producers/*.c),)
 PROGRAMS += outreach-producer
 outreach-producer_DIR := producers
@@ -63,7 +64,8 @@ ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(B)/itests/%)
 
 .PHONY: all deps test unit-test valgrind-test integration-test interop-test fuzz bench demo \
-        kafka-fetch kafka-up kafka-down kafka-status format format-check clean install help
+        kafka-fetch kafka-up kafka-down kafka-status format format-check clean install uninstall \
+        help
 
 all: $(BINS) $(UNIT_BINS) $(ITEST_BINS)
 
@@ -114,7 +116,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_rule,$(p))))
 
 # Unit tests may include a program's logic file: they link every non-main object of the
 # program folders so the logic is testable without main().
-LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec outreach-mock-broker,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
+LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec outreach-mock-broker outreach-dlq,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
 
 $(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS) $(B)/.variant
 	@mkdir -p $(@D)
@@ -174,6 +176,48 @@ demo: deps
 
 bench: all
 	@bash tests/bench/run.sh
+
+
+# ---- installation --------------------------------------------------------------------------
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+DOCDIR      ?= $(PREFIX)/share/doc/outreach
+CONFDIR     := /etc/outreach
+INSTALL_BINS := $(filter-out bin/outreach-mock-broker,$(BINS))
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(INSTALL_BINS) $(DESTDIR)$(BINDIR)/
+	for f in deploy/systemd/*.service.in; do \
+	    u=$(DESTDIR)$(UNITDIR)/$$(basename $$f .in); \
+	    sed 's|@BINDIR@|$(BINDIR)|g' $$f >$$u.tmp && chmod 0644 $$u.tmp && mv $$u.tmp $$u || exit 1; \
+	done
+	install -m 0644 deploy/systemd/outreach.target $(DESTDIR)$(UNITDIR)/
+	install -m 0644 deploy/systemd/outreach.sysusers $(DESTDIR)$(SYSUSERSDIR)/outreach.conf
+	install -m 0644 deploy/systemd/outreach.tmpfiles $(DESTDIR)$(TMPFILESDIR)/outreach.conf
+	for f in deploy/etc/*.conf; do \
+	    t=$(DESTDIR)$(CONFDIR)/$$(basename $$f); \
+	    if [ -e $$t ]; then install -m 0644 $$f $$t.example; else install -m 0644 $$f $$t; fi || exit 1; \
+	done
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/systemd-examples
+	cp -R deploy/systemd/examples/. $(DESTDIR)$(DOCDIR)/systemd-examples/
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemd-sysusers $(SYSUSERSDIR)/outreach.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/outreach.conf && systemctl daemon-reload; \
+	else echo "install: now run systemd-sysusers, systemd-tmpfiles --create and systemctl daemon-reload on the target"; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INSTALL_BINS)))
+	rm -f $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(basename $(wildcard deploy/systemd/*.service.in)))) \
+	    $(DESTDIR)$(UNITDIR)/outreach.target $(DESTDIR)$(SYSUSERSDIR)/outreach.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/outreach.conf
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@echo "uninstall: kept $(CONFDIR), /var/spool/outreach, /var/lib/outreach-* and the outreach user"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

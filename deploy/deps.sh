@@ -4,8 +4,8 @@
 set -euo pipefail
 
 PKGS=(build-essential pkg-config librdkafka-dev libavro-dev libcurl4-openssl-dev zlib1g-dev
-      libjansson-dev libmicrohttpd-dev libcmocka-dev libsystemd-dev kcat clang clang-format
-      libclang-rt-14-dev valgrind python3-venv maven default-jre-headless curl)
+      libjansson-dev libmicrohttpd-dev libcmocka-dev kcat clang clang-format
+      libclang-rt-14-dev valgrind python3-venv maven default-jre-headless curl systemd)
 
 missing=()
 for p in "${PKGS[@]}"; do

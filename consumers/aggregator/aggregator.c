@@ -114,6 +114,8 @@ struct aggregator {
     uint64_t snap_rollups, snap_seen;
     int64_t last_lag_ms;
     struct op_health *health;
+    uint64_t watchdog_ms; /* half of systemd's WatchdogSec, 0 when off */
+    int64_t last_ping_ms;
     struct op_conf *(*reload_fn)(void *opaque);
     void *reload_opaque;
     struct aggregator_stats stats;
@@ -142,6 +144,16 @@ static int64_t mono_ms(void)
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* systemd watchdog: called from the main loop and from every wait that can outlast
+ * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
+static void watchdog_ping(struct aggregator *a)
+{
+    if (a->watchdog_ms && (uint64_t)(mono_ms() - a->last_ping_ms) >= a->watchdog_ms) {
+        op_notify("WATCHDOG=1");
+        a->last_ping_ms = mono_ms();
+    }
+}
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 {
@@ -222,7 +234,14 @@ static int dead_letter(struct aggregator *a, const rd_kafka_message_t *m, const 
     snprintf(part, sizeof part, "%" PRId32, m->partition);
     snprintf(off, sizeof off, "%" PRId64, m->offset);
     snprintf(ts, sizeof ts, "%" PRId64, wall_ms());
-    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    /* Keep the event's own headers (type, dlq.replayed of a replay) beside ours. */
+    rd_kafka_headers_t *orig = NULL, *h;
+    if (rd_kafka_message_headers(m, &orig) == 0 && orig) {
+        h = rd_kafka_headers_copy(orig);
+        rd_kafka_header_remove(h, "dlq.reason");
+        rd_kafka_header_remove(h, "dlq.error");
+    } else
+        h = rd_kafka_headers_new(6);
     rd_kafka_header_add(h, "dlq.reason", -1, reason, -1);
     rd_kafka_header_add(h, "dlq.error", -1, detail, -1);
     rd_kafka_header_add(h, "dlq.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
@@ -265,6 +284,7 @@ static enum txn_verdict txn_retry(rd_kafka_error_t *(*f)(struct aggregator *, vo
             op_log(OP_LOG_WARNING, "%s: %s (retrying)", what, rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
             sleep_ms(200);
+            watchdog_ping(a);
             continue;
         }
         return txn_verdict_of(e, what);
@@ -367,6 +387,7 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
                 op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i],
                        p, rd_kafka_err2str(e));
                 sleep_ms(500);
+                watchdog_ping(a);
             }
             if (e) {
                 set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i], p,
@@ -398,6 +419,7 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
             rc = -1;
             break;
         }
+        watchdog_ping(a);
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a->restorer, 200);
         if (!m)
             continue;
@@ -461,7 +483,15 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
     /* With read_committed this waits for any pending transaction holding offsets of these
      * partitions (KIP-447), so the outputs we restore next are complete. */
-    rd_kafka_resp_err_t e = rd_kafka_committed(a->consumer, committed, 120000);
+    rd_kafka_resp_err_t e;
+    for (int attempt = 0;; attempt++) {
+        e = rd_kafka_committed(a->consumer, committed, 5000);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT || attempt >= 24)
+            break;
+        op_log(OP_LOG_INFO, "committed offsets not available yet (a pending transaction of "
+                            "the previous owner?): waiting");
+        watchdog_ping(a);
+    }
     if (e) {
         op_log(OP_LOG_ERR, "fetch committed offsets: %s", rd_kafka_err2str(e));
         rd_kafka_topic_partition_list_destroy(committed);
@@ -976,6 +1006,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
         op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen,
                op_health_port(a->health));
     }
+    a->watchdog_ms = op_notify_watchdog_usec() / 2000;
+    a->last_ping_ms = mono_ms();
     if (start(a) != 0)
         return 1;
     rd_kafka_poll_set_consumer(a->consumer);
@@ -990,8 +1022,6 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
     op_log(OP_LOG_NOTICE, "consuming %s (%d partitions) as group %s", a->events_topic,
            a->partitions, op_conf_get(a->conf, "group.name"));
     op_notify("READY=1\nSTATUS=consuming");
-    uint64_t watchdog_ms = op_notify_watchdog_usec() / 2000;
-    int64_t last_ping = mono_ms();
 
     int rc = 0;
     while (*run && !a->fatal) {
@@ -1033,10 +1063,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             }
         }
         publish_snapshot(a, 0);
-        if (watchdog_ms && (uint64_t)(mono_ms() - last_ping) >= watchdog_ms) {
-            op_notify("WATCHDOG=1");
-            last_ping = mono_ms();
-        }
+        watchdog_ping(a);
         if (reload_flag && *reload_flag) {
             *reload_flag = 0;
             reload(a);
