@@ -106,6 +106,7 @@ struct aggregator {
     struct op_buf buf;
     int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
     int fatal; /* set from callbacks: leave the loop and exit 1 */
+    int32_t flushing; /* partition whose dirty rollups txn_commit is producing */
     char member_id[300]; /* group.instance.id: static membership, see start() */
     /* What the HTTP thread may read: a copy refreshed by the engine thread under lock. */
     pthread_mutex_t lock;
@@ -215,13 +216,8 @@ static int produce_rollup(struct agg_rollup *r, void *opaque)
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "rollup", -1);
     /* Co-partitioning: rollups of events partition p live in rollups partition p. */
-    int32_t p = -1;
-    for (int i = 0; i < a->partitions; i++)
-        if (a->states[i] && op_map_get(a->states[i]->rollups, r->key, strlen(r->key)) == r)
-            p = i;
-    if (p < 0)
-        return -1;
-    if (produce(a, a->rollups_topic, p, r->key, strlen(r->key), a->buf.data, a->buf.len, h) != 0)
+    if (produce(a, a->rollups_topic, a->flushing, r->key, strlen(r->key), a->buf.data,
+                a->buf.len, h) != 0)
         return -1;
     a->stats.rollups_written++;
     return 0;
@@ -334,9 +330,11 @@ static enum txn_verdict txn_commit(struct aggregator *a)
 {
     if (!a->txn_open)
         return TXN_OK;
-    for (int p = 0; p < a->partitions; p++)
+    for (int p = 0; p < a->partitions; p++) {
+        a->flushing = p;
         if (a->states[p] && agg_take_dirty(a->states[p], produce_rollup, a) != 0)
             return TXN_ABORT;
+    }
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
     for (int p = 0; p < a->partitions; p++)
         if (a->positions[p] >= 0)

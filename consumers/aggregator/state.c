@@ -458,7 +458,8 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
             break;
         s->dirty[i]->dirty = 0;
     }
-    memmove(s->dirty, s->dirty + i, (s->n_dirty - i) * sizeof *s->dirty);
+    if (i > 0 && i < s->n_dirty)
+        memmove(s->dirty, s->dirty + i, (s->n_dirty - i) * sizeof *s->dirty);
     s->n_dirty -= i;
     return rc;
 }
