@@ -88,6 +88,41 @@ check() {
 
 alive() { kill -0 "$1" 2>/dev/null || fail "aggregator $1 died"; }
 
+# health_port NAME: the port the aggregator logged for health.listen=127.0.0.1:0.
+health_port() {
+    for _ in $(seq 1 100); do
+        local p
+        p=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/$1.log" | tail -1)
+        [ -n "$p" ] && { echo "$p"; return 0; }
+        sleep 0.1
+    done
+    fail "$1: no health port"
+}
+
+# metrics_check PORT 'python expression over m'...: parses /metrics with prometheus_client's
+# parser (independent of ours) into m[name] = value and asserts each expression.
+metrics_check() { metrics_ok "$@" || fail "metrics do not match what happened"; }
+metrics_ok() {
+    local port=$1
+    shift
+    curl -sf "127.0.0.1:$port/metrics" >"$WORK/metrics.txt" || return 1
+    "$PY" - "$WORK/metrics.txt" "$@" <<'EOF'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+m = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        key = s.name + ("{%s}" % ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
+                        if s.labels else "")
+        m[key] = s.value
+for expr in sys.argv[2:]:
+    ok = eval(expr, {"m": m})
+    print("  metrics: %-70s %s" % (expr, "ok" if ok else "FAILED"))
+    if not ok:
+        sys.exit(1)
+EOF
+}
+
 echo "== 1. generated data across many regions and windows (JSON Lines + CSV)"
 P=agg1.$RUN
 bin/outreach-gen --seed 101 --events 20000 >"$WORK/a.jsonl"
@@ -100,6 +135,30 @@ alive "$AGG_PID"
 kill -TERM "$AGG_PID"
 wait "$AGG_PID" || fail "aggregator exited non-zero after SIGTERM"
 grep -q "stopping:" "$WORK/a1.log" || fail "no clean stop"
+n_rollups=$(sed -n 's/^rollup_check: \([0-9]*\) rollups equal.*/\1/p' "$WORK/check.out")
+echo "-- restart: /readyz answers 200 only once the state is restored"
+: >"$WORK/a1.log"
+agg a1 "$P" -X instance.id="a1-$RUN" -X health.listen=127.0.0.1:0
+HP=$(health_port a1)
+saw_503=0
+for _ in $(seq 1 600); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$HP/readyz" || true)
+    if [ "$code" = 503 ]; then saw_503=1; fi
+    if [ "$code" = 200 ]; then
+        grep -q "restored .* partition" "$WORK/a1.log" || fail "/readyz 200 before the restore ended"
+        break
+    fi
+    sleep 0.05
+done
+[ "$code" = 200 ] || fail "/readyz never became 200"
+[ "$saw_503" = 1 ] || fail "/readyz was never 503 while restoring"
+metrics_check "$HP" 'm["outreach_aggregator_ready"] == 1' \
+    'm["outreach_aggregator_restores_total"] == 1' \
+    "m['outreach_aggregator_state_rollups'] == $n_rollups" \
+    'm["outreach_aggregator_events_read_total"] == 0' \
+    'm["outreach_aggregator_restore_seconds"] > 0'
+kill -TERM "$AGG_PID"
+wait "$AGG_PID" || fail "aggregator exited non-zero after SIGTERM"
 
 echo "== 2. kill -9 at random moments, 12 times, while events stream in"
 P=agg2.$RUN
@@ -175,7 +234,7 @@ while read -r key rev; do
 done <"$WORK/rev-before.txt"
 [ ${#args[@]} -gt 0 ] || fail "no province got late events"
 check "$P" 120 "$WORK/t.jsonl" "$WORK/late.jsonl" -- "${args[@]}"
-echo "late events bumped ${#args[@]} province revisions"
+echo "late events bumped $((${#args[@]} / 2)) province revisions"
 kill -TERM "$AGG_PID"; wait "$AGG_PID" || true
 
 echo "== 5. poison of every kind interleaved with good events"
@@ -187,8 +246,9 @@ bin/outreach-gen --seed 502 --events 4000 >"$WORK/g2.jsonl"
     { bin/outreach-gen --seed 501 --events 4000 --list-agencies
       bin/outreach-gen --seed 502 --events 4000 --list-agencies; } | grep -v '^#' | sort -u
 } >"$WORK/acl.conf" # agency.ACFTU-<code>.regions=<prefix> lines
-agg p "$P" -X instance.id="p-$RUN" -F "$WORK/acl.conf"
+agg p "$P" -X instance.id="p-$RUN" -F "$WORK/acl.conf" -X health.listen=127.0.0.1:0
 PP=$AGG_PID
+HP=$(health_port p)
 wait_ready p
 publish "$P" "$WORK/g1.jsonl"
 mkdir -p "$WORK/poison"
@@ -234,5 +294,28 @@ for line in open(sys.argv[1]):
 want = {"framing": 3, "unknown-schema": 1, "malformed": 1, "invalid": 2, "unauthorized": 1}
 assert got == want, "dead letters %r, want %r" % (dict(got), want)
 EOF
+counted=$(sed -n 's/^rollup_check: .*(\([0-9]*\) events,.*/\1/p' "$WORK/check.out")
+lines=$(cat "$WORK/g1.jsonl" "$WORK/g2.jsonl" | wc -l)
+metrics_check "$HP" 'm["outreach_aggregator_dead_lettered_total"] == 8' \
+    "m['outreach_aggregator_events_read_total'] == $lines + 8" \
+    "m['outreach_aggregator_events_counted_total'] == $counted" \
+    "m['outreach_aggregator_duplicates_total'] == $lines - $counted" \
+    'm["outreach_aggregator_transactions_aborted_total"] == 0' \
+    'm["outreach_aggregator_transactions_committed_total"] >= 1' \
+    'sum(v for k, v in m.items() if k.startswith("outreach_aggregator_consumer_lag{")) == 0'
+echo "-- SIGHUP: a new agency authorisation applies without a restart"
+printf 'agency.ROGUE-OFFICE.regions=6501\n' >>"$WORK/acl.conf"
+kill -HUP "$PP"
+for _ in $(seq 1 50); do grep -q "SIGHUP: reloaded" "$WORK/p.log" && break; sleep 0.1; done
+grep -q "SIGHUP: reloaded" "$WORK/p.log" || fail "no reload after SIGHUP"
+V4='{"event_id":"p-4","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ROGUE-OFFICE","region":"650102","activity":"FORUM","target_groups":[],"workers_reached":7,"households":0,"staff":1}'
+echo "$V4" | bin/outreach-codec encode visit.v1 | "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))' >"$WORK/poison/ok4.bin"
+kcat -P -b "$B" -t "$P.events" -k 650000 "$WORK/poison/ok4.bin"
+for _ in $(seq 1 100); do
+    metrics_ok "$HP" "m['outreach_aggregator_events_counted_total'] == $counted + 1" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+metrics_check "$HP" "m['outreach_aggregator_events_counted_total'] == $counted + 1" \
+    'm["outreach_aggregator_dead_lettered_total"] == 8'
 kill -TERM "$PP"; wait "$PP" || fail "aggregator exited non-zero after poison"
 echo "aggregator integration: all scenarios passed"

@@ -7,8 +7,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 STATE=${OUTREACH_STATE:-$ROOT/.state}
 VENV=$STATE/venv
 PY=$VENV/bin/python
+# Every Python package any test uses (independent cross-checks only), installed once here.
 # Pinned: the tests lean on avro 1.12's canonical_form and fingerprint() behaviour.
-REQS=('avro==1.12.*' 'fastavro>=1.9,<2')
+REQS=('avro==1.12.*' 'fastavro>=1.9,<2' 'jsonschema>=4.18' 'rfc3339-validator'
+      'prometheus-client>=0.17')
 
 fail_setup() {
     echo "interop: $*" >&2
@@ -22,7 +24,8 @@ if [ ! -x "$PY" ]; then
     /usr/bin/python3 -m venv "$VENV" ||
         fail_setup "cannot create $VENV (apt-get install python3-venv)"
 fi
-if ! "$PY" -c 'import avro, fastavro; assert avro.__version__.startswith("1.12.")' 2>/dev/null; then
+if ! "$PY" -c 'import avro, fastavro, jsonschema, rfc3339_validator, prometheus_client
+assert avro.__version__.startswith("1.12.")' 2>/dev/null; then
     echo "interop: installing ${REQS[*]} into $VENV"
     "$PY" -m pip install --quiet --disable-pip-version-check "${REQS[@]}" ||
         fail_setup "pip install ${REQS[*]} failed"
