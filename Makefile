@@ -78,8 +78,10 @@ help:
 	@echo "make kafka-down   stop it"
 	@echo "make demo         run the whole pipeline once (see README)"
 
-# The variant stamp makes bin/ relink when SANITIZE changes.
-$(B)/.variant: FORCE
+# bin/ is shared by the variants: this stamp changes whenever the variant linking into bin/
+# changes, so switching SANITIZE on or off relinks every program.
+BIN_STAMP := build/.bin-variant
+$(BIN_STAMP): FORCE
 	@mkdir -p $(@D)
 	@echo '$(CC) $(SANFLAGS) $(OPT)' | cmp -s - $@ || echo '$(CC) $(SANFLAGS) $(OPT)' > $@
 .PHONY: FORCE
@@ -108,7 +110,7 @@ $(LIB): $(COMMON_OBJS)
 # One rule per program: its folder's objects + the library.
 define PROGRAM_rule
 $(1)_OBJS := $$(patsubst %.c,$(B)/%.o,$$(wildcard $$($(1)_DIR)/*.c))
-bin/$(1): $$($(1)_OBJS) $(LIB) $(B)/.variant
+bin/$(1): $$($(1)_OBJS) $(LIB) $(BIN_STAMP)
 	@mkdir -p bin
 	$$(CC) $$(LDFLAGS) -o $$@ $$($(1)_OBJS) $(LIB) $$(LDLIBS)
 endef
@@ -118,11 +120,11 @@ $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_rule,$(p))))
 # program folders so the logic is testable without main().
 LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec outreach-mock-broker outreach-dlq,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
 
-$(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS) $(B)/.variant
+$(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LOGIC_OBJS) $(LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
-$(B)/itests/%: tests/integration/%.c $(LIB) $(B)/.variant
+$(B)/itests/%: tests/integration/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(shell pkg-config --libs cmocka)
 

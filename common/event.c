@@ -253,6 +253,11 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
 
     switch (ev->type) {
     case OP_EVENT_VISIT:
+        if (ev->n_groups == 0) {
+            say(field, field_size, "target_groups");
+            say(reason, reason_size, "at least one group is required");
+            return OP_EVENT_INVALID;
+        }
         COUNT(ev->workers_reached, OP_EVENT_COUNT_MAX, "workers_reached");
         COUNT(ev->households, OP_EVENT_COUNT_MAX, "households");
         COUNT(ev->staff, OP_EVENT_COUNT_MAX, "staff");
@@ -274,8 +279,17 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
         static const char *const s_names[5] = {"satisfaction.s1", "satisfaction.s2",
                                                "satisfaction.s3", "satisfaction.s4",
                                                "satisfaction.s5"};
-        for (int i = 0; i < 5; i++)
+        int64_t answers = 0;
+        for (int i = 0; i < 5; i++) {
             COUNT(ev->satisfaction[i], OP_EVENT_COUNT_MAX, s_names[i]);
+            answers += ev->satisfaction[i];
+        }
+        if (answers > ev->respondents) {
+            say(field, field_size, "satisfaction");
+            say(reason, reason_size, "s1+s2+s3+s4+s5 = %" PRId64 " exceeds respondents (%" PRId32 ")",
+                answers, ev->respondents);
+            return OP_EVENT_INVALID;
+        }
         for (int i = 0; i < ev->n_needs; i++) {
             char name[32];
             snprintf(name, sizeof name, "needs[%d].count", i);

@@ -254,7 +254,7 @@ publish "$P" "$WORK/g1.jsonl"
 mkdir -p "$WORK/poison"
 V1='{"event_id":"p-1","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ACFTU-650102","region":"999999","activity":"FORUM","target_groups":[],"workers_reached":1,"households":0,"staff":1}'
 V2='{"event_id":"p-2","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ROGUE-OFFICE","region":"650102","activity":"FORUM","target_groups":[],"workers_reached":1,"households":0,"staff":1}'
-V3='{"event_id":"p-3","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ACFTU-650102","region":"650102","activity":"FORUM","target_groups":[],"workers_reached":-5,"households":0,"staff":1}'
+V3='{"event_id":"p-3","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ACFTU-650102","region":"650102","activity":"FORUM","target_groups":["SANITATION"],"workers_reached":-5,"households":0,"staff":1}'
 printf '%s\n%s\n%s\n' "$V1" "$V2" "$V3" | bin/outreach-codec encode visit.v1 >"$WORK/poison/hex"
 "$PY" - "$WORK/poison" <<'EOF'
 import sys, os
@@ -308,7 +308,7 @@ printf 'agency.ROGUE-OFFICE.regions=6501\n' >>"$WORK/acl.conf"
 kill -HUP "$PP"
 for _ in $(seq 1 50); do grep -q "SIGHUP: reloaded" "$WORK/p.log" && break; sleep 0.1; done
 grep -q "SIGHUP: reloaded" "$WORK/p.log" || fail "no reload after SIGHUP"
-V4='{"event_id":"p-4","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ROGUE-OFFICE","region":"650102","activity":"FORUM","target_groups":[],"workers_reached":7,"households":0,"staff":1}'
+V4='{"event_id":"p-4","occurred_at":1735700000000,"reported_at":1735700000000,"agency_id":"ROGUE-OFFICE","region":"650102","activity":"FORUM","target_groups":["SANITATION"],"workers_reached":7,"households":0,"staff":1}'
 echo "$V4" | bin/outreach-codec encode visit.v1 | "$PY" -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.stdin.read().strip()))' >"$WORK/poison/ok4.bin"
 kcat -P -b "$B" -t "$P.events" -k 650000 "$WORK/poison/ok4.bin"
 for _ in $(seq 1 100); do

@@ -1,0 +1,173 @@
+/* outreach-producer: district union offices publish their outreach events from JSON Lines or
+ * CSV files. This file only handles arguments and signals; see producer.c and spool.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "event.h"
+#include "log.h"
+#include "producer.h"
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "Usage: outreach-producer [OPTIONS] FILE...\n"
+        "       outreach-producer [OPTIONS] --spool DIR\n"
+        "\n"
+        "Publishes outreach events (visit, funding, survey) from JSON Lines or CSV files to\n"
+        "events.topic as Avro (single-object encoding), keyed by province code, with the\n"
+        "idempotent producer (acks=all). Every record is validated first (docs/events.md): a\n"
+        "bad one is reported on stderr as FILE:LINE: FIELD: reason and its original text is\n"
+        "written to the rejects file; every good one is still published. A record without an\n"
+        "event_id gets one derived from its content (d-<hash>), so publishing the same file\n"
+        "twice publishes the same ids and the aggregator counts each event once.\n"
+        "\n"
+        "Input:\n"
+        "  FILE                .jsonl, .json, .ndjson: one JSON object per line; .csv: a header\n"
+        "                      row of field names, then one row per event (RFC 4180 quotes,\n"
+        "                      arrays joined with ';', needs as NEED:COUNT, s1..s5 columns for\n"
+        "                      satisfaction); FILE.gz is decompressed; \"-\" reads stdin.\n"
+        "                      UTF-8, a BOM and CRLF line ends are fine. Every record names its\n"
+        "                      \"type\" (visit, funding, survey). Times: RFC 3339 with an offset\n"
+        "                      (2025-01-15T10:30:00+08:00, ...Z) or integer milliseconds.\n"
+        "Options:\n"
+        "  --format jsonl|csv  input format (default: by extension, else by the first byte)\n"
+        "  --type TYPE         type of records that name none (or a CSV without that column)\n"
+        "  --rejects FILE      where rejected records go (default: FILE.rejects beside each\n"
+        "                      input, stdin.rejects in the current directory); written only\n"
+        "                      when something is rejected, replaced on every run; a CSV rejects\n"
+        "                      file starts with the header, so it can be fixed and re-sent\n"
+        "  --check             validate only: report and keep rejects, publish nothing\n"
+        "  --progress          a progress line (records/s, counts) at most every second; the\n"
+        "                      default when stderr is a terminal (--no-progress: never)\n"
+        "  --spool DIR         run as a daemon over DIR (see below) instead of FILE arguments\n"
+        "  -F FILE             read key=value settings from FILE (repeatable, in order)\n"
+        "  -X key=value        set one key (ours below, or any librdkafka property, e.g.\n"
+        "                      -X bootstrap.servers=host:9092)\n"
+        "  -X list             print every key with its default, then exit\n"
+        "  -v, -q              debug / warnings-only logging\n"
+        "  -h, --help          this help\n"
+        "\n"
+        "Spool directory (created if missing):\n"
+        "  DIR/incoming/    drop files here; write them elsewhere, or under a name that is\n"
+        "                   ignored (.NAME, NAME.tmp, NAME.part), then rename them in\n"
+        "  DIR/processing/  the file being published; after a crash or kill -9 it is published\n"
+        "                   again from the start, with the same event ids\n"
+        "  DIR/done/        every good record acknowledged by the broker; NAME.errors and\n"
+        "                   NAME.rejects beside it when some records were rejected\n"
+        "  DIR/failed/      nothing publishable (no valid record, unusable CSV header,\n"
+        "                   unreadable file) or a delivery error no retry can fix; with\n"
+        "                   NAME.errors (and NAME.rejects) beside it\n"
+        "  A file whose deliveries fail for a passing reason (broker down) stays in\n"
+        "  processing/ and is published again after a back-off (spool.retry.max.ms).\n"
+        "  SIGTERM/SIGINT: stop reading, wait for the messages already sent, leave the current\n"
+        "  file in processing/, exit 0. A second signal exits at once.\n"
+        "\n"
+        "Counts go to stderr last: read N, published N, rejected N, failed N.\n"
+        "Exit status:\n"
+        "  0  every record was published (acknowledged with acks=all)\n"
+        "  1  some records were rejected, every other one was published\n"
+        "  2  fatal: a delivery failed (e.g. broker unreachable for message.timeout.ms), an\n"
+        "     input could not be read, bad usage or configuration, or interrupted by a signal;\n"
+        "     publishing the same files again is safe\n"
+        "  Spool mode: 0 after SIGTERM/SIGINT, 2 on a fatal error.\n");
+}
+
+struct args {
+    struct producer_opts opts;
+};
+
+static int option(int argc, char **argv, int i, void *opaque)
+{
+    struct args *a = opaque;
+    const char *o = argv[i];
+    if (!strcmp(o, "--progress")) {
+        a->opts.progress = 1;
+        return 1;
+    }
+    if (!strcmp(o, "--no-progress")) {
+        a->opts.progress = 0;
+        return 1;
+    }
+    if (!strcmp(o, "--check")) {
+        a->opts.check_only = 1;
+        return 1;
+    }
+    int takes = !strcmp(o, "--format") || !strcmp(o, "--type") || !strcmp(o, "--rejects") ||
+                !strcmp(o, "--spool");
+    if (!takes)
+        return 0;
+    if (i + 1 >= argc || !argv[i + 1][0]) {
+        fprintf(stderr, "outreach-producer: %s needs an argument (see --help)\n", o);
+        return -1;
+    }
+    const char *v = argv[i + 1];
+    if (!strcmp(o, "--format")) {
+        a->opts.format = producer_format_from_name(v);
+        if (a->opts.format == PRODUCER_FORMAT_AUTO) {
+            fprintf(stderr, "outreach-producer: --format %s: expected jsonl or csv\n", v);
+            return -1;
+        }
+    } else if (!strcmp(o, "--type")) {
+        a->opts.default_type = op_event_type_from_name(v);
+        if (a->opts.default_type < 0) {
+            fprintf(stderr, "outreach-producer: --type %s: expected visit, funding or survey\n", v);
+            return -1;
+        }
+    } else if (!strcmp(o, "--rejects"))
+        a->opts.rejects = v;
+    else
+        a->opts.spool = v;
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    char err[1024];
+    op_log_set_prog("outreach-producer");
+    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    if (!conf || producer_conf_defaults(conf, err, sizeof err) != 0) {
+        fprintf(stderr, "outreach-producer: configuration setup failed: %s\n",
+                conf ? err : "out of memory");
+        op_conf_destroy(conf);
+        return 2;
+    }
+    struct args a;
+    memset(&a, 0, sizeof a);
+    a.opts.default_type = -1;
+    a.opts.progress = -1;
+    int first;
+    enum op_cli_result r =
+        op_cli_parse(argc, argv, conf, producer_conf_defs, usage, option, &a, &first);
+    if (r != OP_CLI_OK) {
+        op_conf_destroy(conf);
+        return r == OP_CLI_EXIT ? 0 : 2;
+    }
+    int nfiles = argc - first;
+    if (a.opts.spool ? nfiles > 0 : nfiles == 0) {
+        fprintf(stderr, "outreach-producer: %s (see --help)\n",
+                a.opts.spool ? "--spool takes no FILE arguments" : "no input FILE given");
+        op_conf_destroy(conf);
+        return 2;
+    }
+    if (a.opts.spool && (a.opts.check_only || a.opts.rejects)) {
+        fprintf(stderr, "outreach-producer: --spool does not combine with --check or --rejects "
+                        "(see --help)\n");
+        op_conf_destroy(conf);
+        return 2;
+    }
+    struct producer *p = producer_new(conf, &a.opts, err, sizeof err);
+    if (!p) {
+        fprintf(stderr, "outreach-producer: %s\n", err);
+        op_conf_destroy(conf);
+        return 2;
+    }
+    op_cli_install_signals();
+    int rc = a.opts.spool ? producer_spool_run(p, a.opts.spool, &op_cli_run)
+                          : producer_run_files(p, argv + first, nfiles, &op_cli_run);
+    producer_destroy(p);
+    op_conf_destroy(conf);
+    return rc;
+}

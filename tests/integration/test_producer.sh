@@ -1,0 +1,392 @@
+#!/usr/bin/env bash
+# Integration test of outreach-producer against the real broker ($KAFKA_BOOTSTRAP): mixed good
+# and bad input publishes every good record (checked independently by producer_check.py) and
+# reports every bad one exactly; re-publishing repeats the ids; the spool daemon survives
+# kill -9 mid-file and a broker outage without losing an event; an unreachable broker fails
+# fast with exit 2.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+. "$ROOT/tests/lib/kafka.sh"
+# Stop a broker at the end only if this script started it (run.sh exports its own flag).
+KAFKA_STARTED_BY_US=0
+if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
+    trap kafka_cleanup EXIT
+    kafka_ensure
+fi
+B=$KAFKA_BOOTSTRAP
+P=$ROOT/bin/outreach-producer
+GEN=$ROOT/bin/outreach-gen
+PY=/usr/bin/python3
+CHECK=("$PY" "$ROOT/tests/integration/producer_check.py" --repo "$ROOT")
+BIG=${PRODUCER_TEST_BIG:-200000}
+W=$(mktemp -d /tmp/test_producer.XXXXXX)
+RUN=$(date +%s)-$$
+DAEMON=
+PRIVATE_BROKER=
+
+cleanup() {
+    local rc=$?
+    if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
+        kill -9 "$DAEMON" 2>/dev/null || true
+    fi
+    if [ -n "$PRIVATE_BROKER" ]; then
+        OUTREACH_STATE=$W/state bash "$ROOT/deploy/kafka/kafka.sh" down --kill >/dev/null 2>&1 || true
+    fi
+    if [ $rc -eq 0 ]; then rm -rf "$W"; else echo "test_producer: work files kept in $W" >&2; fi
+    kafka_cleanup
+    return $rc
+}
+trap cleanup EXIT
+
+fail() {
+    echo "test_producer: FAIL: $*" >&2
+    exit 1
+}
+step() { echo "-- $*"; }
+
+# dump TOPIC FILE: every message of TOPIC, binary-safe (the size precedes the payload).
+dump() {
+    kcat -C -b "$B" -t "$1" -o beginning -e -q -f 'M %p %o %k %S %h\n%s\n' >"$2"
+}
+
+# wait_for SECONDS CMD...: polls until CMD succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}
+
+# expect_same WANT_FILE GOT_FILE WHAT
+expect_same() {
+    if ! cmp -s "$1" "$2"; then
+        diff -u "$1" "$2" >&2 || true
+        fail "$3 differs from the expectation"
+    fi
+}
+
+cd "$W"
+[ -x "$P" ] || fail "$P is not built"
+
+cat >p.conf <<'EOF'
+# agencies of the hand-written test files, and the broker
+agency.530000-ZGH.regions=53
+agency.150000-ZGH.regions=15
+agency.330206-ZGH.regions=330206
+agency.370212-ZGH.regions=370212
+agency.650102-ZGH.regions=650102
+agency.350200-ZGH.regions=3502
+agency.450200-ZGH.regions=4502
+EOF
+echo "bootstrap.servers=$B" >>p.conf
+
+# ---- inputs: hand-written JSON Lines and CSV with good and bad records ---------------------
+
+cat >mixed.jsonl <<'EOF'
+{"type":"visit","event_id":"yn-2025lj-0001","occurred_at":"2025-01-06T10:00:00+08:00","reported_at":"2025-01-08T17:30:00+08:00","agency_id":"530000-ZGH","region":"530622","campaign":"2025 两节送温暖","activity":"CONDOLENCE_VISIT","target_groups":["ON_DUTY_HOLIDAY"],"workers_reached":300,"households":0,"staff":12}
+{"type":"visit","event_id":"bad-authz","occurred_at":"2025-01-06T10:00:00+08:00","reported_at":"2025-01-08T17:30:00+08:00","agency_id":"530000-ZGH","region":"650102","activity":"HOME_VISIT","target_groups":["SANITATION"],"workers_reached":2,"households":2,"staff":1}
+{"type":"visit","occurred_at":"2024-12-23T10:00:00+08:00","reported_at":"2024-12-27T09:00:00+08:00","agency_id":"150000-ZGH","region":"150100","campaign":"2025 两节送温暖","activity":"FREE_CLINIC","target_groups":["PUBLIC_SERVICE_FRONTLINE","OTHER"],"workers_reached":150,"households":0,"staff":6}
+{"type":"visit","event_id":"bad-json","occurred_at":
+
+{"type":"visit","event_id":"nb-bl-20241223-01","occurred_at":"2024-12-23T09:00:00+08:00","reported_at":"2024-12-24T12:00:00+08:00","agency_id":"330206-ZGH","region":"330206","campaign":"2025 两节送温暖","activity":"HEALTH_CHECK","target_groups":["NEW_EMPLOYMENT_FORMS"],"workers_reached":80,"households":0,"staff":10,"duration_minutes":180,"venue":"WORKPLACE","note":"圆通站点移动体检"}
+{"type":"visit","event_id":"bad-enum","occurred_at":"2025-01-06T10:00:00+08:00","reported_at":"2025-01-08T17:30:00+08:00","agency_id":"530000-ZGH","region":"530622","activity":"PARTY","target_groups":["SANITATION"],"workers_reached":2,"households":2,"staff":1}
+{"type":"funding","event_id":"nm-20241223-001","occurred_at":1734922800000,"reported_at":"2024-12-27T01:00:00Z","agency_id":"150000-ZGH","region":"150100","campaign":"2025 两节送温暖","amount_fen":6000000,"source":"UNION_FUNDS","purpose":"CASH_GRANT","recipients":30,"target_group":"HARDSHIP_WORKERS"}
+{"type":"funding","event_id":"bad-future","occurred_at":"2099-01-01T00:00:00+08:00","reported_at":"2099-01-01T00:00:00+08:00","agency_id":"150000-ZGH","region":"150100","amount_fen":100,"source":"UNION_FUNDS","purpose":"CASH_GRANT","recipients":1,"target_group":"HARDSHIP_WORKERS"}
+{"type":"funding","event_id":"bad-date","occurred_at":"2025-02-30T10:00:00+08:00","reported_at":"2025-03-01T10:00:00+08:00","agency_id":"150000-ZGH","region":"150100","amount_fen":100,"source":"UNION_FUNDS","purpose":"CASH_GRANT","recipients":1,"target_group":"HARDSHIP_WORKERS"}
+{"type":"funding","event_id":"wlmq-ts-20241222-01","occurred_at":"2024-12-22T10:00:00+08:00","reported_at":"2024-12-23T18:00:00+08:00","agency_id":"650102-ZGH","region":"650102","campaign":"2025 两节送温暖","amount_fen":42000000,"source":"UNION_FUNDS","purpose":"GOODS","recipients":2100,"target_group":"SANITATION","disbursement":"IN_KIND","note":"大米、面粉、食用油"}
+{"type":"funding","event_id":"bad-amount","occurred_at":"2024-12-22T10:00:00+08:00","reported_at":"2024-12-23T18:00:00+08:00","agency_id":"650102-ZGH","region":"650102","amount_fen":-500,"source":"UNION_FUNDS","purpose":"GOODS","recipients":10,"target_group":"SANITATION"}
+{"type":"survey","event_id":"qd-ls-zt-2024-11","occurred_at":"2024-11-15T14:30:00+08:00","reported_at":"2024-11-18T09:00:00+08:00","agency_id":"370212-ZGH","region":"370212","method":"FORUM","enterprises":5,"respondents":48,"topic":"HEALTH","satisfaction":{"s1":1,"s2":3,"s3":10,"s4":22,"s5":12},"needs":[{"need":"MENTAL_HEALTH","count":30},{"need":"REST_FACILITIES","count":12}]}
+{"type":"survey","event_id":"bad-needs","occurred_at":"2024-11-15T14:30:00+08:00","reported_at":"2024-11-18T09:00:00+08:00","agency_id":"370212-ZGH","region":"370212","method":"FORUM","enterprises":5,"respondents":48,"topic":"HEALTH","satisfaction":{},"needs":[{"need":"HOUSING","count":3},{"need":"HOUSING","count":1}]}
+{"type":"survey","event_id":"bad-field","occurred_at":"2024-11-15T14:30:00+08:00","reported_at":"2024-11-18T09:00:00+08:00","agency_id":"370212-ZGH","region":"370212","method":"FORUM","enterprises":5,"respondents":48,"topic":"HEALTH","satisfaction":{},"needs":[],"mood":"good"}
+{"type":"meeting","event_id":"bad-type"}
+{"type":"survey","event_id":"xm-2024-12-myd","occurred_at":"2024-12-21T15:00:00+08:00","reported_at":"2024-12-23T09:00:00+08:00","agency_id":"350200-ZGH","region":"350200","campaign":"2025 两节送温暖","method":"QUESTIONNAIRE","enterprises":0,"respondents":300,"topic":"SATISFACTION","satisfaction":{"s1":2,"s2":8,"s3":40,"s4":130,"s5":120},"needs":[]}
+EOF
+# A CRLF line, and a last line without a line end.
+printf '%s\r\n' '{"type":"visit","event_id":"qd-ls-eap-2024-q4","occurred_at":"2024-12-20T14:00:00+08:00","reported_at":"2024-12-31T16:00:00+08:00","agency_id":"370212-ZGH","region":"370212","activity":"PSYCHOLOGICAL_SERVICE","target_groups":["CONSTRUCTION"],"workers_reached":40,"households":0,"staff":3,"venue":"MOBILE_STATION"}' >>mixed.jsonl
+printf '%s' '{"type":"visit","event_id":"bad-last","occurred_at":"2024-12-20T14:00:00+08:00","reported_at":"2024-12-19T16:00:00+08:00","agency_id":"370212-ZGH","region":"370212","activity":"PSYCHOLOGICAL_SERVICE","target_groups":["CONSTRUCTION"],"workers_reached":40,"households":0,"staff":3}' >>mixed.jsonl
+JSONL_BAD=(2 4 7 9 10 12 14 15 16 19)
+
+H='type,event_id,occurred_at,reported_at,agency_id,region,campaign,activity,target_groups,workers_reached,households,staff,amount_fen,source,purpose,recipients,target_group,method,enterprises,respondents,topic,s1,s2,s3,s4,s5,needs,note'
+{
+    printf '\xef\xbb\xbf%s\r\n' "$H"
+    printf '%s\r\n' 'visit,cs-v-1,2025-01-06T10:00:00+08:00,2025-01-08T17:30:00+08:00,530000-ZGH,530622,2025 两节送温暖,HOME_VISIT,MODEL_WORKERS_CRAFTSMEN;HARDSHIP_WORKERS,2,2,6,,,,,,,,,,,,,,,,"劳模家中, 送上慰问金"'
+    printf '%s\r\n' 'visit,cs-bad-cells,2025-01-06T10:00:00+08:00'
+    printf '%s\r\n' 'visit,,2025-01-07T09:30:00+08:00,2025-01-08T17:30:00+08:00,530000-ZGH,530622,2025 两节送温暖,FORUM,PUBLIC_SERVICE_FRONTLINE;NEW_EMPLOYMENT_FORMS,20,0,6,,,,,,,,,,,,,,,,"座谈会:'
+    printf '%s\r\n' '10 名公交司机 + 10 名骑手, ""暖心"" 座谈"'
+    printf '%s\r\n' 'visit,cs-bad-field,2025-01-06T10:00:00+08:00,2025-01-08T17:30:00+08:00,530000-ZGH,530622,,HOME_VISIT,SANITATION,2,2,6,500,,,,,,,,,,,,,,,'
+    printf '%s\r\n' 'funding,cs-f-1,2024-12-23T11:00:00+08:00,2024-12-27T09:00:00+08:00,150000-ZGH,150100,2025 两节送温暖,,,,,,4000000,UNION_FUNDS,GOODS,200,PUBLIC_SERVICE_FRONTLINE,,,,,,,,,,,'
+    printf '%s\r\n' 'funding,cs-bad-int,2024-12-23T11:00:00+08:00,2024-12-27T09:00:00+08:00,150000-ZGH,150100,,,,,,,"4,000,000",UNION_FUNDS,GOODS,200,PUBLIC_SERVICE_FRONTLINE,,,,,,,,,,,'
+    printf '\r\n'
+    printf '%s\r\n' 'survey,lz-2024-05-dy,2024-05-20T09:00:00+08:00,2024-06-03T10:00:00+08:00,450200-ZGH,450200,,,,,,,,,,,,MIXED,12,360,WAGES,0,0,0,0,0,PAY_RAISE:210;SKILLS_TRAINING:95;OTHER:20,'
+    printf '%s\r\n' 'survey,cs-bad-sum,2024-05-20T09:00:00+08:00,2024-06-03T10:00:00+08:00,450200-ZGH,450200,,,,,,,,,,,,MIXED,12,10,WAGES,5,5,5,0,0,,'
+    printf '%s\r\n' 'survey,cs-bad-need,2024-05-20T09:00:00+08:00,2024-06-03T10:00:00+08:00,450200-ZGH,450200,,,,,,,,,,,,MIXED,12,360,WAGES,,,,,,PAY_RAISE=210,'
+    printf '%s\r\n' 'visit,cs-bad-quote,2025-01-06T10:00:00+08:00,2025-01-08T17:30:00+08:00,530000-ZGH,530622,,HOME_VISIT,SANITATION,2,2,6,,,,,,,,,,,,,,,,a "quoted" word'
+    printf '%s\r\n' 'visit,cs-v-3,2025-01-06T10:00:00Z,2025-01-08T17:30:00Z,530000-ZGH,530622,,HOME_VISIT,SANITATION,2,2,6,,,,,,,,,,,,,,,,'
+} >mixed.csv
+CSV_BAD=(3 6 8 11 12 13)
+
+# Generated input (another engineer's bin/outreach-gen), different seeds per format so that
+# the explicit ids of the two files never meet.
+if [ -x "$GEN" ]; then
+    "$GEN" --seed 101 --events 3000 >gen.jsonl
+    "$GEN" --seed 102 --events 3000 --format csv >gen.csv
+    { "$GEN" --seed 101 --events 3000 --list-agencies; "$GEN" --seed 102 --events 3000 --list-agencies; } |
+        grep -v '^#' | sort -u >>p.conf
+    GENFILES=(gen.jsonl gen.csv)
+else
+    echo "test_producer: bin/outreach-gen not built: generated inputs skipped" >&2
+    GENFILES=()
+fi
+
+skips() {
+    local l
+    for l in "${JSONL_BAD[@]}"; do echo "--skip mixed.jsonl:$l"; done
+    for l in "${CSV_BAD[@]}"; do echo "--skip mixed.csv:$l"; done
+}
+
+# The rejects files must hold exactly the bad records, as they were (CSV: header first).
+{ for l in "${JSONL_BAD[@]}"; do awk -v l="$l" "NR == l" mixed.jsonl; done; } >want.jsonl.rejects
+{
+    printf '%s\r\n' "$H"
+    awk -v RS='\r\n' -v ORS='\r\n' 'NR==3||NR==6||NR==8||NR==11||NR==12||NR==13' mixed.csv
+} >want.csv.rejects
+
+cat >want.diag <<'EOF'
+mixed.jsonl:2: region: agency 530000-ZGH is not authorised for region 650102
+mixed.jsonl:4: record: invalid JSON: unexpected token near end of file (column 52)
+mixed.jsonl:7: activity: unknown value "PARTY" (expected one of CONDOLENCE_VISIT, HOME_VISIT, FORUM, FREE_CLINIC, HEALTH_CHECK, LEGAL_AID, JOB_FAIR, SKILLS_TRAINING, PSYCHOLOGICAL_SERVICE, MEALS, PERFORMANCE, OTHER)
+mixed.jsonl:9: occurred_at: N s in the future (allowed skew 600 s)
+mixed.jsonl:10: occurred_at: invalid timestamp "2025-02-30T10:00:00+08:00": day out of range
+mixed.jsonl:12: amount_fen: -500 is negative
+mixed.jsonl:14: needs[1].need: repeats needs[0]
+mixed.jsonl:15: mood: unknown field
+mixed.jsonl:16: type: unknown record type "meeting" (expected visit, funding or survey)
+mixed.jsonl:19: reported_at: before occurred_at
+mixed.csv:3: record: 3 cells, the header has 28
+mixed.csv:6: amount_fen: not a field of visit (leave the cell empty)
+mixed.csv:8: amount_fen: "4,000,000" is not an integer
+mixed.csv:11: satisfaction: s1+s2+s3+s4+s5 = 15 exceeds respondents (10)
+mixed.csv:12: needs[0]: "PAY_RAISE=210" is not need:count
+mixed.csv:13: note: quote in an unquoted cell (enclose the cell in quotes and double the quote)
+EOF
+
+# diag STDERR_FILE: the FILE:LINE: lines, with the clock-dependent number normalised.
+diag() {
+    grep -E '^mixed\.(jsonl|csv):[0-9]+: ' "$1" | sed -E 's/: [0-9]+ s in the future/: N s in the future/'
+}
+
+# ---- (a) mixed files: exit 1, exact reports, rejects, independent check --------------------
+step "(a) mixed good and bad records"
+T1=test.producer.$RUN.a
+set +e
+"$P" -F p.conf -X "events.topic=$T1" mixed.jsonl mixed.csv "${GENFILES[@]}" 2>a.err
+rc=$?
+set -e
+[ $rc -eq 1 ] || { cat a.err >&2; fail "(a) exit status $rc, expected 1"; }
+diag a.err >got.diag
+expect_same want.diag got.diag "(a) diagnostics"
+expect_same want.jsonl.rejects mixed.jsonl.rejects "(a) mixed.jsonl.rejects"
+expect_same want.csv.rejects mixed.csv.rejects "(a) mixed.csv.rejects"
+for g in "${GENFILES[@]}"; do [ ! -e "$g.rejects" ] || fail "(a) $g.rejects exists"; done
+ngen=$((${#GENFILES[@]} * 3000))
+want_counts="outreach-producer: read $((29 + ngen)), published $((13 + ngen)), rejected 16, failed 0"
+tail -1 a.err | grep -qxF "$want_counts" || fail "(a) counts: $(tail -1 a.err), expected $want_counts"
+grep -qxF "mixed.jsonl: read 18, published 8, rejected 10, failed 0" a.err || fail "(a) per-file counts"
+dump "$T1" a.dump
+# shellcheck disable=SC2046
+"${CHECK[@]}" --dump a.dump $(skips) mixed.jsonl mixed.csv "${GENFILES[@]}" || fail "(a) published events"
+
+# ---- (b) the same files again: the same ids ----------------------------------------------
+step "(b) publishing the same files again repeats the event ids"
+set +e
+"$P" -q -F p.conf -X "events.topic=$T1" mixed.jsonl mixed.csv "${GENFILES[@]}" 2>b.err
+rc=$?
+set -e
+[ $rc -eq 1 ] || { cat b.err >&2; fail "(b) exit status $rc, expected 1"; }
+dump "$T1" b.dump
+# shellcheck disable=SC2046
+"${CHECK[@]}" --dump b.dump --copies 2 $(skips) mixed.jsonl mixed.csv "${GENFILES[@]}" ||
+    fail "(b) every good record twice with the same id"
+
+# stdin, a clean file (exit 0), and a stale rejects file removed
+step "(b') stdin and exit 0"
+T2=test.producer.$RUN.stdin
+grep -v -e bad- -e '^$' mixed.jsonl >clean.jsonl
+echo stale >stdin.rejects
+"$P" -q -F p.conf -X "events.topic=$T2" - <clean.jsonl 2>s.err || fail "(b') exit $? on clean stdin"
+[ ! -e stdin.rejects ] || fail "(b') a stale stdin.rejects was left"
+tail -1 s.err | grep -qxF "outreach-producer: read 8, published 8, rejected 0, failed 0" || fail "(b') counts"
+set +e
+"$P" -q -F p.conf -X "events.topic=$T2" --format jsonl - <mixed.jsonl 2>s2.err
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "(b') exit $rc for stdin with rejects"
+expect_same want.jsonl.rejects stdin.rejects "(b') stdin.rejects"
+grep -q '^stdin:2: region: agency 530000-ZGH' s2.err || fail "(b') stdin diagnostics"
+
+# ---- (c) spool daemon ---------------------------------------------------------------------
+step "(c) spool: files dropped into incoming/"
+T3=test.producer.$RUN.spool
+S=$W/spool
+# message.max.bytes makes one record undeliverable for good (too large): that file goes to
+# failed/ with the delivery error in its report.
+"$P" --spool "$S" -F p.conf -X "events.topic=$T3" -X spool.rescan.ms=500 -X spool.settle.ms=500 \
+    -X message.max.bytes=1000 2>c.log &
+DAEMON=$!
+wait_for 30 test -d "$S/incoming" || fail "(c) spool dirs not created"
+cp mixed.jsonl "$S/incoming/.m.jsonl.tmp"
+mv "$S/incoming/.m.jsonl.tmp" "$S/incoming/m.jsonl"     # rename in: IN_MOVED_TO
+cp mixed.csv "$S/incoming/c.csv"                         # written in place: IN_CLOSE_WRITE
+cp clean.jsonl "$S/incoming/clean.jsonl"
+echo '{"type":"nope"}' >"$S/incoming/allbad.jsonl"
+"$PY" -c 'import json; print(json.dumps({"type": "visit", "event_id": "long-note",
+    "occurred_at": "2025-01-06T10:00:00+08:00", "reported_at": "2025-01-08T17:30:00+08:00",
+    "agency_id": "530000-ZGH", "region": "530622", "activity": "HOME_VISIT",
+    "target_groups": ["SANITATION"], "workers_reached": 2, "households": 2, "staff": 1,
+    "note": "长" * 400}, ensure_ascii=False))' >"$S/incoming/long.jsonl"
+echo 'partial' >"$S/incoming/upload.part"                # ignored
+echo 'hidden' >"$S/incoming/.hidden"                      # ignored
+wait_for 60 test -e "$S/done/m.jsonl" -a -e "$S/done/c.csv" -a -e "$S/done/clean.jsonl" \
+    -a -e "$S/failed/allbad.jsonl" -a -e "$S/failed/long.jsonl" ||
+    { cat c.log >&2; fail "(c) files not filed"; }
+[ -e "$S/incoming/upload.part" ] && [ -e "$S/incoming/.hidden" ] || fail "(c) temp files were taken"
+[ ! -e "$S/done/clean.jsonl.errors" ] || fail "(c) clean.jsonl has an errors report"
+{
+    diag a.err | grep '^mixed.jsonl' | sed 's/^mixed.jsonl/m.jsonl/'
+    echo "m.jsonl: read 18, published 8, rejected 10, failed 0"
+} >want.m.errors
+sed -E 's/: [0-9]+ s in the future/: N s in the future/' "$S/done/m.jsonl.errors" >got.m.errors
+expect_same want.m.errors got.m.errors "(c) done/m.jsonl.errors"
+expect_same want.jsonl.rejects "$S/done/m.jsonl.rejects" "(c) done/m.jsonl.rejects"
+expect_same want.csv.rejects "$S/done/c.csv.rejects" "(c) done/c.csv.rejects"
+printf '%s\n' 'allbad.jsonl:1: type: unknown record type "nope" (expected visit, funding or survey)' \
+    'allbad.jsonl: read 1, published 0, rejected 1, failed 0' >want.allbad
+expect_same want.allbad "$S/failed/allbad.jsonl.errors" "(c) failed/allbad.jsonl.errors"
+printf '%s\n' 'long.jsonl:1: kafka: Broker: Message size too large' \
+    'long.jsonl: read 1, published 0, rejected 0, failed 1' >want.long
+expect_same want.long "$S/failed/long.jsonl.errors" "(c) failed/long.jsonl.errors"
+[ ! -e "$S/failed/long.jsonl.rejects" ] || fail "(c) a delivery failure is not a reject"
+# The same name again is kept beside the first, not over it.
+cp clean.jsonl "$S/incoming/clean.jsonl"
+wait_for 30 test -e "$S/done/clean.jsonl.1" || fail "(c) second clean.jsonl not filed as clean.jsonl.1"
+kill -TERM "$DAEMON"
+set +e
+wait "$DAEMON"
+rc=$?
+set -e
+DAEMON=
+[ $rc -eq 0 ] || fail "(c) spool exit status $rc after SIGTERM"
+dump "$T3" c.dump
+# shellcheck disable=SC2046
+"${CHECK[@]}" --dump c.dump $(skips) mixed.jsonl mixed.csv clean.jsonl clean.jsonl ||
+    fail "(c) spooled events"
+
+step "(c) spool: kill -9 in the middle of a $BIG-event file, restart"
+T4=test.producer.$RUN.big
+S2=$W/spool2
+if [ -x "$GEN" ]; then
+    "$GEN" --seed 7 --events "$BIG" >big.jsonl
+    "$GEN" --seed 7 --events "$BIG" --list-agencies | grep -v '^#' >big.conf
+else
+    "$PY" - "$BIG" >big.jsonl <<'EOF'
+import json, sys
+for i in range(int(sys.argv[1])):
+    print(json.dumps({"type": "visit", "event_id": None if i % 10 == 0 else "py-%d" % i,
+        "occurred_at": 1734919200000 + i * 1000, "reported_at": 1735000000000 + i * 1000,
+        "agency_id": "530000-ZGH", "region": "530622", "activity": "HOME_VISIT",
+        "target_groups": ["SANITATION"], "workers_reached": i % 50, "households": 1, "staff": 1},
+        ensure_ascii=False))
+EOF
+    : >big.conf
+fi
+mkdir -p "$S2/incoming"
+cp big.jsonl "$S2/incoming/.big.tmp"
+mv "$S2/incoming/.big.tmp" "$S2/incoming/big.jsonl"
+"$P" --spool "$S2" -F p.conf -F big.conf -X "events.topic=$T4" --progress 2>c2.log &
+DAEMON=$!
+# Mid-file: some events acknowledged, the file not done.
+published_some() { grep -qE 'progress: big.jsonl: read [0-9]+ .*published [1-9]' c2.log; }
+wait_for 60 published_some || { cat c2.log >&2; fail "(c) no progress on big.jsonl"; }
+kill -9 "$DAEMON"
+wait "$DAEMON" 2>/dev/null || true
+DAEMON=
+[ -e "$S2/processing/big.jsonl" ] || fail "(c) big.jsonl is not in processing/ after kill -9"
+[ ! -e "$S2/done/big.jsonl" ] || fail "(c) big.jsonl was done before kill -9: make it bigger"
+grep -E 'progress: big.jsonl' c2.log | tail -1
+"$P" --spool "$S2" -F p.conf -F big.conf -X "events.topic=$T4" 2>c3.log &
+DAEMON=$!
+wait_for 300 test -e "$S2/done/big.jsonl" || { cat c3.log >&2; fail "(c) big.jsonl not done after restart"; }
+kill -TERM "$DAEMON"
+wait "$DAEMON" || fail "(c) restarted spool exit status $?"
+DAEMON=
+grep -F 'big.jsonl -> done/big.jsonl' c3.log
+dump "$T4" big.dump
+"${CHECK[@]}" --dump big.dump --at-least big.jsonl || fail "(c) events lost across kill -9"
+
+# ---- (d) unreachable broker ----------------------------------------------------------------
+step "(d) unreachable broker: exit 2 within the message timeout"
+set +e
+timeout 120 "$P" -F p.conf -X bootstrap.servers=127.0.0.1:1 -X message.timeout.ms=3000 \
+    -X events.topic=never mixed.jsonl 2>d.err
+rc=$?
+set -e
+[ $rc -eq 2 ] || { cat d.err >&2; fail "(d) exit status $rc, expected 2"; }
+tail -1 d.err | grep -qxF "outreach-producer: read 18, published 0, rejected 10, failed 8" ||
+    fail "(d) counts: $(tail -1 d.err)"
+grep -qE '^mixed\.jsonl:1: kafka: Local: Message timed out$' d.err || fail "(d) no delivery failure report"
+
+# ---- (e) broker down in the middle of a spool run (a private broker we may kill) -----------
+LIBS=${OUTREACH_STATE:-$ROOT/.state}/kafka/libs
+if [ -d "$LIBS" ] && [ "${PRODUCER_TEST_OUTAGE:-1}" = 1 ]; then
+    step "(e) spool: the broker is killed and comes back"
+    ST=$W/state
+    mkdir -p "$ST/kafka"
+    ln -s "$LIBS" "$ST/kafka/libs"
+    EPORT=$((20000 + $$ % 5000))
+    kafka_private() { OUTREACH_STATE=$ST bash "$ROOT/deploy/kafka/kafka.sh" "$@"; }
+    PRIVATE_BROKER=1
+    EB=$(kafka_private up --port "$EPORT" 2>e.kafka.log | tail -1)
+    [ -n "$EB" ] || { cat e.kafka.log >&2; fail "(e) private broker did not start"; }
+    if [ -x "$GEN" ]; then
+        "$GEN" --seed 5 --events 20000 >o1.jsonl
+        "$GEN" --seed 6 --events 20000 >o2.jsonl
+        { "$GEN" --seed 5 --events 20000 --list-agencies; "$GEN" --seed 6 --events 20000 --list-agencies; } |
+            grep -v '^#' | sort -u >o.conf
+    else
+        head -20000 big.jsonl >o1.jsonl
+        tail -20000 big.jsonl >o2.jsonl
+        : >o.conf
+    fi
+    S3=$W/spool3
+    "$P" --spool "$S3" -F p.conf -F big.conf -F o.conf -X "bootstrap.servers=$EB" \
+        -X events.topic=outage -X message.timeout.ms=4000 -X spool.retry.max.ms=2000 2>e.log &
+    DAEMON=$!
+    wait_for 30 test -d "$S3/incoming" || fail "(e) spool dirs not created"
+    cp o1.jsonl "$S3/incoming/.o1.tmp"
+    mv "$S3/incoming/.o1.tmp" "$S3/incoming/o1.jsonl"
+    wait_for 60 test -e "$S3/done/o1.jsonl" || { cat e.log >&2; fail "(e) o1.jsonl not done"; }
+    kafka_private down --keep --kill >>e.kafka.log 2>&1
+    cp o2.jsonl "$S3/incoming/.o2.tmp"
+    mv "$S3/incoming/.o2.tmp" "$S3/incoming/o2.jsonl"
+    retried() { grep -q 'o2.jsonl: 20000 of 20000 deliveries failed .*publishing it again' e.log; }
+    wait_for 60 retried || { cat e.log >&2; fail "(e) no retry while the broker is down"; }
+    [ -e "$S3/processing/o2.jsonl" ] || fail "(e) o2.jsonl left processing/ while the broker was down"
+    kafka_private up --port "$EPORT" >>e.kafka.log 2>&1 || fail "(e) private broker did not restart"
+    wait_for 120 test -e "$S3/done/o2.jsonl" || { cat e.log >&2; fail "(e) o2.jsonl not done"; }
+    kill -TERM "$DAEMON"
+    wait "$DAEMON" || fail "(e) spool exit status $?"
+    DAEMON=
+    [ ! -e "$S3/failed/o2.jsonl" ] || fail "(e) o2.jsonl in failed/"
+    grep -F 'o2.jsonl -> done/o2.jsonl' e.log
+    kcat -C -b "$EB" -t outage -o beginning -e -q -f 'M %p %o %k %S %h\n%s\n' >e.dump
+    "${CHECK[@]}" --dump e.dump --at-least o1.jsonl o2.jsonl || fail "(e) events lost in the outage"
+    kafka_private down >>e.kafka.log 2>&1
+    PRIVATE_BROKER=
+else
+    echo "test_producer: (e) skipped: no Kafka jars in $LIBS for a private broker" >&2
+fi
+
+echo "test_producer: all passed"
