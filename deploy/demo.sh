@@ -105,7 +105,15 @@ say "waiting for the aggregator to count them and the reporter to push every rol
 all_read() { [ "$(metric outreach_aggregator_events_read_total)" -ge "$published" ] 2>/dev/null; }
 wait_for 120 "the aggregator" all_read
 sink_rollups() { curl -s "http://$SINK/stats" | sed -n 's/.*"rollups":\([0-9]*\).*/\1/p'; }
-all_pushed() { [ "$(sink_rollups)" = "$(metric outreach_aggregator_state_rollups)" ]; }
+all_pushed() {
+    local held pushed
+    held=$(metric outreach_aggregator_state_rollups)
+    pushed=$(sink_rollups)
+    [ -n "$held" ] && [ "$held" -gt 0 ] && [ "$held" = "$pushed" ]
+}
+# The aggregator refreshes its state gauge every 2 s: equal twice, 2.5 s apart, is settled.
+wait_for 120 "the reporter" all_pushed
+sleep 2.5
 wait_for 120 "the reporter" all_pushed
 counted=$(metric outreach_aggregator_events_counted_total)
 dups=$(metric outreach_aggregator_duplicates_total)

@@ -1,0 +1,94 @@
+/* outreach-reporter: pushes every rollup to the reporting endpoints, exactly once in effect,
+ * whatever the endpoints do. This file only handles arguments and signals; see reporter.c. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "cli.h"
+#include "log.h"
+#include "reporter.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: outreach-reporter [-F FILE] [-X key=value]... [-v|-q]\n"
+            "\n"
+            "Delivers the rollups of rollups.topic (read_committed) to every configured\n"
+            "endpoint: -X endpoint.NAME.url=https://... (or http://..., or file:///DIR for\n"
+            "JSON Lines snapshot files). Each endpoint has its own consumer group\n"
+            "<group.prefix>.NAME and its own thread, so a slow or dead endpoint only delays\n"
+            "itself. Batches (per partition, at most batch.size messages, or what arrived\n"
+            "within max.delay.ms) carry only the latest revision per rollup key, as gzip JSON\n"
+            "(schemas/rollup-batch.schema.json) with an Idempotency-Key derived from the\n"
+            "batch's Kafka offsets and content: a batch re-sent after a failure or a restart\n"
+            "carries the same key. Offsets are committed only after a 2xx. Transport errors,\n"
+            "401, 403, 404 (a configuration to fix), 408, 429 and 5xx are retried\n"
+            "(exponential backoff, full jitter, Retry-After honoured), forever unless\n"
+            "endpoint.NAME.max.retries is set; other 4xx answers put the batch in the topic\n"
+            "<dlq.topic.prefix>.NAME and delivery goes on.\n"
+            "\n"
+            "Options:\n"
+            "  -F FILE        read key=value settings from FILE (repeatable, in order)\n"
+            "  -X key=value   set one key (ours below, or any librdkafka property)\n"
+            "  -X list        print every key with its default, then exit\n"
+            "  -v, -q         debug / warnings-only logging\n"
+            "  -h, --help     this help\n"
+            "\n"
+            "Example:\n"
+            "  outreach-reporter -X bootstrap.servers=kafka1:9092 \\\n"
+            "    -X endpoint.province.url=https://stats.example.org/rollups \\\n"
+            "    -X endpoint.province.token.file=/etc/outreach/province.token \\\n"
+            "    -X endpoint.archive.url=file:///var/lib/outreach/archive\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop after the current request (its batch is re-sent after\n"
+            "a restart, under the same Idempotency-Key); a second one exits at once.\n"
+            "\n"
+            "Exit status: 0 clean stop, 1 fatal Kafka error (restart it: delivery resumes from\n"
+            "the committed offsets), 2 bad usage or configuration.\n");
+}
+
+int main(int argc, char **argv)
+{
+    char err[1024];
+    op_log_set_prog("outreach-reporter");
+    /* Before any thread: libcurl's global state and jansson's hash seed. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "outreach-reporter: curl_global_init failed\n");
+        return 2;
+    }
+    json_object_seed(0);
+    struct op_conf *conf = op_conf_new(reporter_conf_defs, 1);
+    if (!conf || reporter_conf_defaults(conf, err, sizeof err) != 0) {
+        fprintf(stderr, "outreach-reporter: configuration setup failed: %s\n",
+                conf ? err : "out of memory");
+        op_conf_destroy(conf);
+        curl_global_cleanup();
+        return 2;
+    }
+    int first;
+    enum op_cli_result r =
+        op_cli_parse(argc, argv, conf, reporter_conf_defs, usage, NULL, NULL, &first);
+    if (r != OP_CLI_OK || first < argc) {
+        if (r == OP_CLI_OK)
+            fprintf(stderr, "outreach-reporter: unexpected argument %s (see --help)\n",
+                    argv[first]);
+        op_conf_destroy(conf);
+        curl_global_cleanup();
+        return r == OP_CLI_EXIT ? 0 : 2;
+    }
+    struct reporter *rep = reporter_new(conf, err, sizeof err);
+    if (!rep) {
+        fprintf(stderr, "outreach-reporter: %s\n", err);
+        op_conf_destroy(conf);
+        curl_global_cleanup();
+        return 2;
+    }
+    op_cli_install_signals();
+    int rc = reporter_run(rep, &op_cli_run);
+    reporter_destroy(rep);
+    op_conf_destroy(conf);
+    curl_global_cleanup();
+    return rc;
+}

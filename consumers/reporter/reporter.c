@@ -1,0 +1,1143 @@
+/* The delivery loop of outreach-reporter: per endpoint a thread polls its own consumer, queues
+ * messages per partition, cuts batches deterministically, and retries one batch at a time
+ * until the endpoint says 2xx (or its DLQ has it) before committing the batch's offsets. */
+#include "reporter.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "batch.h"
+#include "codec.h"
+#include "file.h"
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "regions.h"
+
+const struct op_conf_def reporter_conf_defs[] = {
+    {"rollups.topic", OP_CONF_STRING, "outreach.rollups",
+     "compacted topic the rollups are read from", 0, 0},
+    {"group.prefix", OP_CONF_STRING, "outreach-reporter",
+     "consumer group of endpoint NAME is <group.prefix>.NAME (its offsets = its progress)", 0, 0},
+    {"dlq.topic.prefix", OP_CONF_STRING, "outreach.rollups.dlq",
+     "batches endpoint NAME rejects (4xx) go to topic <dlq.topic.prefix>.NAME", 0, 0},
+    {"dlq.topic.replication", OP_CONF_INT, "0",
+     "replication factor when the reporter creates a DLQ topic (0: min(3, brokers))", 0, 16},
+    {"retry.backoff.ms", OP_CONF_INT, "200",
+     "first retry waits up to this long; each further one up to twice as long (full jitter)", 1,
+     600000},
+    {"retry.backoff.max.ms", OP_CONF_INT, "30000", "longest wait between retries", 1, 3600000},
+    {"retry.after.max.ms", OP_CONF_INT, "600000",
+     "a Retry-After from the endpoint is honoured up to this long", 0, 86400000},
+    {"status.interval.ms", OP_CONF_INT, "60000",
+     "how often each endpoint logs its counters (0: only at exit)", 0, 86400000},
+    {"regions.file", OP_CONF_STRING, NULL,
+     "region table CSV for region_name (default: the copy built in from schemas/regions.csv)", 0,
+     0},
+    {"endpoint.*.url", OP_CONF_STRING, NULL,
+     "where endpoint NAME's batches go: http://..., https://... or file:///DIR (JSON Lines)", 0, 0},
+    {"endpoint.*.token", OP_CONF_SECRET, NULL,
+     "bearer token; give it as endpoint.NAME.token.file=PATH so it stays out of argv and logs", 0,
+     0},
+    {"endpoint.*.ca", OP_CONF_STRING, NULL,
+     "PEM CA bundle that verifies the endpoint (default: the system's trust store)", 0, 0},
+    {"endpoint.*.cert", OP_CONF_STRING, NULL, "PEM client certificate for mutual TLS", 0, 0},
+    {"endpoint.*.key", OP_CONF_STRING, NULL, "PEM private key of endpoint.NAME.cert", 0, 0},
+    {"endpoint.*.tls.verify", OP_CONF_BOOL, "true",
+     "verify the endpoint's certificate and host name (false only for tests)", 0, 0},
+    {"endpoint.*.batch.size", OP_CONF_INT, "500", "most messages (rollup revisions) per batch", 1,
+     100000},
+    {"endpoint.*.max.delay.ms", OP_CONF_INT, "1000",
+     "a partial batch is sent once its oldest message waited this long", 0, 3600000},
+    {"endpoint.*.timeout.ms", OP_CONF_INT, "10000", "longest one request may take", 100, 600000},
+    {"endpoint.*.max.retries", OP_CONF_INT, "0",
+     "retries of a failing batch before it goes to the DLQ instead (0: retry forever)", 0,
+     1000000000},
+    {"endpoint.*.gzip.level", OP_CONF_INT, "1",
+     "zlib level of the request body (1 fast .. 9 small)", 1, 9},
+    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
+    {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
+    {0},
+};
+
+int reporter_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
+{
+    static const char *const defaults[] = {"bootstrap.servers", "127.0.0.1:9092", NULL};
+    for (const char *const *kv = defaults; *kv; kv += 2)
+        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
+            return -1;
+    return 0;
+}
+
+/* Messages received from one partition and not yet in a batch, oldest first. */
+struct part {
+    struct reporter_msg *q;
+    size_t n, cap;
+    int64_t next; /* offset after the last message taken, -1 before the first */
+    int assigned, paused;
+};
+
+/* The batch being delivered (one at a time per endpoint, so commits stay in order). */
+struct inflight {
+    int active;
+    int32_t partition;
+    struct reporter_msg *msgs;
+    size_t n;
+    struct reporter_batch batch;
+    struct op_buf gz;
+    unsigned attempt; /* failed attempts so far */
+    int64_t next_at;  /* monotonic ms of the next attempt */
+    int64_t cut_ms;
+    int poison_done;    /* its undecodable messages are in the DLQ */
+    int reject;         /* goes to the DLQ instead of the endpoint */
+    long reject_status; /* 0: transport errors until max.retries */
+    char reject_reason[32];
+    struct op_buf reject_body;
+};
+
+struct reporter_endpoint {
+    struct reporter *r;
+    char name[REPORTER_NAME_MAX + 1];
+    const char *url;
+    char *dir; /* file:// endpoints */
+    char group[512], dlq_topic[512], client_id[128];
+    long batch_size, max_delay_ms, max_retries;
+    int gzip_level;
+    struct reporter_http *http;
+    struct reporter_http_result res;
+    struct op_codec *codec;
+    rd_kafka_t *consumer, *producer;
+    int dlq_ready;
+    struct part *parts;
+    int n_parts;
+    struct inflight fl;
+    uint64_t rng;
+    pthread_t thread;
+    int started;
+    atomic_int done;
+    int fatal;
+    int64_t last_status_ms;
+    char last_error[1024];
+    struct reporter_endpoint_stats stats;
+};
+
+struct reporter {
+    struct op_conf *conf;
+    struct op_regions *regions;
+    const char *topic;
+    int64_t backoff_ms, backoff_max_ms, retry_after_max_ms, status_interval_ms;
+    int dlq_replication;
+    struct reporter_endpoint **eps;
+    size_t n_eps;
+    atomic_int stop;
+};
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int reporter_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > REPORTER_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Kafka's rule for topic names, with our own length limit. */
+static int topic_valid(const char *t, size_t max)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- partition queues ------------------------------------------------------------------- */
+
+static struct part *part_get(struct reporter_endpoint *ep, int32_t p)
+{
+    if (p < 0 || p > 100000)
+        return NULL;
+    if (p >= ep->n_parts) {
+        int n = p + 1;
+        struct part *np = realloc(ep->parts, (size_t)n * sizeof *np);
+        if (!np)
+            return NULL;
+        memset(np + ep->n_parts, 0, (size_t)(n - ep->n_parts) * sizeof *np);
+        ep->parts = np;
+        ep->n_parts = n;
+    }
+    return &ep->parts[p];
+}
+
+static void part_clear(struct part *pt)
+{
+    for (size_t i = 0; i < pt->n; i++)
+        reporter_msg_free(&pt->q[i]);
+    pt->n = 0;
+}
+
+static void pause_resume(struct reporter_endpoint *ep, int32_t p, int pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, ep->r->topic, p);
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(ep->consumer, l)
+                                  : rd_kafka_resume_partitions(ep->consumer, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        op_log(OP_LOG_WARNING, "endpoint %s: %s partition %" PRId32 ": %s", ep->name,
+               pause ? "pause" : "resume", p, rd_kafka_err2str(e));
+        return;
+    }
+    ep->parts[p].paused = pause;
+}
+
+static void inflight_free(struct inflight *fl)
+{
+    for (size_t i = 0; i < fl->n; i++)
+        reporter_msg_free(&fl->msgs[i]);
+    free(fl->msgs);
+    reporter_batch_free(&fl->batch);
+    op_buf_free(&fl->gz);
+    op_buf_free(&fl->reject_body);
+    memset(fl, 0, sizeof *fl);
+}
+
+/* ---- rebalancing ------------------------------------------------------------------------ */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct reporter_endpoint *ep = opaque;
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    rd_kafka_error_t *error = NULL;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            struct part *pt = part_get(ep, parts->elems[i].partition);
+            if (!pt) {
+                op_log(OP_LOG_ERR, "endpoint %s: out of memory", ep->name);
+                ep->fatal = 1;
+                continue;
+            }
+            part_clear(pt);
+            pt->assigned = 1;
+            pt->paused = 0;
+            pt->next = -1;
+        }
+        op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s", ep->name, parts->cnt,
+               ep->r->topic);
+        if (coop)
+            error = rd_kafka_incremental_assign(rk, parts);
+        else if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            op_log(OP_LOG_ERR, "endpoint %s: assign failed", ep->name);
+    } else {
+        if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+            op_log(OP_LOG_ERR, "endpoint %s: rebalance: %s", ep->name, rd_kafka_err2str(err));
+        for (int i = 0; i < parts->cnt; i++) {
+            int32_t p = parts->elems[i].partition;
+            if (p < 0 || p >= ep->n_parts)
+                continue;
+            part_clear(&ep->parts[p]);
+            ep->parts[p].assigned = 0;
+            ep->parts[p].paused = 0;
+            if (ep->fl.active && ep->fl.partition == p) {
+                /* Not committed: the new owner re-sends it from the committed offset. */
+                op_log(OP_LOG_NOTICE,
+                       "endpoint %s: partition %" PRId32
+                       " revoked: batch %s left to its next owner",
+                       ep->name, p, ep->fl.batch.key);
+                inflight_free(&ep->fl);
+            }
+        }
+        op_log(OP_LOG_INFO, "endpoint %s: %s %d partition(s)", ep->name,
+               rd_kafka_assignment_lost(rk) ? "lost" : "revoked", parts->cnt);
+        if (coop)
+            error = rd_kafka_incremental_unassign(rk, parts);
+        else
+            rd_kafka_assign(rk, NULL);
+    }
+    if (error) {
+        op_log(OP_LOG_ERR, "endpoint %s: incremental rebalance: %s", ep->name,
+               rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+}
+
+/* ---- Kafka clients ---------------------------------------------------------------------- */
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    int *result = m->_private;
+    if (result)
+        *result = m->err ? (int)m->err : 0;
+}
+
+static rd_kafka_t *make_client(struct reporter_endpoint *ep, rd_kafka_type_t type,
+                               const char *const *settings, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *c = op_conf_kafka_dup(ep->r->conf);
+    char err[512];
+    if (!c) {
+        set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    for (const char *const *kv = settings; kv && kv[0]; kv += 2)
+        if (rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            set_err(errstr, errstr_size, "%s: %s", kv[0], err);
+            rd_kafka_conf_destroy(c);
+            return NULL;
+        }
+    rd_kafka_conf_set_opaque(c, ep);
+    if (type == RD_KAFKA_PRODUCER)
+        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+    else
+        rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
+    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
+    if (!rk) {
+        set_err(errstr, errstr_size, "%s", err);
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    /* rd_kafka_new() took ownership of c. */
+    return rk;
+}
+
+/* The DLQ producer and topic, created when first needed so a broker outage at start or an
+ * endpoint that never rejects anything costs nothing. Returns 0 or -1 (retry later). */
+static int dlq_ready(struct reporter_endpoint *ep)
+{
+    char err[512];
+    if (!ep->producer) {
+        const char *const settings[] = {
+            "client.id", ep->client_id,        "acks",  "all",       "enable.idempotence",
+            "true",      "message.timeout.ms", "30000", "linger.ms", "5",
+            NULL};
+        ep->producer = make_client(ep, RD_KAFKA_PRODUCER, settings, err, sizeof err);
+        if (!ep->producer) {
+            snprintf(ep->last_error, sizeof ep->last_error, "DLQ producer: %s", err);
+            return -1;
+        }
+    }
+    if (!ep->dlq_ready) {
+        static const char *const cfg[] = {"retention.ms", "2592000000", NULL};
+        struct op_kafka_topic_spec spec = {ep->dlq_topic, 1, ep->r->dlq_replication, cfg};
+        if (op_kafka_ensure_topics(ep->producer, &spec, 1, 30000, NULL, err, sizeof err) != 0) {
+            snprintf(ep->last_error, sizeof ep->last_error, "DLQ topic: %s", err);
+            return -1;
+        }
+        ep->dlq_ready = 1;
+    }
+    return 0;
+}
+
+/* Produces one message to the DLQ and waits for its acknowledgement (acks=all). Takes the
+ * headers in every case. Returns 0 once the broker has it, -1 otherwise (retry later). */
+static int dlq_produce(struct reporter_endpoint *ep, const void *key, size_t key_len,
+                       const void *value, size_t len, rd_kafka_headers_t *hdrs)
+{
+    if (dlq_ready(ep) != 0) {
+        rd_kafka_headers_destroy(hdrs);
+        return -1;
+    }
+    int result = -1;
+    rd_kafka_resp_err_t e;
+    for (;;) {
+        e = rd_kafka_producev(
+            ep->producer, RD_KAFKA_V_TOPIC(ep->dlq_topic), RD_KAFKA_V_KEY((void *)key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(&result), RD_KAFKA_V_END);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        rd_kafka_poll(ep->producer, 100);
+    }
+    if (e) {
+        /* producev did not take the headers on failure. */
+        rd_kafka_headers_destroy(hdrs);
+        snprintf(ep->last_error, sizeof ep->last_error, "DLQ produce: %s", rd_kafka_err2str(e));
+        return -1;
+    }
+    /* message.timeout.ms bounds this: the delivery report always comes. */
+    while (result == -1)
+        rd_kafka_poll(ep->producer, 100);
+    if (result != 0) {
+        snprintf(ep->last_error, sizeof ep->last_error, "DLQ delivery: %s",
+                 rd_kafka_err2str((rd_kafka_resp_err_t)result));
+        return -1;
+    }
+    return 0;
+}
+
+static void hdr_int(rd_kafka_headers_t *h, const char *name, int64_t v)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%" PRId64, v);
+    rd_kafka_header_add(h, name, -1, s, -1);
+}
+
+/* Dead-letters the undecodable messages of the batch in flight. 0 or -1. */
+static int dlq_poison(struct reporter_endpoint *ep)
+{
+    struct inflight *fl = &ep->fl;
+    for (size_t i = 0; i < fl->batch.n_poison; i++) {
+        const struct reporter_poison *p = &fl->batch.poison[i];
+        const struct reporter_msg *m = &fl->msgs[p->index];
+        rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+        rd_kafka_header_add(h, "dlq.reason", -1, p->reason, -1);
+        rd_kafka_header_add(h, "dlq.error", -1, p->detail, -1);
+        rd_kafka_header_add(h, "dlq.endpoint", -1, ep->name, -1);
+        rd_kafka_header_add(h, "dlq.source.topic", -1, ep->r->topic, -1);
+        hdr_int(h, "dlq.source.partition", fl->partition);
+        hdr_int(h, "dlq.source.offset", m->offset);
+        hdr_int(h, "dlq.time", wall_ms());
+        if (dlq_produce(ep, m->key, m->key_len, m->value, m->len, h) != 0)
+            return -1;
+        op_log(OP_LOG_WARNING,
+               "endpoint %s: %s [%" PRId32 "] @%" PRId64 " is not a rollup (%s: %s): "
+               "dead-lettered to %s",
+               ep->name, ep->r->topic, fl->partition, m->offset, p->reason, p->detail,
+               ep->dlq_topic);
+        ep->stats.poison++;
+    }
+    return 0;
+}
+
+/* Dead-letters the batch in flight: value = its JSON, headers = why. 0 or -1. */
+static int dlq_batch(struct reporter_endpoint *ep)
+{
+    struct inflight *fl = &ep->fl;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(12);
+    rd_kafka_header_add(h, "dlq.reason", -1, fl->reject_reason, -1);
+    hdr_int(h, "dlq.status", fl->reject_status);
+    rd_kafka_header_add(h, "dlq.body", -1,
+                        fl->reject_body.data ? (const char *)fl->reject_body.data : "",
+                        (ssize_t)fl->reject_body.len);
+    rd_kafka_header_add(h, "dlq.endpoint", -1, ep->name, -1);
+    rd_kafka_header_add(h, "dlq.batch_id", -1, fl->batch.key, -1);
+    rd_kafka_header_add(h, "dlq.source.topic", -1, ep->r->topic, -1);
+    hdr_int(h, "dlq.source.partition", fl->partition);
+    hdr_int(h, "dlq.source.first_offset", fl->batch.first_offset);
+    hdr_int(h, "dlq.source.last_offset", fl->batch.last_offset);
+    hdr_int(h, "dlq.time", wall_ms());
+    rd_kafka_header_add(h, "type", -1, "rollup-batch", -1);
+    return dlq_produce(ep, fl->batch.key, strlen(fl->batch.key), fl->batch.json.data,
+                       fl->batch.json.len, h);
+}
+
+/* ---- batches ---------------------------------------------------------------------------- */
+
+/* Commits the offset after the batch in flight and forgets the batch. */
+static void finish(struct reporter_endpoint *ep)
+{
+    struct inflight *fl = &ep->fl;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, ep->r->topic, fl->partition)->offset =
+        fl->batch.last_offset + 1;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    /* Tried even when stopping: the endpoint has the batch, so committing saves a re-send. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        e = rd_kafka_commit(ep->consumer, l, 0);
+        if (!e || e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+            e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || e == RD_KAFKA_RESP_ERR__STATE ||
+            atomic_load(&ep->r->stop))
+            break;
+        sleep_ms(200 << attempt);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        /* Harmless but noisy: after a restart or rebalance the batch is re-sent under the same
+         * key and the endpoint recognises it; a later commit of this partition covers it. */
+        ep->stats.commit_failures++;
+        op_log(OP_LOG_WARNING, "endpoint %s: commit of %s [%" PRId32 "] @%" PRId64 ": %s", ep->name,
+               ep->r->topic, fl->partition, fl->batch.last_offset + 1, rd_kafka_err2str(e));
+    } else {
+        ep->stats.commits++;
+    }
+    inflight_free(fl);
+}
+
+/* Takes the oldest ready batch out of its partition queue into flight. */
+static void cut_batch(struct reporter_endpoint *ep)
+{
+    int64_t now = mono_ms();
+    int best = -1;
+    for (int p = 0; p < ep->n_parts; p++) {
+        struct part *pt = &ep->parts[p];
+        if (!pt->assigned || pt->n == 0)
+            continue;
+        if ((long)pt->n < ep->batch_size && now - pt->q[0].received_ms < ep->max_delay_ms)
+            continue;
+        if (best < 0 || pt->q[0].received_ms < ep->parts[best].q[0].received_ms)
+            best = p;
+    }
+    if (best < 0)
+        return;
+    struct part *pt = &ep->parts[best];
+    struct inflight *fl = &ep->fl;
+    size_t k = pt->n < (size_t)ep->batch_size ? pt->n : (size_t)ep->batch_size;
+    fl->msgs = malloc(k * sizeof *fl->msgs);
+    if (!fl->msgs) {
+        op_log(OP_LOG_ERR, "endpoint %s: out of memory", ep->name);
+        ep->fatal = 1;
+        return;
+    }
+    memcpy(fl->msgs, pt->q, k * sizeof *fl->msgs);
+    memmove(pt->q, pt->q + k, (pt->n - k) * sizeof *pt->q);
+    pt->n -= k;
+    fl->n = k;
+    fl->partition = best;
+    fl->active = 1;
+    fl->cut_ms = now;
+    fl->next_at = now;
+    if (pt->paused && pt->n < (size_t)ep->batch_size)
+        pause_resume(ep, best, 0);
+    char err[512];
+    if (reporter_batch_build(&fl->batch, ep->codec, ep->r->regions, ep->name, ep->r->topic, best,
+                             fl->msgs, fl->n, err, sizeof err) != 0 ||
+        (fl->batch.rollups > 0 && !ep->dir &&
+         reporter_gzip(fl->batch.json.data, fl->batch.json.len, ep->gzip_level, &fl->gz) != 0)) {
+        op_log(OP_LOG_ERR, "endpoint %s: building a batch: %s", ep->name,
+               fl->batch.doc ? "gzip failed" : err);
+        ep->fatal = 1;
+        return;
+    }
+    op_log(OP_LOG_DEBUG,
+           "endpoint %s: batch %s: %zu messages, %zu rollups (%zu superseded), %zu bytes JSON, "
+           "%zu gzip",
+           ep->name, fl->batch.key, fl->n, fl->batch.rollups, fl->batch.superseded,
+           fl->batch.json.len, fl->gz.len);
+}
+
+static void schedule_retry(struct reporter_endpoint *ep, int64_t retry_after_ms, const char *why)
+{
+    struct inflight *fl = &ep->fl;
+    struct reporter *r = ep->r;
+    int64_t delay = reporter_backoff_ms(fl->attempt, r->backoff_ms, r->backoff_max_ms, &ep->rng);
+    if (retry_after_ms >= 0) {
+        int64_t ra =
+            retry_after_ms < r->retry_after_max_ms ? retry_after_ms : r->retry_after_max_ms;
+        if (ra > delay)
+            delay = ra;
+    }
+    fl->attempt++;
+    fl->next_at = mono_ms() + delay;
+    ep->stats.retries++;
+    op_log(OP_LOG_WARNING, "endpoint %s: batch %s: %s (attempt %u, next in %" PRId64 " ms)",
+           ep->name, fl->batch.key, why, fl->attempt, delay);
+}
+
+/* One delivery attempt of the batch in flight. */
+static void attempt(struct reporter_endpoint *ep)
+{
+    struct inflight *fl = &ep->fl;
+    char why[512];
+    if (!fl->poison_done && fl->batch.n_poison > 0) {
+        if (dlq_poison(ep) != 0) {
+            schedule_retry(ep, -1, ep->last_error);
+            return;
+        }
+        fl->poison_done = 1;
+    }
+    if (fl->reject) {
+        if (dlq_batch(ep) != 0) {
+            schedule_retry(ep, -1, ep->last_error);
+            return;
+        }
+        ep->stats.rejected++;
+        op_log(OP_LOG_WARNING,
+               "endpoint %s: batch %s (%zu rollups, %s [%" PRId32 "] %" PRId64 "..%" PRId64
+               ") dead-lettered to %s: %s, status %ld",
+               ep->name, fl->batch.key, fl->batch.rollups, ep->r->topic, fl->partition,
+               fl->batch.first_offset, fl->batch.last_offset, ep->dlq_topic, fl->reject_reason,
+               fl->reject_status);
+        finish(ep);
+        return;
+    }
+    if (fl->batch.rollups == 0) { /* only tombstones or dead letters */
+        finish(ep);
+        return;
+    }
+    ep->stats.attempts++;
+    if (ep->dir) {
+        struct op_buf lines = OP_BUF_INIT;
+        int rc = reporter_batch_jsonl(&fl->batch, &lines);
+        if (rc == 0)
+            rc =
+                reporter_file_write(ep->dir, fl->batch.key, lines.data, lines.len, why, sizeof why);
+        else
+            snprintf(why, sizeof why, "out of memory");
+        op_buf_free(&lines);
+        if (rc != 0) {
+            snprintf(ep->last_error, sizeof ep->last_error, "%s", why);
+            if (ep->max_retries > 0 && fl->attempt >= (unsigned long)ep->max_retries) {
+                fl->reject = 1;
+                snprintf(fl->reject_reason, sizeof fl->reject_reason, "retries-exhausted");
+                op_buf_append(&fl->reject_body, why, strlen(why));
+                fl->next_at = mono_ms();
+                return;
+            }
+            schedule_retry(ep, -1, why);
+            return;
+        }
+        op_log(OP_LOG_DEBUG, "endpoint %s: wrote %s/%s.jsonl (%zu rollups)", ep->name, ep->dir,
+               fl->batch.key, fl->batch.rollups);
+    } else {
+        struct reporter_http_result *res = &ep->res;
+        reporter_http_post(ep->http, fl->gz.data, fl->gz.len, fl->batch.key, &ep->r->stop, res);
+        ep->stats.connections += (uint64_t)res->new_connections;
+        if (atomic_load(&ep->r->stop) && res->status == 0)
+            return; /* aborted by the stop: left uncommitted */
+        enum reporter_verdict v = reporter_classify(res->status);
+        if (v != REPORTER_DELIVERED) {
+            char body[200];
+            size_t bl = res->body.len < sizeof body - 1 ? res->body.len : sizeof body - 1;
+            memcpy(body, res->body.data ? (const char *)res->body.data : "", bl);
+            body[bl] = 0;
+            if (res->status)
+                snprintf(why, sizeof why, "HTTP %ld %s", res->status, body);
+            else
+                snprintf(why, sizeof why, "%s", res->error);
+            snprintf(ep->last_error, sizeof ep->last_error, "%s", why);
+        }
+        if (v == REPORTER_RETRY && ep->max_retries > 0 &&
+            fl->attempt >= (unsigned long)ep->max_retries) {
+            v = REPORTER_REJECTED;
+            snprintf(fl->reject_reason, sizeof fl->reject_reason, "retries-exhausted");
+        } else if (v == REPORTER_REJECTED) {
+            snprintf(fl->reject_reason, sizeof fl->reject_reason, "rejected");
+        }
+        if (v == REPORTER_RETRY) {
+            schedule_retry(ep, res->retry_after_ms, why);
+            return;
+        }
+        if (v == REPORTER_REJECTED) {
+            fl->reject = 1;
+            fl->reject_status = res->status;
+            fl->reject_body.len = 0;
+            if (res->status)
+                op_buf_append(&fl->reject_body, res->body.data, res->body.len);
+            else
+                op_buf_append(&fl->reject_body, res->error, strlen(res->error));
+            op_log(OP_LOG_WARNING, "endpoint %s: batch %s rejected: %s", ep->name, fl->batch.key,
+                   why);
+            fl->next_at = mono_ms();
+            attempt(ep); /* straight to the DLQ */
+            return;
+        }
+        op_log(OP_LOG_DEBUG, "endpoint %s: batch %s: HTTP %ld in %" PRId64 " ms%s", ep->name,
+               fl->batch.key, res->status, res->elapsed_ms,
+               res->new_connections ? " (new connection)" : "");
+    }
+    ep->stats.batches++;
+    ep->stats.rollups += fl->batch.rollups;
+    ep->stats.superseded += fl->batch.superseded;
+    if (fl->attempt > 0)
+        op_log(OP_LOG_NOTICE, "endpoint %s: batch %s delivered after %u failed attempt(s)",
+               ep->name, fl->batch.key, fl->attempt);
+    ep->last_error[0] = 0;
+    finish(ep);
+}
+
+static void on_message(struct reporter_endpoint *ep, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            return;
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char reason[512];
+            rd_kafka_fatal_error(ep->consumer, reason, sizeof reason);
+            op_log(OP_LOG_ERR, "endpoint %s: consumer fatal error: %s", ep->name, reason);
+            ep->fatal = 1;
+            return;
+        }
+        op_log(OP_LOG_WARNING, "endpoint %s: consumer: %s", ep->name, rd_kafka_message_errstr(m));
+        return;
+    }
+    struct part *pt = part_get(ep, m->partition);
+    if (!pt || !pt->assigned)
+        return; /* from before a revocation */
+    if (pt->next >= 0 && m->offset < pt->next) {
+        /* Fetched again (e.g. around a pause): we hold it already; batches stay the same. */
+        op_log(OP_LOG_DEBUG, "endpoint %s: [%" PRId32 "] @%" PRId64 " again: skipped", ep->name,
+               m->partition, m->offset);
+        return;
+    }
+    if (pt->n == pt->cap) {
+        size_t cap = pt->cap ? pt->cap * 2 : 64;
+        struct reporter_msg *nq = realloc(pt->q, cap * sizeof *nq);
+        if (!nq) {
+            op_log(OP_LOG_ERR, "endpoint %s: out of memory", ep->name);
+            ep->fatal = 1;
+            return;
+        }
+        pt->q = nq;
+        pt->cap = cap;
+    }
+    struct reporter_msg *qm = &pt->q[pt->n];
+    memset(qm, 0, sizeof *qm);
+    qm->offset = m->offset;
+    qm->timestamp = rd_kafka_message_timestamp(m, NULL);
+    qm->received_ms = mono_ms();
+    if (m->key) {
+        qm->key = malloc(m->key_len ? m->key_len : 1);
+        if (qm->key)
+            memcpy(qm->key, m->key, m->key_len);
+        qm->key_len = m->key_len;
+    }
+    if (m->payload) {
+        qm->value = malloc(m->len ? m->len : 1);
+        if (qm->value)
+            memcpy(qm->value, m->payload, m->len);
+        qm->len = m->len;
+    }
+    if ((m->key && !qm->key) || (m->payload && !qm->value)) {
+        reporter_msg_free(qm);
+        op_log(OP_LOG_ERR, "endpoint %s: out of memory", ep->name);
+        ep->fatal = 1;
+        return;
+    }
+    pt->n++;
+    pt->next = m->offset + 1;
+    /* Bounded memory: a partition holds at most one batch waiting behind the one in flight. */
+    if (!pt->paused && pt->n >= (size_t)ep->batch_size)
+        pause_resume(ep, m->partition, 1);
+}
+
+static void log_status(struct reporter_endpoint *ep, const char *when)
+{
+    size_t queued = 0;
+    for (int p = 0; p < ep->n_parts; p++)
+        queued += ep->parts[p].n;
+    const struct reporter_endpoint_stats *s = &ep->stats;
+    op_log(OP_LOG_INFO,
+           "endpoint %s%s: %" PRIu64 " batches delivered (%" PRIu64 " rollups, %" PRIu64
+           " superseded revisions skipped), %" PRIu64 " attempts, %" PRIu64 " retries, %" PRIu64
+           " batches and %" PRIu64 " messages dead-lettered, %" PRIu64
+           " connections opened, %zu queued%s%s%s",
+           ep->name, when, s->batches, s->rollups, s->superseded, s->attempts, s->retries,
+           s->rejected, s->poison, s->connections, queued,
+           ep->fl.active ? ", a batch in flight" : "", ep->last_error[0] ? ", last error: " : "",
+           ep->last_error);
+}
+
+static void *endpoint_main(void *opaque)
+{
+    struct reporter_endpoint *ep = opaque;
+    struct reporter *r = ep->r;
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, r->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(ep->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        op_log(OP_LOG_ERR, "endpoint %s: subscribe %s: %s", ep->name, r->topic,
+               rd_kafka_err2str(e));
+        ep->fatal = 1;
+    } else {
+        op_log(OP_LOG_NOTICE, "endpoint %s: delivering %s to %s as group %s", ep->name, r->topic,
+               ep->url, ep->group);
+    }
+    ep->last_status_ms = mono_ms();
+    while (!ep->fatal && !atomic_load(&r->stop)) {
+        int timeout = 100;
+        if (ep->fl.active) {
+            int64_t d = ep->fl.next_at - mono_ms();
+            timeout = d < 0 ? 0 : d < timeout ? (int)d : timeout;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(ep->consumer, timeout);
+        if (m) {
+            on_message(ep, m);
+            rd_kafka_message_destroy(m);
+        }
+        if (!ep->fl.active && !ep->fatal)
+            cut_batch(ep);
+        if (ep->fl.active && !ep->fatal && mono_ms() >= ep->fl.next_at)
+            attempt(ep);
+        if (ep->producer)
+            rd_kafka_poll(ep->producer, 0);
+        if (r->status_interval_ms > 0 && mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
+            ep->last_status_ms = mono_ms();
+            log_status(ep, "");
+        }
+    }
+    if (ep->fl.active)
+        op_log(OP_LOG_INFO, "endpoint %s: batch %s not delivered yet: sent again after restart",
+               ep->name, ep->fl.batch.key);
+    inflight_free(&ep->fl);
+    /* Leaves the group here so the rebalance callback runs on this thread. */
+    rd_kafka_consumer_close(ep->consumer);
+    log_status(ep, " stopping");
+    atomic_store(&ep->done, 1);
+    return NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static void endpoint_destroy(struct reporter_endpoint *ep)
+{
+    if (!ep)
+        return;
+    inflight_free(&ep->fl);
+    for (int p = 0; p < ep->n_parts; p++) {
+        part_clear(&ep->parts[p]);
+        free(ep->parts[p].q);
+    }
+    free(ep->parts);
+    if (ep->consumer)
+        rd_kafka_destroy(ep->consumer); /* closed by its thread, or never subscribed */
+    if (ep->producer) {
+        rd_kafka_flush(ep->producer, 10000);
+        if (rd_kafka_outq_len(ep->producer) > 0)
+            op_log(OP_LOG_WARNING, "endpoint %s: %d DLQ message(s) not delivered", ep->name,
+                   rd_kafka_outq_len(ep->producer));
+        rd_kafka_destroy(ep->producer);
+    }
+    reporter_http_destroy(ep->http);
+    op_buf_free(&ep->res.body);
+    op_codec_destroy(ep->codec);
+    free(ep->dir);
+    free(ep);
+}
+
+static long long ep_int(struct op_conf *conf, const char *name, const char *what)
+{
+    char key[256];
+    snprintf(key, sizeof key, "endpoint.%s.%s", name, what);
+    return op_conf_get_int(conf, key);
+}
+
+static const char *ep_str(struct op_conf *conf, const char *name, const char *what)
+{
+    char key[256];
+    snprintf(key, sizeof key, "endpoint.%s.%s", name, what);
+    return op_conf_get(conf, key);
+}
+
+struct collect {
+    struct reporter *r;
+    char *errstr;
+    size_t errstr_size;
+};
+
+static struct reporter_endpoint *find_ep(struct reporter *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_eps; i++)
+        if (strcmp(r->eps[i]->name, name) == 0)
+            return r->eps[i];
+    return NULL;
+}
+
+static int add_endpoint(const char *name, const char *key, const char *value, void *opaque)
+{
+    struct collect *c = opaque;
+    struct reporter *r = c->r;
+    (void)key;
+    (void)value;
+    if (!reporter_name_valid(name)) {
+        set_err(c->errstr, c->errstr_size,
+                "endpoint name \"%s\": use 1 to %d letters, digits, '_' or '-'", name,
+                REPORTER_NAME_MAX);
+        return -1;
+    }
+    struct reporter_endpoint **np = realloc(r->eps, (r->n_eps + 1) * sizeof *np);
+    struct reporter_endpoint *ep = calloc(1, sizeof *ep);
+    if (np)
+        r->eps = np;
+    if (!np || !ep) {
+        free(ep);
+        set_err(c->errstr, c->errstr_size, "out of memory");
+        return -1;
+    }
+    r->eps[r->n_eps++] = ep;
+    ep->r = r;
+    snprintf(ep->name, sizeof ep->name, "%s", name);
+    return 0;
+}
+
+/* Every endpoint.NAME.* key must belong to an endpoint with a url: catches typos in names. */
+static int check_orphan(const char *name, const char *key, const char *value, void *opaque)
+{
+    struct collect *c = opaque;
+    (void)value;
+    if (find_ep(c->r, name))
+        return 0;
+    set_err(c->errstr, c->errstr_size, "%s is set but endpoint.%s.url is not", key, name);
+    return -1;
+}
+
+static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
+{
+    struct reporter *r = ep->r;
+    struct op_conf *conf = r->conf;
+    char err[512];
+    ep->url = ep_str(conf, ep->name, "url");
+    ep->batch_size = (long)ep_int(conf, ep->name, "batch.size");
+    ep->max_delay_ms = (long)ep_int(conf, ep->name, "max.delay.ms");
+    ep->max_retries = (long)ep_int(conf, ep->name, "max.retries");
+    ep->gzip_level = (int)ep_int(conf, ep->name, "gzip.level");
+    ep->rng = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ep;
+    snprintf(ep->group, sizeof ep->group, "%s.%s", op_conf_get(conf, "group.prefix"), ep->name);
+    snprintf(ep->dlq_topic, sizeof ep->dlq_topic, "%s.%s", op_conf_get(conf, "dlq.topic.prefix"),
+             ep->name);
+    snprintf(ep->client_id, sizeof ep->client_id, "outreach-reporter-%s", ep->name);
+    if (!topic_valid(ep->dlq_topic, 249)) {
+        set_err(errstr, errstr_size,
+                "endpoint %s: \"%s\" is not a valid topic name (check dlq.topic.prefix)", ep->name,
+                ep->dlq_topic);
+        return -1;
+    }
+    const char *token = ep_str(conf, ep->name, "token");
+    if (strncmp(ep->url, "file:", 5) == 0) {
+        ep->dir = reporter_file_dir_of_url(ep->url);
+        if (!ep->dir) {
+            set_err(errstr, errstr_size,
+                    "endpoint.%s.url: \"%s\" is not file:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
+                    ep->url);
+            return -1;
+        }
+        struct stat st;
+        if (stat(ep->dir, &st) != 0 && mkdir(ep->dir, 0750) != 0) {
+            set_err(errstr, errstr_size, "endpoint.%s.url: %s: %s", ep->name, ep->dir,
+                    strerror(errno));
+            return -1;
+        }
+        if (stat(ep->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(ep->dir, W_OK) != 0) {
+            set_err(errstr, errstr_size, "endpoint.%s.url: %s is not a writable directory",
+                    ep->name, ep->dir);
+            return -1;
+        }
+        if (token)
+            op_log(OP_LOG_WARNING, "endpoint %s: a file endpoint has no use for a token", ep->name);
+    } else if (strncmp(ep->url, "http://", 7) == 0 || strncmp(ep->url, "https://", 8) == 0) {
+        snprintf(err, sizeof err, "endpoint.%s.tls.verify", ep->name);
+        int verify = op_conf_get_bool(conf, err);
+        struct reporter_http_opts o = {ep->url,
+                                       token,
+                                       ep_str(conf, ep->name, "ca"),
+                                       ep_str(conf, ep->name, "cert"),
+                                       ep_str(conf, ep->name, "key"),
+                                       verify,
+                                       (long)ep_int(conf, ep->name, "timeout.ms")};
+        const char *files[3] = {o.ca, o.cert, o.key};
+        for (int i = 0; i < 3; i++)
+            if (files[i] && access(files[i], R_OK) != 0) {
+                set_err(errstr, errstr_size, "endpoint %s: cannot read %s: %s", ep->name, files[i],
+                        strerror(errno));
+                return -1;
+            }
+        if (!o.cert != !o.key) {
+            set_err(errstr, errstr_size, "endpoint %s: set both .cert and .key, or neither",
+                    ep->name);
+            return -1;
+        }
+        if (token && strncmp(ep->url, "http://", 7) == 0)
+            op_log(OP_LOG_WARNING, "endpoint %s: the bearer token goes over plain http://",
+                   ep->name);
+        if (!verify)
+            op_log(OP_LOG_WARNING, "endpoint %s: TLS verification is off (tls.verify=false)",
+                   ep->name);
+        ep->http = reporter_http_new(&o, err, sizeof err);
+        if (!ep->http) {
+            set_err(errstr, errstr_size, "endpoint %s: %s", ep->name, err);
+            return -1;
+        }
+    } else {
+        set_err(errstr, errstr_size,
+                "endpoint.%s.url: \"%s\" must start with http://, https:// or file:///", ep->name,
+                ep->url);
+        return -1;
+    }
+    ep->codec = op_codec_new_default(err, sizeof err);
+    if (!ep->codec || !op_codec_reader(ep->codec, "rollup")) {
+        set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
+        return -1;
+    }
+    const char *const settings[] = {"group.id",
+                                    ep->group,
+                                    "client.id",
+                                    ep->client_id,
+                                    "enable.auto.commit",
+                                    "false",
+                                    "enable.auto.offset.store",
+                                    "false",
+                                    "isolation.level",
+                                    "read_committed",
+                                    "auto.offset.reset",
+                                    "earliest",
+                                    "enable.partition.eof",
+                                    "false",
+                                    NULL};
+    ep->consumer = make_client(ep, RD_KAFKA_CONSUMER, settings, err, sizeof err);
+    if (!ep->consumer) {
+        set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
+        return -1;
+    }
+    rd_kafka_poll_set_consumer(ep->consumer);
+    return 0;
+}
+
+struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_size)
+{
+    struct reporter *r = calloc(1, sizeof *r);
+    if (!r) {
+        set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    r->conf = conf;
+    atomic_init(&r->stop, 0);
+    r->topic = op_conf_get(conf, "rollups.topic");
+    r->backoff_ms = op_conf_get_int(conf, "retry.backoff.ms");
+    r->backoff_max_ms = op_conf_get_int(conf, "retry.backoff.max.ms");
+    r->retry_after_max_ms = op_conf_get_int(conf, "retry.after.max.ms");
+    r->status_interval_ms = op_conf_get_int(conf, "status.interval.ms");
+    r->dlq_replication = (int)op_conf_get_int(conf, "dlq.topic.replication");
+    if (!topic_valid(r->topic, REPORTER_TOPIC_MAX)) {
+        set_err(errstr, errstr_size,
+                "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'", r->topic,
+                REPORTER_TOPIC_MAX);
+        goto fail;
+    }
+    if (r->backoff_max_ms < r->backoff_ms) {
+        set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
+        goto fail;
+    }
+    const char *rfile = op_conf_get(conf, "regions.file");
+    r->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
+                       : op_regions_new_default(errstr, errstr_size);
+    if (!r->regions)
+        goto fail;
+    struct collect c = {r, errstr, errstr_size};
+    if (op_conf_foreach(conf, "endpoint.*.url", add_endpoint, &c) != 0)
+        goto fail;
+    if (r->n_eps == 0) {
+        set_err(errstr, errstr_size,
+                "no endpoint: set endpoint.NAME.url=http(s)://... or file:///DIR (see --help)");
+        goto fail;
+    }
+    for (const struct op_conf_def *d = reporter_conf_defs; d->key; d++)
+        if (strncmp(d->key, "endpoint.*.", 11) == 0 &&
+            op_conf_foreach(conf, d->key, check_orphan, &c) != 0)
+            goto fail;
+    for (size_t i = 0; i < r->n_eps; i++)
+        if (endpoint_setup(r->eps[i], errstr, errstr_size) != 0)
+            goto fail;
+    return r;
+fail:
+    reporter_destroy(r);
+    return NULL;
+}
+
+int reporter_run(struct reporter *r, volatile sig_atomic_t *run)
+{
+    int rc = 0;
+    for (size_t i = 0; i < r->n_eps; i++) {
+        struct reporter_endpoint *ep = r->eps[i];
+        atomic_init(&ep->done, 0);
+        int e = pthread_create(&ep->thread, NULL, endpoint_main, ep);
+        if (e != 0) {
+            op_log(OP_LOG_ERR, "endpoint %s: cannot start its thread: %s", ep->name, strerror(e));
+            rc = 1;
+            break;
+        }
+        ep->started = 1;
+    }
+    while (rc == 0 && *run) {
+        sleep_ms(100);
+        for (size_t i = 0; i < r->n_eps; i++)
+            if (atomic_load(&r->eps[i]->done) && r->eps[i]->fatal)
+                rc = 1;
+    }
+    atomic_store(&r->stop, 1);
+    for (size_t i = 0; i < r->n_eps; i++)
+        if (r->eps[i]->started) {
+            pthread_join(r->eps[i]->thread, NULL);
+            r->eps[i]->started = 0;
+            if (r->eps[i]->fatal)
+                rc = 1;
+        }
+    if (rc)
+        op_log(OP_LOG_ERR, "fatal error: exiting; a restart resumes from the committed offsets");
+    return rc;
+}
+
+void reporter_destroy(struct reporter *r)
+{
+    if (!r)
+        return;
+    atomic_store(&r->stop, 1);
+    for (size_t i = 0; i < r->n_eps; i++) {
+        if (r->eps[i]->started)
+            pthread_join(r->eps[i]->thread, NULL);
+        endpoint_destroy(r->eps[i]);
+    }
+    free(r->eps);
+    op_regions_destroy(r->regions);
+    free(r);
+}
+
+size_t reporter_endpoint_count(const struct reporter *r)
+{
+    return r->n_eps;
+}
+
+const char *reporter_endpoint_name(const struct reporter *r, size_t i)
+{
+    return i < r->n_eps ? r->eps[i]->name : NULL;
+}
+
+const struct reporter_endpoint_stats *reporter_endpoint_stats(const struct reporter *r, size_t i)
+{
+    return i < r->n_eps ? &r->eps[i]->stats : NULL;
+}

@@ -1,0 +1,809 @@
+/* The sink's HTTP handlers on libmicrohttpd (a thread per connection, so a request told to be
+ * slow never blocks /stats or /control). One mutex guards the store and the injected mode. */
+#define ZLIB_CONST
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "log.h"
+#include "page.h"
+#include "store.h"
+
+struct sink_server {
+    struct MHD_Daemon *d;
+    unsigned port;
+    pthread_mutex_t lock;
+    struct sink_store *store;
+    char *token;
+    char *dump_dir;
+    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
+    enum sink_fail_mode mode;
+    long remaining; /* requests left in mode; 0: until reset */
+    long delay_ms;
+    atomic_int stopping;
+    uint64_t requests, connections, injected, dumps;
+    int64_t started_ms;
+};
+
+/* One request: its body as it arrives. */
+struct req {
+    struct op_buf body;
+    int too_large;
+    int64_t t0;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}
+
+static const char *const mode_names[] = {"ok", "503", "400", "slow", "drop"};
+
+int sink_fail_mode_parse(const char *s, enum sink_fail_mode *mode)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, mode_names[i]) == 0) {
+            *mode = (enum sink_fail_mode)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *sink_fail_mode_name(enum sink_fail_mode mode)
+{
+    return (unsigned)mode < 5 ? mode_names[mode] : "?";
+}
+
+/* ---- answers ---------------------------------------------------------------------------- */
+
+/* Queues an answer; takes body's storage. extra_name/value: one more header or NULL. */
+static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
+                               struct op_buf *body, const char *extra_name, const char *extra_value)
+{
+    struct MHD_Response *r;
+    if (body->len > 0) {
+        r = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE);
+        if (r) {
+            body->data = NULL;
+            body->len = body->cap = 0;
+        }
+    } else {
+        r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    op_buf_free(body);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (extra_name)
+        MHD_add_response_header(r, extra_name, extra_value);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result respond_json(struct MHD_Connection *c, unsigned status, json_t *j,
+                                    const char *extra_name, const char *extra_value)
+{
+    struct op_buf b = OP_BUF_INIT;
+    char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    if (!t || op_buf_append(&b, t, strlen(t)) || op_buf_append(&b, "\n", 1)) {
+        free(t);
+        op_buf_free(&b);
+        return MHD_NO;
+    }
+    free(t);
+    return respond(c, status, "application/json", &b, extra_name, extra_value);
+}
+
+static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, const char *msg,
+                                     const char *extra_name, const char *extra_value)
+{
+    return respond_json(c, status, json_pack("{s:s}", "error", msg), extra_name, extra_value);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* Decompresses one gzip (or zlib) stream. 0, -1 bad data, -2 over max, -3 out of memory. */
+static int gunzip(const unsigned char *in, size_t len, struct op_buf *out, size_t max)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, 15 + 32) != Z_OK)
+        return -3;
+    zs.next_in = in;
+    zs.avail_in = (uInt)len;
+    int zrc, rc = 0;
+    do {
+        if (op_buf_reserve(out, 65536) != 0) {
+            rc = -3;
+            break;
+        }
+        zs.next_out = out->data + out->len;
+        zs.avail_out = (uInt)(out->cap - out->len);
+        uInt before = zs.avail_out;
+        zrc = inflate(&zs, Z_NO_FLUSH);
+        out->len += before - zs.avail_out;
+        if (out->len > max) {
+            rc = -2;
+            break;
+        }
+        if (zrc == Z_BUF_ERROR && zs.avail_in == 0) { /* truncated */
+            rc = -1;
+            break;
+        }
+        if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+            rc = -1;
+            break;
+        }
+    } while (zrc != Z_STREAM_END);
+    if (rc == 0 && zs.avail_in != 0) /* bytes after the end of the stream */
+        rc = -1;
+    inflateEnd(&zs);
+    return rc;
+}
+
+/* Constant-time comparison of the Authorization header with "Bearer <token>". */
+static int authorised(const struct sink_server *s, struct MHD_Connection *c)
+{
+    if (!s->token)
+        return 1;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    size_t a = strlen(h), b = strlen(s->token);
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < a; i++)
+        diff |= (unsigned char)(h[i] ^ s->token[i % (b ? b : 1)]);
+    return diff == 0;
+}
+
+/* The Idempotency-Key: an RFC 8941 sf-string ("..."), quotes removed; a bare token is taken
+ * as it is. Returns the length written to out (0: missing or malformed). */
+static size_t idem_key(struct MHD_Connection *c, char *out, size_t size)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+    if (!h)
+        return 0;
+    size_t n = strlen(h);
+    if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+        h++;
+        n -= 2;
+    }
+    if (n == 0 || n >= size || memchr(h, '"', n) || memchr(h, '\\', n))
+        return 0;
+    memcpy(out, h, n);
+    out[n] = 0;
+    return n;
+}
+
+/* Saves a received body as DIR/NNNNNN.body plus DIR/NNNNNN.meta.json (headers that matter). */
+static void dump_body(struct sink_server *s, struct MHD_Connection *c, const struct req *rq,
+                      const char *key, const char *mode)
+{
+    uint64_t seq;
+    pthread_mutex_lock(&s->lock);
+    seq = ++s->dumps;
+    pthread_mutex_unlock(&s->lock);
+    size_t n = strlen(s->dump_dir) + 48;
+    char *path = malloc(n);
+    if (!path)
+        return;
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+    json_t *meta = json_pack("{s:I,s:s,s:s?,s:s?,s:s,s:I}", "seq", (json_int_t)seq,
+                             "idempotency_key", key, "content_encoding", enc, "content_type",
+                             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"),
+                             "mode", mode, "bytes", (json_int_t)rq->body.len);
+    char *text = meta ? json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    const struct {
+        const char *suffix;
+        const void *data;
+        size_t len;
+    } files[2] = {{"body", rq->body.data, rq->body.len},
+                  {"meta.json", text, text ? strlen(text) : 0}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, n, "%s/%06" PRIu64 ".%s", s->dump_dir, seq, files[i].suffix);
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        ssize_t w = fd >= 0 && files[i].len ? write(fd, files[i].data, files[i].len) : 0;
+        if (fd < 0 || w < 0 || (size_t)w != files[i].len)
+            op_log(OP_LOG_WARNING, "dump %s: %s", path,
+                   fd < 0 || w < 0 ? strerror(errno) : "short write");
+        if (fd >= 0)
+            close(fd);
+    }
+    free(text);
+    json_decref(meta);
+    free(path);
+}
+
+static unsigned long conn_id(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? (unsigned long)(uintptr_t)ci->socket_context : 0;
+}
+
+static void log_request(struct MHD_Connection *c, const char *method, const char *url,
+                        unsigned status, const struct req *rq, const char *detail)
+{
+    op_log(OP_LOG_INFO, "%s %s %u in=%zu ms=%" PRId64 " conn=%lu%s%s", method, url, status,
+           rq->body.len, mono_ms() - rq->t0, conn_id(c), detail[0] ? " " : "", detail);
+}
+
+/* ---- routes ----------------------------------------------------------------------------- */
+
+static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                                    const char *method, const char *url)
+{
+    char key[SINK_KEY_MAX] = "", detail[SINK_KEY_MAX + 256], err[512];
+    enum sink_fail_mode mode;
+    long delay;
+    pthread_mutex_lock(&s->lock);
+    mode = s->mode;
+    delay = s->delay_ms;
+    if (mode != SINK_FAIL_OK) {
+        s->injected++;
+        if (s->remaining > 0 && --s->remaining == 0)
+            s->mode = SINK_FAIL_OK;
+    }
+    pthread_mutex_unlock(&s->lock);
+    size_t kl = idem_key(c, key, sizeof key);
+    if (s->dump_dir && !rq->too_large)
+        dump_body(s, c, rq, key, sink_fail_mode_name(mode));
+
+    unsigned status;
+    enum MHD_Result rc;
+    if (mode == SINK_FAIL_DROP) {
+        snprintf(detail, sizeof detail, "key=\"%s\" injected=drop: connection closed", key);
+        log_request(c, method, url, 0, rq, detail);
+        return MHD_NO;
+    }
+    if (mode == SINK_FAIL_503 || mode == SINK_FAIL_400) {
+        status = mode == SINK_FAIL_503 ? 503 : 400;
+        snprintf(detail, sizeof detail, "key=\"%s\" injected=%s", key, mode_names[mode]);
+        log_request(c, method, url, status, rq, detail);
+        return respond_error(c, status, mode == SINK_FAIL_503 ? "injected 503" : "injected 400",
+                             mode == SINK_FAIL_503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, "1");
+    }
+    if (rq->too_large) {
+        log_request(c, method, url, 413, rq, "body too large");
+        return respond_error(c, 413, "body over 64 MiB", NULL, NULL);
+    }
+    if (kl == 0) {
+        log_request(c, method, url, 400, rq, "no Idempotency-Key");
+        return respond_error(c, 400, "Idempotency-Key: missing or not a quoted string", NULL, NULL);
+    }
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+    struct op_buf plain = OP_BUF_INIT;
+    const char *body = (const char *)rq->body.data;
+    size_t len = rq->body.len;
+    if (enc && (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)) {
+        int g = gunzip(rq->body.data, rq->body.len, &plain, SINK_BODY_MAX);
+        if (g != 0) {
+            op_buf_free(&plain);
+            status = g == -2 ? 413 : g == -3 ? 500 : 400;
+            snprintf(detail, sizeof detail, "key=\"%s\" %s", key,
+                     g == -2   ? "gunzip: over 64 MiB"
+                     : g == -3 ? "out of memory"
+                               : "bad gzip");
+            log_request(c, method, url, status, rq, detail);
+            return respond_error(c, status, detail, NULL, NULL);
+        }
+        body = (const char *)plain.data;
+        len = plain.len;
+    } else if (enc && strcasecmp(enc, "identity") != 0) {
+        log_request(c, method, url, 415, rq, "unsupported Content-Encoding");
+        return respond_error(c, 415, "Content-Encoding: only gzip or identity", NULL, NULL);
+    }
+    size_t accepted = 0, applied = 0;
+    pthread_mutex_lock(&s->lock);
+    enum sink_result res = sink_store_apply(s->store, key, body ? body : "", len, &accepted,
+                                            &applied, err, sizeof err);
+    pthread_mutex_unlock(&s->lock);
+    op_buf_free(&plain);
+    json_t *answer;
+    switch (res) {
+    case SINK_ACCEPTED:
+    case SINK_DUPLICATE:
+        status = 200;
+        answer = json_pack("{s:I,s:I,s:b}", "accepted", (json_int_t)accepted, "applied",
+                           (json_int_t)applied, "duplicate", res == SINK_DUPLICATE);
+        snprintf(detail, sizeof detail, "key=\"%s\" accepted=%zu applied=%zu duplicate=%s", key,
+                 accepted, applied, res == SINK_DUPLICATE ? "true" : "false");
+        break;
+    default:
+        status = res == SINK_CONFLICT ? 422 : res == SINK_INVALID ? 400 : 500;
+        answer = json_pack("{s:s}", "error", err);
+        snprintf(detail, sizeof detail, "key=\"%s\" %.200s", key, err);
+        break;
+    }
+    if (mode == SINK_FAIL_SLOW) {
+        /* Stored already: an answer that comes too late is the case idempotency exists for. */
+        int64_t until = mono_ms() + delay;
+        while (mono_ms() < until && !atomic_load(&s->stopping)) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        size_t dl = strlen(detail);
+        snprintf(detail + dl, sizeof detail - dl, " injected=slow:%ldms", delay);
+    }
+    log_request(c, method, url, status, rq, detail);
+    rc = respond_json(c, status, answer, NULL, NULL);
+    return rc;
+}
+
+static json_t *control_state(struct sink_server *s)
+{
+    return json_pack("{s:s,s:I,s:I}", "mode", sink_fail_mode_name(s->mode), "count",
+                     (json_int_t)s->remaining, "delay_ms", (json_int_t)s->delay_ms);
+}
+
+static enum MHD_Result control(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                               const char *method, const char *url)
+{
+    json_t *j = NULL, *answer;
+    if (strcmp(method, "POST") == 0) {
+        json_error_t jerr;
+        enum sink_fail_mode mode = SINK_FAIL_OK;
+        j = json_loadb(rq->body.data ? (const char *)rq->body.data : "", rq->body.len, 0, &jerr);
+        json_t *m = json_object_get(j, "mode"), *n = json_object_get(j, "count"),
+               *d = json_object_get(j, "delay_ms");
+        if (!json_is_object(j) || !json_is_string(m) ||
+            sink_fail_mode_parse(json_string_value(m), &mode) != 0 ||
+            (n && (!json_is_integer(n) || json_integer_value(n) < 0)) ||
+            (d && (!json_is_integer(d) || json_integer_value(d) < 0 ||
+                   json_integer_value(d) > 3600000))) {
+            json_decref(j);
+            log_request(c, method, url, 400, rq, "bad control request");
+            return respond_error(c, 400,
+                                 "expected {\"mode\":\"ok|503|400|slow|drop\",\"count\":N,"
+                                 "\"delay_ms\":M}",
+                                 NULL, NULL);
+        }
+        pthread_mutex_lock(&s->lock);
+        s->mode = mode;
+        s->remaining = mode == SINK_FAIL_OK ? 0 : n ? (long)json_integer_value(n) : 0;
+        if (d)
+            s->delay_ms = (long)json_integer_value(d);
+        pthread_mutex_unlock(&s->lock);
+        json_decref(j);
+    }
+    pthread_mutex_lock(&s->lock);
+    answer = control_state(s);
+    pthread_mutex_unlock(&s->lock);
+    char detail[128];
+    snprintf(detail, sizeof detail, "mode=%s count=%lld delay_ms=%lld",
+             json_string_value(json_object_get(answer, "mode")),
+             (long long)json_integer_value(json_object_get(answer, "count")),
+             (long long)json_integer_value(json_object_get(answer, "delay_ms")));
+    log_request(c, method, url, 200, rq, detail);
+    return respond_json(c, 200, answer, NULL, NULL);
+}
+
+static enum MHD_Result stats(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                             const char *method, const char *url)
+{
+    pthread_mutex_lock(&s->lock);
+    const struct sink_stats *st = sink_store_stats(s->store);
+    json_t *j = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:I}", "requests",
+        (json_int_t)s->requests, "connections", (json_int_t)s->connections, "batches",
+        (json_int_t)st->batches, "duplicates", (json_int_t)st->duplicates, "conflicts",
+        (json_int_t)st->conflicts, "invalid", (json_int_t)st->invalid, "rollups",
+        (json_int_t)sink_store_count(s->store), "rollups_received",
+        (json_int_t)st->rollups_received, "rollups_applied", (json_int_t)st->rollups_applied,
+        "idempotency_keys", (json_int_t)sink_store_keys(s->store), "injected",
+        (json_int_t)s->injected, "fail_mode", sink_fail_mode_name(s->mode), "fail_remaining",
+        (json_int_t)s->remaining, "uptime_ms", (json_int_t)(mono_ms() - s->started_ms));
+    pthread_mutex_unlock(&s->lock);
+    log_request(c, method, url, 200, rq, "");
+    return respond_json(c, 200, j, NULL, NULL);
+}
+
+static enum MHD_Result read_view(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                                 const char *method, const char *url, int page)
+{
+    struct op_buf b = OP_BUF_INIT;
+    int rc;
+    pthread_mutex_lock(&s->lock);
+    const char *window = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "window");
+    if (page == 1)
+        rc = sink_page_render(s->store, window, &b);
+    else if (page == 2)
+        rc = sink_table_render(s->store, window, &b);
+    else
+        rc = sink_store_rollups_json(s->store, &b);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0) {
+        op_buf_free(&b);
+        log_request(c, method, url, 500, rq, "out of memory");
+        return respond_error(c, 500, "out of memory", NULL, NULL);
+    }
+    log_request(c, method, url, 200, rq, "");
+    return respond(c, 200,
+                   page == 1   ? "text/html; charset=utf-8"
+                   : page == 2 ? "text/plain; charset=utf-8"
+                               : "application/json",
+                   &b, NULL, NULL);
+}
+
+static enum MHD_Result dispatch(struct sink_server *s, struct MHD_Connection *c, const char *url,
+                                const char *method, struct req *rq)
+{
+    int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    int post = strcmp(method, "POST") == 0;
+    pthread_mutex_lock(&s->lock);
+    s->requests++;
+    pthread_mutex_unlock(&s->lock);
+    if (!authorised(s, c)) {
+        log_request(c, method, url, 401, rq, "unauthorised");
+        return respond_error(c, 401, "bearer token required", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                             "Bearer");
+    }
+    if (strcmp(url, "/rollups") == 0) {
+        if (post)
+            return post_rollups(s, c, rq, method, url);
+        if (get)
+            return read_view(s, c, rq, method, url, 0);
+    } else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
+        if (get)
+            return read_view(s, c, rq, method, url, 1);
+    } else if (strcmp(url, "/table.txt") == 0) {
+        if (get)
+            return read_view(s, c, rq, method, url, 2);
+    } else if (strcmp(url, "/stats") == 0) {
+        if (get)
+            return stats(s, c, rq, method, url);
+    } else if (strcmp(url, "/control") == 0) {
+        if (get || post)
+            return control(s, c, rq, method, url);
+    } else if (strcmp(url, "/healthz") == 0) {
+        if (get) {
+            struct op_buf b = OP_BUF_INIT;
+            log_request(c, method, url, 200, rq, "");
+            if (op_buf_append(&b, "ok\n", 3))
+                return MHD_NO;
+            return respond(c, 200, "text/plain", &b, NULL, NULL);
+        }
+    } else {
+        log_request(c, method, url, 404, rq, "");
+        return respond_error(c, 404, "not found", NULL, NULL);
+    }
+    log_request(c, method, url, 405, rq, "");
+    return respond_error(c, 405, "method not allowed", MHD_HTTP_HEADER_ALLOW,
+                         strcmp(url, "/rollups") == 0   ? "GET, HEAD, POST"
+                         : strcmp(url, "/control") == 0 ? "GET, POST"
+                                                        : "GET, HEAD");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    struct sink_server *s = cls;
+    struct req *rq = *con_cls;
+    (void)version;
+    if (!rq) {
+        rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return MHD_NO;
+        rq->t0 = mono_ms();
+        *con_cls = rq;
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > SINK_BODY_MAX)
+            rq->too_large = 1;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!rq->too_large && (rq->body.len + *upload_data_size > SINK_BODY_MAX ||
+                               op_buf_append(&rq->body, upload_data, *upload_data_size) != 0)) {
+            rq->too_large = 1;
+            op_buf_free(&rq->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(s, c, url, method, rq);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    struct req *rq = *con_cls;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (rq) {
+        op_buf_free(&rq->body);
+        free(rq);
+        *con_cls = NULL;
+    }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct sink_server *s = cls;
+    (void)c;
+    if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    pthread_mutex_lock(&s->lock);
+    *socket_context = (void *)(uintptr_t)++s->connections;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    (void)cls;
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    op_log(OP_LOG_WARNING, "microhttpd: %s", line);
+}
+
+/* application/x-www-form-urlencoded: '+' is a space, %XX a byte. In place; returns the length. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    char *w = s;
+    (void)cls;
+    (void)c;
+    for (const char *r = s; *r; r++) {
+        if (*r == '+') {
+            *w++ = ' ';
+        } else if (r[0] == '%' && r[1] && r[2] && strchr("0123456789abcdefABCDEF", r[1]) &&
+                   strchr("0123456789abcdefABCDEF", r[2])) {
+            char hex[3] = {r[1], r[2], 0};
+            *w++ = (char)strtol(hex, NULL, 16);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = 0;
+    return (size_t)(w - s);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+static char *slurp(const char *path, char *errstr, size_t errstr_size)
+{
+    FILE *f = fopen(path, "rb");
+    struct op_buf b = OP_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    if (!f) {
+        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (op_buf_append(&b, chunk, n) != 0)
+            break;
+    int bad = ferror(f) || op_buf_append(&b, "", 1) != 0;
+    fclose(f);
+    if (bad) {
+        set_err(errstr, errstr_size, "%s: cannot read", path);
+        op_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+/* Binds HOST:PORT and listens; the announce text gets the bound address. -1 with errstr. */
+static int bind_listen(const char *spec, int *v6, unsigned *port, char *announce, size_t size,
+                       char *errstr, size_t errstr_size)
+{
+    char host[256];
+    const char *p;
+    if (spec[0] == '[') {
+        const char *end = strchr(spec, ']');
+        if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host) {
+            set_err(errstr, errstr_size, "--listen %s: expected [ADDRESS]:PORT", spec);
+            return -1;
+        }
+        memcpy(host, spec + 1, (size_t)(end - spec - 1));
+        host[end - spec - 1] = 0;
+        p = end + 2;
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (!colon || (size_t)(colon - spec) >= sizeof host) {
+            set_err(errstr, errstr_size, "--listen %s: expected HOST:PORT", spec);
+            return -1;
+        }
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = 0;
+        p = colon + 1;
+    }
+    char *end;
+    unsigned long pn = strtoul(p, &end, 10);
+    if (!*p || *end || pn > 65535) {
+        set_err(errstr, errstr_size, "--listen %s: the port must be 0..65535", spec);
+        return -1;
+    }
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int g = getaddrinfo(host[0] ? host : NULL, p, &hints, &ai);
+    if (g != 0) {
+        set_err(errstr, errstr_size, "--listen %s: %s", spec, gai_strerror(g));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+        set_err(errstr, errstr_size, "--listen %s: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    char addr[INET6_ADDRSTRLEN] = "?";
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof addr);
+        *port = ntohs(a->sin6_port);
+        *v6 = 1;
+        snprintf(announce, size, "listening on [%s]:%u", addr, *port);
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &a->sin_addr, addr, sizeof addr);
+        *port = ntohs(a->sin_port);
+        *v6 = 0;
+        snprintf(announce, size, "listening on %s:%u", addr, *port);
+    }
+    return fd;
+}
+
+struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *announce,
+                                      char *errstr, size_t errstr_size)
+{
+    struct sink_server *s = calloc(1, sizeof *s);
+    int fd = -1, v6 = 0;
+    char line[INET6_ADDRSTRLEN + 64];
+    if (!s) {
+        set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    atomic_init(&s->stopping, 0);
+    s->mode = o->fail_mode;
+    s->remaining = o->fail_mode == SINK_FAIL_OK ? 0 : o->fail_count;
+    s->delay_ms = o->fail_delay_ms;
+    s->started_ms = mono_ms();
+    if ((o->token && !(s->token = strdup(o->token))) ||
+        (o->dump_dir && !(s->dump_dir = strdup(o->dump_dir)))) {
+        set_err(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    if (o->dump_dir) {
+        struct stat st;
+        if (stat(o->dump_dir, &st) != 0 && mkdir(o->dump_dir, 0750) != 0) {
+            set_err(errstr, errstr_size, "--dump-dir %s: %s", o->dump_dir, strerror(errno));
+            goto fail;
+        }
+    }
+    if (!o->tls_cert != !o->tls_key) {
+        set_err(errstr, errstr_size, "--tls-cert and --tls-key go together");
+        goto fail;
+    }
+    if (o->tls_cert) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            set_err(errstr, errstr_size, "this libmicrohttpd has no TLS support");
+            goto fail;
+        }
+        if (!(s->tls_cert = slurp(o->tls_cert, errstr, errstr_size)) ||
+            !(s->tls_key = slurp(o->tls_key, errstr, errstr_size)))
+            goto fail;
+    }
+    s->store = sink_store_open(o->state, o->max_keys, errstr, errstr_size);
+    if (!s->store)
+        goto fail;
+    fd = bind_listen(o->listen, &v6, &s->port, line, sizeof line, errstr, errstr_size);
+    if (fd < 0)
+        goto fail;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) | (s->tls_cert ? MHD_USE_TLS : 0);
+    if (s->tls_cert)
+        s->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_UNESCAPE_CALLBACK,
+            unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
+            s->tls_key, MHD_OPTION_END);
+    else
+        s->d = MHD_start_daemon(
+            flags, 0, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+            MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_UNESCAPE_CALLBACK,
+            unescape, s, MHD_OPTION_END);
+    if (!s->d) {
+        set_err(errstr, errstr_size, "cannot start the HTTP daemon on %s", o->listen);
+        close(fd);
+        goto fail;
+    }
+    /* The daemon owns fd now and closes it when stopped. */
+    fprintf(announce, "%s\n", line);
+    fflush(announce);
+    op_log(OP_LOG_NOTICE, "%s%s (state %s%s%s)", line, s->tls_cert ? " (https)" : "",
+           o->state ? o->state : "in memory only", s->token ? ", bearer token required" : "",
+           s->mode != SINK_FAIL_OK ? ", failure injection on" : "");
+    return s;
+fail:
+    sink_server_stop(s);
+    return NULL;
+}
+
+void sink_server_stop(struct sink_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->stopping, 1);
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    sink_store_close(s->store);
+    pthread_mutex_destroy(&s->lock);
+    if (s->token) {
+        memset(s->token, 0, strlen(s->token));
+        free(s->token);
+    }
+    free(s->dump_dir);
+    free(s->tls_cert);
+    if (s->tls_key) {
+        memset(s->tls_key, 0, strlen(s->tls_key));
+        free(s->tls_key);
+    }
+    free(s);
+}
+
+unsigned sink_server_port(const struct sink_server *s)
+{
+    return s->port;
+}

@@ -1,0 +1,423 @@
+/* Unit tests of outreach-sink's logic: yuan parsing, rollup validation, dedup by
+ * Idempotency-Key, highest revision per key, the persistent log (restart, torn last line,
+ * corruption), bounded key memory, GET /rollups order, and the HTML page. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../../consumers/sink/page.h"
+#include "../../consumers/sink/server.h"
+#include "../../consumers/sink/store.h"
+
+static void test_parse_yuan(void **state)
+{
+    (void)state;
+    const struct {
+        const char *s;
+        int64_t fen;
+    } good[] = {{"0.00", 0},
+                {"0.01", 1},
+                {"0.99", 99},
+                {"1.00", 100},
+                {"123.45", 12345},
+                {"-0.01", -1},
+                {"-123.45", -12345},
+                {"90071992547409.93", 9007199254740993},
+                {"92233720368547758.07", INT64_MAX},
+                {"-92233720368547758.08", INT64_MIN}};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        int64_t v = 42;
+        assert_int_equal(sink_parse_yuan(good[i].s, &v), 0);
+        assert_true(v == good[i].fen);
+    }
+    const char *bad[] = {"",
+                         "1",
+                         "1.2",
+                         "1.234",
+                         ".50",
+                         "01.00",
+                         "-0.00",
+                         "+1.00",
+                         "1,00",
+                         "a.bc",
+                         "1.0a",
+                         "92233720368547758.08",
+                         "-92233720368547758.09",
+                         "99999999999999999999.00",
+                         " 1.00"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t v = 42;
+        assert_int_equal(sink_parse_yuan(bad[i], &v), -1);
+        assert_true(v == 42);
+    }
+}
+
+/* A rollup as the reporter sends it. */
+static char *rollup_text(const char *kind, const char *window, const char *region,
+                         const char *level, long long rev, long long fen)
+{
+    char *out = malloc(2048);
+    long long q = (fen < 0 ? -fen : fen) / 100, r = (fen < 0 ? -fen : fen) % 100;
+    snprintf(out, 2048,
+             "{\"key\":\"%s|%s|%s\",\"region\":\"%s\",\"region_name\":\"名<&>\",\"level\":\"%s\","
+             "\"window_kind\":\"%s\",\"window\":\"%s\",\"revision\":%lld,\"event_count\":3,"
+             "\"visits\":2,\"workers_reached\":2100,\"households\":1,\"funding_fen\":%lld,"
+             "\"funding_yuan\":\"%s%lld.%02lld\",\"funding_by_source_fen\":{\"GOVERNMENT\":%lld},"
+             "\"funding_by_source_yuan\":{\"GOVERNMENT\":\"%s%lld.%02lld\"},"
+             "\"funding_by_purpose_fen\":{},\"funding_by_purpose_yuan\":{},\"recipients\":4,"
+             "\"surveys\":1,\"respondents\":30,\"satisfaction_mean\":\"3.67\"}",
+             kind, window, region, region, level, kind, window, rev, fen, fen < 0 ? "-" : "", q, r,
+             fen, fen < 0 ? "-" : "", q, r);
+    return out;
+}
+
+static char *batch_text(const char *const *rollups, size_t n)
+{
+    size_t size = 256;
+    for (size_t i = 0; i < n; i++)
+        size += strlen(rollups[i]) + 1;
+    char *out = malloc(size);
+    size_t len = (size_t)snprintf(out, size,
+                                  "{\"batch_id\":\"b\",\"endpoint\":\"e\","
+                                  "\"generated_at\":\"2025-01-15T00:00:00.000Z\","
+                                  "\"rollups\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? "," : "", rollups[i]);
+    snprintf(out + len, size - len, "]}");
+    return out;
+}
+
+static enum sink_result apply1(struct sink_store *s, const char *key, const char *kind,
+                               const char *window, const char *region, const char *level,
+                               long long rev, long long fen, size_t *applied)
+{
+    char *r = rollup_text(kind, window, region, level, rev, fen);
+    const char *rs[1] = {r};
+    char *b = batch_text(rs, 1), err[512];
+    size_t accepted;
+    enum sink_result res =
+        sink_store_apply(s, key, b, strlen(b), &accepted, applied, err, sizeof err);
+    free(r);
+    free(b);
+    return res;
+}
+
+static void test_validate(void **state)
+{
+    (void)state;
+    char key[SINK_KEY_MAX], err[256];
+    int64_t rev;
+    char *t = rollup_text("CAMPAIGN", "2025 两节送温暖", "650100", "PREFECTURE", 3, 1234567);
+    json_t *r = json_loads(t, 0, NULL);
+    free(t);
+    assert_int_equal(sink_validate_rollup(r, key, &rev, err, sizeof err), 0);
+    assert_string_equal(key, "CAMPAIGN|2025 两节送温暖|650100");
+    assert_int_equal(rev, 3);
+    const struct {
+        const char *field;
+        json_t *value;
+        const char *msg;
+    } cases[] = {
+        {"region", json_string("65010"), "region: not six digits"},
+        {"window_kind", json_string("WEEK"), "window_kind: not DAY, MONTH, CAMPAIGN or ALL"},
+        {"level", json_string("TOWN"), "level: not PROVINCE, PREFECTURE or COUNTY"},
+        {"revision", json_integer(0), "revision: 0 is below 1"},
+        {"revision", json_string("3"), "revision: not an integer"},
+        {"funding_yuan", json_string("12345.68"),
+         "funding_yuan: \"12345.68\" does not equal funding_fen 1234567"},
+        {"funding_yuan", json_real(12345.67), "funding_yuan: not a string"},
+        {"key", json_string("ALL|all|650100"), "key: not window_kind|window|region"},
+        {"satisfaction_mean", json_integer(3), "satisfaction_mean: not a string or null"},
+        {"funding_by_source_yuan", json_pack("{s:s}", "GOVERNMENT", "1.00"),
+         "funding_by_source_yuan.GOVERNMENT: does not equal funding_by_source_fen.GOVERNMENT"},
+        {"funding_by_purpose_yuan", json_pack("{s:s}", "GOODS", "1.00"),
+         "funding_by_purpose_yuan: not the keys of funding_by_purpose_fen"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *c = json_deep_copy(r);
+        json_object_set_new(c, cases[i].field, cases[i].value);
+        assert_int_equal(sink_validate_rollup(c, key, &rev, err, sizeof err), -1);
+        assert_string_equal(err, cases[i].msg);
+        json_decref(c);
+    }
+    json_t *c = json_deep_copy(r);
+    json_object_del(c, "event_count");
+    assert_int_equal(sink_validate_rollup(c, key, &rev, err, sizeof err), -1);
+    assert_string_equal(err, "event_count: missing");
+    json_decref(c);
+    json_decref(r);
+}
+
+static void test_apply(void **state)
+{
+    (void)state;
+    char err[512];
+    size_t accepted, applied;
+    struct sink_store *s = sink_store_open(NULL, 100, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 2, 100, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(applied, 1);
+    /* The same key and body: a duplicate; the same key with another body: a conflict. */
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 2, 100, &applied),
+                     SINK_DUPLICATE);
+    assert_int_equal(applied, 0);
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 3, 100, &applied),
+                     SINK_CONFLICT);
+    /* An older revision under a new key is accepted but changes nothing. */
+    assert_int_equal(apply1(s, "k2", "ALL", "all", "650000", "PROVINCE", 1, 999, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(applied, 0);
+    assert_int_equal(apply1(s, "k3", "ALL", "all", "650000", "PROVINCE", 5, 500, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(applied, 1);
+    /* Inside one batch: the highest revision of a key wins, whatever the order. */
+    char *r1 = rollup_text("DAY", "2025-01-15", "650102", "COUNTY", 7, 700);
+    char *r2 = rollup_text("DAY", "2025-01-15", "650102", "COUNTY", 9, 900);
+    char *r3 = rollup_text("DAY", "2025-01-15", "650102", "COUNTY", 8, 800);
+    char *r4 = rollup_text("DAY", "2025-01-15", "650100", "PREFECTURE", 1, -5);
+    const char *rs[4] = {r1, r2, r3, r4};
+    char *b = batch_text(rs, 4);
+    assert_int_equal(sink_store_apply(s, "k4", b, strlen(b), &accepted, &applied, err, sizeof err),
+                     SINK_ACCEPTED);
+    assert_int_equal(accepted, 4);
+    assert_int_equal(applied, 2);
+    free(b);
+    /* All or nothing: one bad rollup refuses the batch. */
+    char *bad = rollup_text("DAY", "2025-01-15", "650103", "COUNTY", 1, 1);
+    bad[strlen(bad) - 1] = 0;
+    char *bad2 = malloc(strlen(bad) + 40);
+    snprintf(bad2, strlen(bad) + 40, "%s,\"funding_yuan\":\"0.02\"}", bad); /* a repeated name */
+    const char *rs2[2] = {r4, bad2};
+    b = batch_text(rs2, 2);
+    assert_int_equal(sink_store_apply(s, "k5", b, strlen(b), &accepted, &applied, err, sizeof err),
+                     SINK_INVALID);
+    free(b);
+    free(bad);
+    free(bad2);
+    const char *rs3[1] = {r4};
+    b = batch_text(rs3, 1);
+    assert_int_equal(sink_store_apply(s, "", b, strlen(b), &accepted, &applied, err, sizeof err),
+                     SINK_INVALID);
+    assert_int_equal(
+        sink_store_apply(s, "k6", "{\"rollups\":[]}", 14, &accepted, &applied, err, sizeof err),
+        SINK_INVALID);
+    assert_string_equal(err, "batch_id: missing or not a string");
+    assert_int_equal(sink_store_apply(s, "k7", "[1", 2, &accepted, &applied, err, sizeof err),
+                     SINK_INVALID);
+    free(b);
+    free(r1);
+    free(r2);
+    free(r3);
+    free(r4);
+
+    assert_int_equal(sink_store_count(s), 3);
+    const struct sink_stats *st = sink_store_stats(s);
+    assert_int_equal(st->batches, 4);
+    assert_int_equal(st->duplicates, 1);
+    assert_int_equal(st->conflicts, 1);
+    assert_int_equal(st->invalid, 4);
+    assert_int_equal(st->rollups_received, 7);
+    assert_int_equal(st->rollups_applied, 4);
+
+    /* GET /rollups: sorted by key, the latest of each. */
+    struct op_buf out = OP_BUF_INIT;
+    assert_int_equal(sink_store_rollups_json(s, &out), 0);
+    json_t *doc = json_loadb((const char *)out.data, out.len, 0, NULL);
+    assert_non_null(doc);
+    assert_int_equal(json_integer_value(json_object_get(doc, "count")), 3);
+    json_t *rl = json_object_get(doc, "rollups");
+    const char *want_keys[3] = {"ALL|all|650000", "DAY|2025-01-15|650100", "DAY|2025-01-15|650102"};
+    const long long want_rev[3] = {5, 1, 9};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r = json_array_get(rl, i);
+        assert_string_equal(json_string_value(json_object_get(r, "key")), want_keys[i]);
+        assert_int_equal(json_integer_value(json_object_get(r, "revision")), want_rev[i]);
+    }
+    json_decref(doc);
+    op_buf_free(&out);
+    sink_store_close(s);
+}
+
+static void test_persistence(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_sink_XXXXXX", err[512];
+    size_t applied;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(path); /* a missing file is created */
+    struct sink_store *s = sink_store_open(path, 100, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 2, 100, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(apply1(s, "k2", "ALL", "all", "650000", "PROVINCE", 4, 400, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(apply1(s, "k3", "ALL", "all", "650100", "PREFECTURE", 1, 7, &applied),
+                     SINK_ACCEPTED);
+    sink_store_close(s);
+
+    /* A restart: same rollups, keys still known. */
+    s = sink_store_open(path, 100, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(sink_store_count(s), 2);
+    assert_int_equal(sink_store_keys(s), 3);
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 2, 100, &applied),
+                     SINK_DUPLICATE);
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 9, 100, &applied),
+                     SINK_CONFLICT);
+    assert_int_equal(apply1(s, "k4", "ALL", "all", "650000", "PROVINCE", 3, 300, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(applied, 0); /* revision 4 is kept */
+    sink_store_close(s);
+
+    /* A torn last line (a crash in the middle of an append) is cut off. */
+    FILE *f = fopen(path, "a");
+    fputs("{\"keys\":[[\"k9\",\"00\"]],\"rollups\":[{\"key\":", f);
+    fclose(f);
+    s = sink_store_open(path, 100, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(sink_store_count(s), 2);
+    assert_int_equal(sink_store_keys(s), 4);
+    struct op_buf out = OP_BUF_INIT;
+    assert_int_equal(sink_store_rollups_json(s, &out), 0);
+    assert_non_null(strstr((const char *)out.data, "\"revision\":4"));
+    op_buf_free(&out);
+    sink_store_close(s);
+
+    /* A bad line in the middle is corruption: refuse to start, say where. */
+    f = fopen(path, "r");
+    char lines[8][4096];
+    int n = 0;
+    while (n < 8 && fgets(lines[n], sizeof lines[n], f))
+        n++;
+    fclose(f);
+    assert_true(n >= 2);
+    f = fopen(path, "w");
+    fputs("not json\n", f);
+    for (int i = 0; i < n; i++)
+        fputs(lines[i], f);
+    fclose(f);
+    assert_null(sink_store_open(path, 100, err, sizeof err));
+    char want[600];
+    snprintf(want, sizeof want, "%s:1:", path);
+    assert_memory_equal(err, want, strlen(want));
+    unlink(path);
+    snprintf(want, sizeof want, "%s.tmp", path);
+    unlink(want);
+}
+
+static void test_max_keys(void **state)
+{
+    (void)state;
+    char err[512];
+    size_t applied;
+    struct sink_store *s = sink_store_open(NULL, 2, err, sizeof err);
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 1, 1, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(apply1(s, "k2", "ALL", "all", "650000", "PROVINCE", 2, 1, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(apply1(s, "k3", "ALL", "all", "650000", "PROVINCE", 3, 1, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(sink_store_keys(s), 2);
+    /* k1 was forgotten: accepted again, but its old revision changes nothing. */
+    assert_int_equal(apply1(s, "k1", "ALL", "all", "650000", "PROVINCE", 1, 1, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(applied, 0);
+    assert_int_equal(apply1(s, "k3", "ALL", "all", "650000", "PROVINCE", 3, 1, &applied),
+                     SINK_DUPLICATE);
+    sink_store_close(s);
+}
+
+static void test_page(void **state)
+{
+    (void)state;
+    char err[512];
+    size_t applied;
+    struct sink_store *s = sink_store_open(NULL, 100, err, sizeof err);
+    assert_int_equal(
+        apply1(s, "a", "CAMPAIGN", "2025 两节送温暖", "650100", "PREFECTURE", 2, 1234567, &applied),
+        SINK_ACCEPTED);
+    assert_int_equal(
+        apply1(s, "b", "CAMPAIGN", "2025 两节送温暖", "650000", "PROVINCE", 3, 2234567, &applied),
+        SINK_ACCEPTED);
+    assert_int_equal(
+        apply1(s, "c", "CAMPAIGN", "2025 两节送温暖", "650102", "COUNTY", 1, 5, &applied),
+        SINK_ACCEPTED);
+    assert_int_equal(
+        apply1(s, "d", "CAMPAIGN", "2025 两节送温暖", "530000", "PROVINCE", 1, 5, &applied),
+        SINK_ACCEPTED);
+    assert_int_equal(apply1(s, "e", "ALL", "all", "650000", "PROVINCE", 1, 99, &applied),
+                     SINK_ACCEPTED);
+    assert_int_equal(apply1(s, "f", "DAY", "<b>", "650000", "PROVINCE", 1, 99, &applied),
+                     SINK_ACCEPTED);
+    struct op_buf out = OP_BUF_INIT;
+    assert_int_equal(sink_page_render(s, "CAMPAIGN|2025 两节送温暖", &out), 0);
+    assert_int_equal(op_buf_append(&out, "", 1), 0);
+    const char *html = (const char *)out.data;
+    const char *p530 = strstr(html, "data-key=\"CAMPAIGN|2025 两节送温暖|530000\"");
+    const char *p650 = strstr(html, "data-key=\"CAMPAIGN|2025 两节送温暖|650000\"");
+    const char *p651 = strstr(html, "data-key=\"CAMPAIGN|2025 两节送温暖|650100\"");
+    assert_non_null(p530);
+    assert_true(p530 < p650 && p650 < p651); /* province, then its prefectures */
+    assert_null(strstr(html, "650102\""));   /* no county rows */
+    assert_non_null(strstr(p651, "data-field=\"funding_yuan\">12345.67</td>"));
+    assert_non_null(strstr(p650, "data-field=\"funding_yuan\">22345.67</td>"));
+    assert_non_null(strstr(html, "名&lt;&amp;&gt;")); /* names escaped */
+    assert_non_null(strstr(html, "<option value=\"DAY|&lt;b&gt;\">DAY|&lt;b&gt;</option>"));
+    assert_null(strstr(html, "<b>"));
+    out.len = 0;
+    /* No or an unknown window: ALL|all. */
+    assert_int_equal(sink_page_render(s, "nope", &out), 0);
+    assert_int_equal(op_buf_append(&out, "", 1), 0);
+    assert_non_null(strstr((const char *)out.data, "id=\"window\">ALL|all<"));
+    op_buf_free(&out);
+    sink_store_close(s);
+
+    s = sink_store_open(NULL, 100, err, sizeof err);
+    assert_int_equal(sink_page_render(s, NULL, &out), 0);
+    assert_int_equal(op_buf_append(&out, "", 1), 0);
+    assert_non_null(strstr((const char *)out.data, "No rollups received yet."));
+    op_buf_free(&out);
+    sink_store_close(s);
+
+    assert_int_equal(sink_url_encode(&out, "CAMPAIGN|2025 两节"), 0);
+    assert_int_equal(op_buf_append(&out, "", 1), 0);
+    assert_string_equal((const char *)out.data, "CAMPAIGN%7C2025%20%E4%B8%A4%E8%8A%82");
+    op_buf_free(&out);
+}
+
+static void test_fail_modes(void **state)
+{
+    (void)state;
+    enum sink_fail_mode m;
+    const char *names[] = {"ok", "503", "400", "slow", "drop"};
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(sink_fail_mode_parse(names[i], &m), 0);
+        assert_int_equal(m, i);
+        assert_string_equal(sink_fail_mode_name(m), names[i]);
+    }
+    assert_int_equal(sink_fail_mode_parse("500", &m), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_yuan), cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_apply),      cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_max_keys),   cmocka_unit_test(test_page),
+        cmocka_unit_test(test_fail_modes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
