@@ -61,7 +61,14 @@ static void usage(FILE *out)
         "                   unreadable file) or a delivery error no retry can fix; with\n"
         "                   NAME.errors (and NAME.rejects) beside it\n"
         "  A file whose deliveries fail for a passing reason (broker down) stays in\n"
-        "  processing/ and is published again after a back-off (spool.retry.max.ms).\n"
+        "  processing/ and is published again after a back-off (spool.retry.max.ms).\n");
+    /* Two parts: C11 only promises 4095-character string literals. */
+    fprintf(
+        out,
+        "  With -X health.listen=ADDRESS:PORT: GET /healthz (alive), /readyz (200 once the\n"
+        "  spool directories and the Kafka producer are set up) and /metrics (Prometheus,\n"
+        "  counters updated when each file is finished or left for a retry). Under systemd:\n"
+        "  READY=1 at the same moment, WATCHDOG=1 (also while a file is published), STOPPING=1.\n"
         "  SIGTERM/SIGINT: stop reading, wait for the messages already sent, leave the current\n"
         "  file in processing/, exit 0. A second signal exits at once.\n"
         "\n"

@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "kafka.h"
 #include "log.h"
+#include "notify.h"
 #include "record.h"
 #include "regions.h"
 
@@ -43,6 +44,8 @@ const struct op_conf_def producer_conf_defs[] = {
      "spool: a file found by listing (not by inotify) must be unchanged this long", 0, 600000},
     {"spool.retry.max.ms", OP_CONF_INT, "60000",
      "spool: longest back-off before re-publishing a file whose deliveries failed", 1000, 3600000},
+    {"health.listen", OP_CONF_STRING, NULL,
+     "spool: serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     /* Keys of outreach-aggregator, accepted so that one configuration file serves both. */
     {"rollups.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
     {"seen.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
@@ -102,6 +105,8 @@ struct producer {
     int progress, tty, progress_shown;
     int64_t progress_at;
     uint64_t progress_read;
+    /* Spool under systemd: half of WatchdogSec, pinged while a long file is published. */
+    int64_t watchdog_ms, last_ping_ms;
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -166,9 +171,13 @@ static void clear_progress(struct producer *p)
 
 static void progress(struct producer *p, struct producer_file *f, int force)
 {
+    int64_t now = mono_ms();
+    if (p->watchdog_ms && now - p->last_ping_ms >= p->watchdog_ms) {
+        op_notify("WATCHDOG=1");
+        p->last_ping_ms = now;
+    }
     if (!p->progress)
         return;
-    int64_t now = mono_ms();
     if (!force && now - p->progress_at < 1000)
         return;
     double dt = (double)(now - p->progress_at) / 1000.0;
@@ -581,6 +590,10 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     p->max_record = (size_t)op_conf_get_int(conf, "input.max.record.bytes");
     p->tty = isatty(STDERR_FILENO);
     p->progress = opts->progress < 0 ? p->tty : opts->progress;
+    if (opts->spool) {
+        p->watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
+        p->last_ping_ms = mono_ms();
+    }
 
     char buf[64];
     const char *mt = op_conf_kafka_get(conf, "message.timeout.ms", buf, sizeof buf);

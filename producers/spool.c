@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "log.h"
+#include "notify.h"
 #include "map.h"
 
 struct spool {
@@ -27,6 +30,13 @@ struct spool {
     struct op_map *closed; /* names inotify saw closed or moved in: complete files */
     int64_t rescan_ms, settle_ms, retry_max_ms;
     int64_t backoff_ms, retry_at; /* a file in processing/ waits for a retry */
+    /* Counters: written by the spool thread under lock, read by the HTTP thread. */
+    pthread_mutex_t lock;
+    struct producer_counts total;
+    uint64_t files_done, files_failed;
+    int ready;
+    struct op_health *health;
+    int64_t watchdog_ms, last_ping_ms; /* half of systemd's WatchdogSec, 0 when off */
 };
 
 enum outcome { OUT_DONE, OUT_RETRY, OUT_STOP };
@@ -36,6 +46,69 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* systemd watchdog: pinged between files and in the waits of the main loop. */
+static void watchdog_ping(struct spool *s)
+{
+    if (s->watchdog_ms && mono_ms() - s->last_ping_ms >= s->watchdog_ms) {
+        op_notify("WATCHDOG=1");
+        s->last_ping_ms = mono_ms();
+    }
+}
+
+static void count_file(struct spool *s, const struct producer_counts *n, int done, int failed)
+{
+    pthread_mutex_lock(&s->lock);
+    s->total.read += n->read;
+    s->total.published += n->published;
+    s->total.rejected += n->rejected;
+    s->total.failed += n->failed;
+    s->files_done += (uint64_t)done;
+    s->files_failed += (uint64_t)failed;
+    pthread_mutex_unlock(&s->lock);
+}
+
+static int ready_cb(void *opaque, char *why, size_t why_size)
+{
+    struct spool *s = opaque;
+    pthread_mutex_lock(&s->lock);
+    int ready = s->ready;
+    pthread_mutex_unlock(&s->lock);
+    if (!ready)
+        snprintf(why, why_size, "not ready: spool directory not set up or stopping");
+    return ready;
+}
+
+static void metrics_cb(void *opaque, struct op_buf *out)
+{
+    struct spool *s = opaque;
+    pthread_mutex_lock(&s->lock);
+    struct producer_counts t = s->total;
+    uint64_t done = s->files_done, failed = s->files_failed;
+    int ready = s->ready;
+    pthread_mutex_unlock(&s->lock);
+    const struct {
+        const char *name, *help;
+        uint64_t v;
+    } counters[] = {
+        {"outreach_producer_events_read_total", "records read from input files", t.read},
+        {"outreach_producer_events_published_total", "events acknowledged by the brokers",
+         t.published},
+        {"outreach_producer_events_rejected_total", "records that failed validation", t.rejected},
+        {"outreach_producer_events_failed_total",
+         "deliveries that failed (the file is published again later)", t.failed},
+    };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
+        op_prom_header(out, counters[i].name, "counter", counters[i].help);
+        op_prom_sample_u64(out, counters[i].name, NULL, counters[i].v);
+    }
+    op_prom_header(out, "outreach_producer_files_total", "counter",
+                   "spool files finished, by where they went");
+    op_prom_sample_u64(out, "outreach_producer_files_total", "result=\"done\"", done);
+    op_prom_sample_u64(out, "outreach_producer_files_total", "result=\"failed\"", failed);
+    op_prom_header(out, "outreach_producer_ready", "gauge", "1 when /readyz answers 200");
+    op_prom_sample_u64(out, "outreach_producer_ready", NULL, (uint64_t)ready);
 }
 
 static char *join(const char *a, const char *b)
@@ -216,7 +289,9 @@ static enum outcome publish_one(struct spool *s, const char *name)
     int64_t t0 = mono_ms();
     struct producer_sink sink = {rejects, errors, 0};
     producer_publish(s->p, path, name, &sink, &f, s->run);
+    watchdog_ping(s);
     if (f.interrupted) {
+        count_file(s, &f.n, 0, 0);
         op_log(OP_LOG_NOTICE,
                "%s: stopped after %" PRIu64 " records; left in processing/ to "
                "be published again",
@@ -236,6 +311,7 @@ static enum outcome publish_one(struct spool *s, const char *name)
                name, f.n.failed, f.n.failed + f.n.published, f.first_failure, s->backoff_ms / 1000);
         unlink(errors);
         unlink(rejects);
+        count_file(s, &f.n, 0, 0);
         out = OUT_RETRY;
         goto cleanup;
     }
@@ -263,8 +339,11 @@ static enum outcome publish_one(struct spool *s, const char *name)
     if (access(rejects, F_OK) == 0 && move(rejects, drej) != 0)
         goto cleanup;
     /* Last: once the file leaves processing/, nothing of it is published again. */
-    if (move(path, dpath) != 0)
+    if (move(path, dpath) != 0) {
+        count_file(s, &f.n, 0, 0);
         goto cleanup;
+    }
+    count_file(s, &f.n, !bad, bad);
     op_log(bad || f.n.rejected ? OP_LOG_WARNING : OP_LOG_NOTICE,
            "%s -> %s/%s: read %" PRIu64 ", published %" PRIu64 ", rejected %" PRIu64
            ", failed %" PRIu64 " in %.1f s",
@@ -377,8 +456,10 @@ static int wait_for_topic(struct spool *s)
         if (producer_ensure_topic(s->p, 10000, err, sizeof err) == 0)
             return 0;
         op_log(OP_LOG_WARNING, "%s: retrying in %" PRId64 " s", err, delay / 1000);
-        for (int64_t until = mono_ms() + delay; *s->run && mono_ms() < until;)
+        for (int64_t until = mono_ms() + delay; *s->run && mono_ms() < until;) {
             producer_poll(s->p, 100);
+            watchdog_ping(s);
+        }
         delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
     return -1;
@@ -410,6 +491,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
     s.run = run;
     s.ifd = -1;
     s.lockfd = -1;
+    pthread_mutex_init(&s.lock, NULL);
     const struct op_conf *conf = producer_conf(p);
     s.rescan_ms = op_conf_get_int(conf, "spool.rescan.ms");
     s.settle_ms = op_conf_get_int(conf, "spool.settle.ms");
@@ -431,6 +513,22 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         op_log(OP_LOG_ERR, "inotify on %s: %s", s.incoming, strerror(errno));
         goto cleanup;
     }
+    const char *listen = op_conf_get(conf, "health.listen");
+    if (listen && *listen) {
+        char err[256];
+        s.health = op_health_start(listen, ready_cb, metrics_cb, &s, err, sizeof err);
+        if (!s.health) {
+            op_log(OP_LOG_ERR, "%s", err);
+            goto cleanup;
+        }
+        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen, op_health_port(s.health));
+    }
+    s.watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
+    s.last_ping_ms = mono_ms();
+    pthread_mutex_lock(&s.lock);
+    s.ready = 1;
+    pthread_mutex_unlock(&s.lock);
+    op_notify("READY=1\nSTATUS=spooling");
     op_log(OP_LOG_NOTICE, "spooling %s (incoming/ -> done/ or failed/)", dir);
     if (wait_for_topic(&s) != 0) {
         rc = 0; /* stopped while waiting */
@@ -468,6 +566,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         if (poll(&pfd, 1, (int)timeout) > 0)
             dirty |= read_events(&s);
         producer_poll(p, 0);
+        watchdog_ping(&s);
     }
     rc = producer_fatal(p) || failed ? 2 : 0;
     op_log(rc ? OP_LOG_ERR : OP_LOG_NOTICE, "spool %s: %s", dir,
@@ -476,6 +575,10 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
            : failed          ? "cannot go on: exiting (see the error above)"
                              : "stopped");
 cleanup:
+    if (s.ready)
+        op_notify("STOPPING=1");
+    op_health_stop(s.health); /* before the lock goes: its thread reads the counters */
+    pthread_mutex_destroy(&s.lock);
     if (s.ifd >= 0)
         close(s.ifd);
     if (s.lockfd >= 0)

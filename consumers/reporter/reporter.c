@@ -20,9 +20,11 @@
 #include "batch.h"
 #include "codec.h"
 #include "file.h"
+#include "health.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "notify.h"
 #include "regions.h"
 
 const struct op_conf_def reporter_conf_defs[] = {
@@ -66,6 +68,8 @@ const struct op_conf_def reporter_conf_defs[] = {
      1000000000},
     {"endpoint.*.gzip.level", OP_CONF_INT, "1",
      "zlib level of the request body (1 fast .. 9 small)", 1, 9},
+    {"health.listen", OP_CONF_STRING, NULL,
+     "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
     {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
     {0},
@@ -130,6 +134,10 @@ struct reporter_endpoint {
     int64_t last_status_ms;
     char last_error[1024];
     struct reporter_endpoint_stats stats;
+    int assigned_once; /* a (possibly empty) assignment arrived: the group is joined */
+    /* What the HTTP thread may read: copies refreshed by this endpoint's thread under r->lock. */
+    struct reporter_endpoint_stats snap;
+    int snap_ready;
 };
 
 struct reporter {
@@ -141,6 +149,8 @@ struct reporter {
     struct reporter_endpoint **eps;
     size_t n_eps;
     atomic_int stop;
+    pthread_mutex_t lock; /* guards every endpoint's snap and snap_ready */
+    struct op_health *health;
 };
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -276,6 +286,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pt->paused = 0;
             pt->next = -1;
         }
+        ep->assigned_once = 1;
         op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s", ep->name, parts->cnt,
                ep->r->topic);
         if (coop)
@@ -682,6 +693,7 @@ static void attempt(struct reporter_endpoint *ep)
                res->new_connections ? " (new connection)" : "");
     }
     ep->stats.batches++;
+    ep->stats.last_success_ms = wall_ms();
     ep->stats.rollups += fl->batch.rollups;
     ep->stats.superseded += fl->batch.superseded;
     if (fl->attempt > 0)
@@ -773,6 +785,15 @@ static void log_status(struct reporter_endpoint *ep, const char *when)
            ep->last_error);
 }
 
+/* Endpoint thread: copies its counters where the HTTP thread can read them. */
+static void publish_snapshot(struct reporter_endpoint *ep, int ready)
+{
+    pthread_mutex_lock(&ep->r->lock);
+    ep->snap = ep->stats;
+    ep->snap_ready = ready;
+    pthread_mutex_unlock(&ep->r->lock);
+}
+
 static void *endpoint_main(void *opaque)
 {
     struct reporter_endpoint *ep = opaque;
@@ -811,6 +832,7 @@ static void *endpoint_main(void *opaque)
             ep->last_status_ms = mono_ms();
             log_status(ep, "");
         }
+        publish_snapshot(ep, ep->assigned_once && !ep->fatal);
     }
     if (ep->fl.active)
         op_log(OP_LOG_INFO, "endpoint %s: batch %s not delivered yet: sent again after restart",
@@ -819,6 +841,7 @@ static void *endpoint_main(void *opaque)
     /* Leaves the group here so the rebalance callback runs on this thread. */
     rd_kafka_consumer_close(ep->consumer);
     log_status(ep, " stopping");
+    publish_snapshot(ep, 0);
     atomic_store(&ep->done, 1);
     return NULL;
 }
@@ -1037,6 +1060,7 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     }
     r->conf = conf;
     atomic_init(&r->stop, 0);
+    pthread_mutex_init(&r->lock, NULL);
     r->topic = op_conf_get(conf, "rollups.topic");
     r->backoff_ms = op_conf_get_int(conf, "retry.backoff.ms");
     r->backoff_max_ms = op_conf_get_int(conf, "retry.backoff.max.ms");
@@ -1079,9 +1103,88 @@ fail:
     return NULL;
 }
 
+/* ---- observability ---------------------------------------------------------------------- */
+
+static int ready_cb(void *opaque, char *why, size_t why_size)
+{
+    struct reporter *r = opaque;
+    const char *waiting = NULL;
+    pthread_mutex_lock(&r->lock);
+    for (size_t i = 0; i < r->n_eps && !waiting; i++)
+        if (!r->eps[i]->snap_ready)
+            waiting = r->eps[i]->name;
+    if (waiting)
+        snprintf(why, why_size, "not ready: endpoint %s has not joined its consumer group",
+                 waiting);
+    pthread_mutex_unlock(&r->lock);
+    return waiting == NULL;
+}
+
+static void metrics_cb(void *opaque, struct op_buf *out)
+{
+    struct reporter *r = opaque;
+    static const char *const results[] = {"ok", "failed", "rejected"};
+    char labels[REPORTER_NAME_MAX + 64];
+    pthread_mutex_lock(&r->lock);
+    op_prom_header(out, "outreach_reporter_pushes_total", "counter",
+                   "delivery attempts: ok (2xx or file written), failed (retried), rejected "
+                   "(dead-lettered)");
+    for (size_t i = 0; i < r->n_eps; i++) {
+        const struct reporter_endpoint_stats *st = &r->eps[i]->snap;
+        const uint64_t v[] = {st->batches, st->retries, st->rejected};
+        for (int k = 0; k < 3; k++) {
+            snprintf(labels, sizeof labels, "endpoint=\"%s\",result=\"%s\"", r->eps[i]->name,
+                     results[k]);
+            op_prom_sample_u64(out, "outreach_reporter_pushes_total", labels, v[k]);
+        }
+    }
+    op_prom_header(out, "outreach_reporter_rollups_delivered_total", "counter",
+                   "rollup records in acknowledged batches");
+    for (size_t i = 0; i < r->n_eps; i++) {
+        snprintf(labels, sizeof labels, "endpoint=\"%s\"", r->eps[i]->name);
+        op_prom_sample_u64(out, "outreach_reporter_rollups_delivered_total", labels,
+                           r->eps[i]->snap.rollups);
+    }
+    op_prom_header(out, "outreach_reporter_dead_lettered_total", "counter",
+                   "messages written to the endpoint's DLQ topic (rejected batches and "
+                   "undecodable messages)");
+    for (size_t i = 0; i < r->n_eps; i++) {
+        snprintf(labels, sizeof labels, "endpoint=\"%s\"", r->eps[i]->name);
+        op_prom_sample_u64(out, "outreach_reporter_dead_lettered_total", labels,
+                           r->eps[i]->snap.rejected + r->eps[i]->snap.poison);
+    }
+    op_prom_header(out, "outreach_reporter_last_success_timestamp_seconds", "gauge",
+                   "Unix time of the last acknowledged batch (0: none since start)");
+    for (size_t i = 0; i < r->n_eps; i++) {
+        snprintf(labels, sizeof labels, "endpoint=\"%s\"", r->eps[i]->name);
+        op_prom_sample(out, "outreach_reporter_last_success_timestamp_seconds", labels,
+                       (double)r->eps[i]->snap.last_success_ms / 1000.0);
+    }
+    int ready = 1;
+    for (size_t i = 0; i < r->n_eps; i++)
+        ready &= r->eps[i]->snap_ready;
+    pthread_mutex_unlock(&r->lock);
+    op_prom_header(out, "outreach_reporter_ready", "gauge",
+                   "1 when every endpoint has joined its consumer group");
+    op_prom_sample_u64(out, "outreach_reporter_ready", NULL, (uint64_t)ready);
+}
+
 int reporter_run(struct reporter *r, volatile sig_atomic_t *run)
 {
     int rc = 0;
+    const char *listen = op_conf_get(r->conf, "health.listen");
+    if (listen && *listen) {
+        char err[256];
+        r->health = op_health_start(listen, ready_cb, metrics_cb, r, err, sizeof err);
+        if (!r->health) {
+            op_log(OP_LOG_ERR, "%s", err);
+            return 2;
+        }
+        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen,
+               op_health_port(r->health));
+    }
+    /* Half of systemd's WatchdogSec: pinged from this loop, which only waits 100 ms. */
+    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000), last_ping_ms = mono_ms();
     for (size_t i = 0; i < r->n_eps; i++) {
         struct reporter_endpoint *ep = r->eps[i];
         atomic_init(&ep->done, 0);
@@ -1093,12 +1196,19 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run)
         }
         ep->started = 1;
     }
+    if (rc == 0)
+        op_notify("READY=1\nSTATUS=delivering");
     while (rc == 0 && *run) {
         sleep_ms(100);
+        if (watchdog_ms && mono_ms() - last_ping_ms >= watchdog_ms) {
+            op_notify("WATCHDOG=1");
+            last_ping_ms = mono_ms();
+        }
         for (size_t i = 0; i < r->n_eps; i++)
             if (atomic_load(&r->eps[i]->done) && r->eps[i]->fatal)
                 rc = 1;
     }
+    op_notify("STOPPING=1");
     atomic_store(&r->stop, 1);
     for (size_t i = 0; i < r->n_eps; i++)
         if (r->eps[i]->started) {
@@ -1116,6 +1226,7 @@ void reporter_destroy(struct reporter *r)
 {
     if (!r)
         return;
+    op_health_stop(r->health); /* first: its thread reads the snapshots */
     atomic_store(&r->stop, 1);
     for (size_t i = 0; i < r->n_eps; i++) {
         if (r->eps[i]->started)
@@ -1124,6 +1235,7 @@ void reporter_destroy(struct reporter *r)
     }
     free(r->eps);
     op_regions_destroy(r->regions);
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
 

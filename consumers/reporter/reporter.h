@@ -28,6 +28,7 @@ struct reporter_endpoint_stats {
     uint64_t poison;      /* undecodable messages put in the DLQ */
     uint64_t connections; /* connections opened (connection reuse when far below attempts) */
     uint64_t commits, commit_failures;
+    int64_t last_success_ms; /* Unix ms of the last delivered batch, 0 before the first */
 };
 
 struct reporter;

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 
 static const struct op_conf_def sink_conf_defs[] = {
@@ -56,6 +57,9 @@ static void usage(FILE *out)
             "\n"
             "At run time: POST /control {\"mode\":\"503\",\"count\":3,\"delay_ms\":1000} sets the\n"
             "injected failure, GET /control shows it.\n"
+            "GET /healthz and /readyz answer 200 once the state is loaded and the port\n"
+            "listens; GET /metrics serves Prometheus text (outreach_sink_*). Under systemd:\n"
+            "READY=1 once listening, WATCHDOG=1, STOPPING=1.\n"
             "Logs one line per request to stderr. SIGTERM/SIGINT stop it cleanly.\n"
             "Exit status: 0 clean stop, 2 bad usage, unusable state file or address.\n");
 }
@@ -192,10 +196,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "outreach-sink: %s\n", err);
         goto cleanup;
     }
+    op_notify("READY=1\nSTATUS=serving");
+    /* Half of systemd's WatchdogSec, in 100 ms ticks of this loop (0: no watchdog). */
+    uint64_t wd_usec = op_notify_watchdog_usec(), ticks = 0;
+    uint64_t ping_ticks = wd_usec ? (wd_usec / 200000 ? wd_usec / 200000 : 1) : 0;
     while (op_cli_run) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
+        if (ping_ticks && ++ticks >= ping_ticks) {
+            op_notify("WATCHDOG=1");
+            ticks = 0;
+        }
     }
+    op_notify("STOPPING=1");
     op_log(OP_LOG_NOTICE, "stopping");
     sink_server_stop(s);
     rc = 0;

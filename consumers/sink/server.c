@@ -26,6 +26,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "health.h"
 #include "log.h"
 #include "page.h"
 #include "store.h"
@@ -436,6 +437,34 @@ static enum MHD_Result stats(struct sink_server *s, struct MHD_Connection *c, st
     return respond_json(c, 200, j, NULL, NULL);
 }
 
+/* Prometheus text: the store's counters, read under the lock like /stats. */
+static enum MHD_Result metrics(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                               const char *method, const char *url)
+{
+    struct op_buf b = OP_BUF_INIT;
+    static const char *const results[] = {"accepted", "duplicate", "conflict", "invalid"};
+    pthread_mutex_lock(&s->lock);
+    const struct sink_stats *st = sink_store_stats(s->store);
+    const uint64_t v[] = {st->batches, st->duplicates, st->conflicts, st->invalid};
+    uint64_t rollups = sink_store_count(s->store);
+    pthread_mutex_unlock(&s->lock);
+    op_prom_header(&b, "outreach_sink_batches_total", "counter",
+                   "POST /rollups answers: accepted (stored), duplicate (Idempotency-Key seen), "
+                   "conflict (key reused for another body), invalid (refused)");
+    for (int i = 0; i < 4; i++) {
+        char labels[32];
+        snprintf(labels, sizeof labels, "result=\"%s\"", results[i]);
+        op_prom_sample_u64(&b, "outreach_sink_batches_total", labels, v[i]);
+    }
+    op_prom_header(&b, "outreach_sink_rollups", "gauge", "rollup keys stored");
+    op_prom_sample_u64(&b, "outreach_sink_rollups", NULL, rollups);
+    op_prom_header(&b, "outreach_sink_ready", "gauge",
+                   "1 when /readyz answers 200 (state loaded, listening)");
+    op_prom_sample_u64(&b, "outreach_sink_ready", NULL, 1);
+    log_request(c, method, url, 200, rq, "");
+    return respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", &b, NULL, NULL);
+}
+
 static enum MHD_Result read_view(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
                                  const char *method, const char *url, int page)
 {
@@ -493,7 +522,11 @@ static enum MHD_Result dispatch(struct sink_server *s, struct MHD_Connection *c,
     } else if (strcmp(url, "/control") == 0) {
         if (get || post)
             return control(s, c, rq, method, url);
-    } else if (strcmp(url, "/healthz") == 0) {
+    } else if (strcmp(url, "/metrics") == 0) {
+        if (get)
+            return metrics(s, c, rq, method, url);
+    } else if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0) {
+        /* Ready = alive: the daemon only answers once the state is loaded and it listens. */
         if (get) {
             struct op_buf b = OP_BUF_INIT;
             log_request(c, method, url, 200, rq, "");
