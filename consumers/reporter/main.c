@@ -1,6 +1,7 @@
 /* outreach-reporter: pushes every rollup to the reporting endpoints, exactly once in effect,
  * whatever the endpoints do. This file only handles arguments and signals; see reporter.c. */
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include <curl/curl.h>
@@ -48,10 +49,61 @@ static void usage(FILE *out)
             "READY=1 once the endpoint threads run, WATCHDOG=1, STOPPING=1.\n"
             "\n"
             "Signals: SIGTERM/SIGINT stop after the current request (its batch is re-sent after\n"
-            "a restart, under the same Idempotency-Key); a second one exits at once.\n"
+            "a restart, under the same Idempotency-Key); a second one exits at once. SIGHUP\n"
+            "re-reads the -F files and -X settings: log.level applies and every new\n"
+            "endpoint.NAME.url starts delivering at once; a changed or removed endpoint\n"
+            "needs a restart (the log says so).\n"
             "\n"
             "Exit status: 0 clean stop, 1 fatal Kafka error (restart it: delivery resumes from\n"
             "the committed offsets), 2 bad usage or configuration.\n");
+}
+
+struct args {
+    int argc;
+    char **argv;
+};
+
+/* Defaults, then -F files and -X settings in order; NULL (after printing why) on error. */
+static struct op_conf *load(const struct args *args, enum op_cli_result *result)
+{
+    char err[1024];
+    struct op_conf *conf = op_conf_new(reporter_conf_defs, 1);
+    if (!conf || reporter_conf_defaults(conf, err, sizeof err) != 0) {
+        fprintf(stderr, "outreach-reporter: configuration setup failed: %s\n",
+                conf ? err : "out of memory");
+        op_conf_destroy(conf);
+        *result = OP_CLI_ERROR;
+        return NULL;
+    }
+    /* op_cli_parse reorders argv: work on a copy so a reload sees the original. */
+    char **argv = malloc(((size_t)args->argc + 1) * sizeof *argv);
+    if (!argv) {
+        op_conf_destroy(conf);
+        *result = OP_CLI_ERROR;
+        return NULL;
+    }
+    memcpy(argv, args->argv, ((size_t)args->argc + 1) * sizeof *argv);
+    int first;
+    *result = op_cli_parse(args->argc, argv, conf, reporter_conf_defs, usage, NULL, NULL, &first);
+    if (*result == OP_CLI_OK && first < args->argc) {
+        fprintf(stderr, "outreach-reporter: unexpected argument %s (see --help)\n", argv[first]);
+        *result = OP_CLI_ERROR;
+    }
+    free(argv);
+    if (*result != OP_CLI_OK) {
+        op_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+static struct op_conf *reload_conf(void *opaque)
+{
+    enum op_cli_result r;
+    struct op_conf *conf = load(opaque, &r);
+    if (!conf)
+        op_log(OP_LOG_ERR, "SIGHUP: configuration not reloaded (see the message above)");
+    return conf;
 }
 
 int main(int argc, char **argv)
@@ -64,22 +116,10 @@ int main(int argc, char **argv)
         return 2;
     }
     json_object_seed(0);
-    struct op_conf *conf = op_conf_new(reporter_conf_defs, 1);
-    if (!conf || reporter_conf_defaults(conf, err, sizeof err) != 0) {
-        fprintf(stderr, "outreach-reporter: configuration setup failed: %s\n",
-                conf ? err : "out of memory");
-        op_conf_destroy(conf);
-        curl_global_cleanup();
-        return 2;
-    }
-    int first;
-    enum op_cli_result r =
-        op_cli_parse(argc, argv, conf, reporter_conf_defs, usage, NULL, NULL, &first);
-    if (r != OP_CLI_OK || first < argc) {
-        if (r == OP_CLI_OK)
-            fprintf(stderr, "outreach-reporter: unexpected argument %s (see --help)\n",
-                    argv[first]);
-        op_conf_destroy(conf);
+    struct args args = {argc, argv};
+    enum op_cli_result r;
+    struct op_conf *conf = load(&args, &r);
+    if (!conf) {
         curl_global_cleanup();
         return r == OP_CLI_EXIT ? 0 : 2;
     }
@@ -90,8 +130,9 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 2;
     }
+    reporter_set_reload(rep, reload_conf, &args);
     op_cli_install_signals();
-    int rc = reporter_run(rep, &op_cli_run);
+    int rc = reporter_run(rep, &op_cli_run, &op_cli_reload);
     reporter_destroy(rep);
     op_conf_destroy(conf);
     curl_global_cleanup();

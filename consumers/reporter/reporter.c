@@ -112,6 +112,7 @@ struct inflight {
 
 struct reporter_endpoint {
     struct reporter *r;
+    struct op_conf *conf; /* the configuration it was set up from (a reload brings a newer) */
     char name[REPORTER_NAME_MAX + 1];
     const char *url;
     char *dir; /* file:// endpoints */
@@ -142,6 +143,10 @@ struct reporter_endpoint {
 
 struct reporter {
     struct op_conf *conf;
+    struct op_conf **reloaded; /* configurations of SIGHUP reloads, kept for their endpoints */
+    size_t n_reloaded;
+    struct op_conf *(*reload_fn)(void *opaque);
+    void *reload_opaque;
     struct op_regions *regions;
     const char *topic;
     int64_t backoff_ms, backoff_max_ms, retry_after_max_ms, status_interval_ms;
@@ -340,7 +345,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static rd_kafka_t *make_client(struct reporter_endpoint *ep, rd_kafka_type_t type,
                                const char *const *settings, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(ep->r->conf);
+    rd_kafka_conf_t *c = op_conf_kafka_dup(ep->conf);
     char err[512];
     if (!c) {
         set_err(errstr, errstr_size, "out of memory");
@@ -925,6 +930,7 @@ static int add_endpoint(const char *name, const char *key, const char *value, vo
     }
     r->eps[r->n_eps++] = ep;
     ep->r = r;
+    ep->conf = r->conf;
     snprintf(ep->name, sizeof ep->name, "%s", name);
     return 0;
 }
@@ -942,8 +948,7 @@ static int check_orphan(const char *name, const char *key, const char *value, vo
 
 static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
 {
-    struct reporter *r = ep->r;
-    struct op_conf *conf = r->conf;
+    struct op_conf *conf = ep->conf;
     char err[512];
     ep->url = ep_str(conf, ep->name, "url");
     ep->batch_size = (long)ep_int(conf, ep->name, "batch.size");
@@ -1169,7 +1174,108 @@ static void metrics_cb(void *opaque, struct op_buf *out)
     op_prom_sample_u64(out, "outreach_reporter_ready", NULL, (uint64_t)ready);
 }
 
-int reporter_run(struct reporter *r, volatile sig_atomic_t *run)
+void reporter_set_reload(struct reporter *r, struct op_conf *(*fn)(void *opaque), void *opaque)
+{
+    r->reload_fn = fn;
+    r->reload_opaque = opaque;
+}
+
+struct reload_ctx {
+    struct reporter *r;
+    struct op_conf *conf;
+    size_t added;
+};
+
+/* One endpoint.NAME.url of the reloaded configuration: new names start delivering now. */
+static int reload_endpoint(const char *name, const char *key, const char *value, void *opaque)
+{
+    struct reload_ctx *c = opaque;
+    struct reporter *r = c->r;
+    (void)key;
+    struct reporter_endpoint *old = find_ep(r, name);
+    if (old) {
+        if (strcmp(old->url, value) != 0)
+            op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s has a new url: restart to apply it",
+                   name);
+        return 0;
+    }
+    if (!reporter_name_valid(name)) {
+        op_log(OP_LOG_ERR, "SIGHUP: endpoint name \"%s\" is not valid: ignored", name);
+        return 0;
+    }
+    struct reporter_endpoint *ep = calloc(1, sizeof *ep);
+    char err[512];
+    if (!ep) {
+        op_log(OP_LOG_ERR, "SIGHUP: endpoint %s: out of memory", name);
+        return 0;
+    }
+    ep->r = r;
+    ep->conf = c->conf;
+    snprintf(ep->name, sizeof ep->name, "%s", name);
+    if (endpoint_setup(ep, err, sizeof err) != 0) {
+        op_log(OP_LOG_ERR, "SIGHUP: endpoint %s: %s; not added", name, err);
+        endpoint_destroy(ep);
+        return 0;
+    }
+    /* The HTTP thread walks r->eps under the lock. */
+    pthread_mutex_lock(&r->lock);
+    struct reporter_endpoint **np = realloc(r->eps, (r->n_eps + 1) * sizeof *np);
+    if (np) {
+        r->eps = np;
+        r->eps[r->n_eps++] = ep;
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (!np) {
+        op_log(OP_LOG_ERR, "SIGHUP: endpoint %s: out of memory", name);
+        endpoint_destroy(ep);
+        return 0;
+    }
+    atomic_init(&ep->done, 0);
+    int e = pthread_create(&ep->thread, NULL, endpoint_main, ep);
+    if (e != 0) {
+        op_log(OP_LOG_ERR, "SIGHUP: endpoint %s: cannot start its thread: %s", name, strerror(e));
+        return 0;
+    }
+    ep->started = 1;
+    c->added++;
+    op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url, ep->group);
+    return 0;
+}
+
+static void reload(struct reporter *r)
+{
+    if (!r->reload_fn)
+        return;
+    struct op_conf *conf = r->reload_fn(r->reload_opaque);
+    if (!conf)
+        return; /* the loader said why; the running settings stay */
+    struct op_conf **nr = realloc(r->reloaded, (r->n_reloaded + 1) * sizeof *nr);
+    if (!nr) {
+        op_conf_destroy(conf);
+        op_log(OP_LOG_ERR, "SIGHUP: out of memory");
+        return;
+    }
+    r->reloaded = nr;
+    r->reloaded[r->n_reloaded++] = conf;
+    int level;
+    const char *lv = op_conf_get(conf, "log.level");
+    if (lv && op_log_level_parse(lv, &level) == 0)
+        op_log_level = level;
+    struct reload_ctx c = {r, conf, 0};
+    op_conf_foreach(conf, "endpoint.*.url", reload_endpoint, &c);
+    for (size_t i = 0; i < r->n_eps; i++) {
+        char key[256];
+        snprintf(key, sizeof key, "endpoint.%s.url", r->eps[i]->name);
+        if (!op_conf_get(conf, key))
+            op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s is no longer configured: restart to "
+                                   "remove it",
+                   r->eps[i]->name);
+    }
+    op_log(OP_LOG_NOTICE, "SIGHUP: reloaded log.level; %zu endpoint(s) added, %zu running",
+           c.added, r->n_eps);
+}
+
+int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_atomic_t *reload_flag)
 {
     int rc = 0;
     const char *listen = op_conf_get(r->conf, "health.listen");
@@ -1207,6 +1313,10 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run)
         for (size_t i = 0; i < r->n_eps; i++)
             if (atomic_load(&r->eps[i]->done) && r->eps[i]->fatal)
                 rc = 1;
+        if (reload_flag && *reload_flag) {
+            *reload_flag = 0;
+            reload(r);
+        }
     }
     op_notify("STOPPING=1");
     atomic_store(&r->stop, 1);
@@ -1234,6 +1344,9 @@ void reporter_destroy(struct reporter *r)
         endpoint_destroy(r->eps[i]);
     }
     free(r->eps);
+    for (size_t i = 0; i < r->n_reloaded; i++)
+        op_conf_destroy(r->reloaded[i]);
+    free(r->reloaded);
     op_regions_destroy(r->regions);
     pthread_mutex_destroy(&r->lock);
     free(r);

@@ -42,7 +42,13 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
  * uncommitted batch, which is re-sent with the same Idempotency-Key after a restart, and
  * leaves its group) or an endpoint hits a fatal Kafka error. Returns 0 on a clean stop, 1
  * after a fatal error. */
-int reporter_run(struct reporter *r, volatile sig_atomic_t *run);
+int reporter_run(struct reporter *r, volatile sig_atomic_t *run,
+                 volatile sig_atomic_t *reload_flag);
+
+/* When *reload_flag is set, run() calls fn for a fresh configuration (engine-owned after the
+ * call; NULL keeps the running one) and applies log.level and every new endpoint.NAME.url:
+ * its thread starts delivering at once. Changed or removed endpoints need a restart. */
+void reporter_set_reload(struct reporter *r, struct op_conf *(*fn)(void *opaque), void *opaque);
 
 void reporter_destroy(struct reporter *r);
 

@@ -121,10 +121,11 @@ ok "sink: READY=1 on NOTIFY_SOCKET, /readyz 200, /metrics"
 # It is ready once its consumer joined the group, which needs the topic to exist.
 kafka_topics --create --topic "$RUN.rollups" --partitions 3 --replication-factor 1 \
     --config cleanup.policy=compact >/dev/null 2>&1 || fail "cannot create $RUN.rollups"
+echo "# endpoints added while the reporter runs (SIGHUP)" >"$W/rep.conf"
 bin/outreach-reporter -X "bootstrap.servers=$B" -X "rollups.topic=$RUN.rollups" \
     -X "group.prefix=$RUN" -X "dlq.topic.prefix=$RUN.dlq" \
     -X "endpoint.sink.url=http://127.0.0.1:$SP/rollups" -X health.listen=127.0.0.1:0 \
-    2>"$W/rep.log" &
+    -F "$W/rep.conf" 2>"$W/rep.log" &
 REP=$!
 PIDS+=($REP)
 RP=$(health_port "$W/rep.log")
@@ -173,6 +174,26 @@ print("  last: pushes ok, rollups, sink accepted, sink received, failed, dlq, la
 sys.exit(1)
 EOF
 ok "reporter: pushes and rollups counted as the sink received them"
+
+# ---- SIGHUP adds an endpoint, which then receives every rollup -----------------------------
+bin/outreach-sink --listen 127.0.0.1:0 >"$W/sink2.out" 2>"$W/sink2.log" &
+SINK2=$!
+PIDS+=($SINK2)
+wait_for 10 test -s "$W/sink2.out" || fail "second sink did not announce its port"
+SP2=$(sed -n 's/^listening on 127\.0\.0\.1://p' "$W/sink2.out" | head -1)
+echo "endpoint.late.url=http://127.0.0.1:$SP2/rollups" >>"$W/rep.conf"
+kill -HUP "$REP"
+wait_for 20 grep -q "SIGHUP: endpoint late added" "$W/rep.log" || fail "no endpoint added on SIGHUP"
+rollups_of() { curl -s "127.0.0.1:$1/stats" | sed -n 's/.*"rollups":\([0-9]*\).*/\1/p'; }
+caught_up() { [ -n "$(rollups_of "$SP2")" ] && [ "$(rollups_of "$SP2")" -gt 0 ] &&
+    [ "$(rollups_of "$SP2")" = "$(rollups_of "$SP")" ]; }
+wait_for 90 caught_up || fail "the endpoint added by SIGHUP did not receive every rollup"
+cmp -s <(curl -s "127.0.0.1:$SP/rollups") <(curl -s "127.0.0.1:$SP2/rollups") ||
+    fail "the SIGHUP-added endpoint holds other rollups than the first one"
+kill -0 "$REP" || fail "reporter died on SIGHUP"
+kill -TERM "$SINK2"
+wait "$SINK2" || fail "second sink: non-zero exit after SIGTERM"
+ok "reporter: SIGHUP added endpoint late, which received all $(rollups_of "$SP2") rollups"
 
 # ---- the spool producer --------------------------------------------------------------------
 S=$W/spool
