@@ -1,6 +1,7 @@
 /* Topic administration through librdkafka's Admin API (2.0.2), so that daemons and tests
  * create what they need with the same settings instead of relying on broker auto-creation. */
 #include "kafka.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,13 +17,6 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errstr, errstr_size, fmt, ap);
     va_end(ap);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size)
@@ -167,7 +161,7 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
     }
 wait_leaders:;
     /* A created topic needs a moment before every partition has a leader. */
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = op_clock_mono_ms() + timeout_ms;
     for (size_t i = 0; i < n; i++) {
         for (;;) {
             int led = 0;
@@ -177,7 +171,7 @@ wait_leaders:;
                     partitions_out[i] = parts;
                 break;
             }
-            if (now_ms() > deadline) {
+            if (op_clock_mono_ms() > deadline) {
                 if (parts > 0)
                     set_err(errstr, errstr_size, "%s: partitions without leader after %d ms",
                             specs[i].name, timeout_ms);

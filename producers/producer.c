@@ -2,6 +2,7 @@
  * read → validate → producev with back-pressure → poll; a file counts as published only
  * when every one of its messages has its delivery report. */
 #include "producer.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -122,20 +123,6 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     va_end(ap);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 const struct op_conf *producer_conf(const struct producer *p)
 {
     return p->conf;
@@ -171,7 +158,7 @@ static void clear_progress(struct producer *p)
 
 static void progress(struct producer *p, struct producer_file *f, int force)
 {
-    int64_t now = mono_ms();
+    int64_t now = op_clock_mono_ms();
     if (p->watchdog_ms && now - p->last_ping_ms >= p->watchdog_ms) {
         op_notify("WATCHDOG=1");
         p->last_ping_ms = now;
@@ -423,19 +410,19 @@ static void drain(struct producer *p, struct producer_file *f)
 {
     if (!p->rk)
         return;
-    int64_t deadline = mono_ms() + p->message_timeout_ms + 30000;
+    int64_t deadline = op_clock_mono_ms() + p->message_timeout_ms + 30000;
     int purged = 0;
     while (p->in_flight > 0) {
         rd_kafka_poll(p->rk, 100);
         progress(p, f, 0);
-        if (!purged && mono_ms() > deadline) {
+        if (!purged && op_clock_mono_ms() > deadline) {
             op_log(OP_LOG_ERR,
                    "%s: %" PRId64 " messages unacknowledged after %" PRId64 " ms: purging them",
                    f->name, p->in_flight, p->message_timeout_ms + 30000);
             rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             purged = 1;
-            deadline = mono_ms() + 10000;
-        } else if (purged && mono_ms() > deadline) {
+            deadline = op_clock_mono_ms() + 10000;
+        } else if (purged && op_clock_mono_ms() > deadline) {
             /* Never seen; the accounting is now unreliable, so the producer must restart. */
             f->n.failed += (uint64_t)p->in_flight;
             p->in_flight = 0;
@@ -455,7 +442,7 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     f->name = name;
     p->sink = sink;
     p->csv_header.len = 0;
-    p->progress_at = mono_ms();
+    p->progress_at = op_clock_mono_ms();
     p->progress_read = 0;
     struct producer_input in;
     if (producer_input_open(&in, path, p->opts.format, p->max_record, err, sizeof err) != 0) {
@@ -528,8 +515,8 @@ void producer_publish(struct producer *p, const char *path, const char *name,
             struct producer_rec rec;
             int rc =
                 csv ? producer_conv_csv(&p->conv, &hdr, p->cells.cell, p->cells.len, p->cells.n,
-                                        wall_ms(), &rec, field, sizeof field, reason, sizeof reason)
-                    : producer_conv_json(&p->conv, raw.data, raw.text_len, wall_ms(), &rec, field,
+                                        op_clock_wall_ms(), &rec, field, sizeof field, reason, sizeof reason)
+                    : producer_conv_json(&p->conv, raw.data, raw.text_len, op_clock_wall_ms(), &rec, field,
                                          sizeof field, reason, sizeof reason);
             if (rc == 0) {
                 if (p->opts.check_only)
@@ -592,7 +579,7 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     p->progress = opts->progress < 0 ? p->tty : opts->progress;
     if (opts->spool) {
         p->watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
-        p->last_ping_ms = mono_ms();
+        p->last_ping_ms = op_clock_mono_ms();
     }
 
     char buf[64];

@@ -2,6 +2,7 @@
  * published, and moved to done/ or failed/ only after every delivery report is in. A crash
  * leaves the file in processing/, and the next start publishes it again: derived ids repeat. */
 #include "producer.h"
+#include "clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -41,19 +42,12 @@ struct spool {
 
 enum outcome { OUT_DONE, OUT_RETRY, OUT_STOP };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* systemd watchdog: pinged between files and in the waits of the main loop. */
 static void watchdog_ping(struct spool *s)
 {
-    if (s->watchdog_ms && mono_ms() - s->last_ping_ms >= s->watchdog_ms) {
+    if (s->watchdog_ms && op_clock_mono_ms() - s->last_ping_ms >= s->watchdog_ms) {
         op_notify("WATCHDOG=1");
-        s->last_ping_ms = mono_ms();
+        s->last_ping_ms = op_clock_mono_ms();
     }
 }
 
@@ -286,7 +280,7 @@ static enum outcome publish_one(struct spool *s, const char *name)
     unlink(errors);
     unlink(rejects);
     op_log(OP_LOG_INFO, "%s: publishing", name);
-    int64_t t0 = mono_ms();
+    int64_t t0 = op_clock_mono_ms();
     struct producer_sink sink = {rejects, errors, 0};
     producer_publish(s->p, path, name, &sink, &f, s->run);
     watchdog_ping(s);
@@ -304,7 +298,7 @@ static enum outcome publish_one(struct spool *s, const char *name)
         s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : 1000;
         if (s->backoff_ms > s->retry_max_ms)
             s->backoff_ms = s->retry_max_ms;
-        s->retry_at = mono_ms() + s->backoff_ms;
+        s->retry_at = op_clock_mono_ms() + s->backoff_ms;
         op_log(OP_LOG_WARNING,
                "%s: %" PRIu64 " of %" PRIu64 " deliveries failed (%s): publishing it again in "
                "%" PRId64 " s",
@@ -348,7 +342,7 @@ static enum outcome publish_one(struct spool *s, const char *name)
            "%s -> %s/%s: read %" PRIu64 ", published %" PRIu64 ", rejected %" PRIu64
            ", failed %" PRIu64 " in %.1f s",
            name, bad ? "failed" : "done", dest, f.n.read, f.n.published, f.n.rejected, f.n.failed,
-           (double)(mono_ms() - t0) / 1000.0);
+           (double)(op_clock_mono_ms() - t0) / 1000.0);
     out = OUT_DONE;
 cleanup:
     if (out == OUT_STOP && !f.interrupted && !producer_fatal(s->p) && path)
@@ -456,7 +450,7 @@ static int wait_for_topic(struct spool *s)
         if (producer_ensure_topic(s->p, 10000, err, sizeof err) == 0)
             return 0;
         op_log(OP_LOG_WARNING, "%s: retrying in %" PRId64 " s", err, delay / 1000);
-        for (int64_t until = mono_ms() + delay; *s->run && mono_ms() < until;) {
+        for (int64_t until = op_clock_mono_ms() + delay; *s->run && op_clock_mono_ms() < until;) {
             producer_poll(s->p, 100);
             watchdog_ping(s);
         }
@@ -524,7 +518,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen, op_health_port(s.health));
     }
     s.watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
-    s.last_ping_ms = mono_ms();
+    s.last_ping_ms = op_clock_mono_ms();
     pthread_mutex_lock(&s.lock);
     s.ready = 1;
     pthread_mutex_unlock(&s.lock);
@@ -537,7 +531,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
     int dirty = 1, failed = 0;
     int64_t last_scan = 0, settle_at = -1;
     while (*run && !producer_fatal(p)) {
-        int64_t now = mono_ms();
+        int64_t now = op_clock_mono_ms();
         enum outcome out = OUT_DONE;
         if (now >= s.retry_at) {
             out = do_processing(&s);
@@ -547,7 +541,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
                 dirty = 0;
                 last_scan = now;
                 out = do_incoming(&s, &wait);
-                settle_at = wait == INT64_MAX ? -1 : mono_ms() + wait;
+                settle_at = wait == INT64_MAX ? -1 : op_clock_mono_ms() + wait;
             }
         }
         if (out == OUT_STOP) {
@@ -556,10 +550,10 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         }
         /* Short waits: SIGTERM is seen within a second. */
         int64_t timeout = 1000;
-        if (settle_at >= 0 && settle_at - mono_ms() < timeout)
-            timeout = settle_at - mono_ms();
-        if (s.retry_at > mono_ms() && s.retry_at - mono_ms() < timeout)
-            timeout = s.retry_at - mono_ms();
+        if (settle_at >= 0 && settle_at - op_clock_mono_ms() < timeout)
+            timeout = settle_at - op_clock_mono_ms();
+        if (s.retry_at > op_clock_mono_ms() && s.retry_at - op_clock_mono_ms() < timeout)
+            timeout = s.retry_at - op_clock_mono_ms();
         if (timeout < 0)
             timeout = 0;
         struct pollfd pfd = {s.ifd, POLLIN, 0};

@@ -2,6 +2,7 @@
  * restore per-partition state from the compacted outputs on assignment, then consume →
  * update → one transaction per interval carrying outputs and consumed offsets. */
 #include "aggregator.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -122,27 +123,6 @@ struct aggregator {
     struct aggregator_stats stats;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -150,9 +130,9 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
  * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
 static void watchdog_ping(struct aggregator *a)
 {
-    if (a->watchdog_ms && (uint64_t)(mono_ms() - a->last_ping_ms) >= a->watchdog_ms) {
+    if (a->watchdog_ms && (uint64_t)(op_clock_mono_ms() - a->last_ping_ms) >= a->watchdog_ms) {
         op_notify("WATCHDOG=1");
-        a->last_ping_ms = mono_ms();
+        a->last_ping_ms = op_clock_mono_ms();
     }
 }
 
@@ -229,7 +209,7 @@ static int dead_letter(struct aggregator *a, const rd_kafka_message_t *m, const 
     char part[16], off[24], ts[24];
     snprintf(part, sizeof part, "%" PRId32, m->partition);
     snprintf(off, sizeof off, "%" PRId64, m->offset);
-    snprintf(ts, sizeof ts, "%" PRId64, wall_ms());
+    snprintf(ts, sizeof ts, "%" PRId64, op_clock_wall_ms());
     /* Keep the event's own headers (type, dlq.replayed of a replay) beside ours. */
     rd_kafka_headers_t *orig = NULL, *h;
     if (rd_kafka_message_headers(m, &orig) == 0 && orig) {
@@ -279,7 +259,7 @@ static enum txn_verdict txn_retry(rd_kafka_error_t *(*f)(struct aggregator *, vo
             !rd_kafka_error_txn_requires_abort(e) && attempt < 100 && !a->fatal) {
             op_log(OP_LOG_WARNING, "%s: %s (retrying)", what, rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
-            sleep_ms(200);
+            op_clock_sleep_ms(200);
             watchdog_ping(a);
             continue;
         }
@@ -320,7 +300,7 @@ static enum txn_verdict txn_begin(struct aggregator *a)
     enum txn_verdict v = txn_retry(do_begin, a, NULL, "begin_transaction");
     if (v == TXN_OK) {
         a->txn_open = 1;
-        a->txn_started_ms = mono_ms();
+        a->txn_started_ms = op_clock_mono_ms();
     }
     return v;
 }
@@ -384,7 +364,7 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
                     break;
                 op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i],
                        p, rd_kafka_err2str(e));
-                sleep_ms(500);
+                op_clock_sleep_ms(500);
                 watchdog_ping(a);
             }
             if (e) {
@@ -409,9 +389,9 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
         set_err(errstr, errstr_size, "out of memory");
         rc = -1;
     }
-    int64_t deadline = mono_ms() + a->restore_timeout_ms;
+    int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
     while (rc == 0 && eofs < want_eof) {
-        if (mono_ms() > deadline) {
+        if (op_clock_mono_ms() > deadline) {
             set_err(errstr, errstr_size, "restore took over %" PRId64 " ms",
                     a->restore_timeout_ms);
             rc = -1;
@@ -475,7 +455,7 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
  * assigns them to the consumer at their committed offsets. */
 static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_list_t *parts)
 {
-    int64_t t0 = mono_ms();
+    int64_t t0 = op_clock_mono_ms();
     char err[512];
     a->stats.ready = 0;
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
@@ -530,7 +510,7 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
         return -1;
     }
     a->stats.restores++;
-    a->stats.last_restore_ms = mono_ms() - t0;
+    a->stats.last_restore_ms = op_clock_mono_ms() - t0;
     a->stats.ready = 1;
     op_log(OP_LOG_NOTICE, "restored %d partition(s) in %" PRId64 " ms", parts->cnt,
            a->stats.last_restore_ms);
@@ -626,7 +606,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
         rc = dead_letter(a, m, "invalid", err);
         goto done;
     }
-    struct op_event_rules rules = {a->regions, a->authz, wall_ms(), a->max_future_ms};
+    struct op_event_rules rules = {a->regions, a->authz, op_clock_wall_ms(), a->max_future_ms};
     int verdict = op_event_validate(&ev, &rules, field, sizeof field, reason, sizeof reason);
     if (verdict != OP_EVENT_VALID) {
         snprintf(err, sizeof err, "%s: %s", field, reason);
@@ -634,7 +614,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
                          err);
         goto done;
     }
-    int dup = agg_seen_check_add(s, ev.event_id, wall_ms());
+    int dup = agg_seen_check_add(s, ev.event_id, op_clock_wall_ms());
     if (dup < 0) {
         op_log(OP_LOG_ERR, "out of memory");
         a->fatal = 1;
@@ -647,7 +627,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
         goto done;
     }
     char ts[24];
-    int tl = snprintf(ts, sizeof ts, "%" PRId64, wall_ms());
+    int tl = snprintf(ts, sizeof ts, "%" PRId64, op_clock_wall_ms());
     rc = produce(a, a->seen_topic, p, ev.event_id, strlen(ev.event_id), ts, (size_t)tl, NULL);
     if (rc == 0 && agg_apply(&a->model, s, &ev) != 0) {
         op_log(OP_LOG_ERR, "out of memory applying %s", ev.event_id);
@@ -667,7 +647,7 @@ done:
  * cached watermarks) where the HTTP thread can read them. */
 static void publish_snapshot(struct aggregator *a, int force)
 {
-    int64_t now = mono_ms();
+    int64_t now = op_clock_mono_ms();
     int lag_due = force || now - a->last_lag_ms >= 2000;
     uint64_t rollups = 0, seen = 0;
     if (lag_due) {
@@ -1005,7 +985,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                op_health_port(a->health));
     }
     a->watchdog_ms = op_notify_watchdog_usec() / 2000;
-    a->last_ping_ms = mono_ms();
+    a->last_ping_ms = op_clock_mono_ms();
     if (start(a) != 0)
         return 1;
     rd_kafka_poll_set_consumer(a->consumer);
@@ -1053,7 +1033,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             }
         }
         rd_kafka_poll(a->producer, 0);
-        if (a->txn_open && mono_ms() - a->txn_started_ms >= a->commit_interval_ms) {
+        if (a->txn_open && op_clock_mono_ms() - a->txn_started_ms >= a->commit_interval_ms) {
             enum txn_verdict v = txn_commit(a);
             if (v == TXN_FATAL || (v == TXN_ABORT && abort_and_rewind(a) != 0)) {
                 a->fatal = 1;
@@ -1066,12 +1046,12 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             *reload_flag = 0;
             reload(a);
         }
-        if (wall_ms() - a->last_prune_ms > 60000) {
-            a->last_prune_ms = wall_ms();
+        if (op_clock_wall_ms() - a->last_prune_ms > 60000) {
+            a->last_prune_ms = op_clock_wall_ms();
             size_t pruned = 0;
             for (int p = 0; p < a->partitions; p++)
                 if (a->states[p])
-                    pruned += agg_seen_prune(a->states[p], wall_ms() - a->horizon_ms);
+                    pruned += agg_seen_prune(a->states[p], op_clock_wall_ms() - a->horizon_ms);
             if (pruned)
                 op_log(OP_LOG_INFO, "forgot %zu event ids older than the dedup horizon", pruned);
         }

@@ -1,6 +1,7 @@
 /* libcurl for the reporter: every CURLcode checked, CURLOPT_NOSIGNAL (threads), the handle
  * kept between requests so its connection cache keeps the endpoint's connection open. */
 #include "http.h"
+#include "clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,13 +28,6 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errstr, errstr_size, fmt, ap);
     va_end(ap);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *opaque)
@@ -173,7 +167,7 @@ int reporter_http_post(struct reporter_http *h, const void *body, size_t len, co
     h->errbuf[0] = 0;
     h->stop = stop;
     h->r = r;
-    int64_t t0 = mono_ms();
+    int64_t t0 = op_clock_mono_ms();
 
     /* The fixed headers plus this request's key, as a fresh list: the fixed one is kept. */
     for (struct curl_slist *s = h->fixed; s; s = s->next)
@@ -189,7 +183,7 @@ int reporter_http_post(struct reporter_http *h, const void *body, size_t len, co
         goto cleanup;
     }
     c = curl_easy_perform(h->curl);
-    r->elapsed_ms = mono_ms() - t0;
+    r->elapsed_ms = op_clock_mono_ms() - t0;
     long connects = 0;
     if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
         r->new_connections = connects;

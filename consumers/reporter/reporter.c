@@ -2,6 +2,7 @@
  * messages per partition, cuts batches deterministically, and retries one batch at a time
  * until the endpoint says 2xx (or its DLQ has it) before committing the batch's offsets. */
 #include "reporter.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -167,27 +168,6 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(errstr, errstr_size, fmt, ap);
     va_end(ap);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 int reporter_name_valid(const char *name)
@@ -458,7 +438,7 @@ static int dlq_poison(struct reporter_endpoint *ep)
         rd_kafka_header_add(h, "dlq.source.topic", -1, ep->r->topic, -1);
         hdr_int(h, "dlq.source.partition", fl->partition);
         hdr_int(h, "dlq.source.offset", m->offset);
-        hdr_int(h, "dlq.time", wall_ms());
+        hdr_int(h, "dlq.time", op_clock_wall_ms());
         if (dlq_produce(ep, m->key, m->key_len, m->value, m->len, h) != 0)
             return -1;
         op_log(OP_LOG_WARNING,
@@ -487,7 +467,7 @@ static int dlq_batch(struct reporter_endpoint *ep)
     hdr_int(h, "dlq.source.partition", fl->partition);
     hdr_int(h, "dlq.source.first_offset", fl->batch.first_offset);
     hdr_int(h, "dlq.source.last_offset", fl->batch.last_offset);
-    hdr_int(h, "dlq.time", wall_ms());
+    hdr_int(h, "dlq.time", op_clock_wall_ms());
     rd_kafka_header_add(h, "type", -1, "rollup-batch", -1);
     return dlq_produce(ep, fl->batch.key, strlen(fl->batch.key), fl->batch.json.data,
                        fl->batch.json.len, h);
@@ -510,7 +490,7 @@ static void finish(struct reporter_endpoint *ep)
             e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID || e == RD_KAFKA_RESP_ERR__STATE ||
             atomic_load(&ep->r->stop))
             break;
-        sleep_ms(200 << attempt);
+        op_clock_sleep_ms(200 << attempt);
     }
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
@@ -528,7 +508,7 @@ static void finish(struct reporter_endpoint *ep)
 /* Takes the oldest ready batch out of its partition queue into flight. */
 static void cut_batch(struct reporter_endpoint *ep)
 {
-    int64_t now = mono_ms();
+    int64_t now = op_clock_mono_ms();
     int best = -1;
     for (int p = 0; p < ep->n_parts; p++) {
         struct part *pt = &ep->parts[p];
@@ -589,7 +569,7 @@ static void schedule_retry(struct reporter_endpoint *ep, int64_t retry_after_ms,
             delay = ra;
     }
     fl->attempt++;
-    fl->next_at = mono_ms() + delay;
+    fl->next_at = op_clock_mono_ms() + delay;
     ep->stats.retries++;
     op_log(OP_LOG_WARNING, "endpoint %s: batch %s: %s (attempt %u, next in %" PRId64 " ms)",
            ep->name, fl->batch.key, why, fl->attempt, delay);
@@ -642,7 +622,7 @@ static void attempt(struct reporter_endpoint *ep)
                 fl->reject = 1;
                 snprintf(fl->reject_reason, sizeof fl->reject_reason, "retries-exhausted");
                 op_buf_append(&fl->reject_body, why, strlen(why));
-                fl->next_at = mono_ms();
+                fl->next_at = op_clock_mono_ms();
                 return;
             }
             schedule_retry(ep, -1, why);
@@ -689,7 +669,7 @@ static void attempt(struct reporter_endpoint *ep)
                 op_buf_append(&fl->reject_body, res->error, strlen(res->error));
             op_log(OP_LOG_WARNING, "endpoint %s: batch %s rejected: %s", ep->name, fl->batch.key,
                    why);
-            fl->next_at = mono_ms();
+            fl->next_at = op_clock_mono_ms();
             attempt(ep); /* straight to the DLQ */
             return;
         }
@@ -698,7 +678,7 @@ static void attempt(struct reporter_endpoint *ep)
                res->new_connections ? " (new connection)" : "");
     }
     ep->stats.batches++;
-    ep->stats.last_success_ms = wall_ms();
+    ep->stats.last_success_ms = op_clock_wall_ms();
     ep->stats.rollups += fl->batch.rollups;
     ep->stats.superseded += fl->batch.superseded;
     if (fl->attempt > 0)
@@ -747,7 +727,7 @@ static void on_message(struct reporter_endpoint *ep, rd_kafka_message_t *m)
     memset(qm, 0, sizeof *qm);
     qm->offset = m->offset;
     qm->timestamp = rd_kafka_message_timestamp(m, NULL);
-    qm->received_ms = mono_ms();
+    qm->received_ms = op_clock_mono_ms();
     if (m->key) {
         qm->key = malloc(m->key_len ? m->key_len : 1);
         if (qm->key)
@@ -815,11 +795,11 @@ static void *endpoint_main(void *opaque)
         op_log(OP_LOG_NOTICE, "endpoint %s: delivering %s to %s as group %s", ep->name, r->topic,
                ep->url, ep->group);
     }
-    ep->last_status_ms = mono_ms();
+    ep->last_status_ms = op_clock_mono_ms();
     while (!ep->fatal && !atomic_load(&r->stop)) {
         int timeout = 100;
         if (ep->fl.active) {
-            int64_t d = ep->fl.next_at - mono_ms();
+            int64_t d = ep->fl.next_at - op_clock_mono_ms();
             timeout = d < 0 ? 0 : d < timeout ? (int)d : timeout;
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ep->consumer, timeout);
@@ -829,12 +809,12 @@ static void *endpoint_main(void *opaque)
         }
         if (!ep->fl.active && !ep->fatal)
             cut_batch(ep);
-        if (ep->fl.active && !ep->fatal && mono_ms() >= ep->fl.next_at)
+        if (ep->fl.active && !ep->fatal && op_clock_mono_ms() >= ep->fl.next_at)
             attempt(ep);
         if (ep->producer)
             rd_kafka_poll(ep->producer, 0);
-        if (r->status_interval_ms > 0 && mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
-            ep->last_status_ms = mono_ms();
+        if (r->status_interval_ms > 0 && op_clock_mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
+            ep->last_status_ms = op_clock_mono_ms();
             log_status(ep, "");
         }
         publish_snapshot(ep, ep->assigned_once && !ep->fatal);
@@ -955,7 +935,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     ep->max_delay_ms = (long)ep_int(conf, ep->name, "max.delay.ms");
     ep->max_retries = (long)ep_int(conf, ep->name, "max.retries");
     ep->gzip_level = (int)ep_int(conf, ep->name, "gzip.level");
-    ep->rng = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ep;
+    ep->rng = (uint64_t)op_clock_wall_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ep;
     snprintf(ep->group, sizeof ep->group, "%s.%s", op_conf_get(conf, "group.prefix"), ep->name);
     snprintf(ep->dlq_topic, sizeof ep->dlq_topic, "%s.%s", op_conf_get(conf, "dlq.topic.prefix"),
              ep->name);
@@ -1290,7 +1270,7 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
                op_health_port(r->health));
     }
     /* Half of systemd's WatchdogSec: pinged from this loop, which only waits 100 ms. */
-    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000), last_ping_ms = mono_ms();
+    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000), last_ping_ms = op_clock_mono_ms();
     for (size_t i = 0; i < r->n_eps; i++) {
         struct reporter_endpoint *ep = r->eps[i];
         atomic_init(&ep->done, 0);
@@ -1305,10 +1285,10 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
     if (rc == 0)
         op_notify("READY=1\nSTATUS=delivering");
     while (rc == 0 && *run) {
-        sleep_ms(100);
-        if (watchdog_ms && mono_ms() - last_ping_ms >= watchdog_ms) {
+        op_clock_sleep_ms(100);
+        if (watchdog_ms && op_clock_mono_ms() - last_ping_ms >= watchdog_ms) {
             op_notify("WATCHDOG=1");
-            last_ping_ms = mono_ms();
+            last_ping_ms = op_clock_mono_ms();
         }
         for (size_t i = 0; i < r->n_eps; i++)
             if (atomic_load(&r->eps[i]->done) && r->eps[i]->fatal)

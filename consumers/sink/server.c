@@ -2,6 +2,7 @@
  * slow never blocks /stats or /control). One mutex guards the store and the injected mode. */
 #define ZLIB_CONST
 #include "server.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -53,13 +54,6 @@ struct req {
     int too_large;
     int64_t t0;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -264,7 +258,7 @@ static void log_request(struct MHD_Connection *c, const char *method, const char
                         unsigned status, const struct req *rq, const char *detail)
 {
     op_log(OP_LOG_INFO, "%s %s %u in=%zu ms=%" PRId64 " conn=%lu%s%s", method, url, status,
-           rq->body.len, mono_ms() - rq->t0, conn_id(c), detail[0] ? " " : "", detail);
+           rq->body.len, op_clock_mono_ms() - rq->t0, conn_id(c), detail[0] ? " " : "", detail);
 }
 
 /* ---- routes ----------------------------------------------------------------------------- */
@@ -356,8 +350,8 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
     }
     if (mode == SINK_FAIL_SLOW) {
         /* Stored already: an answer that comes too late is the case idempotency exists for. */
-        int64_t until = mono_ms() + delay;
-        while (mono_ms() < until && !atomic_load(&s->stopping)) {
+        int64_t until = op_clock_mono_ms() + delay;
+        while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
         }
@@ -431,7 +425,7 @@ static enum MHD_Result stats(struct sink_server *s, struct MHD_Connection *c, st
         (json_int_t)st->rollups_received, "rollups_applied", (json_int_t)st->rollups_applied,
         "idempotency_keys", (json_int_t)sink_store_keys(s->store), "injected",
         (json_int_t)s->injected, "fail_mode", sink_fail_mode_name(s->mode), "fail_remaining",
-        (json_int_t)s->remaining, "uptime_ms", (json_int_t)(mono_ms() - s->started_ms));
+        (json_int_t)s->remaining, "uptime_ms", (json_int_t)(op_clock_mono_ms() - s->started_ms));
     pthread_mutex_unlock(&s->lock);
     log_request(c, method, url, 200, rq, "");
     return respond_json(c, 200, j, NULL, NULL);
@@ -556,7 +550,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         rq = calloc(1, sizeof *rq);
         if (!rq)
             return MHD_NO;
-        rq->t0 = mono_ms();
+        rq->t0 = op_clock_mono_ms();
         *con_cls = rq;
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -748,7 +742,7 @@ struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *an
     s->mode = o->fail_mode;
     s->remaining = o->fail_mode == SINK_FAIL_OK ? 0 : o->fail_count;
     s->delay_ms = o->fail_delay_ms;
-    s->started_ms = mono_ms();
+    s->started_ms = op_clock_mono_ms();
     if ((o->token && !(s->token = strdup(o->token))) ||
         (o->dump_dir && !(s->dump_dir = strdup(o->dump_dir)))) {
         set_err(errstr, errstr_size, "out of memory");

@@ -1,6 +1,7 @@
 /* The dead-letter tool's Kafka side: one partition at a time from its start (or --from) to
  * the end it had when we looked, so every command terminates even while dead letters arrive. */
 #include "dlq.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -62,13 +63,6 @@ int dlq_parse_position(const char *s, struct dlq_position *pos)
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -247,12 +241,12 @@ static int watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int timeout_
                       int64_t *hi, char *errstr, size_t errstr_size)
 {
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int64_t deadline = op_clock_mono_ms() + timeout_ms;
     for (;;) {
         e = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi, timeout_ms);
         if (!e)
             return 0;
-        if (mono_ms() >= deadline || !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+        if (op_clock_mono_ms() >= deadline || !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                                        e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE))
             break;
         struct timespec ts = {0, 200 * 1000000L};
@@ -318,11 +312,11 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
             return -1;
         }
         int done = 0, rc = 0;
-        int64_t last = mono_ms(), at = start;
+        int64_t last = op_clock_mono_ms(), at = start;
         while (!done && *run) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
             if (!m) {
-                if (mono_ms() - last > idle_max) {
+                if (op_clock_mono_ms() - last > idle_max) {
                     set_err(errstr, errstr_size,
                             "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
                             "received for %" PRId64 " ms at offset %" PRId64,
@@ -337,7 +331,7 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            last = mono_ms();
+            last = op_clock_mono_ms();
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 /* With read_committed the end is the last stable offset: an open transaction
                  * holds what follows, and waiting for it could take transaction.timeout.ms. */
@@ -565,18 +559,18 @@ int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_po
         op_log(OP_LOG_ERR, "assign: %s", rd_kafka_err2str(e));
         goto cleanup;
     }
-    int64_t last = mono_ms();
+    int64_t last = op_clock_mono_ms();
     while (*run) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m) {
-            if (mono_ms() - last > idle_max) {
+            if (op_clock_mono_ms() - last > idle_max) {
                 op_log(OP_LOG_ERR, "%s [%" PRId32 "]: nothing received for %" PRId64 " ms",
                        o->topic, at.partition, idle_max);
                 break;
             }
             continue;
         }
-        last = mono_ms();
+        last = op_clock_mono_ms();
         int finished = 1;
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || (!m->err && m->offset > at.offset)) {
             /* Offsets of control records and of aborted or compacted messages hold nothing. */
