@@ -159,6 +159,7 @@ integration-test: all
 # The whole suite: plain build, then the same unit tests under ASan/UBSan, valgrind, the
 # independent-implementation checks and the integration tests on a real broker.
 test: deps
+	$(MAKE) format-check
 	$(MAKE) all
 	$(MAKE) unit-test
 	$(MAKE) SANITIZE=address,undefined unit-test

@@ -92,8 +92,7 @@ int op_authz_add(struct op_authz *a, const char *agency, const char *prefixes, c
         prefix[n] = 0;
         if (!op_region_prefix_valid(prefix)) {
             set_err(errstr, errstr_size,
-                    "agency %s: bad region prefix \"%s\" (want 2, 4 or 6 digits)", agency,
-                    prefix);
+                    "agency %s: bad region prefix \"%s\" (want 2, 4 or 6 digits)", agency, prefix);
             return -1;
         }
         if (g->n == g->cap) {
@@ -115,8 +114,7 @@ int op_authz_add(struct op_authz *a, const char *agency, const char *prefixes, c
         p++;
     }
     if (*p) {
-        set_err(errstr, errstr_size, "agency %s: unexpected \"%s\" in region prefixes", agency,
-                p);
+        set_err(errstr, errstr_size, "agency %s: unexpected \"%s\" in region prefixes", agency, p);
         return -1;
     }
     return 0;

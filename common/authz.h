@@ -9,12 +9,16 @@
 #include "conf.h"
 
 /* Configuration keys every program that checks authorisation includes in its table. */
-#define OP_AUTHZ_CONF_DEFS                                                                       \
-    {"agency.*.regions", OP_CONF_STRING, NULL,                                                   \
-     "region prefixes (2, 4 or 6 digits, comma-separated) agency * may report for", 0, 0},      \
-    {                                                                                            \
-        "authz.default", OP_CONF_STRING, "deny",                                                 \
-            "allow or deny events of agencies that have no agency.*.regions entry", 0, 0         \
+#define OP_AUTHZ_CONF_DEFS                                                                         \
+    {"agency.*.regions",                                                                           \
+     OP_CONF_STRING,                                                                               \
+     NULL,                                                                                         \
+     "region prefixes (2, 4 or 6 digits, comma-separated) agency * may report for",                \
+     0,                                                                                            \
+     0},                                                                                           \
+    {                                                                                              \
+        "authz.default", OP_CONF_STRING, "deny",                                                   \
+            "allow or deny events of agencies that have no agency.*.regions entry", 0, 0           \
     }
 
 struct op_authz;

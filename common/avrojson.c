@@ -27,9 +27,9 @@ static const char *render(const struct jpath *p, char *buf, size_t size)
     size_t off = 0;
     buf[0] = 0;
     for (int i = n - 1; i >= 0 && off < size; i--) {
-        int w = chain[i]->name ? snprintf(buf + off, size - off, "%s%s", off ? "." : "",
-                                          chain[i]->name)
-                               : snprintf(buf + off, size - off, "[%zu]", chain[i]->index);
+        int w = chain[i]->name
+                    ? snprintf(buf + off, size - off, "%s%s", off ? "." : "", chain[i]->name)
+                    : snprintf(buf + off, size - off, "[%zu]", chain[i]->index);
         if (w < 0)
             break;
         off += (size_t)w;
@@ -157,12 +157,12 @@ static json_t *to_json(avro_value_t *v, int depth)
             avro_value_get_current_branch(v, &br) != 0)
             return json_null();
         json_t *inner = to_json(&br, depth + 1);
-        if (!inner || nullable_other(s, &null_index) >= 0 || is_avro_null(deref(
-                                                                 avro_schema_union_branch(s, disc))))
+        if (!inner || nullable_other(s, &null_index) >= 0 ||
+            is_avro_null(deref(avro_schema_union_branch(s, disc))))
             return inner;
         json_t *wrap = json_object();
-        if (!wrap || json_object_set_new(wrap, branch_name(avro_schema_union_branch(s, disc)),
-                                         inner) != 0) {
+        if (!wrap ||
+            json_object_set_new(wrap, branch_name(avro_schema_union_branch(s, disc)), inner) != 0) {
             json_decref(wrap);
             return NULL;
         }
@@ -179,8 +179,9 @@ static json_t *to_json(avro_value_t *v, int depth)
             const char *key = NULL;
             avro_value_get_by_index(v, i, &child, &key);
             json_t *c = to_json(&child, depth + 1);
-            int rc = !c ? -1 : is_map ? json_object_set_new(out, key, c)
-                                     : json_array_append_new(out, c);
+            int rc = !c       ? -1
+                     : is_map ? json_object_set_new(out, key, c)
+                              : json_array_append_new(out, c);
             if (rc != 0) {
                 json_decref(out);
                 return NULL;
@@ -380,8 +381,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
                 off += (size_t)w;
             }
             set_err(errstr, errstr_size, "%s: unknown value \"%.64s\" (expected one of %s)",
-                    PATH(path),
-                    json_string_value(j), syms);
+                    PATH(path), json_string_value(j), syms);
             return -1;
         }
         return avro_value_set_enum(dst, idx);

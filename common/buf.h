@@ -11,7 +11,10 @@ struct op_buf {
     size_t cap;
 };
 
-#define OP_BUF_INIT {0, 0, 0}
+#define OP_BUF_INIT                                                                                \
+    {                                                                                              \
+        0, 0, 0                                                                                    \
+    }
 
 /* Makes room for `extra` more bytes past len. Returns 0, or -1 on allocation failure
  * (the buffer is unchanged). */

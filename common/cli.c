@@ -36,9 +36,8 @@ void op_cli_install_signals(void)
 }
 
 enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
-                                const struct op_conf_def *defs,
-                                void (*usage)(FILE *out), op_cli_option_cb option_cb,
-                                void *opaque, int *first_arg)
+                                const struct op_conf_def *defs, void (*usage)(FILE *out),
+                                op_cli_option_cb option_cb, void *opaque, int *first_arg)
 {
     char err[1024];
     int operands = 0, forced_level = 0;

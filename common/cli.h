@@ -17,10 +17,10 @@ extern volatile sig_atomic_t op_cli_reload;
 void op_cli_install_signals(void);
 
 /* Keys every program's table includes. */
-#define OP_CLI_CONF_DEFS                                                                         \
-    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},          \
-    {                                                                                            \
-        "log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0             \
+#define OP_CLI_CONF_DEFS                                                                           \
+    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},            \
+    {                                                                                              \
+        "log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0               \
     }
 
 /* What op_cli_parse found. */
@@ -39,8 +39,7 @@ typedef int (*op_cli_option_cb)(int argc, char **argv, int i, void *opaque);
  * by the configuration keys. Log level changes apply at once. Operands may be mixed with
  * options; "--" ends options. */
 enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
-                                const struct op_conf_def *defs,
-                                void (*usage)(FILE *out), op_cli_option_cb option_cb,
-                                void *opaque, int *first_arg);
+                                const struct op_conf_def *defs, void (*usage)(FILE *out),
+                                op_cli_option_cb option_cb, void *opaque, int *first_arg);
 
 #endif

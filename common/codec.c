@@ -84,8 +84,8 @@ uint64_t op_codec_crc64(const void *data, size_t len)
 
 static int is_primitive(const char *t)
 {
-    static const char *const prims[] = {"null",  "boolean", "int",    "long",
-                                        "float", "double",  "bytes",  "string"};
+    static const char *const prims[] = {"null",  "boolean", "int",   "long",
+                                        "float", "double",  "bytes", "string"};
     for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
         if (strcmp(t, prims[i]) == 0)
             return 1;
@@ -235,8 +235,7 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
             json_t *fname = json_object_get(f, "name");
             json_t *ftype = json_object_get(f, "type");
             if (!json_is_string(fname) || !ftype) {
-                set_err(errstr, errstr_size, "record %s: field %zu needs a name and a type", fn,
-                        i);
+                set_err(errstr, errstr_size, "record %s: field %zu needs a name and a type", fn, i);
                 goto fail;
             }
             json_t *c = pcf_build(ftype, inner_ns, names, depth + 1, errstr, errstr_size);
@@ -464,8 +463,7 @@ struct op_codec *op_codec_new_default(char *errstr, size_t errstr_size)
             continue;
         char name[128];
         snprintf(name, sizeof name, "%.*s", (int)(nl - 5), f->name);
-        if (op_codec_add(codec, name, (const char *)f->data, f->size, errstr, errstr_size) !=
-            0) {
+        if (op_codec_add(codec, name, (const char *)f->data, f->size, errstr, errstr_size) != 0) {
             op_codec_destroy(codec);
             return NULL;
         }
@@ -686,8 +684,7 @@ static int check_blocks(struct cursor *c, avro_schema_t items, int is_map, int d
             if (read_varint(c, &bytes, 10, "block size") != 0)
                 return -1;
             if (bytes < 0 || (uint64_t)bytes > (uint64_t)(c->end - c->p)) {
-                set_err(c->errstr, c->errstr_size, "block size %" PRId64 " exceeds message",
-                        bytes);
+                set_err(c->errstr, c->errstr_size, "block size %" PRId64 " exceeds message", bytes);
                 return -1;
             }
         }
@@ -732,8 +729,8 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
         return 0;
     case AVRO_BOOLEAN:
         if (left < 1 || *c->p > 1) {
-            set_err(c->errstr, c->errstr_size, left ? "boolean byte not 0 or 1" :
-                                                      "truncated boolean");
+            set_err(c->errstr, c->errstr_size,
+                    left ? "boolean byte not 0 or 1" : "truncated boolean");
             return -1;
         }
         c->p++;
@@ -765,8 +762,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
             return -1;
         left = (size_t)(c->end - c->p);
         if (v < 0 || (uint64_t)v > left) {
-            set_err(c->errstr, c->errstr_size,
-                    "%s length %" PRId64 " outside the %zu bytes left",
+            set_err(c->errstr, c->errstr_size, "%s length %" PRId64 " outside the %zu bytes left",
                     is_string ? "string" : "bytes", v, left);
             return -1;
         }
@@ -836,8 +832,7 @@ int op_codec_check_body(avro_schema_t schema, const void *data, size_t len, char
         return -1;
     }
     if (c.p != c.end) {
-        set_err(errstr, errstr_size, "%zu trailing bytes after the record",
-                (size_t)(c.end - c.p));
+        set_err(errstr, errstr_size, "%zu trailing bytes after the record", (size_t)(c.end - c.p));
         return -1;
     }
     return 0;
@@ -924,8 +919,7 @@ static int set_default(const struct op_schema *rd, avro_value_t *dst, avro_schem
         return avro_value_set_enum(dst, idx);
     }
     case AVRO_FIXED:
-        if (!json_is_string(j) ||
-            (int64_t)json_string_length(j) != avro_schema_fixed_size(s))
+        if (!json_is_string(j) || (int64_t)json_string_length(j) != avro_schema_fixed_size(s))
             goto bad;
         return avro_value_set_fixed(dst, (void *)json_string_value(j), json_string_length(j));
     case AVRO_UNION: {
@@ -980,8 +974,8 @@ static int set_default(const struct op_schema *rd, avro_value_t *dst, avro_schem
                 set_err(errstr, errstr_size, "%s: default lacks field %s", path, fname);
                 return -1;
             }
-            rc = set_default(rd, &child, avro_schema_record_field_get_by_index(s, (int)i), fj,
-                             path, depth + 1, errstr, errstr_size);
+            rc = set_default(rd, &child, avro_schema_record_field_get_by_index(s, (int)i), fj, path,
+                             depth + 1, errstr, errstr_size);
             if (rc != 0)
                 return rc;
         }
@@ -1227,8 +1221,8 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
                         "%s: the writer lacks this field and the reader has no default", fpath);
                 return -1;
             }
-            if (set_default(rd, &dc, avro_schema_record_field_get_by_index(rs, (int)i), d,
-                            fpath, depth + 1, errstr, errstr_size) != 0)
+            if (set_default(rd, &dc, avro_schema_record_field_get_by_index(rs, (int)i), d, fpath,
+                            depth + 1, errstr, errstr_size) != 0)
                 return -1;
         }
         return 0;
@@ -1269,11 +1263,11 @@ int op_codec_decode(struct op_codec *codec, const void *data, size_t len, avro_v
     uint64_t fp;
     if (op_codec_peek_fingerprint(data, len, &fp) != 0) {
         if (len < OP_CODEC_HEADER_SIZE)
-            set_err(errstr, errstr_size,
-                    "%zu bytes: shorter than the 10-byte single-object header", len);
+            set_err(errstr, errstr_size, "%zu bytes: shorter than the 10-byte single-object header",
+                    len);
         else
-            set_err(errstr, errstr_size,
-                    "magic %02X %02X: not Avro single-object encoding (C3 01)", p[0], p[1]);
+            set_err(errstr, errstr_size, "magic %02X %02X: not Avro single-object encoding (C3 01)",
+                    p[0], p[1]);
         return OP_CODEC_ERR_FRAMING;
     }
     const struct op_schema *w = op_codec_by_fingerprint(codec, fp);

@@ -19,11 +19,11 @@
 /* Decode failures, as negative return values; the DLQ uses op_codec_err_name() as reason. */
 enum op_codec_err {
     OP_CODEC_OK = 0,
-    OP_CODEC_ERR_FRAMING = -1,  /* too short or wrong magic: not single-object encoded */
-    OP_CODEC_ERR_UNKNOWN = -2,  /* fingerprint of no schema we know */
+    OP_CODEC_ERR_FRAMING = -1,   /* too short or wrong magic: not single-object encoded */
+    OP_CODEC_ERR_UNKNOWN = -2,   /* fingerprint of no schema we know */
     OP_CODEC_ERR_MALFORMED = -3, /* body does not match its writer schema */
-    OP_CODEC_ERR_RESOLVE = -4,  /* writer data cannot be read as the reader schema */
-    OP_CODEC_ERR_INTERNAL = -5  /* allocation or avro-c failure */
+    OP_CODEC_ERR_RESOLVE = -4,   /* writer data cannot be read as the reader schema */
+    OP_CODEC_ERR_INTERNAL = -5   /* allocation or avro-c failure */
 };
 
 /* "framing", "unknown-schema", "malformed", "unresolvable", "internal". */
@@ -39,15 +39,15 @@ int op_codec_canonical_form(const char *json, size_t len, char **out, char *errs
 
 /* One known writer schema version. Owned by the codec that registered it. */
 struct op_schema {
-    char *name;          /* registry name, e.g. "visit.v2" */
-    char *type;          /* record kind, e.g. "visit": the part of the name before ".v" */
-    int version;         /* the N of ".vN" */
+    char *name;           /* registry name, e.g. "visit.v2" */
+    char *type;           /* record kind, e.g. "visit": the part of the name before ".v" */
+    int version;          /* the N of ".vN" */
     uint64_t fingerprint; /* CRC-64-AVRO of `canonical` */
-    char *canonical;     /* Parsing Canonical Form */
+    char *canonical;      /* Parsing Canonical Form */
     avro_schema_t schema;
     avro_value_iface_t *iface;
-    json_t *json;        /* the parsed schema text, for defaults */
-    json_t *names;       /* full name → definition object, for defaults of named types */
+    json_t *json;  /* the parsed schema text, for defaults */
+    json_t *names; /* full name → definition object, for defaults of named types */
 };
 
 /* Opaque registry of schemas plus the decoder's reusable values. One per thread: avro-c
@@ -86,8 +86,8 @@ int op_codec_encode(const struct op_schema *writer, avro_value_t *value, struct 
  * op_codec_destroy, and *writer / *reader (either may be NULL) name the schemas involved.
  * Hostile input only ever yields a negative enum op_codec_err and a reason in errstr. */
 int op_codec_decode(struct op_codec *codec, const void *data, size_t len, avro_value_t **value,
-                    const struct op_schema **writer, const struct op_schema **reader,
-                    char *errstr, size_t errstr_size);
+                    const struct op_schema **writer, const struct op_schema **reader, char *errstr,
+                    size_t errstr_size);
 
 /* Reads the fingerprint of a framed message without decoding it. 0, or OP_CODEC_ERR_FRAMING. */
 int op_codec_peek_fingerprint(const void *data, size_t len, uint64_t *fp);

@@ -95,10 +95,11 @@ int op_event_from_value(struct op_event *ev, const struct op_schema *s, avro_val
         return -1;
     }
     ev->type = (enum op_event_type)t;
-    if (get_string(&c, "event_id", &ev->event_id) || get_long(&c, "occurred_at", &ev->occurred_at) ||
+    if (get_string(&c, "event_id", &ev->event_id) ||
+        get_long(&c, "occurred_at", &ev->occurred_at) ||
         get_long(&c, "reported_at", &ev->reported_at) ||
-        get_string(&c, "agency_id", &ev->agency_id) ||
-        get_string(&c, "region", &ev->region_text) || get_string(&c, "campaign", &ev->campaign))
+        get_string(&c, "agency_id", &ev->agency_id) || get_string(&c, "region", &ev->region_text) ||
+        get_string(&c, "campaign", &ev->campaign))
         return -1;
     if (op_regions_parse_code(ev->region_text, &ev->region) != 0)
         ev->region = 0;
@@ -202,14 +203,14 @@ static int count_ok(int64_t v, int64_t max, const char *name, char *field, size_
     return 0;
 }
 
-int op_event_validate(const struct op_event *ev, const struct op_event_rules *rules,
-                      char *field, size_t field_size, char *reason, size_t reason_size)
+int op_event_validate(const struct op_event *ev, const struct op_event_rules *rules, char *field,
+                      size_t field_size, char *reason, size_t reason_size)
 {
-#define TEXT(s, max, name)                                                                       \
-    if (!text_ok(s, max, name, field, field_size, reason, reason_size))                         \
+#define TEXT(s, max, name)                                                                         \
+    if (!text_ok(s, max, name, field, field_size, reason, reason_size))                            \
     return OP_EVENT_INVALID
-#define COUNT(v, max, name)                                                                      \
-    if (!count_ok(v, max, name, field, field_size, reason, reason_size))                        \
+#define COUNT(v, max, name)                                                                        \
+    if (!count_ok(v, max, name, field, field_size, reason, reason_size))                           \
     return OP_EVENT_INVALID
 
     TEXT(ev->event_id, OP_EVENT_ID_MAX, "event_id");
@@ -241,13 +242,14 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
 
     if (!ev->region || !op_regions_find(rules->regions, ev->region)) {
         say(field, field_size, "region");
-        say(reason, reason_size, "unknown region code \"%.16s\"", ev->region_text ? ev->region_text : "");
+        say(reason, reason_size, "unknown region code \"%.16s\"",
+            ev->region_text ? ev->region_text : "");
         return OP_EVENT_INVALID;
     }
     if (rules->authz && !op_authz_check(rules->authz, ev->agency_id, ev->region)) {
         say(field, field_size, "region");
-        say(reason, reason_size, "agency %s is not authorised for region %06" PRIu32,
-            ev->agency_id, ev->region);
+        say(reason, reason_size, "agency %s is not authorised for region %06" PRIu32, ev->agency_id,
+            ev->region);
         return OP_EVENT_UNAUTHORIZED;
     }
 
@@ -286,8 +288,9 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
         }
         if (answers > ev->respondents) {
             say(field, field_size, "satisfaction");
-            say(reason, reason_size, "s1+s2+s3+s4+s5 = %" PRId64 " exceeds respondents (%" PRId32 ")",
-                answers, ev->respondents);
+            say(reason, reason_size,
+                "s1+s2+s3+s4+s5 = %" PRId64 " exceeds respondents (%" PRId32 ")", answers,
+                ev->respondents);
             return OP_EVENT_INVALID;
         }
         for (int i = 0; i < ev->n_needs; i++) {

@@ -20,9 +20,9 @@ enum op_event_type { OP_EVENT_VISIT = 0, OP_EVENT_FUNDING = 1, OP_EVENT_SURVEY =
 #define OP_EVENT_ID_MAX 128
 #define OP_EVENT_AGENCY_MAX 64
 #define OP_EVENT_CAMPAIGN_MAX 128
-#define OP_EVENT_COUNT_MAX 10000000          /* people, households, enterprises per event */
+#define OP_EVENT_COUNT_MAX 10000000               /* people, households, enterprises per event */
 #define OP_EVENT_AMOUNT_MAX INT64_C(100000000000) /* fen per event: 1 billion yuan */
-#define OP_EVENT_TIME_MIN INT64_C(946656000000) /* 2000-01-01T00:00:00+08:00 */
+#define OP_EVENT_TIME_MIN INT64_C(946656000000)   /* 2000-01-01T00:00:00+08:00 */
 
 struct op_event_need {
     int kind; /* NeedKind symbol index in the reader schema */
@@ -37,7 +37,7 @@ struct op_event {
     int64_t occurred_at, reported_at; /* ms since the epoch, UTC */
     const char *agency_id;
     const char *region_text;
-    uint32_t region; /* 0 when region_text is not six digits */
+    uint32_t region;      /* 0 when region_text is not six digits */
     const char *campaign; /* NULL when absent */
     /* visit */
     int activity;
@@ -80,7 +80,7 @@ struct op_event_rules {
 /* Checks every rule of docs/events.md: ids and texts, times, region code, authorisation,
  * counts and amounts within bounds, duplicate groups or needs. On failure names the field
  * and the reason. */
-int op_event_validate(const struct op_event *ev, const struct op_event_rules *rules,
-                      char *field, size_t field_size, char *reason, size_t reason_size);
+int op_event_validate(const struct op_event *ev, const struct op_event_rules *rules, char *field,
+                      size_t field_size, char *reason, size_t reason_size);
 
 #endif

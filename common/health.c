@@ -67,15 +67,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         char body[300];
         int n = snprintf(body, sizeof body, "%s\n", ok ? "ready" : why);
         return reply(c, ok ? 200 : 503, "text/plain", body,
-                     (size_t)(n < 0 ? 0 : n >= (int)sizeof body ? (int)sizeof body - 1 : n));
+                     (size_t)(n < 0                   ? 0
+                              : n >= (int)sizeof body ? (int)sizeof body - 1
+                                                      : n));
     }
     if (strcmp(url, "/metrics") == 0) {
         struct op_buf out = OP_BUF_INIT;
         if (h->metrics)
             h->metrics(h->opaque, &out);
-        enum MHD_Result ret =
-            reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", out.data ? (void *)out.data : "",
-                  out.len);
+        enum MHD_Result ret = reply(c, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                    out.data ? (void *)out.data : "", out.len);
         op_buf_free(&out);
         return ret;
     }
@@ -112,10 +113,10 @@ struct op_health *op_health_start(const char *listen, op_health_ready_cb ready,
     h->ready = ready;
     h->metrics = metrics;
     h->opaque = opaque;
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL,
-                                 NULL, handle, h, MHD_OPTION_SOCK_ADDR, &addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
+                         h, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     if (!h->daemon) {
         set_err(errstr, errstr_size, "health.listen %s: cannot listen (port in use?)", listen);
         free(h);

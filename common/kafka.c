@@ -56,9 +56,9 @@ static int topic_state(rd_kafka_t *rk, const char *topic, int timeout_ms, int *a
             if (md->topics[0].partitions[i].leader < 0 || md->topics[0].partitions[i].err)
                 *all_led = 0;
     } else {
-        set_err(errstr, errstr_size, "%s: %s", topic,
-                rd_kafka_err2str(md->topic_cnt ? md->topics[0].err
-                                               : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        set_err(
+            errstr, errstr_size, "%s: %s", topic,
+            rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
     }
     rd_kafka_metadata_destroy(md);
     return n;
@@ -72,8 +72,7 @@ int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, 
 }
 
 int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *specs, size_t n,
-                           int timeout_ms, int *partitions_out, char *errstr,
-                           size_t errstr_size)
+                           int timeout_ms, int *partitions_out, char *errstr, size_t errstr_size)
 {
     int rc = -1;
     rd_kafka_NewTopic_t *new_topics[16] = {0};

@@ -24,8 +24,7 @@ int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t e
  * partition count is reported in *partitions_out when not NULL, in the order of specs).
  * Waits until every partition has a leader. Returns 0 or -1 with errstr naming the topic. */
 int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *specs, size_t n,
-                           int timeout_ms, int *partitions_out, char *errstr,
-                           size_t errstr_size);
+                           int timeout_ms, int *partitions_out, char *errstr, size_t errstr_size);
 
 /* Partition count of `topic`, or -1 with errstr (unknown topic included). */
 int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,

@@ -513,11 +513,11 @@ void producer_publish(struct producer *p, const char *path, const char *name,
                 continue;
         } else {
             struct producer_rec rec;
-            int rc =
-                csv ? producer_conv_csv(&p->conv, &hdr, p->cells.cell, p->cells.len, p->cells.n,
-                                        op_clock_wall_ms(), &rec, field, sizeof field, reason, sizeof reason)
-                    : producer_conv_json(&p->conv, raw.data, raw.text_len, op_clock_wall_ms(), &rec, field,
-                                         sizeof field, reason, sizeof reason);
+            int rc = csv ? producer_conv_csv(&p->conv, &hdr, p->cells.cell, p->cells.len,
+                                             p->cells.n, op_clock_wall_ms(), &rec, field,
+                                             sizeof field, reason, sizeof reason)
+                         : producer_conv_json(&p->conv, raw.data, raw.text_len, op_clock_wall_ms(),
+                                              &rec, field, sizeof field, reason, sizeof reason);
             if (rc == 0) {
                 if (p->opts.check_only)
                     f->n.published++;

@@ -34,14 +34,14 @@ const struct op_conf_def aggregator_conf_defs[] = {
      "compacted topic of counted event ids (dedup state), co-partitioned with events", 0, 0},
     {"dlq.topic", OP_CONF_STRING, "outreach.events.dlq",
      "dead-letter topic for undecodable, invalid or unauthorised events", 0, 0},
-    {"group.name", OP_CONF_STRING, "outreach-aggregator", "consumer group of the aggregators",
-     0, 0},
+    {"group.name", OP_CONF_STRING, "outreach-aggregator", "consumer group of the aggregators", 0,
+     0},
     {"instance.id", OP_CONF_STRING, NULL,
      "stable name of this instance (default: host name); its transactional.id is "
      "outreach-aggregator-<instance.id>, so a restart fences its previous incarnation",
      0, 0},
-    {"topic.partitions", OP_CONF_INT, "6", "partitions when the aggregator creates the topics",
-     1, 1000},
+    {"topic.partitions", OP_CONF_INT, "6", "partitions when the aggregator creates the topics", 1,
+     1000},
     {"topic.replication", OP_CONF_INT, "0",
      "replication factor for created topics (0: min(3, brokers))", 0, 16},
     {"commit.interval.ms", OP_CONF_INT, "500",
@@ -63,11 +63,9 @@ const struct op_conf_def aggregator_conf_defs[] = {
      900000},
     {"message.timeout.ms", OP_CONF_INT, "25000",
      "producer: delivery timeout; must stay below transaction.timeout.ms", 1000, 900000},
-    {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0,
-     0},
+    {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0, 0},
     {"session.timeout.ms", OP_CONF_INT, "10000",
-     "consumer: a member silent this long is evicted and its partitions reassigned", 1000,
-     300000},
+     "consumer: a member silent this long is evicted and its partitions reassigned", 1000, 300000},
     {"heartbeat.interval.ms", OP_CONF_INT, "1000", "consumer: group heartbeat interval", 100,
      60000},
     {"health.listen", OP_CONF_STRING, NULL,
@@ -106,8 +104,8 @@ struct aggregator {
     int have_rollup_value;
     struct op_buf buf;
     int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
-    int fatal; /* set from callbacks: leave the loop and exit 1 */
-    int32_t flushing; /* partition whose dirty rollups txn_commit is producing */
+    int fatal;           /* set from callbacks: leave the loop and exit 1 */
+    int32_t flushing;    /* partition whose dirty rollups txn_commit is producing */
     char member_id[300]; /* group.instance.id: static membership, see start() */
     /* What the HTTP thread may read: a copy refreshed by the engine thread under lock. */
     pthread_mutex_t lock;
@@ -162,12 +160,10 @@ static int produce(struct aggregator *a, const char *topic, int32_t partition, c
 {
     rd_kafka_resp_err_t e;
     for (;;) {
-        e = rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_KEY((void *)key, key_len),
-                              RD_KAFKA_V_VALUE((void *)value, len),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                              RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        e = rd_kafka_producev(
+            a->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+            RD_KAFKA_V_KEY((void *)key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(a->producer, 50);
@@ -196,8 +192,8 @@ static int produce_rollup(struct agg_rollup *r, void *opaque)
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "rollup", -1);
     /* Co-partitioning: rollups of events partition p live in rollups partition p. */
-    if (produce(a, a->rollups_topic, a->flushing, r->key, strlen(r->key), a->buf.data,
-                a->buf.len, h) != 0)
+    if (produce(a, a->rollups_topic, a->flushing, r->key, strlen(r->key), a->buf.data, a->buf.len,
+                h) != 0)
         return -1;
     a->stats.rollups_written++;
     return 0;
@@ -352,8 +348,7 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
             rd_kafka_resp_err_t e;
             /* Leadership moves (new topics, broker restarts) are transient: retry a while. */
             for (int attempt = 0;; attempt++) {
-                e = rd_kafka_query_watermark_offsets(a->restorer, topics[i], p, &lo, &hi,
-                                                     10000);
+                e = rd_kafka_query_watermark_offsets(a->restorer, topics[i], p, &lo, &hi, 10000);
                 if (!e || attempt >= 60 ||
                     !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                       e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
@@ -362,8 +357,8 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
                       e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
                       e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
                     break;
-                op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i],
-                       p, rd_kafka_err2str(e));
+                op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i], p,
+                       rd_kafka_err2str(e));
                 op_clock_sleep_ms(500);
                 watchdog_ping(a);
             }
@@ -392,8 +387,7 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
     int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
     while (rc == 0 && eofs < want_eof) {
         if (op_clock_mono_ms() > deadline) {
-            set_err(errstr, errstr_size, "restore took over %" PRId64 " ms",
-                    a->restore_timeout_ms);
+            set_err(errstr, errstr_size, "restore took over %" PRId64 " ms", a->restore_timeout_ms);
             rc = -1;
             break;
         }
@@ -416,8 +410,8 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
         } else if (is_rollup && m->payload) {
             avro_value_t *v;
             char err[512];
-            int drc = op_codec_decode(a->codec, m->payload, m->len, &v, NULL, NULL, err,
-                                      sizeof err);
+            int drc =
+                op_codec_decode(a->codec, m->payload, m->len, &v, NULL, NULL, err, sizeof err);
             if (drc != 0 || agg_rollup_restore(&a->model, s, v, err, sizeof err) != 0) {
                 /* Our own output: an unreadable record means a downgrade or corruption. */
                 set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
@@ -594,8 +588,8 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
     char err[512], field[64], reason[400];
     avro_value_t *v;
     const struct op_schema *reader;
-    int rc = op_codec_decode(a->codec, m->payload, m->payload ? m->len : 0, &v, NULL, &reader,
-                             err, sizeof err);
+    int rc = op_codec_decode(a->codec, m->payload, m->payload ? m->len : 0, &v, NULL, &reader, err,
+                             sizeof err);
     if (rc != 0) {
         rc = dead_letter(a, m, op_codec_err_name(rc), err);
         goto done;
@@ -610,8 +604,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
     int verdict = op_event_validate(&ev, &rules, field, sizeof field, reason, sizeof reason);
     if (verdict != OP_EVENT_VALID) {
         snprintf(err, sizeof err, "%s: %s", field, reason);
-        rc = dead_letter(a, m, verdict == OP_EVENT_UNAUTHORIZED ? "unauthorized" : "invalid",
-                         err);
+        rc = dead_letter(a, m, verdict == OP_EVENT_UNAUTHORIZED ? "unauthorized" : "invalid", err);
         goto done;
     }
     int dup = agg_seen_check_add(s, ev.event_id, op_clock_wall_ms());
@@ -746,8 +739,7 @@ static void metrics_cb(void *opaque, struct op_buf *out)
     pthread_mutex_unlock(&a->lock);
 }
 
-void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque),
-                           void *opaque)
+void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque), void *opaque)
 {
     a->reload_fn = fn;
     a->reload_opaque = opaque;
@@ -843,8 +835,9 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     if (!a->authz)
         goto fail;
     if (op_authz_count(a->authz) == 0)
-        op_log(OP_LOG_WARNING, "no agency.*.regions configured: authz.default=%s applies to "
-                               "every agency",
+        op_log(OP_LOG_WARNING,
+               "no agency.*.regions configured: authz.default=%s applies to "
+               "every agency",
                op_conf_get(conf, "authz.default"));
     if (agg_model_init(&a->model, a->codec, a->regions, op_conf_get(conf, "campaigns"), errstr,
                        errstr_size) != 0)
@@ -869,17 +862,32 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         set_err(errstr, errstr_size, "message.timeout.ms must be below transaction.timeout.ms");
         goto fail;
     }
-    const char *const producer_settings[] = {
-        "transactional.id", txn_id, "enable.idempotence", "true", "acks", "all",
-        "transaction.timeout.ms", op_conf_get(conf, "transaction.timeout.ms"),
-        "message.timeout.ms", op_conf_get(conf, "message.timeout.ms"),
-        "compression.codec", op_conf_get(conf, "compression.codec"), NULL};
-    const char *const restorer_settings[] = {"group.id", "outreach-aggregator-restore",
-                                             "fetch.wait.max.ms", "20",
-                                             "enable.auto.commit", "false",
-                                             "isolation.level", "read_committed",
-                                             "auto.offset.reset", "earliest",
-                                             "enable.partition.eof", "true", NULL};
+    const char *const producer_settings[] = {"transactional.id",
+                                             txn_id,
+                                             "enable.idempotence",
+                                             "true",
+                                             "acks",
+                                             "all",
+                                             "transaction.timeout.ms",
+                                             op_conf_get(conf, "transaction.timeout.ms"),
+                                             "message.timeout.ms",
+                                             op_conf_get(conf, "message.timeout.ms"),
+                                             "compression.codec",
+                                             op_conf_get(conf, "compression.codec"),
+                                             NULL};
+    const char *const restorer_settings[] = {"group.id",
+                                             "outreach-aggregator-restore",
+                                             "fetch.wait.max.ms",
+                                             "20",
+                                             "enable.auto.commit",
+                                             "false",
+                                             "isolation.level",
+                                             "read_committed",
+                                             "auto.offset.reset",
+                                             "earliest",
+                                             "enable.partition.eof",
+                                             "true",
+                                             NULL};
     a->producer = make_client(a, RD_KAFKA_PRODUCER, producer_settings, 0, errstr, errstr_size);
     if (!a->producer)
         goto fail;
@@ -922,8 +930,7 @@ static int start(struct aggregator *a)
     }
     for (int i = 0; i < 2; i++)
         if (n_out[i] != n_events) {
-            op_log(OP_LOG_ERR,
-                   "%s has %d partitions but %s has %d: they must be co-partitioned",
+            op_log(OP_LOG_ERR, "%s has %d partitions but %s has %d: they must be co-partitioned",
                    outs[i].name, n_out[i], a->events_topic, n_events);
             return -1;
         }
@@ -949,19 +956,15 @@ static int start(struct aggregator *a)
         TXN_OK)
         return -1;
 
-    const char *const consumer_settings[] = {"group.id", op_conf_get(a->conf, "group.name"),
-                                             "enable.auto.commit", "false",
-                                             "enable.auto.offset.store", "false",
-                                             "isolation.level", "read_committed",
-                                             "auto.offset.reset", "earliest",
-                                             "enable.partition.eof", "false",
-                                             "session.timeout.ms",
-                                             op_conf_get(a->conf, "session.timeout.ms"),
-                                             "heartbeat.interval.ms",
-                                             op_conf_get(a->conf, "heartbeat.interval.ms"),
-                                             /* Static membership: a restarted instance takes
-                                              * its partitions back without a rebalance. */
-                                             "group.instance.id", a->member_id, NULL};
+    const char *const consumer_settings[] = {
+        "group.id", op_conf_get(a->conf, "group.name"), "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false", "isolation.level", "read_committed",
+        "auto.offset.reset", "earliest", "enable.partition.eof", "false", "session.timeout.ms",
+        op_conf_get(a->conf, "session.timeout.ms"), "heartbeat.interval.ms",
+        op_conf_get(a->conf, "heartbeat.interval.ms"),
+        /* Static membership: a restarted instance takes
+         * its partitions back without a rebalance. */
+        "group.instance.id", a->member_id, NULL};
     a->consumer = make_client(a, RD_KAFKA_CONSUMER, consumer_settings, 1, err, sizeof err);
     if (!a->consumer) {
         op_log(OP_LOG_ERR, "consumer: %s", err);

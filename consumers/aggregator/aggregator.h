@@ -42,8 +42,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
 /* On SIGHUP the engine calls fn for a fresh configuration (caller-built, engine-owned; NULL
  * keeps the running one) and applies what can change live: log.level and agency.*.regions /
  * authz.default. */
-void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque),
-                           void *opaque);
+void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque), void *opaque);
 
 const struct aggregator_stats *aggregator_stats(const struct aggregator *a);
 

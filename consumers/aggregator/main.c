@@ -10,32 +10,33 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: outreach-aggregator [-F FILE] [-X key=value]... [-v|-q]\n"
-            "\n"
-            "Consumes Avro events from events.topic in the consumer group group.name, keeps\n"
-            "per-region rollups (county, prefecture, province; day, month, campaign, all-time)\n"
-            "and publishes every changed rollup to rollups.topic in a Kafka transaction that\n"
-            "also commits the consumed offsets: kill it at any moment and restart it, nothing\n"
-            "is lost or counted twice. Events repeating an event_id count once. Undecodable,\n"
-            "invalid or unauthorised events go to dlq.topic with the reason in headers.\n"
-            "\n"
-            "Options:\n"
-            "  -F FILE        read key=value settings from FILE (repeatable, in order)\n"
-            "  -X key=value   set one key (ours below, or any librdkafka property)\n"
-            "  -X list        print every key with its default, then exit\n"
-            "  -v, -q         debug / warnings-only logging\n"
-            "  -h, --help     this help\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT commit the open transaction and stop; a second one exits\n"
-            "at once (the open transaction is then aborted by the next start or the broker).\n"
-            "SIGHUP re-reads the -F files and -X settings and applies log.level and the\n"
-            "authorisation map (agency.*.regions, authz.default); other keys need a restart.\n"
-            "With health.listen set: GET /healthz, /readyz (200 once state is restored), /metrics.\n"
-            "Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.\n"
-            "\n"
-            "Exit status: 0 clean stop, 1 fatal Kafka error (restart it: state resumes from\n"
-            "Kafka), 2 bad usage or configuration (or health.listen cannot be bound).\n");
+    fprintf(
+        out,
+        "Usage: outreach-aggregator [-F FILE] [-X key=value]... [-v|-q]\n"
+        "\n"
+        "Consumes Avro events from events.topic in the consumer group group.name, keeps\n"
+        "per-region rollups (county, prefecture, province; day, month, campaign, all-time)\n"
+        "and publishes every changed rollup to rollups.topic in a Kafka transaction that\n"
+        "also commits the consumed offsets: kill it at any moment and restart it, nothing\n"
+        "is lost or counted twice. Events repeating an event_id count once. Undecodable,\n"
+        "invalid or unauthorised events go to dlq.topic with the reason in headers.\n"
+        "\n"
+        "Options:\n"
+        "  -F FILE        read key=value settings from FILE (repeatable, in order)\n"
+        "  -X key=value   set one key (ours below, or any librdkafka property)\n"
+        "  -X list        print every key with its default, then exit\n"
+        "  -v, -q         debug / warnings-only logging\n"
+        "  -h, --help     this help\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT commit the open transaction and stop; a second one exits\n"
+        "at once (the open transaction is then aborted by the next start or the broker).\n"
+        "SIGHUP re-reads the -F files and -X settings and applies log.level and the\n"
+        "authorisation map (agency.*.regions, authz.default); other keys need a restart.\n"
+        "With health.listen set: GET /healthz, /readyz (200 once state is restored), /metrics.\n"
+        "Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.\n"
+        "\n"
+        "Exit status: 0 clean stop, 1 fatal Kafka error (restart it: state resumes from\n"
+        "Kafka), 2 bad usage or configuration (or health.listen cannot be bound).\n");
 }
 
 struct args {
@@ -65,11 +66,9 @@ static struct op_conf *load(const struct args *args, enum op_cli_result *result)
     }
     memcpy(argv, args->argv, ((size_t)args->argc + 1) * sizeof *argv);
     int first;
-    *result = op_cli_parse(args->argc, argv, conf, aggregator_conf_defs, usage, NULL, NULL,
-                           &first);
+    *result = op_cli_parse(args->argc, argv, conf, aggregator_conf_defs, usage, NULL, NULL, &first);
     if (*result == OP_CLI_OK && first < args->argc) {
-        fprintf(stderr, "outreach-aggregator: unexpected argument %s (see --help)\n",
-                argv[first]);
+        fprintf(stderr, "outreach-aggregator: unexpected argument %s (see --help)\n", argv[first]);
         *result = OP_CLI_ERROR;
     }
     free(argv);

@@ -97,8 +97,7 @@ static int parse_day(const char *s, size_t n, int64_t *ms)
         return -1;
     memcpy(buf, s, 10);
     buf[10] = 0;
-    if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 ||
-        d > 31)
+    if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
         return -1;
     int64_t days = days_from_civil(y, m, d);
     int yy, mm, dd;
@@ -120,8 +119,7 @@ int agg_campaigns_parse(const char *text, struct agg_campaign **out, size_t *n, 
         const char *c1 = memchr(p, ':', len);
         const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - p)) : NULL;
         int64_t start, end;
-        if (!c1 || !c2 || c1 == p ||
-            parse_day(c1 + 1, (size_t)(c2 - c1 - 1), &start) != 0 ||
+        if (!c1 || !c2 || c1 == p || parse_day(c1 + 1, (size_t)(c2 - c1 - 1), &start) != 0 ||
             parse_day(c2 + 1, len - (size_t)(c2 + 1 - p), &end) != 0 || end < start) {
             set_err(errstr, errstr_size,
                     "campaign \"%.*s\": want NAME:YYYY-MM-DD:YYYY-MM-DD with start <= end",
@@ -413,8 +411,8 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
     /* Enum indices index fixed arrays: refuse anything outside the model (defensive; the
      * reader schema bounds them). */
     if ((ev->type == OP_EVENT_VISIT && ev->activity >= m->n_symbols[AGG_ACTIVITY]) ||
-        (ev->type == OP_EVENT_FUNDING && (ev->source >= m->n_symbols[AGG_SOURCE] ||
-                                          ev->purpose >= m->n_symbols[AGG_PURPOSE])))
+        (ev->type == OP_EVENT_FUNDING &&
+         (ev->source >= m->n_symbols[AGG_SOURCE] || ev->purpose >= m->n_symbols[AGG_PURPOSE])))
         return -1;
     for (int i = 0; i < ev->n_groups; i++)
         if (ev->groups[i] >= m->n_symbols[AGG_GROUP])
@@ -433,8 +431,7 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
     windows[nw] = month, kinds[nw++] = AGG_MONTH;
     windows[nw] = "all", kinds[nw++] = AGG_ALL;
     for (size_t c = 0; c < m->n_campaigns && nw < sizeof windows / sizeof windows[0]; c++)
-        if (ev->occurred_at >= m->campaigns[c].start_ms &&
-            ev->occurred_at < m->campaigns[c].end_ms)
+        if (ev->occurred_at >= m->campaigns[c].start_ms && ev->occurred_at < m->campaigns[c].end_ms)
             windows[nw] = m->campaigns[c].name, kinds[nw++] = AGG_CAMPAIGN;
 
     for (size_t w = 0; w < nw; w++)
@@ -447,8 +444,7 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
     return 0;
 }
 
-int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *opaque),
-                   void *opaque)
+int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *opaque), void *opaque)
 {
     size_t i;
     int rc = 0;
@@ -480,7 +476,8 @@ static int set_map(avro_value_t *rec, const char *name, const int64_t *vals,
         return -1;
     avro_value_reset(&f);
     for (int i = 0; i < n; i++) /* zero entries are left out: a sparse, stable map */
-        if (vals[i] && (avro_value_add(&f, syms[i], &e, NULL, NULL) || avro_value_set_long(&e, vals[i])))
+        if (vals[i] &&
+            (avro_value_add(&f, syms[i], &e, NULL, NULL) || avro_value_set_long(&e, vals[i])))
             return -1;
     return 0;
 }
@@ -497,10 +494,9 @@ int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, a
         avro_value_get_by_name(v, "window", &f, NULL) || avro_value_set_string(&f, r->window) ||
         avro_value_get_by_name(v, "region", &f, NULL) || avro_value_set_string(&f, region) ||
         avro_value_get_by_name(v, "level", &f, NULL) ||
-        avro_value_set_enum(&f, m->level_index[r->level]) ||
-        set_long(v, "revision", r->revision) || set_long(v, "event_count", r->event_count) ||
-        set_long(v, "first_event_at", r->first_at) || set_long(v, "last_event_at", r->last_at) ||
-        set_long(v, "visits", r->visits) ||
+        avro_value_set_enum(&f, m->level_index[r->level]) || set_long(v, "revision", r->revision) ||
+        set_long(v, "event_count", r->event_count) || set_long(v, "first_event_at", r->first_at) ||
+        set_long(v, "last_event_at", r->last_at) || set_long(v, "visits", r->visits) ||
         set_map(v, "visits_by_activity", r->by_activity, m->symbols[AGG_ACTIVITY],
                 m->n_symbols[AGG_ACTIVITY]) ||
         set_long(v, "workers_reached", r->workers_reached) ||
@@ -513,8 +509,7 @@ int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, a
         set_map(v, "funding_by_purpose_fen", r->by_purpose, m->symbols[AGG_PURPOSE],
                 m->n_symbols[AGG_PURPOSE]) ||
         set_long(v, "recipients", r->recipients) || set_long(v, "surveys", r->surveys) ||
-        set_long(v, "enterprises", r->enterprises) ||
-        set_long(v, "respondents", r->respondents) ||
+        set_long(v, "enterprises", r->enterprises) || set_long(v, "respondents", r->respondents) ||
         set_map(v, "needs", r->needs, m->symbols[AGG_NEED], m->n_symbols[AGG_NEED]);
     if (!bad) {
         avro_value_t sat;
@@ -569,8 +564,8 @@ int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_valu
     int kind_idx;
     uint32_t code;
     if (avro_value_get_by_name(v, "window_kind", &f, NULL) || avro_value_get_enum(&f, &kind_idx) ||
-        avro_value_get_by_name(v, "window", &f, NULL) ||
-        avro_value_get_string(&f, &window, &n) || avro_value_get_by_name(v, "region", &f, NULL) ||
+        avro_value_get_by_name(v, "window", &f, NULL) || avro_value_get_string(&f, &window, &n) ||
+        avro_value_get_by_name(v, "region", &f, NULL) ||
         avro_value_get_string(&f, &region_text, &n)) {
         set_err(errstr, errstr_size, "rollup record: avro-c: %s", avro_strerror());
         return -1;
@@ -581,9 +576,8 @@ int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_valu
     for (int k = 0; k < AGG_KINDS; k++)
         if (m->kind_index[k] == kind_idx)
             kind = k;
-    const struct op_region *reg = op_regions_parse_code(region_text, &code) == 0
-                                      ? op_regions_find(m->regions, code)
-                                      : NULL;
+    const struct op_region *reg =
+        op_regions_parse_code(region_text, &code) == 0 ? op_regions_find(m->regions, code) : NULL;
     if (kind < 0 || !reg) {
         set_err(errstr, errstr_size, "rollup %s|%s|%s: unknown window kind or region",
                 kind_sym ? kind_sym : "?", window, region_text);
@@ -595,13 +589,14 @@ int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_valu
         return -1;
     }
     /* Replace the whole content: a compacted topic may hold several revisions of a key. */
-    int64_t *sums[] = {&r->revision, &r->event_count, &r->first_at, &r->last_at, &r->visits,
-                       &r->workers_reached, &r->households, &r->staff, &r->funding_fen,
-                       &r->recipients, &r->surveys, &r->enterprises, &r->respondents};
-    static const char *const names[] = {"revision", "event_count", "first_event_at",
-                                        "last_event_at", "visits", "workers_reached",
-                                        "households", "staff", "funding_fen", "recipients",
-                                        "surveys", "enterprises", "respondents"};
+    int64_t *sums[] = {&r->revision,    &r->event_count,     &r->first_at,   &r->last_at,
+                       &r->visits,      &r->workers_reached, &r->households, &r->staff,
+                       &r->funding_fen, &r->recipients,      &r->surveys,    &r->enterprises,
+                       &r->respondents};
+    static const char *const names[] = {
+        "revision",        "event_count", "first_event_at", "last_event_at", "visits",
+        "workers_reached", "households",  "staff",          "funding_fen",   "recipients",
+        "surveys",         "enterprises", "respondents"};
     memset(r->by_activity, 0, sizeof r->by_activity);
     memset(r->by_group, 0, sizeof r->by_group);
     memset(r->by_source, 0, sizeof r->by_source);
@@ -616,8 +611,8 @@ int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_valu
     char why[200] = "";
     if (get_map(v, "visits_by_activity", r->by_activity, m->symbols[AGG_ACTIVITY],
                 m->n_symbols[AGG_ACTIVITY], why, sizeof why) ||
-        get_map(v, "workers_by_group", r->by_group, m->symbols[AGG_GROUP],
-                m->n_symbols[AGG_GROUP], why, sizeof why) ||
+        get_map(v, "workers_by_group", r->by_group, m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP],
+                why, sizeof why) ||
         get_map(v, "funding_by_source_fen", r->by_source, m->symbols[AGG_SOURCE],
                 m->n_symbols[AGG_SOURCE], why, sizeof why) ||
         get_map(v, "funding_by_purpose_fen", r->by_purpose, m->symbols[AGG_PURPOSE],

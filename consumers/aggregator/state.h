@@ -39,10 +39,10 @@ struct agg_model {
 };
 
 struct agg_rollup {
-    int kind;          /* enum agg_window_kind */
+    int kind; /* enum agg_window_kind */
     uint32_t region;
-    int level;         /* enum op_region_level */
-    int dirty;         /* changed since the last take_dirty */
+    int level; /* enum op_region_level */
+    int dirty; /* changed since the last take_dirty */
     int64_t revision, event_count, first_at, last_at;
     int64_t visits, by_activity[AGG_DIM], workers_reached, by_group[AGG_DIM], households, staff;
     int64_t funding_fen, by_source[AGG_DIM], by_purpose[AGG_DIM], recipients;

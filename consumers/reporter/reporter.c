@@ -813,7 +813,8 @@ static void *endpoint_main(void *opaque)
             attempt(ep);
         if (ep->producer)
             rd_kafka_poll(ep->producer, 0);
-        if (r->status_interval_ms > 0 && op_clock_mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
+        if (r->status_interval_ms > 0 &&
+            op_clock_mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
             ep->last_status_ms = op_clock_mono_ms();
             log_status(ep, "");
         }
@@ -1175,8 +1176,7 @@ static int reload_endpoint(const char *name, const char *key, const char *value,
     struct reporter_endpoint *old = find_ep(r, name);
     if (old) {
         if (strcmp(old->url, value) != 0)
-            op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s has a new url: restart to apply it",
-                   name);
+            op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s has a new url: restart to apply it", name);
         return 0;
     }
     if (!reporter_name_valid(name)) {
@@ -1247,12 +1247,13 @@ static void reload(struct reporter *r)
         char key[256];
         snprintf(key, sizeof key, "endpoint.%s.url", r->eps[i]->name);
         if (!op_conf_get(conf, key))
-            op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s is no longer configured: restart to "
-                                   "remove it",
+            op_log(OP_LOG_WARNING,
+                   "SIGHUP: endpoint %s is no longer configured: restart to "
+                   "remove it",
                    r->eps[i]->name);
     }
-    op_log(OP_LOG_NOTICE, "SIGHUP: reloaded log.level; %zu endpoint(s) added, %zu running",
-           c.added, r->n_eps);
+    op_log(OP_LOG_NOTICE, "SIGHUP: reloaded log.level; %zu endpoint(s) added, %zu running", c.added,
+           r->n_eps);
 }
 
 int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_atomic_t *reload_flag)
@@ -1270,7 +1271,8 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
                op_health_port(r->health));
     }
     /* Half of systemd's WatchdogSec: pinged from this loop, which only waits 100 ms. */
-    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000), last_ping_ms = op_clock_mono_ms();
+    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000),
+            last_ping_ms = op_clock_mono_ms();
     for (size_t i = 0; i < r->n_eps; i++) {
         struct reporter_endpoint *ep = r->eps[i];
         atomic_init(&ep->done, 0);

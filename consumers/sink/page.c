@@ -347,19 +347,22 @@ int sink_table_render(const struct sink_store *s, const char *window, struct op_
             if (add(out, title))
                 goto cleanup;
             for (size_t k = 0; k < N_COLUMNS; k++)
-                if (pad(out, columns[k][1], width[k], k > 2) || add(out, k + 1 < N_COLUMNS ? "  " : "\n"))
+                if (pad(out, columns[k][1], width[k], k > 2) ||
+                    add(out, k + 1 < N_COLUMNS ? "  " : "\n"))
                     goto cleanup;
         }
         for (size_t i = 0; i < v.c.n_rows; i++) {
             json_t *r = v.c.rows[i].r;
-            int prefecture = strcmp(json_string_value(json_object_get(r, "level")), "PROVINCE") != 0;
+            int prefecture =
+                strcmp(json_string_value(json_object_get(r, "level")), "PROVINCE") != 0;
             for (size_t k = 0; k < N_COLUMNS; k++) {
                 json_t *j = json_object_get(r, columns[k][0]);
                 const char *text = cellbuf;
                 if (json_is_string(j))
                     text = json_string_value(j);
                 else if (json_is_integer(j))
-                    snprintf(cellbuf, sizeof cellbuf, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+                    snprintf(cellbuf, sizeof cellbuf, "%" JSON_INTEGER_FORMAT,
+                             json_integer_value(j));
                 else
                     snprintf(cellbuf, sizeof cellbuf, "-");
                 char named[256];

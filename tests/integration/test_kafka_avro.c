@@ -64,8 +64,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 /* Event i as JSON in the input of its writer schema; regions spread over provinces. */
 static json_t *make_event(int i, const char **schema_name)
 {
-    static const char *const regions[] = {"650102", "530000", "450200", "370212", "110105",
-                                          "441900", "540102", "230103"};
+    static const char *const regions[] = {"650102", "530000", "450200", "370212",
+                                          "110105", "441900", "540102", "230103"};
     const char *region = regions[i % 8];
     char id[32];
     snprintf(id, sizeof id, "it-%05d", i);
@@ -75,41 +75,39 @@ static json_t *make_event(int i, const char **schema_name)
         *schema_name = "visit.v2";
         j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:[s,s], s:i, s:i, s:i, s:i, s:s, "
                       "s:s}",
-                      "event_id", id, "occurred_at", (json_int_t)1735000000000 + i,
-                      "reported_at", (json_int_t)1735100000000, "agency_id", "ACFTU-x",
-                      "region", region, "campaign", "2025 两节送温暖", "activity",
-                      "PSYCHOLOGICAL_SERVICE", "target_groups", "SANITATION",
-                      "NEW_EMPLOYMENT_FORMS", "workers_reached", i * 3, "households", i % 7,
-                      "staff", 4, "duration_minutes", 120, "venue", "UNION_STATION", "note",
-                      "心理服务 沙龙");
+                      "event_id", id, "occurred_at", (json_int_t)1735000000000 + i, "reported_at",
+                      (json_int_t)1735100000000, "agency_id", "ACFTU-x", "region", region,
+                      "campaign", "2025 两节送温暖", "activity", "PSYCHOLOGICAL_SERVICE",
+                      "target_groups", "SANITATION", "NEW_EMPLOYMENT_FORMS", "workers_reached",
+                      i * 3, "households", i % 7, "staff", 4, "duration_minutes", 120, "venue",
+                      "UNION_STATION", "note", "心理服务 沙龙");
         break;
     case 1:
         *schema_name = "visit.v1"; /* an old writer: must come out as v2 with defaults */
-        j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:n, s:s, s:[], s:i, s:i, s:i}", "event_id",
-                      id, "occurred_at", (json_int_t)1735000000000 + i, "reported_at",
+        j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:n, s:s, s:[], s:i, s:i, s:i}", "event_id", id,
+                      "occurred_at", (json_int_t)1735000000000 + i, "reported_at",
                       (json_int_t)1735100000000, "agency_id", "ACFTU-y", "region", region,
-                      "campaign", "activity", "HOME_VISIT", "target_groups", "workers_reached",
-                      i, "households", i, "staff", 1);
+                      "campaign", "activity", "HOME_VISIT", "target_groups", "workers_reached", i,
+                      "households", i, "staff", 1);
         break;
     case 2:
         *schema_name = "funding.v2";
         j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:n, s:I, s:s, s:s, s:i, s:s, s:s, s:n}",
-                      "event_id", id, "occurred_at", (json_int_t)1735000000000 + i,
-                      "reported_at", (json_int_t)1735100000000, "agency_id", "ACFTU-z",
-                      "region", region, "campaign", "amount_fen",
-                      (json_int_t)4000000000LL + i, "source", "UNION_FUNDS", "purpose",
-                      "CASH_GRANT", "recipients", 2100, "target_group", "SANITATION",
-                      "disbursement", "IN_KIND", "note");
+                      "event_id", id, "occurred_at", (json_int_t)1735000000000 + i, "reported_at",
+                      (json_int_t)1735100000000, "agency_id", "ACFTU-z", "region", region,
+                      "campaign", "amount_fen", (json_int_t)4000000000LL + i, "source",
+                      "UNION_FUNDS", "purpose", "CASH_GRANT", "recipients", 2100, "target_group",
+                      "SANITATION", "disbursement", "IN_KIND", "note");
         break;
     default:
         *schema_name = "survey.v1";
         j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:n, s:s, s:i, s:i, s:s, "
                       "s:{s:i,s:i,s:i,s:i,s:i}, s:[{s:s,s:i}]}",
-                      "event_id", id, "occurred_at", (json_int_t)1735000000000 + i,
-                      "reported_at", (json_int_t)1735100000000, "agency_id", "ACFTU-w",
-                      "region", region, "campaign", "method", "FIELD_VISIT", "enterprises",
-                      12, "respondents", 300, "topic", "WAGES", "satisfaction", "s1", 1, "s2",
-                      2, "s3", 3, "s4", 4, "s5", i, "needs", "need", "HOUSING", "count", 3);
+                      "event_id", id, "occurred_at", (json_int_t)1735000000000 + i, "reported_at",
+                      (json_int_t)1735100000000, "agency_id", "ACFTU-w", "region", region,
+                      "campaign", "method", "FIELD_VISIT", "enterprises", 12, "respondents", 300,
+                      "topic", "WAGES", "satisfaction", "s1", 1, "s2", 2, "s3", 3, "s4", 4, "s5", i,
+                      "needs", "need", "HOUSING", "count", 3);
         break;
     }
     assert_non_null(j);
@@ -145,8 +143,7 @@ static void test_produce_consume_avro(void **state)
         fail_msg("%s", err);
     assert_int_equal(parts, 3);
     /* Ensuring again is a no-op on an existing topic. */
-    assert_int_equal(op_kafka_ensure_topics(producer, &spec, 1, 30000, &parts, err, sizeof err),
-                     0);
+    assert_int_equal(op_kafka_ensure_topics(producer, &spec, 1, 30000, &parts, err, sizeof err), 0);
 
     static struct sent sent[N_EVENTS];
     struct op_buf buf = OP_BUF_INIT;
@@ -166,9 +163,8 @@ static void test_produce_consume_avro(void **state)
         struct sent *s = &sent[i];
         snprintf(s->event_id, sizeof s->event_id, "%s",
                  json_string_value(json_object_get(j, "event_id")));
-        assert_int_equal(op_kafka_province_key(json_string_value(json_object_get(j, "region")),
-                                               s->key),
-                         0);
+        assert_int_equal(
+            op_kafka_province_key(json_string_value(json_object_get(j, "region")), s->key), 0);
         s->type = ws->type;
         /* What a v2 reader must see: the v1 fields plus visit.v2.avsc's defaults. */
         if (strcmp(sname, "visit.v1") == 0) {
@@ -179,8 +175,7 @@ static void test_produce_consume_avro(void **state)
         s->json = j;
         rd_kafka_resp_err_t e;
         do {
-            e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic),
-                                  RD_KAFKA_V_KEY(s->key, 6),
+            e = rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(s->key, 6),
                                   RD_KAFKA_V_VALUE(buf.data, buf.len),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                   RD_KAFKA_V_HEADER("type", s->type, -1), RD_KAFKA_V_END);

@@ -80,8 +80,8 @@ static void test_campaign_parse(void **state)
     assert_true(c[0].end_ms == INT64_C(1739376000000)); /* 2025-02-13T00:00+08 */
     free(c[0].name);
     free(c);
-    static const char *const bad[] = {"A:2025-02-30:2025-03-01", "A:2025-01-02",
-                                      ":2025-01-01:2025-01-02", "A:2025-01-03:2025-01-02",
+    static const char *const bad[] = {"A:2025-02-30:2025-03-01",   "A:2025-01-02",
+                                      ":2025-01-01:2025-01-02",    "A:2025-01-03:2025-01-02",
                                       "A|B:2025-01-01:2025-01-02", "A:20250101:20250102"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (agg_campaigns_parse(bad[i], &c, &n, err, sizeof err) == 0)
@@ -179,7 +179,7 @@ static void test_funding_survey_sums(void **state)
     ev.event_id = "f";
     ev.occurred_at = ev.reported_at = INT64_C(1735700000000);
     ev.agency_id = "A";
-    ev.region = 530000; /* Yunnan provincial union: province level only */
+    ev.region = 530000;                  /* Yunnan provincial union: province level only */
     ev.amount_fen = INT64_C(4000000000); /* 40 million yuan */
     ev.source = 0;
     ev.purpose = 1;
@@ -245,8 +245,8 @@ static void test_rollup_record_round_trip(void **state)
     assert_non_null(r2);
     assert_int_equal(r2->dirty, 0);
     assert_int_equal(r2->level, OP_REGION_PREFECTURE);
-    assert_true(r2->revision == r->revision && r2->event_count == 1 &&
-                r2->workers_reached == 77 && r2->households == 2 && r2->staff == 1);
+    assert_true(r2->revision == r->revision && r2->event_count == 1 && r2->workers_reached == 77 &&
+                r2->households == 2 && r2->staff == 1);
     assert_memory_equal(r2->by_group, r->by_group, sizeof r->by_group);
     assert_memory_equal(r2->by_activity, r->by_activity, sizeof r->by_activity);
     assert_true(r2->first_at == r->first_at && r2->last_at == r->last_at);

@@ -175,10 +175,10 @@ static void test_registry(void **state)
 
 /* ---- framing and round trips ------------------------------------------------------------ */
 
-#define VISIT_V1                                                                                 \
-    "{\"event_id\":\"e-1\",\"occurred_at\":1735700000000,\"reported_at\":1735790000000,"        \
-    "\"agency_id\":\"ACFTU-650102\",\"region\":\"650102\",\"campaign\":\"2025 两节送温暖\","   \
-    "\"activity\":\"CONDOLENCE_VISIT\",\"target_groups\":[\"SANITATION\",\"MIGRANT_WORKERS\"],"  \
+#define VISIT_V1                                                                                   \
+    "{\"event_id\":\"e-1\",\"occurred_at\":1735700000000,\"reported_at\":1735790000000,"           \
+    "\"agency_id\":\"ACFTU-650102\",\"region\":\"650102\",\"campaign\":\"2025 两节送温暖\","  \
+    "\"activity\":\"CONDOLENCE_VISIT\",\"target_groups\":[\"SANITATION\",\"MIGRANT_WORKERS\"],"    \
     "\"workers_reached\":2100,\"households\":0,\"staff\":12}"
 
 static void test_single_object_framing(void **state)
@@ -281,7 +281,8 @@ static void fill_random(avro_value_t *v, int depth)
         break;
     }
     case AVRO_ENUM:
-        avro_value_set_enum(v, (int)(next_rand() % (uint32_t)avro_schema_enum_number_of_symbols(s)));
+        avro_value_set_enum(v,
+                            (int)(next_rand() % (uint32_t)avro_schema_enum_number_of_symbols(s)));
         break;
     case AVRO_UNION: {
         avro_value_t br;
@@ -527,21 +528,20 @@ static void test_hostile_bodies(void **state)
 
     /* A valid body: s="ok", e=B, u=int 3, a=[] , m={} */
     static const unsigned char ok[] = {0x04, 'o', 'k', 0x02, 0x02, 0x06, 0x00, 0x00};
-    static const unsigned char trunc_str[] = {0x0a, 0x01, 0x00};           /* len 5, 2 bytes */
-    static const unsigned char neg_len[] = {0xff, 0x2f, 0x9b};             /* len -3072 */
+    static const unsigned char trunc_str[] = {0x0a, 0x01, 0x00};            /* len 5, 2 bytes */
+    static const unsigned char neg_len[] = {0xff, 0x2f, 0x9b};              /* len -3072 */
     static const unsigned char huge_len[] = {0xfe, 0xff, 0xff, 0xff, 0x0f}; /* len 2^31-1 */
     static const unsigned char bad_enum[] = {0x00, 0x04, 0x00, 0x00, 0x00};
     static const unsigned char neg_enum[] = {0x00, 0x01, 0x00, 0x00, 0x00};
     static const unsigned char bad_union[] = {0x00, 0x00, 0x04, 0x00, 0x00};
-    static const unsigned char many_nulls[] = {0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0xff, 0x0f,
-                                               0x00, 0x00};
-    static const unsigned char map_count[] = {0x00, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0x0f,
-                                              0x00};
-    static const unsigned char min_block[] = {0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
-                                              0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
-    static const unsigned char long_varint[] = {0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 'k', 0xff,
+    static const unsigned char many_nulls[] = {0x00, 0x00, 0x00, 0xfe, 0xff,
+                                               0xff, 0xff, 0x0f, 0x00, 0x00};
+    static const unsigned char map_count[] = {0x00, 0x00, 0x00, 0x00, 0xfe, 0xff, 0xff, 0x0f, 0x00};
+    static const unsigned char min_block[] = {0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+                                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const unsigned char long_varint[] = {0x00, 0x00, 0x00, 0x00, 0x02, 0x02, 'k',
                                                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                                0xff, 0xff, 0x01, 0x00};
+                                                0xff, 0xff, 0xff, 0x01, 0x00};
     static const unsigned char bad_utf8[] = {0x04, 0xc3, 0x28, 0x00, 0x00, 0x00, 0x00};
     static const unsigned char nul_str[] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x00};
     static const unsigned char trailing[] = {0x04, 'o', 'k', 0x02, 0x02, 0x06, 0x00, 0x00, 0x00};
@@ -601,15 +601,14 @@ static void test_hostile_framing(void **state)
     char err[256];
     avro_value_t *v;
     static const unsigned char shortmsg[] = {0xC3, 0x01, 0x00};
-    assert_int_equal(op_codec_decode(c, shortmsg, sizeof shortmsg, &v, NULL, NULL, err,
-                                     sizeof err),
+    assert_int_equal(op_codec_decode(c, shortmsg, sizeof shortmsg, &v, NULL, NULL, err, sizeof err),
                      OP_CODEC_ERR_FRAMING);
     assert_string_equal(err, "3 bytes: shorter than the 10-byte single-object header");
-    static const unsigned char confluent[] = {0x00, 0x00, 0x00, 0x00, 0x07, 0x02, 0x41,
-                                              0x42, 0x43, 0x44, 0x45};
-    assert_int_equal(op_codec_decode(c, confluent, sizeof confluent, &v, NULL, NULL, err,
-                                     sizeof err),
-                     OP_CODEC_ERR_FRAMING);
+    static const unsigned char confluent[] = {0x00, 0x00, 0x00, 0x00, 0x07, 0x02,
+                                              0x41, 0x42, 0x43, 0x44, 0x45};
+    assert_int_equal(
+        op_codec_decode(c, confluent, sizeof confluent, &v, NULL, NULL, err, sizeof err),
+        OP_CODEC_ERR_FRAMING);
     assert_string_equal(err, "magic 00 00: not Avro single-object encoding (C3 01)");
     static const unsigned char unknown[] = {0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x00};
     assert_int_equal(op_codec_decode(c, unknown, sizeof unknown, &v, NULL, NULL, err, sizeof err),

@@ -233,10 +233,17 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     const char *topic = NULL;
-    const char *const fixed[] = {"bootstrap.servers", "127.0.0.1:9092", "group.id",
-                                 "outreach-codec-dump", "enable.auto.commit", "false",
-                                 "enable.partition.eof", "true", "isolation.level",
-                                 "read_committed", NULL};
+    const char *const fixed[] = {"bootstrap.servers",
+                                 "127.0.0.1:9092",
+                                 "group.id",
+                                 "outreach-codec-dump",
+                                 "enable.auto.commit",
+                                 "false",
+                                 "enable.partition.eof",
+                                 "true",
+                                 "isolation.level",
+                                 "read_committed",
+                                 NULL};
     for (const char *const *kv = fixed; *kv; kv += 2)
         rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof err);
     for (int i = 0; i < argc; i++) {
@@ -280,8 +287,9 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     rd_kafka_topic_destroy(rkt);
     if (e || md->topic_cnt != 1 || md->topics[0].err) {
         fprintf(stderr, "outreach-codec: %s: %s\n", topic,
-                rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err
-                                                       : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+                rd_kafka_err2str(e               ? e
+                                 : md->topic_cnt ? md->topics[0].err
+                                                 : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
         if (md)
             rd_kafka_metadata_destroy(md);
         rd_kafka_destroy(rk);
@@ -326,8 +334,8 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
             json_object_set_new(o, "hex", m->payload ? hex_of(m->payload, m->len) : json_null());
             if (m->payload) {
                 avro_value_t *v;
-                int drc = op_codec_decode(codec, m->payload, m->len, &v, NULL, NULL, err,
-                                          sizeof err);
+                int drc =
+                    op_codec_decode(codec, m->payload, m->len, &v, NULL, NULL, err, sizeof err);
                 json_object_set_new(o, drc == 0 ? "value" : "error",
                                     drc == 0 ? op_avrojson_to_json(v) : json_string(err));
             }

@@ -247,7 +247,7 @@ static int watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int timeout_
         if (!e)
             return 0;
         if (op_clock_mono_ms() >= deadline || !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                                       e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE))
+                                                e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE))
             break;
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);

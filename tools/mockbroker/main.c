@@ -18,17 +18,16 @@ static void stop(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: outreach-mock-broker --bootstrap-file PATH [--topic NAME:PARTITIONS]...\n"
-            "\n"
-            "Starts a one-broker librdkafka mock cluster on 127.0.0.1 (kernel-chosen port),\n"
-            "creates the given topics (the mock has no CreateTopics API), writes the\n"
-            "bootstrap address to PATH and serves until SIGTERM or SIGINT.\n"
-            "\n"
-            "For the demo only: the mock keeps at most 100k messages or 5 MiB per partition\n"
-            "and silently drops older ones, writes no transaction markers and discards\n"
-            "transactional offset commits. Exit status: 0 after a signal, 2 on bad usage or\n"
-            "setup failure.\n");
+    fprintf(out, "Usage: outreach-mock-broker --bootstrap-file PATH [--topic NAME:PARTITIONS]...\n"
+                 "\n"
+                 "Starts a one-broker librdkafka mock cluster on 127.0.0.1 (kernel-chosen port),\n"
+                 "creates the given topics (the mock has no CreateTopics API), writes the\n"
+                 "bootstrap address to PATH and serves until SIGTERM or SIGINT.\n"
+                 "\n"
+                 "For the demo only: the mock keeps at most 100k messages or 5 MiB per partition\n"
+                 "and silently drops older ones, writes no transaction markers and discards\n"
+                 "transactional offset commits. Exit status: 0 after a signal, 2 on bad usage or\n"
+                 "setup failure.\n");
 }
 
 int main(int argc, char **argv)
@@ -77,8 +76,7 @@ int main(int argc, char **argv)
         int parts = colon ? atoi(colon + 1) : 0;
         size_t len = colon ? (size_t)(colon - topics[i]) : 0;
         if (!colon || parts < 1 || len == 0 || len >= sizeof name) {
-            fprintf(stderr, "outreach-mock-broker: --topic %s: want NAME:PARTITIONS\n",
-                    topics[i]);
+            fprintf(stderr, "outreach-mock-broker: --topic %s: want NAME:PARTITIONS\n", topics[i]);
             rc = 2;
             break;
         }
@@ -94,8 +92,8 @@ int main(int argc, char **argv)
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", bootstrap_file);
         FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%s\n", rd_kafka_mock_cluster_bootstraps(mc)) < 0 ||
-            fclose(f) != 0 || rename(tmp, bootstrap_file) != 0) {
+        if (!f || fprintf(f, "%s\n", rd_kafka_mock_cluster_bootstraps(mc)) < 0 || fclose(f) != 0 ||
+            rename(tmp, bootstrap_file) != 0) {
             perror(bootstrap_file);
             rc = 2;
         } else {
