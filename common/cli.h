@@ -42,4 +42,25 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
                                 const struct op_conf_def *defs, void (*usage)(FILE *out),
                                 op_cli_option_cb option_cb, void *opaque, int *first_arg);
 
+/* A daemon's command line, kept so SIGHUP can build the configuration again. */
+struct op_cli_program {
+    const char *name; /* for messages, e.g. "outreach-aggregator" */
+    const struct op_conf_def *defs;
+    /* librdkafka settings applied before -F and -X (NULL: none); 0 or -1 with errstr */
+    int (*defaults)(struct op_conf *conf, char *errstr, size_t errstr_size);
+    void (*usage)(FILE *out);
+    int argc;
+    char **argv;
+};
+
+/* Builds a configuration (with librdkafka passthrough): defaults, then -F files and -X
+ * settings in order; operands are errors. argv is left as it was. Returns the new
+ * configuration, or NULL with *result OP_CLI_EXIT (help printed) or OP_CLI_ERROR (message
+ * printed). */
+struct op_conf *op_cli_load(const struct op_cli_program *p, enum op_cli_result *result);
+
+/* op_cli_load for SIGHUP (opaque: the struct op_cli_program): NULL after logging that the
+ * running configuration stays. */
+struct op_conf *op_cli_load_again(void *opaque);
+
 #endif

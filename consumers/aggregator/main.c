@@ -39,62 +39,14 @@ static void usage(FILE *out)
         "Kafka), 2 bad usage or configuration (or health.listen cannot be bound).\n");
 }
 
-struct args {
-    int argc;
-    char **argv;
-};
-
-/* Builds the configuration from defaults, then -F files and -X settings in order. On error
- * prints why and returns NULL with *result set. */
-static struct op_conf *load(const struct args *args, enum op_cli_result *result)
-{
-    char err[1024];
-    struct op_conf *conf = op_conf_new(aggregator_conf_defs, 1);
-    if (!conf || aggregator_conf_defaults(conf, err, sizeof err) != 0) {
-        fprintf(stderr, "outreach-aggregator: configuration setup failed: %s\n",
-                conf ? err : "out of memory");
-        op_conf_destroy(conf);
-        *result = OP_CLI_ERROR;
-        return NULL;
-    }
-    /* op_cli_parse reorders argv: work on a copy so a reload sees the original. */
-    char **argv = malloc(((size_t)args->argc + 1) * sizeof *argv);
-    if (!argv) {
-        op_conf_destroy(conf);
-        *result = OP_CLI_ERROR;
-        return NULL;
-    }
-    memcpy(argv, args->argv, ((size_t)args->argc + 1) * sizeof *argv);
-    int first;
-    *result = op_cli_parse(args->argc, argv, conf, aggregator_conf_defs, usage, NULL, NULL, &first);
-    if (*result == OP_CLI_OK && first < args->argc) {
-        fprintf(stderr, "outreach-aggregator: unexpected argument %s (see --help)\n", argv[first]);
-        *result = OP_CLI_ERROR;
-    }
-    free(argv);
-    if (*result != OP_CLI_OK) {
-        op_conf_destroy(conf);
-        return NULL;
-    }
-    return conf;
-}
-
-static struct op_conf *reload_conf(void *opaque)
-{
-    enum op_cli_result r;
-    struct op_conf *conf = load(opaque, &r);
-    if (!conf)
-        op_log(OP_LOG_ERR, "SIGHUP: configuration not reloaded (see the message above)");
-    return conf;
-}
-
 int main(int argc, char **argv)
 {
     char err[1024];
     op_log_set_prog("outreach-aggregator");
-    struct args args = {argc, argv};
+    struct op_cli_program prog = {
+        "outreach-aggregator", aggregator_conf_defs, aggregator_conf_defaults, usage, argc, argv};
     enum op_cli_result r;
-    struct op_conf *conf = load(&args, &r);
+    struct op_conf *conf = op_cli_load(&prog, &r);
     if (!conf)
         return r == OP_CLI_EXIT ? 0 : 2;
     struct aggregator *a = aggregator_new(conf, err, sizeof err);
@@ -103,7 +55,7 @@ int main(int argc, char **argv)
         op_conf_destroy(conf);
         return 2;
     }
-    aggregator_set_reload(a, reload_conf, &args);
+    aggregator_set_reload(a, op_cli_load_again, &prog);
     op_cli_install_signals();
     int rc = aggregator_run(a, &op_cli_run, &op_cli_reload);
     aggregator_destroy(a);

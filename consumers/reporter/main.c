@@ -58,54 +58,6 @@ static void usage(FILE *out)
             "the committed offsets), 2 bad usage or configuration.\n");
 }
 
-struct args {
-    int argc;
-    char **argv;
-};
-
-/* Defaults, then -F files and -X settings in order; NULL (after printing why) on error. */
-static struct op_conf *load(const struct args *args, enum op_cli_result *result)
-{
-    char err[1024];
-    struct op_conf *conf = op_conf_new(reporter_conf_defs, 1);
-    if (!conf || reporter_conf_defaults(conf, err, sizeof err) != 0) {
-        fprintf(stderr, "outreach-reporter: configuration setup failed: %s\n",
-                conf ? err : "out of memory");
-        op_conf_destroy(conf);
-        *result = OP_CLI_ERROR;
-        return NULL;
-    }
-    /* op_cli_parse reorders argv: work on a copy so a reload sees the original. */
-    char **argv = malloc(((size_t)args->argc + 1) * sizeof *argv);
-    if (!argv) {
-        op_conf_destroy(conf);
-        *result = OP_CLI_ERROR;
-        return NULL;
-    }
-    memcpy(argv, args->argv, ((size_t)args->argc + 1) * sizeof *argv);
-    int first;
-    *result = op_cli_parse(args->argc, argv, conf, reporter_conf_defs, usage, NULL, NULL, &first);
-    if (*result == OP_CLI_OK && first < args->argc) {
-        fprintf(stderr, "outreach-reporter: unexpected argument %s (see --help)\n", argv[first]);
-        *result = OP_CLI_ERROR;
-    }
-    free(argv);
-    if (*result != OP_CLI_OK) {
-        op_conf_destroy(conf);
-        return NULL;
-    }
-    return conf;
-}
-
-static struct op_conf *reload_conf(void *opaque)
-{
-    enum op_cli_result r;
-    struct op_conf *conf = load(opaque, &r);
-    if (!conf)
-        op_log(OP_LOG_ERR, "SIGHUP: configuration not reloaded (see the message above)");
-    return conf;
-}
-
 int main(int argc, char **argv)
 {
     char err[1024];
@@ -116,9 +68,10 @@ int main(int argc, char **argv)
         return 2;
     }
     json_object_seed(0);
-    struct args args = {argc, argv};
+    struct op_cli_program prog = {
+        "outreach-reporter", reporter_conf_defs, reporter_conf_defaults, usage, argc, argv};
     enum op_cli_result r;
-    struct op_conf *conf = load(&args, &r);
+    struct op_conf *conf = op_cli_load(&prog, &r);
     if (!conf) {
         curl_global_cleanup();
         return r == OP_CLI_EXIT ? 0 : 2;
@@ -130,7 +83,7 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 2;
     }
-    reporter_set_reload(rep, reload_conf, &args);
+    reporter_set_reload(rep, op_cli_load_again, &prog);
     op_cli_install_signals();
     int rc = reporter_run(rep, &op_cli_run, &op_cli_reload);
     reporter_destroy(rep);

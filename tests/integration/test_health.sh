@@ -191,9 +191,9 @@ wait_for 90 caught_up || fail "the endpoint added by SIGHUP did not receive ever
 cmp -s <(curl -s "127.0.0.1:$SP/rollups") <(curl -s "127.0.0.1:$SP2/rollups") ||
     fail "the SIGHUP-added endpoint holds other rollups than the first one"
 kill -0 "$REP" || fail "reporter died on SIGHUP"
+ok "reporter: SIGHUP added endpoint late, which received all $(rollups_of "$SP2") rollups"
 kill -TERM "$SINK2"
 wait "$SINK2" || fail "second sink: non-zero exit after SIGTERM"
-ok "reporter: SIGHUP added endpoint late, which received all $(rollups_of "$SP2") rollups"
 
 # ---- the spool producer --------------------------------------------------------------------
 S=$W/spool
