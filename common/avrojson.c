@@ -213,7 +213,7 @@ json_t *op_avrojson_to_json(avro_value_t *v)
     return to_json(v, 0);
 }
 
-static const char *json_kind(json_t *j)
+const char *op_avrojson_kind(json_t *j)
 {
     switch (json_typeof(j)) {
     case JSON_OBJECT:
@@ -240,7 +240,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
 static int expected(const struct jpath *path, const char *what, json_t *j, char *errstr,
                     size_t errstr_size)
 {
-    set_err(errstr, errstr_size, "%s: expected %s, got %s", PATH(path), what, json_kind(j));
+    set_err(errstr, errstr_size, "%s: expected %s, got %s", PATH(path), what, op_avrojson_kind(j));
     return -1;
 }
 

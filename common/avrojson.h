@@ -21,4 +21,8 @@ json_t *op_avrojson_to_json(avro_value_t *v);
 int op_avrojson_from_json(const struct op_schema *s, avro_value_t *dst, json_t *j, char *errstr,
                           size_t errstr_size);
 
+/* "an object", "an array", "a string", "an integer", "a number", "a boolean" or "null":
+ * the kind of `j` as error messages name it. */
+const char *op_avrojson_kind(json_t *j);
+
 #endif

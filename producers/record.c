@@ -604,27 +604,6 @@ static int pick_type(const struct producer_conv *conv, const char *name, size_t 
     return -1;
 }
 
-static const char *json_kind(json_t *j)
-{
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* Writes the reason for an unparsable timestamp text. */
 static void bad_ts(const char *fname, const char *s, size_t n, const char *why, char *field,
                    size_t field_size, char *reason, size_t reason_size)
@@ -648,13 +627,13 @@ int producer_conv_json(struct producer_conv *conv, const char *text, size_t len,
     }
     if (!json_is_object(obj)) {
         say(field, field_size, "record");
-        say(reason, reason_size, "expected a JSON object, got %s", json_kind(obj));
+        say(reason, reason_size, "expected a JSON object, got %s", op_avrojson_kind(obj));
         goto cleanup;
     }
     json_t *tj = json_object_get(obj, "type");
     if (tj && !json_is_string(tj)) {
         say(field, field_size, "type");
-        say(reason, reason_size, "expected a string, got %s", json_kind(tj));
+        say(reason, reason_size, "expected a string, got %s", op_avrojson_kind(tj));
         goto cleanup;
     }
     int t = pick_type(conv, tj ? json_string_value(tj) : NULL, tj ? json_string_length(tj) : 0,
@@ -676,7 +655,7 @@ int producer_conv_json(struct producer_conv *conv, const char *text, size_t len,
         if (!json_is_string(f)) {
             say(field, field_size, "%s", fname);
             say(reason, reason_size, "expected an RFC 3339 string or integer milliseconds, got %s",
-                json_kind(f));
+                op_avrojson_kind(f));
             goto cleanup;
         }
         int64_t ms;

@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include "authz.h"
+#include "cli.h"
 #include "codec.h"
 #include "health.h"
 #include "notify.h"
@@ -71,8 +72,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     OP_AUTHZ_CONF_DEFS,
-    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
-    {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
+    OP_CLI_CONF_DEFS,
     {0},
 };
 

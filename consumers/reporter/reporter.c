@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "batch.h"
+#include "cli.h"
 #include "codec.h"
 #include "file.h"
 #include "health.h"
@@ -71,8 +72,7 @@ const struct op_conf_def reporter_conf_defs[] = {
      "zlib level of the request body (1 fast .. 9 small)", 1, 9},
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
-    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},
-    {"log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0},
+    OP_CLI_CONF_DEFS,
     {0},
 };
 
