@@ -81,7 +81,8 @@ COMMON=(-X bootstrap.servers="$B" -F "$WORK/agencies.conf")
 say "starting outreach-aggregator"
 bin/outreach-aggregator "${COMMON[@]}" -X events.topic="$EV" -X rollups.topic="$RO" \
     -X seen.topic="$SEEN" -X dlq.topic="$DLQ" -X group.name="$P-aggregator" \
-    -X instance.id=demo -X health.listen=127.0.0.1:0 2>"$WORK/aggregator.log" &
+    -X instance.id=demo -X state.dir="$WORK/state" -X health.listen=127.0.0.1:0 \
+    2>"$WORK/aggregator.log" &
 PIDS+=($!)
 wait_for 30 "the aggregator's health port" grep -q "health and metrics on" "$WORK/aggregator.log"
 AGG_PORT=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/aggregator.log" | head -1)

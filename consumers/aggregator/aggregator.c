@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "regions.h"
 #include "state.h"
+#include "store.h"
 
 const struct op_conf_def aggregator_conf_defs[] = {
     {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are read from", 0, 0},
@@ -57,6 +59,16 @@ const struct op_conf_def aggregator_conf_defs[] = {
      "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0},
     {"restore.timeout.ms", OP_CONF_INT, "300000", "longest a state restore may take", 1000,
      3600000},
+    {"state.dir", OP_CONF_STRING, NULL,
+     "directory of the local state store (LMDB; a cache of the rollups and seen topics): "
+     "<state.dir>/<instance.id>/ (default: $STATE_DIRECTORY, else /var/lib/outreach-aggregator)",
+     0, 0},
+    {"state.map.size.mb", OP_CONF_INT, "65536",
+     "largest size the state store may grow to (sparse: disk is used as data arrives)", 16,
+     16777216},
+    {"state.max.dirty", OP_CONF_INT, "200000",
+     "commit the transaction early once this many rollups changed (bounds memory)", 1000,
+     10000000},
     /* Client-specific librdkafka settings, kept in our table so each goes to the one client
      * it concerns (no CONFWARN noise) while staying overridable with -X. */
     {"transaction.timeout.ms", OP_CONF_INT, "30000",
@@ -96,6 +108,14 @@ struct aggregator {
     const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic;
     int partitions;
     struct agg_state **states; /* by partition; NULL when not assigned */
+    struct agg_store *store;
+    char store_dir[4096];
+    /* Per partition: next offset after our newest delivered record of the rollups [p*2] and
+     * seen [p*2+1] topics: what the store records once the transaction is committed. */
+    int64_t *changelog_next;
+    size_t n_dirty;        /* rollups made dirty since the last commit (all partitions) */
+    int64_t max_dirty;
+    struct op_buf seen_buf; /* one seen-ids batch being assembled */
     int64_t *positions;        /* next offset to commit per partition, -1 when none */
     int txn_open;
     int64_t txn_started_ms;
@@ -147,11 +167,20 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
-    (void)opaque;
+    struct aggregator *a = opaque;
     /* A failed delivery fails the transaction at commit; the log says why. */
-    if (m->err)
+    if (m->err) {
         op_log(OP_LOG_WARNING, "delivery to %s [%" PRId32 "] failed: %s",
                rd_kafka_topic_name(m->rkt), m->partition, rd_kafka_err2str(m->err));
+        return;
+    }
+    const char *t = rd_kafka_topic_name(m->rkt);
+    int which = strcmp(t, a->rollups_topic) == 0 ? 0 : strcmp(t, a->seen_topic) == 0 ? 1 : -1;
+    if (which >= 0 && a->changelog_next && m->partition >= 0 && m->partition < a->partitions) {
+        int64_t *next = &a->changelog_next[m->partition * 2 + which];
+        if (m->offset + 1 > *next)
+            *next = m->offset + 1;
+    }
 }
 
 /* producev with back-pressure: QUEUE_FULL waits for deliveries and retries. */
@@ -181,18 +210,19 @@ static int produce(struct aggregator *a, const char *topic, int32_t partition, c
 static int produce_rollup(struct agg_rollup *r, void *opaque)
 {
     struct aggregator *a = opaque;
-    char err[512];
+    char err[512], key[160];
+    int key_len = agg_rollup_key(&a->model, r, key, sizeof key);
     avro_value_reset(&a->rollup_value);
     a->buf.len = 0;
-    if (agg_rollup_to_value(&a->model, r, &a->rollup_value, err, sizeof err) != 0 ||
+    if (key_len < 0 || agg_rollup_to_value(&a->model, r, &a->rollup_value, err, sizeof err) != 0 ||
         op_codec_encode(a->model.rollup, &a->rollup_value, &a->buf, err, sizeof err) != 0) {
-        op_log(OP_LOG_ERR, "rollup %s: %s", r->key, err);
+        op_log(OP_LOG_ERR, "rollup %016" PRIx64 ": %s", r->id, key_len < 0 ? "no key" : err);
         return -1;
     }
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "rollup", -1);
     /* Co-partitioning: rollups of events partition p live in rollups partition p. */
-    if (produce(a, a->rollups_topic, a->flushing, r->key, strlen(r->key), a->buf.data, a->buf.len,
+    if (produce(a, a->rollups_topic, a->flushing, key, (size_t)key_len, a->buf.data, a->buf.len,
                 h) != 0)
         return -1;
     a->stats.rollups_written++;
@@ -301,14 +331,167 @@ static enum txn_verdict txn_begin(struct aggregator *a)
     return v;
 }
 
-/* Produces the dirty rollups, sends the consumed offsets and commits. */
+/* ---- seen ids changelog ------------------------------------------------------------------
+ * The store is the index of counted ids; the seen topic is its changelog, written as batches
+ * (one or a few records per partition and transaction, not one per event) keyed
+ * "batch:<next events offset>:<n>" so keys never repeat, with header type=seen-batch. A
+ * batch is entries of: 1 byte id length, the id, 8 bytes little-endian first-seen ms. */
+
+#define SEEN_BATCH_BYTES 65536
+
+static int flush_seen_batch(struct aggregator *a, int32_t p, int *chunk)
+{
+    if (a->seen_buf.len == 0)
+        return 0;
+    char key[64];
+    int kl = snprintf(key, sizeof key, "batch:%" PRId64 ":%d", a->positions[p], (*chunk)++);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "type", -1, "seen-batch", -1);
+    int rc = produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
+    a->seen_buf.len = 0;
+    return rc;
+}
+
+struct seen_flush {
+    struct aggregator *a;
+    int32_t p;
+    int chunk;
+};
+
+static int add_seen_entry(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    struct seen_flush *f = opaque;
+    struct aggregator *a = f->a;
+    if (a->seen_buf.len + 1 + n + 8 > SEEN_BATCH_BYTES && flush_seen_batch(a, f->p, &f->chunk))
+        return -1;
+    unsigned char len = (unsigned char)n, le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)((uint64_t)ms >> (8 * i));
+    return op_buf_append(&a->seen_buf, &len, 1) || op_buf_append(&a->seen_buf, id, n) ||
+                   op_buf_append(&a->seen_buf, le, 8)
+               ? -1
+               : 0;
+}
+
+static int produce_seen(struct aggregator *a, int32_t p)
+{
+    struct seen_flush f = {a, p, 0};
+    a->seen_buf.len = 0;
+    if (agg_state_each(a->states[p], NULL, add_seen_entry, &f) != 0)
+        return -1;
+    return flush_seen_batch(a, p, &f.chunk);
+}
+
+/* Calls fn(id, n, ms) for every entry of a seen-topic record: a batch (header type =
+ * seen-batch) or, from versions before batches, one id as key with its time as value. */
+static int each_seen_record(const rd_kafka_message_t *m,
+                            int (*fn)(const char *id, size_t n, int64_t ms, void *opaque),
+                            void *opaque)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *type = NULL;
+    size_t type_len = 0;
+    if (rd_kafka_message_headers(m, &h) == 0 &&
+        rd_kafka_header_get_last(h, "type", &type, &type_len) == 0 && type_len == 10 &&
+        memcmp(type, "seen-batch", 10) == 0) {
+        const unsigned char *q = m->payload, *end = q + m->len;
+        while (q < end) {
+            size_t n = *q++;
+            if (n == 0 || n > OP_EVENT_ID_MAX || (size_t)(end - q) < n + 8)
+                return -1;
+            uint64_t ms = 0;
+            for (int i = 0; i < 8; i++)
+                ms |= (uint64_t)q[n + (size_t)i] << (8 * i);
+            if (fn((const char *)q, n, (int64_t)ms, opaque) != 0)
+                return -1;
+            q += n + 8;
+        }
+        return 0;
+    }
+    if (!m->key || m->key_len == 0 || m->key_len > OP_EVENT_ID_MAX)
+        return 0; /* not ours: nothing to remember */
+    char val[24] = "";
+    if (m->payload && m->len < sizeof val)
+        memcpy(val, m->payload, m->len);
+    return fn(m->key, m->key_len, strtoll(val, NULL, 10), opaque);
+}
+
+/* ---- the store after a commit -------------------------------------------------------- */
+
+/* A storage error leaves the store unknown: remove it so the restart rebuilds it from the
+ * topics, and stop. */
+static void store_failed(struct aggregator *a, const char *what)
+{
+    op_log(OP_LOG_ERR, "state store: %s: %s; removing it (the restart rebuilds it from %s and %s)",
+           what, agg_store_error(a->store), a->rollups_topic, a->seen_topic);
+    agg_store_close(a->store);
+    a->store = NULL;
+    agg_store_remove(a->store_dir);
+    a->fatal = 1;
+}
+
+struct store_put {
+    struct aggregator *a;
+    int32_t p;
+};
+
+static int put_rollup(struct agg_rollup *r, void *opaque)
+{
+    struct store_put *sp = opaque;
+    return agg_store_put_rollup(sp->a->store, sp->p, r);
+}
+
+static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    struct store_put *sp = opaque;
+    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms);
+}
+
+/* After the Kafka commit: the working sets, the ids and the changelog offsets they bring the
+ * store to, in one LMDB transaction. A crash before its end leaves the store at the previous
+ * commit, which the changelog tail brings forward at the next start. */
+static int store_commit(struct aggregator *a)
+{
+    if (agg_store_begin(a->store) != 0) {
+        store_failed(a, "begin");
+        return -1;
+    }
+    int half = 0;
+    for (int p = 0; p < a->partitions; p++) {
+        if (!a->states[p])
+            continue;
+        struct store_put sp = {a, p};
+        if (agg_state_each(a->states[p], put_rollup, put_seen, &sp) != 0 ||
+            agg_store_set_partition(a->store, p, a->changelog_next[p * 2],
+                                    a->changelog_next[p * 2 + 1]) != 0) {
+            store_failed(a, "write");
+            return -1;
+        }
+        if (!half++)
+            agg_fault("mid-store-write");
+    }
+    if (agg_store_commit(a->store) != 0) {
+        store_failed(a, "commit");
+        return -1;
+    }
+    for (int p = 0; p < a->partitions; p++)
+        if (a->states[p])
+            agg_state_release(a->states[p]);
+    a->n_dirty = 0;
+    agg_fault("after-store-commit");
+    return 0;
+}
+
+/* Produces the dirty rollups and the new seen ids, sends the consumed offsets, commits, and
+ * then brings the store to the committed state. */
 static enum txn_verdict txn_commit(struct aggregator *a)
 {
     if (!a->txn_open)
         return TXN_OK;
     for (int p = 0; p < a->partitions; p++) {
         a->flushing = p;
-        if (a->states[p] && agg_take_dirty(a->states[p], produce_rollup, a) != 0)
+        if (a->states[p] && (agg_take_dirty(a->states[p], produce_rollup, a) != 0 ||
+                             produce_seen(a, p) != 0))
             return TXN_ABORT;
     }
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
@@ -324,64 +507,129 @@ static enum txn_verdict txn_commit(struct aggregator *a)
         v = txn_retry(do_commit, a, NULL, "commit_transaction");
     if (v == TXN_OK) {
         a->txn_open = 0;
+        a->stats.txn_committed++;
+        rd_kafka_poll(a->producer, 0); /* delivery reports: the changelog offsets */
+        agg_fault("after-kafka-commit");
+        if (store_commit(a) != 0)
+            return TXN_FATAL;
         for (int p = 0; p < a->partitions; p++)
             a->positions[p] = -1;
-        a->stats.txn_committed++;
     }
     return v;
 }
 
 /* ---- restore ---------------------------------------------------------------------------- */
 
-/* Reads the rollups and seen ids of every partition in `parts` (whose states are fresh)
- * from the beginning to the last stable offset, all partitions at once. */
+/* Watermarks of topic [p], retrying while leadership moves (new topics, broker restarts). */
+static rd_kafka_resp_err_t watermarks(struct aggregator *a, const char *topic, int32_t p,
+                                      int64_t *lo, int64_t *hi)
+{
+    rd_kafka_resp_err_t e;
+    for (int attempt = 0;; attempt++) {
+        e = rd_kafka_query_watermark_offsets(a->restorer, topic, p, lo, hi, 10000);
+        if (!e || attempt >= 60 ||
+            !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+              e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+              e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+              e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+              e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+            return e;
+        op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topic, p,
+               rd_kafka_err2str(e));
+        op_clock_sleep_ms(500);
+        watchdog_ping(a);
+    }
+}
+
+struct restore_ctx {
+    struct aggregator *a;
+    int32_t p;
+    size_t rollups, ids;
+    struct agg_rollup r;
+};
+
+static int restore_seen(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    struct restore_ctx *c = opaque;
+    c->ids++;
+    return agg_store_put_seen(c->a->store, c->p, id, n, ms);
+}
+
+/* Long restores are cut into LMDB transactions of this many writes, so the dirty pages a
+ * write transaction holds in memory stay small. */
+#define RESTORE_TXN_WRITES 20000
+
+/* Brings the store's content for every partition in `parts` up to the last stable offset of
+ * the rollups and seen topics: from the offsets the store records (the tail), or from the
+ * beginning for a partition it cannot vouch for (full restore), all partitions at once. */
 static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_list_t *parts,
                               char *errstr, size_t errstr_size)
 {
     const char *topics[2] = {a->rollups_topic, a->seen_topic};
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2 * parts->cnt);
-    int rc = 0;
-    for (int k = 0; rc == 0 && k < parts->cnt; k++)
-        for (int i = 0; i < 2; i++) {
-            int32_t p = parts->elems[k].partition;
-            int64_t lo = 0, hi = 0;
-            rd_kafka_resp_err_t e;
-            /* Leadership moves (new topics, broker restarts) are transient: retry a while. */
-            for (int attempt = 0;; attempt++) {
-                e = rd_kafka_query_watermark_offsets(a->restorer, topics[i], p, &lo, &hi, 10000);
-                if (!e || attempt >= 60 ||
-                    !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                      e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                      e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                      e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__TRANSPORT ||
-                      e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-                      e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
-                    break;
-                op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topics[i], p,
-                       rd_kafka_err2str(e));
-                op_clock_sleep_ms(500);
-                watchdog_ping(a);
-            }
+    /* next[p * 2 + topic]: where the store's content for that changelog will end. */
+    int64_t *next = calloc((size_t)a->partitions * 2, sizeof *next);
+    unsigned char *eof = calloc((size_t)a->partitions * 2, 1);
+    struct restore_ctx ctx = {a, 0, 0, 0, {0}};
+    int rc = 0, want_eof = 0, eofs = 0, full = 0;
+    if (!next || !eof || agg_store_begin(a->store) != 0) {
+        set_err(errstr, errstr_size, "restore: out of memory or store: %s",
+                agg_store_error(a->store));
+        rc = -1;
+    }
+    for (int k = 0; rc == 0 && k < parts->cnt; k++) {
+        int32_t p = parts->elems[k].partition;
+        int64_t rec[2], lo[2], hi[2];
+        char why[200] = "";
+        int have = agg_store_partition(a->store, p, &rec[0], &rec[1]);
+        for (int i = 0; rc == 0 && i < 2; i++) {
+            rd_kafka_resp_err_t e = watermarks(a, topics[i], p, &lo[i], &hi[i]);
             if (e) {
                 set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i], p,
                         rd_kafka_err2str(e));
                 rc = -1;
-                break;
             }
-            if (hi > lo)
-                rd_kafka_topic_partition_list_add(list, topics[i], p)->offset =
-                    RD_KAFKA_OFFSET_BEGINNING;
         }
-    int want_eof = list->cnt, eofs = 0;
-    size_t rollups = 0, ids = 0;
+        if (rc != 0)
+            break;
+        if (have < 0) {
+            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+            break;
+        }
+        if (have == 0)
+            snprintf(why, sizeof why, "no complete state of this partition in the store");
+        for (int i = 0; have == 1 && i < 2; i++)
+            if (rec[i] > hi[i]) { /* the topic was recreated, or is another one */
+                snprintf(why, sizeof why,
+                         "the store reflects %s up to offset %" PRId64 " but it ends at %" PRId64,
+                         topics[i], rec[i], hi[i]);
+                have = 0;
+            }
+        /* Forget the recorded offsets first: a crash in the middle of a restore must not
+         * leave a partition that looks complete. */
+        if (agg_store_reset_partition(a->store, p, have == 0) != 0) {
+            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+            break;
+        }
+        if (have == 0) {
+            full++;
+            op_log(OP_LOG_NOTICE, "partition %" PRId32 ": full restore from the topics (%s)", p,
+                   why);
+        }
+        for (int i = 0; i < 2; i++) {
+            int64_t from = have ? (rec[i] > lo[i] ? rec[i] : lo[i]) : lo[i];
+            next[p * 2 + i] = have ? rec[i] : lo[i];
+            if (hi[i] > from) {
+                rd_kafka_topic_partition_list_add(list, topics[i], p)->offset = from;
+                want_eof++;
+            } else
+                eof[p * 2 + i] = 1;
+        }
+    }
     if (rc == 0 && want_eof > 0 && rd_kafka_assign(a->restorer, list) != 0) {
         set_err(errstr, errstr_size, "assign for restore failed");
-        rc = -1;
-    }
-    /* EOF bookkeeping per topic-partition: index = partition * 2 + (seen topic). */
-    unsigned char *eof = calloc((size_t)a->partitions * 2, 1);
-    if (!eof) {
-        set_err(errstr, errstr_size, "out of memory");
         rc = -1;
     }
     int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
@@ -397,51 +645,78 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
             continue;
         int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->rollups_topic) == 0;
         int32_t p = m->partition;
-        struct agg_state *s = p >= 0 && p < a->partitions ? a->states[p] : NULL;
+        ctx.p = p;
+        int ours = p >= 0 && p < a->partitions && a->states[p];
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (s && !eof[p * 2 + !is_rollup]) {
+            if (ours && !eof[p * 2 + !is_rollup]) {
                 eof[p * 2 + !is_rollup] = 1;
+                next[p * 2 + !is_rollup] = m->offset;
                 eofs++;
             }
         } else if (m->err) {
             op_log(OP_LOG_WARNING, "restore: %s", rd_kafka_message_errstr(m));
-        } else if (!s) {
+        } else if (!ours) {
             op_log(OP_LOG_WARNING, "restore: unexpected partition %" PRId32, p);
         } else if (is_rollup && m->payload) {
             avro_value_t *v;
             char err[512];
+            int interned = 0;
             int drc =
                 op_codec_decode(a->codec, m->payload, m->len, &v, NULL, NULL, err, sizeof err);
-            if (drc != 0 || agg_rollup_restore(&a->model, s, v, err, sizeof err) != 0) {
+            if (drc != 0 ||
+                agg_rollup_from_value(&a->model, v, &ctx.r, &interned, err, sizeof err) != 0) {
                 /* Our own output: an unreadable record means a downgrade or corruption. */
                 set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
                         a->rollups_topic, p, m->offset, err);
                 rc = -1;
-            }
-            rollups++;
-        } else if (!is_rollup && m->key && m->key_len > 0 && m->key_len <= OP_EVENT_ID_MAX) {
-            char id[OP_EVENT_ID_MAX + 1], val[24] = "";
-            memcpy(id, m->key, m->key_len);
-            id[m->key_len] = 0;
-            if (m->payload && m->len < sizeof val) {
-                memcpy(val, m->payload, m->len);
-                val[m->len] = 0;
-            }
-            if (agg_seen_restore(s, id, strtoll(val, NULL, 10)) != 0) {
-                set_err(errstr, errstr_size, "out of memory");
+            } else if ((interned &&
+                        agg_store_put_window(a->store, (uint16_t)(a->model.n_windows - 1),
+                                             a->model.windows[a->model.n_windows - 1]) != 0) ||
+                       agg_store_put_rollup(a->store, p, &ctx.r) != 0) {
+                set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
                 rc = -1;
             }
-            ids++;
+            ctx.rollups++;
+            next[p * 2] = m->offset + 1;
+        } else if (!is_rollup) {
+            if (each_seen_record(m, restore_seen, &ctx) != 0)
+                op_log(OP_LOG_WARNING, "restore: %s [%" PRId32 "] @%" PRId64
+                       ": malformed seen record skipped", a->seen_topic, p, m->offset);
+            next[p * 2 + 1] = m->offset + 1;
         }
         rd_kafka_message_destroy(m);
+        if (rc == 0 && agg_store_pending(a->store) >= RESTORE_TXN_WRITES &&
+            (agg_store_commit(a->store) != 0 || agg_store_begin(a->store) != 0)) {
+            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+        }
     }
-    free(eof);
+    agg_rollup_clear(&ctx.r);
     if (want_eof > 0)
         rd_kafka_assign(a->restorer, NULL);
     rd_kafka_topic_partition_list_destroy(list);
+    for (int k = 0; rc == 0 && k < parts->cnt; k++) {
+        int32_t p = parts->elems[k].partition;
+        a->changelog_next[p * 2] = next[p * 2];
+        a->changelog_next[p * 2 + 1] = next[p * 2 + 1];
+        if (agg_store_set_partition(a->store, p, next[p * 2], next[p * 2 + 1]) != 0) {
+            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+        }
+    }
+    if (rc == 0 && agg_store_commit(a->store) != 0) {
+        set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+        rc = -1;
+    }
+    if (rc != 0)
+        agg_store_abort(a->store);
+    free(eof);
+    free(next);
     if (rc == 0)
-        op_log(OP_LOG_INFO, "restored %zu rollup records and %zu seen ids for %d partition(s)",
-               rollups, ids, parts->cnt);
+        op_log(OP_LOG_INFO,
+               "restored %zu rollup records and %zu seen ids for %d partition(s) (%d in full, "
+               "the rest from the store and the changelog tail)",
+               ctx.rollups, ctx.ids, parts->cnt, full);
     return rc;
 }
 
@@ -478,7 +753,8 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
             return -1;
         }
         agg_state_destroy(a->states[p]);
-        a->states[p] = agg_state_new(p);
+        struct agg_backing backing = agg_store_backing(a->store);
+        a->states[p] = agg_state_new(p, &backing);
         a->positions[p] = -1;
         if (!a->states[p]) {
             op_log(OP_LOG_ERR, "restore: out of memory");
@@ -488,6 +764,8 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
     }
     if (restore_partitions(a, committed, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "restore: %s", err);
+        if (!strncmp(err, "store:", 6))
+            store_failed(a, "restore");
         rd_kafka_topic_partition_list_destroy(committed);
         return -1;
     }
@@ -538,7 +816,8 @@ static int abort_and_rewind(struct aggregator *a)
         return -1;
     op_log(OP_LOG_WARNING, "transaction aborted: rewinding %d partition(s) to committed state",
            assigned->cnt);
-    drop_partitions(a, assigned);
+    drop_partitions(a, assigned); /* the store holds the committed state */
+    a->n_dirty = 0;
     int rc = restore_and_assign(a, assigned);
     rd_kafka_topic_partition_list_destroy(assigned);
     return rc;
@@ -567,7 +846,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else if (v == TXN_FATAL)
             a->fatal = 1;
     }
-    drop_partitions(a, parts);
+    drop_partitions(a, parts); /* their store content waits, checked against the tail */
+    a->n_dirty = 0;
     rd_kafka_assign(rk, NULL);
     a->stats.ready = 0;
 }
@@ -609,8 +889,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
     }
     int dup = agg_seen_check_add(s, ev.event_id, op_clock_wall_ms());
     if (dup < 0) {
-        op_log(OP_LOG_ERR, "out of memory");
-        a->fatal = 1;
+        store_failed(a, "dedup look-up (or out of memory)");
         return -1;
     }
     if (dup) {
@@ -619,16 +898,15 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
         rc = 0;
         goto done;
     }
-    char ts[24];
-    int tl = snprintf(ts, sizeof ts, "%" PRId64, op_clock_wall_ms());
-    rc = produce(a, a->seen_topic, p, ev.event_id, strlen(ev.event_id), ts, (size_t)tl, NULL);
-    if (rc == 0 && agg_apply(&a->model, s, &ev) != 0) {
-        op_log(OP_LOG_ERR, "out of memory applying %s", ev.event_id);
-        a->fatal = 1;
+    /* The id reaches the seen topic with the transaction's batch (produce_seen). */
+    size_t dirty_before = s->n_dirty;
+    if (agg_apply(&a->model, s, &ev) != 0) {
+        store_failed(a, "rollup look-up (or out of memory)");
         return -1;
     }
-    if (rc == 0)
-        a->stats.events_counted++;
+    a->n_dirty += s->n_dirty - dirty_before;
+    a->stats.events_counted++;
+    rc = 0;
 done:
     a->positions[p] = m->offset + 1;
     return rc;
@@ -645,11 +923,8 @@ static void publish_snapshot(struct aggregator *a, int force)
     uint64_t rollups = 0, seen = 0;
     if (lag_due) {
         a->last_lag_ms = now;
-        for (int p = 0; p < a->partitions; p++)
-            if (a->states[p]) {
-                rollups += op_map_size(a->states[p]->rollups);
-                seen += op_map_size(a->states[p]->seen);
-            }
+        if (a->store)
+            agg_store_counts(a->store, &rollups, &seen);
     }
     pthread_mutex_lock(&a->lock);
     a->snap = a->stats;
@@ -822,6 +1097,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     a->horizon_ms = op_conf_get_int(conf, "dedup.horizon.days") * 86400000LL;
     a->max_future_ms = op_conf_get_int(conf, "max.future.skew.s") * 1000LL;
     a->restore_timeout_ms = op_conf_get_int(conf, "restore.timeout.ms");
+    a->max_dirty = op_conf_get_int(conf, "state.max.dirty");
 
     const char *rfile = op_conf_get(conf, "regions.file");
     a->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
@@ -856,6 +1132,24 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         instance = host;
     }
     snprintf(txn_id, sizeof txn_id, "outreach-aggregator-%s", instance);
+    const char *sdir = op_conf_get(conf, "state.dir");
+    if (!sdir || !*sdir)
+        sdir = getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
+    if (!sdir || !*sdir)
+        sdir = "/var/lib/outreach-aggregator";
+    if (strchr(instance, '/') || !strcmp(instance, ".") || !strcmp(instance, "..")) {
+        set_err(errstr, errstr_size, "instance.id \"%s\" must not contain '/'", instance);
+        goto fail;
+    }
+    int dl = snprintf(a->store_dir, sizeof a->store_dir, "%s/%s", sdir, instance);
+    if (dl < 0 || (size_t)dl >= sizeof a->store_dir) {
+        set_err(errstr, errstr_size, "state.dir too long");
+        goto fail;
+    }
+    if (mkdir(sdir, 0700) != 0 && errno != EEXIST) {
+        set_err(errstr, errstr_size, "state.dir %s: %s", sdir, strerror(errno));
+        goto fail;
+    }
     snprintf(a->member_id, sizeof a->member_id, "%s", txn_id);
     if (op_conf_get_int(conf, "message.timeout.ms") >=
         op_conf_get_int(conf, "transaction.timeout.ms")) {
@@ -901,6 +1195,46 @@ fail:
     return NULL;
 }
 
+/* Opens the instance's store, checked against this cluster and these topics, and numbers
+ * the campaign windows as the store does (new names are added to it). */
+static int open_store(struct aggregator *a)
+{
+    char err[512], reason[512];
+    const char *cluster = rd_kafka_clusterid(a->producer, 10000);
+    struct agg_store_identity id = {cluster, a->rollups_topic, a->seen_topic, a->partitions};
+    a->store = agg_store_open(a->store_dir, (size_t)op_conf_get_int(a->conf, "state.map.size.mb"),
+                              &id, reason, sizeof reason, err, sizeof err);
+    if (cluster)
+        rd_kafka_mem_free(a->producer, (void *)cluster);
+    if (!a->store) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return -1;
+    }
+    if (*reason)
+        op_log(OP_LOG_WARNING, "state store %s was not usable: %s; rebuilt from the topics",
+               a->store_dir, reason);
+    else
+        op_log(OP_LOG_INFO, "state store %s opened", a->store_dir);
+    char **names;
+    size_t n;
+    agg_store_windows(a->store, &names, &n);
+    if (agg_model_set_windows(&a->model, names, n) != 0 || agg_store_begin(a->store) != 0) {
+        op_log(OP_LOG_ERR, "state store: out of memory");
+        return -1;
+    }
+    for (size_t w = n; w < a->model.n_windows; w++)
+        if (agg_store_put_window(a->store, (uint16_t)w, a->model.windows[w]) != 0) {
+            op_log(OP_LOG_ERR, "state store: %s", agg_store_error(a->store));
+            return -1;
+        }
+    if (agg_store_commit(a->store) != 0) {
+        op_log(OP_LOG_ERR, "state store: %s", agg_store_error(a->store));
+        return -1;
+    }
+    a->last_prune_ms = op_clock_wall_ms() - 540000; /* first prune a minute after start */
+    return 0;
+}
+
 /* The consumer is created only after topics exist and transactions are initialised, so a
  * rebalance can never see a producer that is not ready. */
 static int start(struct aggregator *a)
@@ -935,10 +1269,13 @@ static int start(struct aggregator *a)
             return -1;
         }
     a->partitions = n_events;
+    if (open_store(a) != 0)
+        return -1;
     a->states = calloc((size_t)n_events, sizeof *a->states);
+    a->changelog_next = calloc((size_t)n_events * 2, sizeof *a->changelog_next);
     a->positions = malloc((size_t)n_events * sizeof *a->positions);
     int64_t *lag = malloc((size_t)n_events * sizeof *lag);
-    if (!a->states || !a->positions || !lag) {
+    if (!a->states || !a->positions || !a->changelog_next || !lag) {
         free(lag);
         return -1;
     }
@@ -1036,7 +1373,10 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             }
         }
         rd_kafka_poll(a->producer, 0);
-        if (a->txn_open && op_clock_mono_ms() - a->txn_started_ms >= a->commit_interval_ms) {
+        /* Commit each interval, or sooner once the working set reaches state.max.dirty:
+         * memory follows that bound, not the rate of events. */
+        if (a->txn_open && (op_clock_mono_ms() - a->txn_started_ms >= a->commit_interval_ms ||
+                            (int64_t)a->n_dirty >= a->max_dirty)) {
             enum txn_verdict v = txn_commit(a);
             if (v == TXN_FATAL || (v == TXN_ABORT && abort_and_rewind(a) != 0)) {
                 a->fatal = 1;
@@ -1049,14 +1389,16 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             *reload_flag = 0;
             reload(a);
         }
-        if (op_clock_wall_ms() - a->last_prune_ms > 60000) {
+        /* Between transactions, so the store holds only committed state while it prunes. */
+        if (!a->txn_open && a->store && op_clock_wall_ms() - a->last_prune_ms > 600000) {
             a->last_prune_ms = op_clock_wall_ms();
-            size_t pruned = 0;
-            for (int p = 0; p < a->partitions; p++)
-                if (a->states[p])
-                    pruned += agg_seen_prune(a->states[p], op_clock_wall_ms() - a->horizon_ms);
+            long pruned = agg_store_prune_seen(a->store, op_clock_wall_ms() - a->horizon_ms);
+            if (pruned < 0) {
+                store_failed(a, "prune");
+                break;
+            }
             if (pruned)
-                op_log(OP_LOG_INFO, "forgot %zu event ids older than the dedup horizon", pruned);
+                op_log(OP_LOG_INFO, "forgot %ld event ids older than the dedup horizon", pruned);
         }
     }
     op_notify("STOPPING=1");
@@ -1106,6 +1448,9 @@ void aggregator_destroy(struct aggregator *a)
     for (int p = 0; a->states && p < a->partitions; p++)
         agg_state_destroy(a->states[p]);
     free(a->states);
+    free(a->changelog_next);
+    agg_store_close(a->store);
+    op_buf_free(&a->seen_buf);
     free(a->positions);
     free(a->lag_snap);
     pthread_mutex_destroy(&a->lock);

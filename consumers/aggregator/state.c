@@ -3,6 +3,7 @@
 #include "state.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,7 +226,13 @@ int agg_model_init(struct agg_model *m, const struct op_codec *codec,
             set_err(errstr, errstr_size, "rollup schema lacks level %s", levels[l]);
             return -1;
         }
-    return agg_campaigns_parse(campaigns, &m->campaigns, &m->n_campaigns, errstr, errstr_size);
+    if (agg_campaigns_parse(campaigns, &m->campaigns, &m->n_campaigns, errstr, errstr_size) != 0)
+        return -1;
+    if (agg_model_set_windows(m, NULL, 0) != 0) {
+        set_err(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 void agg_model_free(struct agg_model *m)
@@ -235,29 +242,284 @@ void agg_model_free(struct agg_model *m)
     free(m->campaigns);
     m->campaigns = NULL;
     m->n_campaigns = 0;
+    for (size_t i = 0; i < m->n_windows; i++)
+        free(m->windows[i]);
+    free(m->windows);
+    m->windows = NULL;
+    m->n_windows = 0;
 }
 
-/* ---- state ------------------------------------------------------------------------------ */
+int agg_model_intern(struct agg_model *m, const char *name, uint16_t *window, int *added)
+{
+    if (added)
+        *added = 0;
+    for (size_t i = 0; i < m->n_windows; i++)
+        if (strcmp(m->windows[i], name) == 0) {
+            *window = (uint16_t)i;
+            return 0;
+        }
+    if (m->n_windows > UINT16_MAX)
+        return -1;
+    char **nw = realloc(m->windows, (m->n_windows + 1) * sizeof *nw);
+    if (!nw)
+        return -1;
+    m->windows = nw;
+    if (!(nw[m->n_windows] = strdup(name)))
+        return -1;
+    *window = (uint16_t)m->n_windows++;
+    if (added)
+        *added = 1;
+    return 0;
+}
+
+int agg_model_set_windows(struct agg_model *m, char *const *names, size_t n)
+{
+    for (size_t i = 0; i < m->n_windows; i++)
+        free(m->windows[i]);
+    free(m->windows);
+    m->windows = NULL;
+    m->n_windows = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t w;
+        if (agg_model_intern(m, names[i], &w, NULL) != 0)
+            return -1;
+    }
+    for (size_t c = 0; c < m->n_campaigns; c++)
+        if (agg_model_intern(m, m->campaigns[c].name, &m->campaigns[c].window, NULL) != 0)
+            return -1;
+    return 0;
+}
+
+/* ---- rollup identity and content -------------------------------------------------------- */
+
+uint64_t agg_rollup_id(int kind, uint16_t window, uint32_t region)
+{
+    return (uint64_t)(unsigned)kind << 48 | (uint64_t)window << 32 | region;
+}
+
+int agg_rollup_kind(const struct agg_rollup *r)
+{
+    return (int)(r->id >> 48 & 0xff);
+}
+
+uint16_t agg_rollup_window(const struct agg_rollup *r)
+{
+    return (uint16_t)(r->id >> 32);
+}
+
+uint32_t agg_rollup_region(const struct agg_rollup *r)
+{
+    return (uint32_t)r->id;
+}
+
+/* Day windows are numbered by days since 1970-01-01, months by year * 12 + month - 1. */
+static uint16_t day_number(int64_t ms)
+{
+    return (uint16_t)floor_div(ms + SHANGHAI_OFFSET_MS, DAY_MS);
+}
+
+static uint16_t month_number(int64_t ms)
+{
+    int y, mo, d;
+    civil_from_days(floor_div(ms + SHANGHAI_OFFSET_MS, DAY_MS), &y, &mo, &d);
+    return (uint16_t)(y * 12 + mo - 1);
+}
+
+/* The window's name into out (at least 11 bytes for day and month), or NULL. */
+static const char *window_name(const struct agg_model *m, int kind, uint16_t w, char *out)
+{
+    switch (kind) {
+    case AGG_DAY:
+        format_day(((int64_t)w * DAY_MS) - SHANGHAI_OFFSET_MS, out);
+        return out;
+    case AGG_MONTH:
+        format_day(days_from_civil(w / 12, w % 12 + 1, 1) * DAY_MS - SHANGHAI_OFFSET_MS, out);
+        out[7] = 0;
+        return out;
+    case AGG_CAMPAIGN:
+        return w < m->n_windows ? m->windows[w] : NULL;
+    case AGG_ALL:
+        return "all";
+    }
+    return NULL;
+}
+
+static const char *const kind_names[AGG_KINDS] = {"DAY", "MONTH", "CAMPAIGN", "ALL"};
+
+int agg_rollup_key(const struct agg_model *m, const struct agg_rollup *r, char *out,
+                   size_t out_size)
+{
+    char buf[11];
+    int kind = agg_rollup_kind(r);
+    const char *w = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), buf) : NULL;
+    if (!w)
+        return -1;
+    int len =
+        snprintf(out, out_size, "%s|%s|%06" PRIu32, kind_names[kind], w, agg_rollup_region(r));
+    return len < 0 || (size_t)len >= out_size ? -1 : len;
+}
+
+int64_t agg_rollup_dim(const struct agg_rollup *r, int dim, int sym)
+{
+    uint8_t tag = (uint8_t)(dim << 5 | sym);
+    for (uint16_t i = 0; i < r->n_dims; i++)
+        if (r->dims[i].tag == tag)
+            return r->dims[i].v;
+    return 0;
+}
+
+static int dim_add(struct agg_rollup *r, int dim, int sym, int64_t v)
+{
+    uint8_t tag = (uint8_t)(dim << 5 | sym);
+    for (uint16_t i = 0; i < r->n_dims; i++)
+        if (r->dims[i].tag == tag) {
+            r->dims[i].v += v;
+            return 0;
+        }
+    if (v == 0)
+        return 0;
+    if (r->n_dims == r->cap_dims) {
+        uint16_t cap = r->cap_dims ? (uint16_t)(r->cap_dims * 2) : 4;
+        if (cap > AGG_DIMS * AGG_DIM)
+            cap = AGG_DIMS * AGG_DIM;
+        struct agg_dimval *d = realloc(r->dims, cap * sizeof *d);
+        if (!d)
+            return -1;
+        r->dims = d;
+        r->cap_dims = cap;
+    }
+    r->dims[r->n_dims].tag = tag;
+    r->dims[r->n_dims++].v = v;
+    return 0;
+}
+
+void agg_rollup_clear(struct agg_rollup *r)
+{
+    free(r->dims);
+    uint64_t id = r->id;
+    memset(r, 0, sizeof *r);
+    r->id = id;
+}
 
 static void rollup_free(void *p)
 {
     struct agg_rollup *r = p;
     if (!r)
         return;
-    free(r->window);
-    free(r->key);
+    free(r->dims);
     free(r);
 }
 
-struct agg_state *agg_state_new(int32_t partition)
+/* Scalars in the order of the compact form. */
+#define AGG_SCALARS 18
+static int64_t *scalars(struct agg_rollup *r, int64_t *out[AGG_SCALARS])
+{
+    int64_t *list[AGG_SCALARS] = {
+        &r->revision,    &r->event_count,     &r->first_at,        &r->last_at,
+        &r->visits,      &r->workers_reached, &r->households,      &r->staff,
+        &r->funding_fen, &r->recipients,      &r->surveys,         &r->enterprises,
+        &r->respondents, &r->satisfaction[0], &r->satisfaction[1], &r->satisfaction[2],
+        &r->satisfaction[3], &r->satisfaction[4]};
+    memcpy(out, list, sizeof list);
+    return out[0];
+}
+
+static int put_varint(struct op_buf *b, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag */
+    unsigned char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = (unsigned char)((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
+        z >>= 7;
+    } while (z);
+    return op_buf_append(b, tmp, n);
+}
+
+static int get_varint(const unsigned char **p, const unsigned char *end, int64_t *v)
+{
+    uint64_t z = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (*p >= end)
+            return -1;
+        unsigned char c = *(*p)++;
+        z |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+#define AGG_FORMAT 1 /* first byte of the compact form */
+
+int agg_rollup_encode(const struct agg_rollup *r, struct op_buf *out)
+{
+    int64_t *s[AGG_SCALARS];
+    scalars((struct agg_rollup *)r, s);
+    unsigned char head[2] = {AGG_FORMAT, (unsigned char)0};
+    if (op_buf_append(out, head, 1) != 0)
+        return -1;
+    for (int i = 0; i < AGG_SCALARS; i++)
+        if (put_varint(out, *s[i]) != 0)
+            return -1;
+    if (put_varint(out, r->n_dims) != 0)
+        return -1;
+    for (uint16_t i = 0; i < r->n_dims; i++) {
+        head[0] = r->dims[i].tag;
+        if (op_buf_append(out, head, 1) != 0 || put_varint(out, r->dims[i].v) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int agg_rollup_decode(struct agg_rollup *r, const void *data, size_t len)
+{
+    const unsigned char *p = data, *end = p + len;
+    agg_rollup_clear(r);
+    int64_t *s[AGG_SCALARS], n;
+    scalars(r, s);
+    if (len < 1 || *p++ != AGG_FORMAT)
+        return -1;
+    for (int i = 0; i < AGG_SCALARS; i++)
+        if (get_varint(&p, end, s[i]) != 0)
+            return -1;
+    if (get_varint(&p, end, &n) != 0 || n < 0 || n > AGG_DIMS * AGG_DIM)
+        return -1;
+    if (n > 0 && !(r->dims = malloc((size_t)n * sizeof *r->dims)))
+        return -1;
+    r->cap_dims = (uint16_t)n;
+    for (int64_t i = 0; i < n; i++) {
+        if (p >= end)
+            goto bad;
+        uint8_t tag = *p++;
+        if ((tag >> 5) >= AGG_DIMS || get_varint(&p, end, &r->dims[i].v) != 0)
+            goto bad;
+        r->dims[i].tag = tag;
+        r->n_dims++;
+    }
+    if (p != end)
+        goto bad;
+    return 0;
+bad:
+    agg_rollup_clear(r);
+    return -1;
+}
+
+/* ---- state ------------------------------------------------------------------------------ */
+
+struct agg_state *agg_state_new(int32_t partition, const struct agg_backing *backing)
 {
     struct agg_state *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->partition = partition;
-    s->rollups = op_map_new();
+    if (backing)
+        s->backing = *backing;
+    s->live = op_map_new();
     s->seen = op_map_new();
-    if (!s->rollups || !s->seen) {
+    if (!s->live || !s->seen) {
         agg_state_destroy(s);
         return NULL;
     }
@@ -268,81 +530,62 @@ void agg_state_destroy(struct agg_state *s)
 {
     if (!s)
         return;
-    op_map_destroy(s->rollups, rollup_free);
+    op_map_destroy(s->live, rollup_free);
     op_map_destroy(s->seen, NULL);
     free(s->dirty);
     free(s);
 }
 
+void agg_state_release(struct agg_state *s)
+{
+    op_map_destroy(s->live, rollup_free);
+    op_map_destroy(s->seen, NULL);
+    s->live = op_map_new();
+    s->seen = op_map_new();
+    s->n_dirty = 0;
+    /* The dirty list's storage is kept: the next interval needs it again. */
+}
+
+size_t agg_state_live(const struct agg_state *s)
+{
+    return s->live ? op_map_size(s->live) : 0;
+}
+
 int agg_seen_check_add(struct agg_state *s, const char *event_id, int64_t now_ms)
 {
     size_t n = strlen(event_id);
+    if (!s->seen)
+        return -1;
     if (op_map_get(s->seen, event_id, n))
         return 1;
+    if (s->backing.has_seen) {
+        int had = s->backing.has_seen(s->backing.opaque, s->partition, event_id, n);
+        if (had != 0)
+            return had;
+    }
     /* The stored pointer is the time; 0 would read as absent, so store at least 1. */
     return op_map_put(s->seen, event_id, n, (void *)(intptr_t)(now_ms > 0 ? now_ms : 1), NULL);
 }
 
-int agg_seen_restore(struct agg_state *s, const char *event_id, int64_t seen_ms)
+static struct agg_rollup *rollup_get(struct agg_state *s, uint64_t id)
 {
-    return op_map_put(s->seen, event_id, strlen(event_id),
-                      (void *)(intptr_t)(seen_ms > 0 ? seen_ms : 1), NULL);
-}
-
-size_t agg_seen_prune(struct agg_state *s, int64_t cutoff_ms)
-{
-    /* Collect first: removal shifts entries under an iterator. */
-    size_t pos = 0, n = 0, cap = 0, removed = 0;
-    char **old = NULL;
-    const char *key;
-    void *v;
-    while (op_map_next(s->seen, &pos, &key, NULL, &v)) {
-        if ((int64_t)(intptr_t)v >= cutoff_ms)
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **no = realloc(old, nc * sizeof *no);
-            if (!no)
-                break;
-            old = no;
-            cap = nc;
-        }
-        old[n++] = (char *)key;
-    }
-    /* Keys are owned by the map; copy each before removal frees it. */
-    for (size_t i = 0; i < n; i++) {
-        char *k = strdup(old[i]);
-        old[i] = k;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (old[i] && op_map_remove(s->seen, old[i], strlen(old[i])))
-            removed++;
-    for (size_t i = 0; i < n; i++)
-        free(old[i]);
-    free(old);
-    return removed;
-}
-
-static struct agg_rollup *rollup_get(struct agg_state *s, int kind, const char *window,
-                                     const struct op_region *reg)
-{
-    static const char *const kinds[AGG_KINDS] = {"DAY", "MONTH", "CAMPAIGN", "ALL"};
-    char key[256];
-    int len = snprintf(key, sizeof key, "%s|%s|%06" PRIu32, kinds[kind], window, reg->code);
-    if (len < 0 || (size_t)len >= sizeof key)
+    if (!s->live)
         return NULL;
-    struct agg_rollup *r = op_map_get(s->rollups, key, (size_t)len);
+    struct agg_rollup *r = op_map_get(s->live, (const char *)&id, sizeof id);
     if (r)
         return r;
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->kind = kind;
-    r->region = reg->code;
-    r->level = reg->level;
-    r->window = strdup(window);
-    r->key = strndup(key, (size_t)len);
-    if (!r->window || !r->key || op_map_put(s->rollups, key, (size_t)len, r, NULL) != 0) {
+    r->id = id;
+    if (s->backing.load_rollup &&
+        s->backing.load_rollup(s->backing.opaque, s->partition, id, r) < 0) {
+        rollup_free(r);
+        return NULL;
+    }
+    r->id = id;
+    r->dirty = 0;
+    if (op_map_put(s->live, (const char *)&id, sizeof id, r, NULL) != 0) {
         rollup_free(r);
         return NULL;
     }
@@ -367,27 +610,28 @@ static int mark_dirty(struct agg_state *s, struct agg_rollup *r)
     return 0;
 }
 
-static void add_event(struct agg_rollup *r, const struct op_event *ev)
+static int add_event(struct agg_rollup *r, const struct op_event *ev)
 {
     if (r->event_count == 0 || ev->occurred_at < r->first_at)
         r->first_at = ev->occurred_at;
     if (r->event_count == 0 || ev->occurred_at > r->last_at)
         r->last_at = ev->occurred_at;
     r->event_count++;
+    int bad = 0;
     switch (ev->type) {
     case OP_EVENT_VISIT:
         r->visits++;
-        r->by_activity[ev->activity]++;
+        bad |= dim_add(r, AGG_ACTIVITY, ev->activity, 1);
         r->workers_reached += ev->workers_reached;
         for (int i = 0; i < ev->n_groups; i++)
-            r->by_group[ev->groups[i]] += ev->workers_reached;
+            bad |= dim_add(r, AGG_GROUP, ev->groups[i], ev->workers_reached);
         r->households += ev->households;
         r->staff += ev->staff;
         break;
     case OP_EVENT_FUNDING:
         r->funding_fen += ev->amount_fen;
-        r->by_source[ev->source] += ev->amount_fen;
-        r->by_purpose[ev->purpose] += ev->amount_fen;
+        bad |= dim_add(r, AGG_SOURCE, ev->source, ev->amount_fen);
+        bad |= dim_add(r, AGG_PURPOSE, ev->purpose, ev->amount_fen);
         r->recipients += ev->recipients;
         break;
     case OP_EVENT_SURVEY:
@@ -397,9 +641,10 @@ static void add_event(struct agg_rollup *r, const struct op_event *ev)
         for (int i = 0; i < 5; i++)
             r->satisfaction[i] += ev->satisfaction[i];
         for (int i = 0; i < ev->n_needs; i++)
-            r->needs[ev->needs[i].kind] += ev->needs[i].count;
+            bad |= dim_add(r, AGG_NEED, ev->needs[i].kind, ev->needs[i].count);
         break;
     }
+    return bad ? -1 : 0;
 }
 
 int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_event *ev)
@@ -408,7 +653,7 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
     size_t levels = op_regions_chain(m->regions, ev->region, chain);
     if (levels == 0)
         return -1;
-    /* Enum indices index fixed arrays: refuse anything outside the model (defensive; the
+    /* Enum indices become dimension tags: refuse anything outside the model (defensive; the
      * reader schema bounds them). */
     if ((ev->type == OP_EVENT_VISIT && ev->activity >= m->n_symbols[AGG_ACTIVITY]) ||
         (ev->type == OP_EVENT_FUNDING &&
@@ -421,25 +666,21 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
         if (ev->needs[i].kind >= m->n_symbols[AGG_NEED])
             return -1;
 
-    char day[11], month[8];
-    agg_day_of(ev->occurred_at, day);
-    agg_month_of(ev->occurred_at, month);
-    const char *windows[AGG_KINDS + 16];
+    uint16_t windows[AGG_KINDS + 16];
     int kinds[AGG_KINDS + 16];
     size_t nw = 0;
-    windows[nw] = day, kinds[nw++] = AGG_DAY;
-    windows[nw] = month, kinds[nw++] = AGG_MONTH;
-    windows[nw] = "all", kinds[nw++] = AGG_ALL;
+    windows[nw] = day_number(ev->occurred_at), kinds[nw++] = AGG_DAY;
+    windows[nw] = month_number(ev->occurred_at), kinds[nw++] = AGG_MONTH;
+    windows[nw] = 0, kinds[nw++] = AGG_ALL;
     for (size_t c = 0; c < m->n_campaigns && nw < sizeof windows / sizeof windows[0]; c++)
         if (ev->occurred_at >= m->campaigns[c].start_ms && ev->occurred_at < m->campaigns[c].end_ms)
-            windows[nw] = m->campaigns[c].name, kinds[nw++] = AGG_CAMPAIGN;
+            windows[nw] = m->campaigns[c].window, kinds[nw++] = AGG_CAMPAIGN;
 
     for (size_t w = 0; w < nw; w++)
         for (size_t l = 0; l < levels; l++) {
-            struct agg_rollup *r = rollup_get(s, kinds[w], windows[w], chain[l]);
-            if (!r || mark_dirty(s, r) != 0)
+            struct agg_rollup *r = rollup_get(s, agg_rollup_id(kinds[w], windows[w], chain[l]->code));
+            if (!r || mark_dirty(s, r) != 0 || add_event(r, ev) != 0)
                 return -1;
-            add_event(r, ev);
         }
     return 0;
 }
@@ -460,6 +701,24 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
     return rc;
 }
 
+int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
+                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
+                   void *opaque)
+{
+    size_t pos = 0, len;
+    const char *key;
+    void *v;
+    int rc;
+    while (rollup_cb && op_map_next(s->live, &pos, &key, &len, &v))
+        if ((rc = rollup_cb(v, opaque)) != 0)
+            return rc;
+    pos = 0;
+    while (seen_cb && op_map_next(s->seen, &pos, &key, &len, &v))
+        if ((rc = seen_cb(key, len, (int64_t)(intptr_t)v, opaque)) != 0)
+            return rc;
+    return 0;
+}
+
 /* ---- rollup records --------------------------------------------------------------------- */
 
 static int set_long(avro_value_t *rec, const char *name, int64_t v)
@@ -468,58 +727,66 @@ static int set_long(avro_value_t *rec, const char *name, int64_t v)
     return avro_value_get_by_name(rec, name, &f, NULL) || avro_value_set_long(&f, v);
 }
 
-static int set_map(avro_value_t *rec, const char *name, const int64_t *vals,
+static int set_map(avro_value_t *rec, const char *name, const struct agg_rollup *r, int dim,
                    const char *const *syms, int n)
 {
     avro_value_t f, e;
     if (avro_value_get_by_name(rec, name, &f, NULL))
         return -1;
     avro_value_reset(&f);
-    for (int i = 0; i < n; i++) /* zero entries are left out: a sparse, stable map */
-        if (vals[i] &&
-            (avro_value_add(&f, syms[i], &e, NULL, NULL) || avro_value_set_long(&e, vals[i])))
+    for (int i = 0; i < n; i++) { /* zero entries are left out: a sparse, stable map */
+        int64_t v = agg_rollup_dim(r, dim, i);
+        if (v && (avro_value_add(&f, syms[i], &e, NULL, NULL) || avro_value_set_long(&e, v)))
             return -1;
+    }
     return 0;
 }
+
+static const char *const map_fields[AGG_DIMS] = {"visits_by_activity", "workers_by_group",
+                                                 "funding_by_source_fen", "funding_by_purpose_fen",
+                                                 "needs"};
+static const char *const s_names[5] = {"s1", "s2", "s3", "s4", "s5"};
+static const char *const scalar_names[] = {
+    "revision",        "event_count", "first_event_at", "last_event_at", "visits",
+    "workers_reached", "households",  "staff",          "funding_fen",   "recipients",
+    "surveys",         "enterprises", "respondents"};
 
 int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, avro_value_t *v,
                         char *errstr, size_t errstr_size)
 {
     avro_value_t f;
-    char region[8];
-    snprintf(region, sizeof region, "%06" PRIu32, r->region);
-    int bad =
-        avro_value_get_by_name(v, "window_kind", &f, NULL) ||
-        avro_value_set_enum(&f, m->kind_index[r->kind]) ||
-        avro_value_get_by_name(v, "window", &f, NULL) || avro_value_set_string(&f, r->window) ||
-        avro_value_get_by_name(v, "region", &f, NULL) || avro_value_set_string(&f, region) ||
-        avro_value_get_by_name(v, "level", &f, NULL) ||
-        avro_value_set_enum(&f, m->level_index[r->level]) || set_long(v, "revision", r->revision) ||
-        set_long(v, "event_count", r->event_count) || set_long(v, "first_event_at", r->first_at) ||
-        set_long(v, "last_event_at", r->last_at) || set_long(v, "visits", r->visits) ||
-        set_map(v, "visits_by_activity", r->by_activity, m->symbols[AGG_ACTIVITY],
-                m->n_symbols[AGG_ACTIVITY]) ||
-        set_long(v, "workers_reached", r->workers_reached) ||
-        set_map(v, "workers_by_group", r->by_group, m->symbols[AGG_GROUP],
-                m->n_symbols[AGG_GROUP]) ||
-        set_long(v, "households", r->households) || set_long(v, "staff", r->staff) ||
-        set_long(v, "funding_fen", r->funding_fen) ||
-        set_map(v, "funding_by_source_fen", r->by_source, m->symbols[AGG_SOURCE],
-                m->n_symbols[AGG_SOURCE]) ||
-        set_map(v, "funding_by_purpose_fen", r->by_purpose, m->symbols[AGG_PURPOSE],
-                m->n_symbols[AGG_PURPOSE]) ||
-        set_long(v, "recipients", r->recipients) || set_long(v, "surveys", r->surveys) ||
-        set_long(v, "enterprises", r->enterprises) || set_long(v, "respondents", r->respondents) ||
-        set_map(v, "needs", r->needs, m->symbols[AGG_NEED], m->n_symbols[AGG_NEED]);
+    char region[12], wbuf[11];
+    uint32_t code = agg_rollup_region(r);
+    int kind = agg_rollup_kind(r);
+    const struct op_region *reg = op_regions_find(m->regions, code);
+    const char *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
+    if (!reg || !window) {
+        set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
+        return -1;
+    }
+    snprintf(region, sizeof region, "%06" PRIu32, code);
+    int64_t *s[AGG_SCALARS];
+    scalars((struct agg_rollup *)r, s);
+    int bad = avro_value_get_by_name(v, "window_kind", &f, NULL) ||
+              avro_value_set_enum(&f, m->kind_index[kind]) ||
+              avro_value_get_by_name(v, "window", &f, NULL) ||
+              avro_value_set_string(&f, window) ||
+              avro_value_get_by_name(v, "region", &f, NULL) ||
+              avro_value_set_string(&f, region) || avro_value_get_by_name(v, "level", &f, NULL) ||
+              avro_value_set_enum(&f, m->level_index[reg->level]);
+    for (size_t i = 0; !bad && i < sizeof scalar_names / sizeof scalar_names[0]; i++)
+        bad = set_long(v, scalar_names[i], *s[i]);
+    for (int d = 0; !bad && d < AGG_DIMS; d++)
+        bad = set_map(v, map_fields[d], r, d, m->symbols[d], m->n_symbols[d]);
     if (!bad) {
         avro_value_t sat;
-        static const char *const s_names[5] = {"s1", "s2", "s3", "s4", "s5"};
         bad = avro_value_get_by_name(v, "satisfaction", &sat, NULL);
         for (int i = 0; !bad && i < 5; i++)
             bad = set_long(&sat, s_names[i], r->satisfaction[i]);
     }
     if (bad) {
-        set_err(errstr, errstr_size, "rollup %s: avro-c: %s", r->key, avro_strerror());
+        set_err(errstr, errstr_size, "rollup %s|%s|%s: avro-c: %s", kind_names[kind], window,
+                region, avro_strerror());
         return -1;
     }
     return 0;
@@ -531,8 +798,8 @@ static int get_long(avro_value_t *rec, const char *name, int64_t *out)
     return avro_value_get_by_name(rec, name, &f, NULL) || avro_value_get_long(&f, out);
 }
 
-static int get_map(avro_value_t *rec, const char *name, int64_t *vals, const char *const *syms,
-                   int n, char *errstr, size_t errstr_size)
+static int get_map(avro_value_t *rec, const char *name, struct agg_rollup *r, int dim,
+                   const char *const *syms, int n, char *errstr, size_t errstr_size)
 {
     avro_value_t f, e;
     size_t size;
@@ -550,19 +817,44 @@ static int get_map(avro_value_t *rec, const char *name, int64_t *vals, const cha
             set_err(errstr, errstr_size, "%s: symbol %s unknown to this version", name, key);
             return -1;
         }
-        vals[k] = v;
+        if (dim_add(r, dim, k, v) != 0)
+            return -1;
     }
     return 0;
 }
 
-int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_value_t *v,
-                       char *errstr, size_t errstr_size)
+/* Window number of a window name of the given kind; -1 when it does not parse. */
+static int window_number(struct agg_model *m, int kind, const char *w, int *interned)
+{
+    int64_t ms;
+    uint16_t n;
+    char buf[11];
+    switch (kind) {
+    case AGG_DAY:
+        return parse_day(w, strlen(w), &ms) == 0 ? day_number(ms) : -1;
+    case AGG_MONTH:
+        if (strlen(w) != 7)
+            return -1;
+        memcpy(buf, w, 7);
+        memcpy(buf + 7, "-01", 4);
+        return parse_day(buf, 10, &ms) == 0 ? month_number(ms) : -1;
+    case AGG_CAMPAIGN:
+        return agg_model_intern(m, w, &n, interned) == 0 ? n : -1;
+    case AGG_ALL:
+        return strcmp(w, "all") == 0 ? 0 : -1;
+    }
+    return -1;
+}
+
+int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollup *r,
+                          int *interned, char *errstr, size_t errstr_size)
 {
     avro_value_t f;
-    const char *window, *region_text, *kind_sym;
+    const char *window, *region_text;
     size_t n;
     int kind_idx;
     uint32_t code;
+    agg_rollup_clear(r);
     if (avro_value_get_by_name(v, "window_kind", &f, NULL) || avro_value_get_enum(&f, &kind_idx) ||
         avro_value_get_by_name(v, "window", &f, NULL) || avro_value_get_string(&f, &window, &n) ||
         avro_value_get_by_name(v, "region", &f, NULL) ||
@@ -570,68 +862,46 @@ int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_valu
         set_err(errstr, errstr_size, "rollup record: avro-c: %s", avro_strerror());
         return -1;
     }
-    avro_schema_t ks = avro_schema_record_field_get(m->rollup->schema, "window_kind");
-    kind_sym = avro_schema_enum_get(ks, kind_idx);
     int kind = -1;
     for (int k = 0; k < AGG_KINDS; k++)
         if (m->kind_index[k] == kind_idx)
             kind = k;
-    const struct op_region *reg =
-        op_regions_parse_code(region_text, &code) == 0 ? op_regions_find(m->regions, code) : NULL;
-    if (kind < 0 || !reg) {
-        set_err(errstr, errstr_size, "rollup %s|%s|%s: unknown window kind or region",
-                kind_sym ? kind_sym : "?", window, region_text);
+    int wn = kind >= 0 ? window_number(m, kind, window, interned) : -1;
+    if (wn < 0 || op_regions_parse_code(region_text, &code) != 0 ||
+        !op_regions_find(m->regions, code)) {
+        set_err(errstr, errstr_size, "rollup %s|%s: unknown window kind, window or region", window,
+                region_text);
         return -1;
     }
-    struct agg_rollup *r = rollup_get(s, kind, window, reg);
-    if (!r) {
-        set_err(errstr, errstr_size, "out of memory");
-        return -1;
-    }
-    /* Replace the whole content: a compacted topic may hold several revisions of a key. */
-    int64_t *sums[] = {&r->revision,    &r->event_count,     &r->first_at,   &r->last_at,
-                       &r->visits,      &r->workers_reached, &r->households, &r->staff,
-                       &r->funding_fen, &r->recipients,      &r->surveys,    &r->enterprises,
-                       &r->respondents};
-    static const char *const names[] = {
-        "revision",        "event_count", "first_event_at", "last_event_at", "visits",
-        "workers_reached", "households",  "staff",          "funding_fen",   "recipients",
-        "surveys",         "enterprises", "respondents"};
-    memset(r->by_activity, 0, sizeof r->by_activity);
-    memset(r->by_group, 0, sizeof r->by_group);
-    memset(r->by_source, 0, sizeof r->by_source);
-    memset(r->by_purpose, 0, sizeof r->by_purpose);
-    memset(r->needs, 0, sizeof r->needs);
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (get_long(v, names[i], sums[i])) {
-            set_err(errstr, errstr_size, "rollup %s: field %s: avro-c: %s", r->key, names[i],
-                    avro_strerror());
-            return -1;
+    r->id = agg_rollup_id(kind, (uint16_t)wn, code);
+    int64_t *s[AGG_SCALARS];
+    scalars(r, s);
+    for (size_t i = 0; i < sizeof scalar_names / sizeof scalar_names[0]; i++)
+        if (get_long(v, scalar_names[i], s[i])) {
+            set_err(errstr, errstr_size, "rollup %s|%s: field %s: avro-c: %s", window,
+                    region_text, scalar_names[i], avro_strerror());
+            goto fail;
         }
     char why[200] = "";
-    if (get_map(v, "visits_by_activity", r->by_activity, m->symbols[AGG_ACTIVITY],
-                m->n_symbols[AGG_ACTIVITY], why, sizeof why) ||
-        get_map(v, "workers_by_group", r->by_group, m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP],
-                why, sizeof why) ||
-        get_map(v, "funding_by_source_fen", r->by_source, m->symbols[AGG_SOURCE],
-                m->n_symbols[AGG_SOURCE], why, sizeof why) ||
-        get_map(v, "funding_by_purpose_fen", r->by_purpose, m->symbols[AGG_PURPOSE],
-                m->n_symbols[AGG_PURPOSE], why, sizeof why) ||
-        get_map(v, "needs", r->needs, m->symbols[AGG_NEED], m->n_symbols[AGG_NEED], why,
-                sizeof why)) {
-        set_err(errstr, errstr_size, "rollup %s: %s", r->key, *why ? why : avro_strerror());
-        return -1;
-    }
+    for (int d = 0; d < AGG_DIMS; d++)
+        if (get_map(v, map_fields[d], r, d, m->symbols[d], m->n_symbols[d], why, sizeof why)) {
+            set_err(errstr, errstr_size, "rollup %s|%s: %s", window, region_text,
+                    *why ? why : avro_strerror());
+            goto fail;
+        }
     avro_value_t sat;
-    static const char *const s_names[5] = {"s1", "s2", "s3", "s4", "s5"};
     if (avro_value_get_by_name(v, "satisfaction", &sat, NULL)) {
-        set_err(errstr, errstr_size, "rollup %s: no satisfaction", r->key);
-        return -1;
+        set_err(errstr, errstr_size, "rollup %s|%s: no satisfaction", window, region_text);
+        goto fail;
     }
     for (int i = 0; i < 5; i++)
         if (get_long(&sat, s_names[i], &r->satisfaction[i])) {
-            set_err(errstr, errstr_size, "rollup %s: satisfaction.%s", r->key, s_names[i]);
-            return -1;
+            set_err(errstr, errstr_size, "rollup %s|%s: satisfaction.%s", window, region_text,
+                    s_names[i]);
+            goto fail;
         }
     return 0;
+fail:
+    agg_rollup_clear(r);
+    return -1;
 }

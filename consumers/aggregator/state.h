@@ -1,5 +1,6 @@
-/* Aggregator state: per input partition, one rollup per (window, region) at every level, and
- * the event ids already counted. Pure logic, no Kafka: the daemon and the tests drive it. */
+/* Aggregator state: per input partition, the working set of rollups (those touched since the
+ * last flush) and the event ids newly counted. Pure logic, no Kafka, no disk: the rest of the
+ * state lives behind a backing (the LMDB store of store.c) that the daemon plugs in. */
 #ifndef AGG_STATE_H
 #define AGG_STATE_H
 
@@ -8,12 +9,13 @@
 
 #include <avro.h>
 
+#include "buf.h"
 #include "codec.h"
 #include "event.h"
 #include "map.h"
 #include "regions.h"
 
-#define AGG_DIM 32 /* most symbols of any enum dimension */
+#define AGG_DIM 32 /* most symbols of any enum dimension (5 bits of a dimension tag) */
 
 enum agg_window_kind { AGG_DAY = 0, AGG_MONTH, AGG_CAMPAIGN, AGG_ALL, AGG_KINDS };
 enum agg_dim { AGG_ACTIVITY = 0, AGG_GROUP, AGG_SOURCE, AGG_PURPOSE, AGG_NEED, AGG_DIMS };
@@ -22,6 +24,7 @@ struct agg_campaign {
     char *name;
     int64_t start_ms, end_ms; /* [start, end): from the first day's 00:00 to after the last
                                  day, Asia/Shanghai */
+    uint16_t window;          /* interned window number (see agg_model_intern) */
 };
 
 /* What the schemas and the configuration fix for the whole run. */
@@ -36,59 +39,102 @@ struct agg_model {
     int level_index[4];        /* Level symbol index by enum op_region_level */
     struct agg_campaign *campaigns;
     size_t n_campaigns;
+    /* Campaign window names by number: a rollup stores the number, not the name. The table
+     * only grows (the store persists it), so numbers stay valid across configurations. */
+    char **windows;
+    size_t n_windows;
 };
 
+/* One nonzero entry of a dimension map (visits by activity, workers by group, ...). */
+struct agg_dimval {
+    uint8_t tag; /* dim << 5 | symbol index */
+    int64_t v;
+};
+
+/* A rollup, compact: the (kind, window, region) identity packed in `id`, the dimension maps
+ * sparse. Regions and levels come from the region table, window names from the model. */
 struct agg_rollup {
-    int kind; /* enum agg_window_kind */
-    uint32_t region;
-    int level; /* enum op_region_level */
-    int dirty; /* changed since the last take_dirty */
+    uint64_t id; /* kind << 48 | window << 32 | region code */
     int64_t revision, event_count, first_at, last_at;
-    int64_t visits, by_activity[AGG_DIM], workers_reached, by_group[AGG_DIM], households, staff;
-    int64_t funding_fen, by_source[AGG_DIM], by_purpose[AGG_DIM], recipients;
-    int64_t surveys, enterprises, respondents, satisfaction[5], needs[AGG_DIM];
-    char *window; /* "2025-01-15", "2025-01", a campaign name, "all" */
-    char *key;    /* "KIND|window|region": the Kafka key of the rollup */
+    int64_t visits, workers_reached, households, staff;
+    int64_t funding_fen, recipients, surveys, enterprises, respondents, satisfaction[5];
+    struct agg_dimval *dims;
+    uint16_t n_dims, cap_dims;
+    int dirty; /* changed since the last take_dirty */
+};
+
+/* Where rollups and ids not in memory are looked up (the store). Either may be NULL. */
+struct agg_backing {
+    /* 1 and *out filled (caller-owned rollup, dims allocated) when found, 0 when absent,
+     * -1 on a storage error. */
+    int (*load_rollup)(void *opaque, int32_t partition, uint64_t id, struct agg_rollup *out);
+    /* 1 when event_id (length n) was counted before, 0 when not, -1 on a storage error. */
+    int (*has_seen)(void *opaque, int32_t partition, const char *event_id, size_t n);
+    void *opaque;
 };
 
 struct agg_state {
     int32_t partition;
-    struct op_map *rollups; /* key -> struct agg_rollup */
-    struct op_map *seen;    /* event_id -> first-seen time in ms (cast to pointer) */
+    struct agg_backing backing;
+    struct op_map *live; /* 8-byte id -> struct agg_rollup: the working set */
+    struct op_map *seen; /* event_id -> seen time in ms: counted since the last flush */
     struct agg_rollup **dirty;
     size_t n_dirty, cap_dirty;
 };
 
 /* Builds the model from the default codec's schemas. campaigns is "NAME:YYYY-MM-DD:YYYY-MM-DD"
- * entries separated by ';' (both days inclusive), may be empty. Returns 0 or -1 with errstr. */
+ * entries separated by ';' (both days inclusive), may be empty; each campaign's name is
+ * interned in order. Returns 0 or -1 with errstr. */
 int agg_model_init(struct agg_model *m, const struct op_codec *codec,
                    const struct op_regions *regions, const char *campaigns, char *errstr,
                    size_t errstr_size);
 void agg_model_free(struct agg_model *m);
 
+/* The window number of a campaign name, appending it to the table when new (*added = 1).
+ * Returns 0, or -1 when the table is full (65536 names) or on allocation failure. */
+int agg_model_intern(struct agg_model *m, const char *name, uint16_t *window, int *added);
+
+/* Replaces the window table with names[0..n) (the store's, in number order) and re-interns
+ * the configured campaigns against it. 0 or -1 (allocation). */
+int agg_model_set_windows(struct agg_model *m, char *const *names, size_t n);
+
 /* Parses a campaign list as above into a new array. Returns 0 or -1 with errstr. */
 int agg_campaigns_parse(const char *text, struct agg_campaign **out, size_t *n, char *errstr,
                         size_t errstr_size);
 
-struct agg_state *agg_state_new(int32_t partition);
+struct agg_state *agg_state_new(int32_t partition, const struct agg_backing *backing);
 void agg_state_destroy(struct agg_state *s);
 
 /* The Asia/Shanghai calendar day ("YYYY-MM-DD") and month ("YYYY-MM") of ms since the epoch. */
 void agg_day_of(int64_t ms, char day[11]);
 void agg_month_of(int64_t ms, char month[8]);
 
-/* 1 when event_id was already counted in this partition, else records it (at now_ms) and
- * returns 0; -1 on allocation failure. */
+/* Identity of a rollup. */
+uint64_t agg_rollup_id(int kind, uint16_t window, uint32_t region);
+int agg_rollup_kind(const struct agg_rollup *r);
+uint16_t agg_rollup_window(const struct agg_rollup *r);
+uint32_t agg_rollup_region(const struct agg_rollup *r);
+/* The Kafka key "KIND|window|region" of a rollup. Returns its length, or -1 when the window
+ * number is unknown to the model or the key does not fit. */
+int agg_rollup_key(const struct agg_model *m, const struct agg_rollup *r, char *out,
+                   size_t out_size);
+/* The value of dimension dim, symbol sym (0 when absent). */
+int64_t agg_rollup_dim(const struct agg_rollup *r, int dim, int sym);
+/* Frees what r owns (not r itself) and zeroes it. */
+void agg_rollup_clear(struct agg_rollup *r);
+
+/* Compact binary form of a rollup's content (the store's value): appends to out. 0 or -1. */
+int agg_rollup_encode(const struct agg_rollup *r, struct op_buf *out);
+/* Reads it back into r (cleared first; r->id is left as it was). 0, or -1 when malformed. */
+int agg_rollup_decode(struct agg_rollup *r, const void *data, size_t len);
+
+/* 1 when event_id was already counted in this partition (since the last flush, or in the
+ * backing), else records it (at now_ms) and returns 0; -1 on allocation or storage failure. */
 int agg_seen_check_add(struct agg_state *s, const char *event_id, int64_t now_ms);
 
-/* Records event_id as seen (restore path). 0 or -1. */
-int agg_seen_restore(struct agg_state *s, const char *event_id, int64_t seen_ms);
-
-/* Forgets ids first seen before cutoff_ms (the dedup horizon). Returns how many. */
-size_t agg_seen_prune(struct agg_state *s, int64_t cutoff_ms);
-
 /* Adds a valid event to every window and every level of its region; touched rollups get
- * revision + 1 once per take_dirty cycle and join the dirty list. 0 or -1 (allocation). */
+ * revision + 1 once per take_dirty cycle and join the dirty list. 0 or -1 (allocation or
+ * storage failure). */
 int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_event *ev);
 
 /* Hands the dirty rollups to cb (in the order they became dirty) and clears the list. Stops
@@ -96,12 +142,25 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
 int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *opaque),
                    void *opaque);
 
+/* Calls cb for every rollup of the working set, then for every newly seen id; stops at and
+ * returns the first non-zero result. For the store's write after a Kafka commit. */
+int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
+                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
+                   void *opaque);
+
+/* Forgets the working set and the newly seen ids (after they are stored, or after an abort:
+ * the backing then holds the committed state). */
+void agg_state_release(struct agg_state *s);
+
+size_t agg_state_live(const struct agg_state *s);
+
 /* Fills rollup value `v` (of m->rollup) from r. 0 or -1 with errstr. */
 int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, avro_value_t *v,
                         char *errstr, size_t errstr_size);
 
-/* Restore: replaces the rollup of v's key in s with v's content (not dirty). 0 or -1. */
-int agg_rollup_restore(const struct agg_model *m, struct agg_state *s, avro_value_t *v,
-                       char *errstr, size_t errstr_size);
+/* Restore: fills r (cleared first) from a rollup record v, interning a campaign window the
+ * model does not know yet (*interned = 1 then). 0 or -1 with errstr. */
+int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollup *r,
+                          int *interned, char *errstr, size_t errstr_size);
 
 #endif

@@ -37,7 +37,7 @@ agg() {
         -X rollups.topic="$prefix.rollups" -X seen.topic="$prefix.seen" \
         -X dlq.topic="$prefix.dlq" -X group.name="$prefix.group" \
         -X commit.interval.ms=200 -X session.timeout.ms=6000 -X topic.partitions=4 \
-        -X authz.default=allow "$@" >>"$WORK/$name.log" 2>&1 &
+        -X authz.default=allow -X state.dir="$WORK/state" "$@" >>"$WORK/$name.log" 2>&1 &
     AGG_PID=$!
     PIDS+=("$AGG_PID")
 }

@@ -203,7 +203,8 @@ agg() {
     bin/outreach-aggregator -X bootstrap.servers="$B" -X events.topic="$P.events" \
         -X rollups.topic="$P.rollups" -X seen.topic="$P.seen" -X dlq.topic="$P.dlq" \
         -X group.name="$P.group" -X instance.id="dlq-$RUN" -X topic.partitions=2 \
-        -X commit.interval.ms=200 -X session.timeout.ms=6000 "$@" >>"$WORK/agg.log" 2>&1 &
+        -X commit.interval.ms=200 -X session.timeout.ms=6000 -X state.dir="$WORK/state" "$@" \
+        >>"$WORK/agg.log" 2>&1 &
     AGG=$!
     PIDS+=("$AGG")
 }
