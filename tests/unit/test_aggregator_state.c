@@ -19,6 +19,8 @@ struct fixture {
     struct agg_model model;
 };
 
+static const struct agg_model *find_model;
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -32,6 +34,7 @@ static int setup(void **state)
         print_error("setup: %s\n", err);
         return -1;
     }
+    find_model = &f->model;
     *state = f;
     return 0;
 }
@@ -111,9 +114,22 @@ static struct op_event visit(const char *id, uint32_t region, int64_t at, int wo
     return ev;
 }
 
+/* The working-set rollup whose Kafka key is `key`, or NULL. */
 static struct agg_rollup *find(struct agg_state *s, const char *key)
 {
-    return op_map_get(s->rollups, key, strlen(key));
+    size_t pos = 0, len;
+    const char *k;
+    void *v;
+    char buf[160];
+    while (op_map_next(s->live, &pos, &k, &len, &v))
+        if (agg_rollup_key(find_model, v, buf, sizeof buf) > 0 && strcmp(buf, key) == 0)
+            return v;
+    return NULL;
+}
+
+static int level_of(const struct fixture *f, const struct agg_rollup *r)
+{
+    return (int)op_regions_find(f->regions, agg_rollup_region(r))->level;
 }
 
 static int count_cb(struct agg_rollup *r, void *opaque)
@@ -126,13 +142,13 @@ static int count_cb(struct agg_rollup *r, void *opaque)
 static void test_apply_chain_windows_revisions(void **state)
 {
     struct fixture *f = *state;
-    struct agg_state *s = agg_state_new(3);
+    struct agg_state *s = agg_state_new(3, NULL);
     /* 2025-01-30 10:00 +08 (in both campaigns) at 650102 乌鲁木齐天山区 */
     int64_t t = INT64_C(1738202400000);
     struct op_event a = visit("a", 650102, t, 2100);
     assert_int_equal(agg_apply(&f->model, s, &a), 0);
     /* windows: DAY, MONTH, ALL, 2 campaigns = 5; levels: county, prefecture, province = 3 */
-    assert_int_equal(op_map_size(s->rollups), 15);
+    assert_int_equal(agg_state_live(s), 15);
     assert_int_equal(s->n_dirty, 15);
     struct agg_rollup *c = find(s, "DAY|2025-01-30|650102");
     struct agg_rollup *p = find(s, "CAMPAIGN|春节|650100");
@@ -140,12 +156,14 @@ static void test_apply_chain_windows_revisions(void **state)
     assert_non_null(c);
     assert_non_null(p);
     assert_non_null(prov);
-    assert_int_equal(c->level, OP_REGION_COUNTY);
-    assert_int_equal(p->level, OP_REGION_PREFECTURE);
-    assert_int_equal(prov->level, OP_REGION_PROVINCE);
+    assert_int_equal(level_of(f, c), OP_REGION_COUNTY);
+    assert_int_equal(level_of(f, p), OP_REGION_PREFECTURE);
+    assert_int_equal(level_of(f, prov), OP_REGION_PROVINCE);
     assert_int_equal(prov->workers_reached, 2100);
-    assert_int_equal(prov->by_group[1], 2100);
-    assert_int_equal(prov->by_group[9], 2100);
+    assert_int_equal(agg_rollup_dim(prov, AGG_GROUP, 1), 2100);
+    assert_int_equal(agg_rollup_dim(prov, AGG_GROUP, 9), 2100);
+    assert_int_equal(agg_rollup_dim(prov, AGG_GROUP, 2), 0);
+    assert_int_equal(prov->n_dims, 3); /* activity 0, groups 1 and 9: sparse */
     assert_int_equal(prov->revision, 1);
 
     /* A second event in the same cycle does not bump the revision again. */
@@ -172,7 +190,7 @@ static void test_apply_chain_windows_revisions(void **state)
 static void test_funding_survey_sums(void **state)
 {
     struct fixture *f = *state;
-    struct agg_state *s = agg_state_new(0);
+    struct agg_state *s = agg_state_new(0, NULL);
     struct op_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = OP_EVENT_FUNDING;
@@ -189,8 +207,8 @@ static void test_funding_survey_sums(void **state)
     struct agg_rollup *r = find(s, "ALL|all|530000");
     assert_non_null(r);
     assert_true(r->funding_fen == INT64_C(8000000000));
-    assert_true(r->by_source[0] == INT64_C(8000000000));
-    assert_true(r->by_purpose[1] == INT64_C(8000000000));
+    assert_true(agg_rollup_dim(r, AGG_SOURCE, 0) == INT64_C(8000000000));
+    assert_true(agg_rollup_dim(r, AGG_PURPOSE, 1) == INT64_C(8000000000));
     assert_int_equal(r->recipients, 32000);
     assert_null(find(s, "ALL|all|530100")); /* nothing below the province */
 
@@ -216,8 +234,8 @@ static void test_funding_survey_sums(void **state)
     assert_int_equal(r->enterprises, 12);
     assert_int_equal(r->respondents, 300);
     assert_int_equal(r->satisfaction[4], 290);
-    assert_int_equal(r->needs[1], 7);
-    assert_int_equal(r->needs[3], 2);
+    assert_int_equal(agg_rollup_dim(r, AGG_NEED, 1), 7);
+    assert_int_equal(agg_rollup_dim(r, AGG_NEED, 3), 2);
 
     /* Out-of-range enum indices are refused, not written past the arrays. */
     ev.n_needs = 1;
@@ -229,7 +247,7 @@ static void test_funding_survey_sums(void **state)
 static void test_rollup_record_round_trip(void **state)
 {
     struct fixture *f = *state;
-    struct agg_state *s = agg_state_new(1);
+    struct agg_state *s = agg_state_new(1, NULL);
     struct op_event ev = visit("x", 441900, INT64_C(1735700000000), 77); /* 东莞: no counties */
     assert_int_equal(agg_apply(&f->model, s, &ev), 0);
     struct agg_rollup *r = find(s, "CAMPAIGN|2025 两节送温暖|441900");
@@ -239,39 +257,90 @@ static void test_rollup_record_round_trip(void **state)
     char err[256];
     assert_int_equal(agg_rollup_to_value(&f->model, r, &v, err, sizeof err), 0);
 
-    struct agg_state *s2 = agg_state_new(1);
-    assert_int_equal(agg_rollup_restore(&f->model, s2, &v, err, sizeof err), 0);
-    struct agg_rollup *r2 = find(s2, "CAMPAIGN|2025 两节送温暖|441900");
-    assert_non_null(r2);
-    assert_int_equal(r2->dirty, 0);
-    assert_int_equal(r2->level, OP_REGION_PREFECTURE);
-    assert_true(r2->revision == r->revision && r2->event_count == 1 && r2->workers_reached == 77 &&
-                r2->households == 2 && r2->staff == 1);
-    assert_memory_equal(r2->by_group, r->by_group, sizeof r->by_group);
-    assert_memory_equal(r2->by_activity, r->by_activity, sizeof r->by_activity);
-    assert_true(r2->first_at == r->first_at && r2->last_at == r->last_at);
+    struct agg_rollup r2 = {0};
+    int interned = 0;
+    assert_int_equal(agg_rollup_from_value(&f->model, &v, &r2, &interned, err, sizeof err), 0);
+    assert_int_equal(interned, 0); /* a configured campaign */
+    assert_true(r2.id == r->id);
+    assert_int_equal(r2.dirty, 0);
+    assert_true(r2.revision == r->revision && r2.event_count == 1 && r2.workers_reached == 77 &&
+                r2.households == 2 && r2.staff == 1);
+    for (int d = 0; d < AGG_DIMS; d++)
+        for (int k = 0; k < AGG_DIM; k++)
+            assert_true(agg_rollup_dim(&r2, d, k) == agg_rollup_dim(r, d, k));
+    assert_true(r2.first_at == r->first_at && r2.last_at == r->last_at);
+
+    /* The compact form (the store's value) round-trips too, and refuses damage. */
+    struct op_buf b = OP_BUF_INIT;
+    assert_int_equal(agg_rollup_encode(r, &b), 0);
+    struct agg_rollup r3 = {0};
+    assert_int_equal(agg_rollup_decode(&r3, b.data, b.len), 0);
+    assert_true(r3.revision == r->revision && r3.workers_reached == 77 && r3.n_dims == r->n_dims);
+    for (int d = 0; d < AGG_DIMS; d++)
+        for (int k = 0; k < AGG_DIM; k++)
+            assert_true(agg_rollup_dim(&r3, d, k) == agg_rollup_dim(r, d, k));
+    assert_int_equal(agg_rollup_decode(&r3, b.data, b.len - 1), -1);
+    b.data[0] = 99; /* unknown format */
+    assert_int_equal(agg_rollup_decode(&r3, b.data, b.len), -1);
+
+    /* A campaign no longer configured is interned, not refused. */
+    avro_value_t f2;
+    assert_int_equal(avro_value_get_by_name(&v, "window", &f2, NULL), 0);
+    assert_int_equal(avro_value_set_string(&f2, "2024 两节送温暖"), 0);
+    size_t before = f->model.n_windows;
+    assert_int_equal(agg_rollup_from_value(&f->model, &v, &r2, &interned, err, sizeof err), 0);
+    assert_int_equal(interned, 1);
+    assert_int_equal(f->model.n_windows, before + 1);
+    assert_int_equal(agg_rollup_window(&r2), before);
+    char key[160];
+    assert_true(agg_rollup_key(&f->model, &r2, key, sizeof key) > 0);
+    assert_string_equal(key, "CAMPAIGN|2024 两节送温暖|441900");
+    agg_rollup_clear(&r2);
+    agg_rollup_clear(&r3);
+    op_buf_free(&b);
     avro_value_decref(&v);
-    agg_state_destroy(s2);
     agg_state_destroy(s);
 }
 
-static void test_seen(void **state)
+/* A backing that knows one rollup and one id, as the store would. */
+static int fake_load(void *opaque, int32_t p, uint64_t id, struct agg_rollup *out)
 {
-    (void)state;
-    struct agg_state *s = agg_state_new(0);
+    (void)opaque;
+    if (p != 2 || id != agg_rollup_id(AGG_ALL, 0, 650000))
+        return 0;
+    out->revision = 41;
+    out->event_count = 10;
+    out->workers_reached = 500;
+    return 1;
+}
+
+static int fake_seen(void *opaque, int32_t p, const char *id, size_t n)
+{
+    (void)opaque;
+    return p == 2 && n == 3 && memcmp(id, "old", 3) == 0;
+}
+
+static void test_seen_and_backing(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_backing backing = {fake_load, fake_seen, NULL};
+    struct agg_state *s = agg_state_new(2, &backing);
     assert_int_equal(agg_seen_check_add(s, "a", 1000), 0);
     assert_int_equal(agg_seen_check_add(s, "a", 5000), 1);
-    assert_int_equal(agg_seen_restore(s, "b", 3000), 0);
-    assert_int_equal(agg_seen_check_add(s, "b", 9000), 1);
-    for (int i = 0; i < 1000; i++) {
-        char id[16];
-        snprintf(id, sizeof id, "old%d", i);
-        agg_seen_restore(s, id, 100);
-    }
-    /* Prune everything first seen before 2000: "a" (1000) and the 1000 old ones. */
-    assert_int_equal(agg_seen_prune(s, 2000), 1001);
+    assert_int_equal(agg_seen_check_add(s, "old", 5000), 1); /* counted in an earlier run */
+    struct op_event ev = visit("a", 650102, INT64_C(1738202400000), 7);
+    assert_int_equal(agg_apply(&f->model, s, &ev), 0);
+    struct agg_rollup *prov = find(s, "ALL|all|650000");
+    assert_non_null(prov);
+    assert_int_equal(prov->revision, 42); /* continues the stored revision */
+    assert_int_equal(prov->event_count, 11);
+    assert_int_equal(prov->workers_reached, 507);
+    assert_int_equal(find(s, "ALL|all|650100")->revision, 1); /* not stored: new */
+    /* After release (the store took it) the working set is empty and ids are forgotten
+     * here; the backing answers for them. */
+    agg_state_release(s);
+    assert_int_equal(agg_state_live(s), 0);
     assert_int_equal(agg_seen_check_add(s, "a", 9000), 0);
-    assert_int_equal(agg_seen_check_add(s, "b", 9000), 1);
     agg_state_destroy(s);
 }
 
@@ -283,7 +352,7 @@ int main(void)
         cmocka_unit_test(test_apply_chain_windows_revisions),
         cmocka_unit_test(test_funding_survey_sums),
         cmocka_unit_test(test_rollup_record_round_trip),
-        cmocka_unit_test(test_seen),
+        cmocka_unit_test(test_seen_and_backing),
     };
     return cmocka_run_group_tests_name("aggregator-state", tests, setup, teardown);
 }
