@@ -1,0 +1,121 @@
+# Helpers of the aggregator integration tests (sourced after `cd` to the repository):
+# start aggregators on their own topics, publish through the real producer, and compare
+# the rollups with tests/integration/rollup_check.py, an independent recomputation.
+REPO=$PWD
+B=${KAFKA_BOOTSTRAP:?run through tests/integration/run.sh or set KAFKA_BOOTSTRAP}
+PY=${OUTREACH_STATE:-$REPO/.state}/venv/bin/python
+[ -x "$PY" ] || bash tests/interop/run.sh >/dev/null # creates the venv with fastavro
+WORK=$(mktemp -d /tmp/outreach-aggtest.XXXXXX)
+RUN=$(date +%s)-$$
+CAMPAIGN="2025 两节送温暖:2024-12-20:2025-02-12"
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$WORK"/*.log; do
+        [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -15 "$f" >&2; }
+    done
+    exit 1
+}
+
+# agg NAME PREFIX [args...]: starts an aggregator on topics PREFIX.*, logging to NAME.log;
+# sets AGG_PID.
+agg() {
+    local name=$1 prefix=$2
+    shift 2
+    bin/outreach-aggregator -X bootstrap.servers="$B" -X events.topic="$prefix.events" \
+        -X rollups.topic="$prefix.rollups" -X seen.topic="$prefix.seen" \
+        -X dlq.topic="$prefix.dlq" -X group.name="$prefix.group" \
+        -X commit.interval.ms=200 -X session.timeout.ms=6000 -X topic.partitions=4 \
+        -X authz.default=allow -X state.dir="$WORK/state" "$@" >>"$WORK/$name.log" 2>&1 &
+    AGG_PID=$!
+    PIDS+=("$AGG_PID")
+}
+
+# wait_ready NAME: until the aggregator logged a finished restore (topics exist then).
+wait_ready() {
+    for _ in $(seq 1 120); do
+        grep -q "restored" "$WORK/$1.log" 2>/dev/null && return 0
+        sleep 0.5
+    done
+    fail "$1 never became ready"
+}
+
+# publish PREFIX FILE...: through the real producer.
+publish() {
+    local prefix=$1 rc=0
+    shift
+    bin/outreach-producer -X bootstrap.servers="$B" -X events.topic="$prefix.events" \
+        -X authz.default=allow -X topic.partitions=4 -q "$@" >>"$WORK/producer.log" 2>&1 || rc=$?
+    [ "$rc" -eq 0 ] || fail "producer exited $rc"
+}
+
+# check PREFIX SECONDS FILE... [-- extra rollup_check args]: waits until the rollups equal
+# the reference recomputed from FILEs, or fails after SECONDS.
+check() {
+    local prefix=$1 secs=$2
+    shift 2
+    local files=() extra=()
+    while (($#)); do
+        if [ "$1" = -- ]; then shift; extra=("$@"); break; fi
+        files+=("$1")
+        shift
+    done
+    local deadline=$(($(date +%s) + secs))
+    while :; do
+        bin/outreach-codec dump -X bootstrap.servers="$B" "$prefix.rollups" >"$WORK/dump.jsonl" \
+            2>>"$WORK/dump.log" || true
+        if "$PY" tests/integration/rollup_check.py --dump "$WORK/dump.jsonl" \
+            --regions schemas/regions.csv --campaign "$CAMPAIGN" ${extra[@]+"${extra[@]}"} \
+            "${files[@]}" >"$WORK/check.out" 2>&1; then
+            cat "$WORK/check.out"
+            return 0
+        fi
+        [ "$(date +%s)" -lt "$deadline" ] || { cat "$WORK/check.out" >&2; fail "rollups of $prefix differ from the reference"; }
+        sleep 2
+    done
+}
+
+alive() { kill -0 "$1" 2>/dev/null || fail "aggregator $1 died"; }
+
+# health_port NAME: the port the aggregator logged for health.listen=127.0.0.1:0.
+health_port() {
+    for _ in $(seq 1 100); do
+        local p
+        p=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/$1.log" | tail -1)
+        [ -n "$p" ] && { echo "$p"; return 0; }
+        sleep 0.1
+    done
+    fail "$1: no health port"
+}
+
+# metrics_check PORT 'python expression over m'...: parses /metrics with prometheus_client's
+# parser (independent of ours) into m[name] = value and asserts each expression.
+metrics_check() { metrics_ok "$@" || fail "metrics do not match what happened"; }
+metrics_ok() {
+    local port=$1
+    shift
+    curl -sf "127.0.0.1:$port/metrics" >"$WORK/metrics.txt" || return 1
+    "$PY" - "$WORK/metrics.txt" "$@" <<'EOF'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+m = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in fam.samples:
+        key = s.name + ("{%s}" % ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
+                        if s.labels else "")
+        m[key] = s.value
+for expr in sys.argv[2:]:
+    ok = eval(expr, {"m": m})
+    print("  metrics: %-70s %s" % (expr, "ok" if ok else "FAILED"))
+    if not ok:
+        sys.exit(1)
+EOF
+}
+
