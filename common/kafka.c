@@ -1,12 +1,15 @@
 /* Topic administration through librdkafka's Admin API (2.0.2), so that daemons and tests
- * create what they need with the same settings instead of relying on broker auto-creation. */
+ * create what they need with the same settings instead of relying on broker auto-creation;
+ * and the daemons' stable instance names (static group membership). */
 #include "kafka.h"
 #include "clock.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -192,6 +195,37 @@ cleanup:
         if (new_topics[i])
             rd_kafka_NewTopic_destroy(new_topics[i]);
     return rc;
+}
+
+int op_kafka_instance_id(const char *configured, char *out, size_t out_size, char *errstr,
+                         size_t errstr_size)
+{
+    char host[256] = "";
+    const char *name = configured;
+    if (!name || !*name) {
+        if (gethostname(host, sizeof host - 1) != 0) {
+            set_err(errstr, errstr_size, "instance.id is not set and gethostname failed: %s",
+                    strerror(errno));
+            return -1;
+        }
+        name = host;
+    }
+    size_t n = strlen(name);
+    int ok = n > 0 && n <= OP_KAFKA_INSTANCE_MAX && n < out_size;
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = name[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-';
+    }
+    if (!ok) {
+        set_err(errstr, errstr_size,
+                "instance.id \"%s\"%s: use 1 to %d letters, digits, '.', '_' or '-' (it names "
+                "the static group membership)",
+                name, name == host ? " (the host name)" : "", OP_KAFKA_INSTANCE_MAX);
+        return -1;
+    }
+    memcpy(out, name, n + 1);
+    return 0;
 }
 
 int op_kafka_province_key(const char *region, char out[7])

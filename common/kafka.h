@@ -17,6 +17,36 @@ struct op_kafka_topic_spec {
     const char *const *configs;
 };
 
+/* Group-membership keys of the daemons' tables (aggregator, reporter), passed to their
+ * consumers only (so no CONFWARN from their producers) and overridable with -X. With static
+ * membership a kill -9 no longer costs a session: the restarted member takes its partitions
+ * back at once; session.timeout.ms bounds how long a member that does not come back keeps
+ * its partitions. Needs conf.h. */
+#define OP_KAFKA_CONSUMER_CONF_DEFS                                                                \
+    {"session.timeout.ms",                                                                         \
+     OP_CONF_INT,                                                                                  \
+     "10000",                                                                                      \
+     "consumer: a member silent this long is evicted and its partitions reassigned",               \
+     1000,                                                                                         \
+     300000},                                                                                      \
+    {                                                                                              \
+        "heartbeat.interval.ms", OP_CONF_INT, "1000", "consumer: group heartbeat interval", 100,   \
+            60000                                                                                  \
+    }
+
+/* Longest instance name op_kafka_instance_id accepts (Kafka allows 249 bytes for a
+ * group.instance.id, which adds a program prefix and possibly an endpoint name). */
+#define OP_KAFKA_INSTANCE_MAX 128
+
+/* The stable name of this instance of a daemon: `configured` (its instance.id setting) or,
+ * when that is NULL or empty, the host name. It names static group members
+ * (group.instance.id) and transactional ids, so it must survive restarts and differ between
+ * instances that run at the same time. Writes it to out (out_size > OP_KAFKA_INSTANCE_MAX).
+ * Returns 0, or -1 with errstr when it is not 1..OP_KAFKA_INSTANCE_MAX of [A-Za-z0-9._-]
+ * (the characters Kafka allows in a group.instance.id). */
+int op_kafka_instance_id(const char *configured, char *out, size_t out_size, char *errstr,
+                         size_t errstr_size);
+
 /* Number of brokers in the cluster's metadata, or -1 with errstr. */
 int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size);
 

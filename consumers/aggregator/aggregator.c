@@ -77,10 +77,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"message.timeout.ms", OP_CONF_INT, "25000",
      "producer: delivery timeout; must stay below transaction.timeout.ms", 1000, 900000},
     {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0, 0},
-    {"session.timeout.ms", OP_CONF_INT, "10000",
-     "consumer: a member silent this long is evicted and its partitions reassigned", 1000, 300000},
-    {"heartbeat.interval.ms", OP_CONF_INT, "1000", "consumer: group heartbeat interval", 100,
-     60000},
+    OP_KAFKA_CONSUMER_CONF_DEFS,
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     OP_AUTHZ_CONF_DEFS,
@@ -1125,12 +1122,10 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     }
     a->have_rollup_value = 1;
 
-    char host[128] = "localhost", txn_id[300];
-    const char *instance = op_conf_get(conf, "instance.id");
-    if (!instance) {
-        gethostname(host, sizeof host - 1);
-        instance = host;
-    }
+    char instance[OP_KAFKA_INSTANCE_MAX + 1], txn_id[300];
+    if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), instance, sizeof instance, errstr,
+                             errstr_size) != 0)
+        goto fail;
     snprintf(txn_id, sizeof txn_id, "outreach-aggregator-%s", instance);
     const char *sdir = op_conf_get(conf, "state.dir");
     if (!sdir || !*sdir)

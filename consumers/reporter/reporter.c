@@ -34,6 +34,11 @@ const struct op_conf_def reporter_conf_defs[] = {
      "compacted topic the rollups are read from", 0, 0},
     {"group.prefix", OP_CONF_STRING, "outreach-reporter",
      "consumer group of endpoint NAME is <group.prefix>.NAME (its offsets = its progress)", 0, 0},
+    {"instance.id", OP_CONF_STRING, NULL,
+     "stable name of this instance (default: host name), unique among running reporters of "
+     "the same groups; endpoint NAME's consumer is the static member "
+     "outreach-reporter-<instance.id>-NAME, so a restart takes its partitions back at once",
+     0, 0},
     {"dlq.topic.prefix", OP_CONF_STRING, "outreach.rollups.dlq",
      "batches endpoint NAME rejects (4xx) go to topic <dlq.topic.prefix>.NAME", 0, 0},
     {"dlq.topic.replication", OP_CONF_INT, "0",
@@ -72,6 +77,7 @@ const struct op_conf_def reporter_conf_defs[] = {
      "zlib level of the request body (1 fast .. 9 small)", 1, 9},
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
+    OP_KAFKA_CONSUMER_CONF_DEFS,
     OP_CLI_CONF_DEFS,
     {0},
 };
@@ -118,6 +124,7 @@ struct reporter_endpoint {
     const char *url;
     char *dir; /* file:// endpoints */
     char group[512], dlq_topic[512], client_id[128];
+    char member_id[256]; /* group.instance.id: static membership, see endpoint_setup() */
     long batch_size, max_delay_ms, max_retries;
     int gzip_level;
     struct reporter_http *http;
@@ -150,6 +157,7 @@ struct reporter {
     void *reload_opaque;
     struct op_regions *regions;
     const char *topic;
+    char instance[OP_KAFKA_INSTANCE_MAX + 1]; /* instance.id, resolved once at start */
     int64_t backoff_ms, backoff_max_ms, retry_after_max_ms, status_interval_ms;
     int dlq_replication;
     struct reporter_endpoint **eps;
@@ -252,6 +260,21 @@ static void inflight_free(struct inflight *fl)
 
 /* ---- rebalancing ------------------------------------------------------------------------ */
 
+/* "0,2,5": the partitions of an assignment, for the log (tests compare them); truncated to
+ * fit out. */
+static void partition_list(const rd_kafka_topic_partition_list_t *parts, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < parts->cnt && len + 1 < size; i++) {
+        int n =
+            snprintf(out + len, size - len, "%s%" PRId32, i ? "," : "", parts->elems[i].partition);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -272,8 +295,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pt->next = -1;
         }
         ep->assigned_once = 1;
-        op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s", ep->name, parts->cnt,
-               ep->r->topic);
+        char list[256];
+        partition_list(parts, list, sizeof list);
+        op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s: [%s] (member %s)",
+               ep->name, parts->cnt, ep->r->topic, list, ep->member_id);
         if (coop)
             error = rd_kafka_incremental_assign(rk, parts);
         else if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -824,7 +849,9 @@ static void *endpoint_main(void *opaque)
         op_log(OP_LOG_INFO, "endpoint %s: batch %s not delivered yet: sent again after restart",
                ep->name, ep->fl.batch.key);
     inflight_free(&ep->fl);
-    /* Leaves the group here so the rebalance callback runs on this thread. */
+    /* Closes here so the rebalance callback runs on this thread. As a static member it does
+     * not leave the group: the next start with the same instance.id takes the partitions
+     * back at once (session.timeout.ms moves them elsewhere if it does not come back). */
     rd_kafka_consumer_close(ep->consumer);
     log_status(ep, " stopping");
     publish_snapshot(ep, 0);
@@ -941,6 +968,8 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     snprintf(ep->dlq_topic, sizeof ep->dlq_topic, "%s.%s", op_conf_get(conf, "dlq.topic.prefix"),
              ep->name);
     snprintf(ep->client_id, sizeof ep->client_id, "outreach-reporter-%s", ep->name);
+    snprintf(ep->member_id, sizeof ep->member_id, "outreach-reporter-%s-%s", ep->r->instance,
+             ep->name);
     if (!topic_valid(ep->dlq_topic, 249)) {
         set_err(errstr, errstr_size,
                 "endpoint %s: \"%s\" is not a valid topic name (check dlq.topic.prefix)", ep->name,
@@ -1013,21 +1042,18 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
         return -1;
     }
-    const char *const settings[] = {"group.id",
-                                    ep->group,
-                                    "client.id",
-                                    ep->client_id,
-                                    "enable.auto.commit",
-                                    "false",
-                                    "enable.auto.offset.store",
-                                    "false",
-                                    "isolation.level",
-                                    "read_committed",
-                                    "auto.offset.reset",
-                                    "earliest",
-                                    "enable.partition.eof",
-                                    "false",
-                                    NULL};
+    const char *const settings[] = {
+        "group.id", ep->group, "client.id", ep->client_id, "enable.auto.commit", "false",
+        "enable.auto.offset.store", "false", "isolation.level", "read_committed",
+        "auto.offset.reset", "earliest", "enable.partition.eof", "false", "session.timeout.ms",
+        op_conf_get(conf, "session.timeout.ms"), "heartbeat.interval.ms",
+        op_conf_get(conf, "heartbeat.interval.ms"),
+        /* Static membership: after a kill -9 (or any stop) the
+         * restarted member fences its dead incarnation and gets
+         * its partitions back without waiting out its session.
+         * librdkafka 2.0.2 sends no LeaveGroup for a static
+         * member on close, so a clean stop keeps them too. */
+        "group.instance.id", ep->member_id, NULL};
     ep->consumer = make_client(ep, RD_KAFKA_CONSUMER, settings, err, sizeof err);
     if (!ep->consumer) {
         set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
@@ -1063,6 +1089,9 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
         set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
         goto fail;
     }
+    if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), r->instance, sizeof r->instance,
+                             errstr, errstr_size) != 0)
+        goto fail;
     const char *rfile = op_conf_get(conf, "regions.file");
     r->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
                        : op_regions_new_default(errstr, errstr_size);

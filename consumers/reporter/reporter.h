@@ -40,7 +40,8 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
 
 /* Runs every endpoint in its own thread until *run becomes 0 (then each abandons its
  * uncommitted batch, which is re-sent with the same Idempotency-Key after a restart, and
- * leaves its group) or an endpoint hits a fatal Kafka error. Returns 0 on a clean stop, 1
+ * closes its consumer: a static member, it keeps its partitions for its next start) or an
+ * endpoint hits a fatal Kafka error. Returns 0 on a clean stop, 1
  * after a fatal error. */
 int reporter_run(struct reporter *r, volatile sig_atomic_t *run,
                  volatile sig_atomic_t *reload_flag);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Integration tests of outreach-reporter and outreach-sink against a real Kafka broker: an
 # endpoint down (refused, 503, timeouts, dropped connections) then back, kill -9 mid-batch,
+# kill -9 and SIGTERM of one of two reporters (static membership: back without a rebalance),
 # 400 → DLQ, two endpoints with one down (plus HTTPS, a token and a file endpoint), the JSON
 # Schema on the received gzip bodies, and the sink page in headless Chromium. The expected
 # state is computed independently (tests/integration/reporter_check.py, fastavro).
@@ -319,6 +320,71 @@ GOOD=$(grep "endpoint good stopping" "$WORK/rep4.log")
     fail "HTTPS connection not reused: ${BASH_REMATCH[1]} requests, ${BASH_REMATCH[2]} connections"
 ok "the dead endpoint, once back, catches up from its own group's offsets; the good one made ${BASH_REMATCH[1]} HTTPS requests over ${BASH_REMATCH[2]} connection(s)"
 
+# ---- 4b. static membership: kill -9, then SIGTERM, and restart without a rebalance ---------
+# Reporters b (started first: the group's leader) and a share endpoint prov's group. Each
+# restart of a must give the new incarnation exactly a's partitions back, and b must see no
+# rebalance at all. Without static membership the new a would be a new member: b would be
+# revoked and the group would wait out the dead member's session before assigning again.
+start_sink sinkF --state "$WORK/f.state"
+G5=(-X "group.prefix=$RUN.g5" -X "dlq.topic.prefix=$RUN.dlq5"
+    -X "endpoint.prov.url=http://127.0.0.1:$sinkF_PORT/rollups" "${EP[@]}")
+# assignments LOG: the partition sets of the log's assignments, one sorted line each.
+assignments() {
+    sed -n 's/.*endpoint prov: assigned [0-9]* partition(s) of [^ ]*: \[\([0-9,]*\)\].*/\1/p' "$1" |
+        while IFS= read -r l; do tr ',' '\n' <<<"$l" | sort -n | paste -sd, -; done
+}
+rebalances() { grep -Ec "endpoint prov: (assigned|revoked|lost)" "$1" || true; }
+delivered() { # batches NAME delivered, from its status line at exit
+    sed -n 's/.*endpoint prov stopping: \([0-9]*\) batches delivered.*/\1/p' "$WORK/$1.log"
+}
+start_reporter rep5b -X "instance.id=$RUN-b" "${G5[@]}"
+wait_for 30 "b's first assignment" grep -q "endpoint prov: assigned 3 partition" "$WORK/rep5b.log"
+start_reporter rep5a -X "instance.id=$RUN-a" "${G5[@]}"
+wait_for 30 "a's assignment" grep -q "endpoint prov: assigned" "$WORK/rep5a.log"
+wait_for 30 "b's share after a joined" eval '[ "$(assignments "$WORK/rep5b.log" | wc -l)" -ge 2 ]'
+A_PARTS=$(assignments "$WORK/rep5a.log")
+B_PARTS=$(assignments "$WORK/rep5b.log" | tail -n 1)
+[ -n "$A_PARTS" ] && [ -n "$B_PARTS" ] || fail "a got [$A_PARTS], b [$B_PARTS]"
+grep -q "(member outreach-reporter-$RUN-a-prov)" "$WORK/rep5a.log" || fail "a is not a static member"
+B_REBALANCES=$(rebalances "$WORK/rep5b.log")
+wait_for 60 "the topic's rollups at sink F" compare "$WORK/dump3.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
+
+# kill -9 while new revisions are being produced; the restarted a delivers what follows too.
+"${CHECK[@]}" gen --seed 4 --first-revision 30 --out "$WORK/gen4.jsonl" >/dev/null
+"${CHECK[@]}" gen --seed 5 --first-revision 40 --out "$WORK/gen5.jsonl" >/dev/null
+"${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen4.jsonl" >"$WORK/produce4.log" &
+PRODUCER=$!
+sleep 0.5
+{ kill -9 "$rep5a_PID" && wait "$rep5a_PID"; } 2>/dev/null || true
+start_reporter rep5a2 -X "instance.id=$RUN-a" "${G5[@]}"
+wait "$PRODUCER" || fail "producing gen4 failed: $(cat "$WORK/produce4.log")"
+wait_for 30 "the restarted a's assignment" grep -q "endpoint prov: assigned" "$WORK/rep5a2.log"
+"${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen5.jsonl" >/dev/null
+dump "$TOPIC" "$WORK/dump5.jsonl"
+wait_for 60 "every rollup at sink F after kill -9" compare "$WORK/dump5.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
+[ "$(assignments "$WORK/rep5a2.log")" = "$A_PARTS" ] ||
+    fail "the restarted a got [$(assignments "$WORK/rep5a2.log" | paste -sd' ' -)], not its [$A_PARTS]"
+[ "$(rebalances "$WORK/rep5b.log")" = "$B_REBALANCES" ] ||
+    fail "b saw a rebalance when a came back: $(grep -E 'endpoint prov: (assigned|revoked|lost)' "$WORK/rep5b.log" | tail -n 2)"
+stop_pid "$rep5a2_PID"
+[ "$(delivered rep5a2)" -ge 1 ] || fail "the restarted a delivered nothing"
+ok "kill -9 of reporter a while rollups flow: restarted as the same static member, it got its partitions [$A_PARTS] back without a rebalance (b [$B_PARTS] untouched) and delivered $(delivered rep5a2) batch(es); every rollup arrived"
+
+# A clean stop keeps the static member in the group (no LeaveGroup): the restart takes over.
+start_reporter rep5a3 -X "instance.id=$RUN-a" "${G5[@]}"
+"${CHECK[@]}" gen --seed 6 --first-revision 50 --out "$WORK/gen6.jsonl" >/dev/null
+"${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen6.jsonl" >/dev/null
+dump "$TOPIC" "$WORK/dump6.jsonl"
+wait_for 60 "every rollup at sink F after SIGTERM" compare "$WORK/dump6.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
+[ "$(assignments "$WORK/rep5a3.log")" = "$A_PARTS" ] ||
+    fail "after SIGTERM a got [$(assignments "$WORK/rep5a3.log" | paste -sd' ' -)], not its [$A_PARTS]"
+[ "$(rebalances "$WORK/rep5b.log")" = "$B_REBALANCES" ] || fail "b saw a rebalance after a's clean restart"
+stop_pid "$rep5a3_PID"
+stop_pid "$rep5b_PID"
+[ "$(delivered rep5a3)" -ge 1 ] || fail "a delivered nothing after its clean restart"
+[ "$(stat "$sinkF_PORT" conflicts)" = 0 ] || fail "an Idempotency-Key was reused for another body"
+ok "SIGTERM and restart of a: same partitions, no rebalance, $(delivered rep5a3) batch(es) delivered; no Idempotency-Key reused ($(stat "$sinkF_PORT" duplicates) re-sent batch(es) recognised)"
+
 # ---- 5. the received gzip bodies against the JSON Schema ------------------------------------
 "${CHECK[@]}" schema --dump-dir "$WORK/a.dump" --min-bodies 5
 "${CHECK[@]}" schema --dump-dir "$WORK/b2.dump" --min-bodies 1
@@ -337,7 +403,7 @@ for w in "CAMPAIGN|2025 两节送温暖" "ALL|all" "MONTH|2025-01" "DAY|2025-01-
 done
 ok "the sink page in headless Chromium shows the same numbers as GET /rollups (4 windows)"
 
-for p in sinkA sinkB sinkC sinkD sinkE; do
+for p in sinkA sinkB sinkC sinkD sinkE sinkF; do
     pid_var=${p}_PID
     stop_pid "${!pid_var}"
 done
