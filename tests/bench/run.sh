@@ -56,7 +56,7 @@ cleanup() {
     return $rc
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
 
 # put KIND KEY VALUE: one results entry (num, str, json or merge; see bench.py load_kv).
 put() { printf '%s %s %s\n' "$1" "$2" "${3:-}" >>"$KV"; }
@@ -355,7 +355,8 @@ put merge - "$codec_json"
 # ---- 9. reporter restart to first delivery (tests/bench/reporter_restart.sh, if there) ----
 if [ -f tests/bench/reporter_restart.sh ]; then
     say "9/9 tests/bench/reporter_restart.sh"
-    rr=$(KAFKA_BOOTSTRAP=$B bash tests/bench/reporter_restart.sh 2>"$WORK/reporter-restart.log" |
+    rr=$(KAFKA_BOOTSTRAP=$B timeout 600 bash tests/bench/reporter_restart.sh \
+        2>"$WORK/reporter-restart.log" |
         grep '^{' | tail -1) || true
     if [ -n "$rr" ] && "$PY" -c 'import json,sys; json.loads(sys.argv[1])' "$rr" 2>/dev/null; then
         put merge - "$rr"
