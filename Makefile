@@ -177,8 +177,13 @@ demo: deps
 	$(MAKE) all
 	@bash deploy/demo.sh $(if $(KAFKA),--kafka $(KAFKA))
 
-bench: all
+bench: all $(B)/bench/codec_bench
 	@bash tests/bench/run.sh
+
+# The codec micro-benchmark: the library plus the producer's timestamp parser.
+$(B)/bench/codec_bench: tests/bench/codec_bench.c $(LIB) $(B)/producers/record.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/producers/record.o $(LIB) $(LDLIBS)
 
 
 # ---- installation --------------------------------------------------------------------------
