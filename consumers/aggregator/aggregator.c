@@ -66,9 +66,8 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"state.map.size.mb", OP_CONF_INT, "65536",
      "largest size the state store may grow to (sparse: disk is used as data arrives)", 16,
      16777216},
-    {"state.max.dirty", OP_CONF_INT, "200000",
-     "commit the transaction early once this many rollups changed (bounds memory)", 1000,
-     10000000},
+    {"state.max.dirty", OP_CONF_INT, "50000",
+     "commit the transaction early once this many rollups changed (bounds memory)", 1000, 10000000},
     /* Client-specific librdkafka settings, kept in our table so each goes to the one client
      * it concerns (no CONFWARN noise) while staying overridable with -X. */
     {"transaction.timeout.ms", OP_CONF_INT, "30000",
@@ -77,6 +76,15 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"message.timeout.ms", OP_CONF_INT, "25000",
      "producer: delivery timeout; must stay below transaction.timeout.ms", 1000, 900000},
     {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0, 0},
+    /* Memory: librdkafka's defaults (1 GB of producer queue, 64 MB of prefetch per
+     * consumer) would dwarf the state's working set. */
+    {"queue.buffering.max.kbytes", OP_CONF_INT, "32768",
+     "producer: most KB of rollups waiting for delivery (produce then waits)", 1, 2097151},
+    {"queued.max.messages.kbytes", OP_CONF_INT, "16384",
+     "consumer: most KB of events prefetched per consumer", 1, 2097151},
+    {"queued.min.messages", OP_CONF_INT, "5000",
+     "consumer: events prefetched per partition (librdkafka's 100000 would hold ~40 MB)", 1,
+     10000000},
     OP_KAFKA_CONSUMER_CONF_DEFS,
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
@@ -110,10 +118,10 @@ struct aggregator {
     /* Per partition: next offset after our newest delivered record of the rollups [p*2] and
      * seen [p*2+1] topics: what the store records once the transaction is committed. */
     int64_t *changelog_next;
-    size_t n_dirty;        /* rollups made dirty since the last commit (all partitions) */
+    size_t n_dirty; /* rollups made dirty since the last commit (all partitions) */
     int64_t max_dirty;
     struct op_buf seen_buf; /* one seen-ids batch being assembled */
-    int64_t *positions;        /* next offset to commit per partition, -1 when none */
+    int64_t *positions;     /* next offset to commit per partition, -1 when none */
     int txn_open;
     int64_t txn_started_ms;
     int64_t last_prune_ms;
@@ -209,10 +217,9 @@ static int produce_rollup(struct agg_rollup *r, void *opaque)
     struct aggregator *a = opaque;
     char err[512], key[160];
     int key_len = agg_rollup_key(&a->model, r, key, sizeof key);
-    avro_value_reset(&a->rollup_value);
     a->buf.len = 0;
-    if (key_len < 0 || agg_rollup_to_value(&a->model, r, &a->rollup_value, err, sizeof err) != 0 ||
-        op_codec_encode(a->model.rollup, &a->rollup_value, &a->buf, err, sizeof err) != 0) {
+    if (key_len < 0 ||
+        agg_rollup_write(&a->model, r, &a->rollup_value, &a->buf, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "rollup %016" PRIx64 ": %s", r->id, key_len < 0 ? "no key" : err);
         return -1;
     }
@@ -432,41 +439,59 @@ struct store_put {
     int32_t p;
 };
 
+/* A large working set is written in several LMDB transactions, so the dirty pages LMDB
+ * holds in memory stay bounded. Safe because the recorded offsets come last: a crash
+ * between chunks leaves some rollups and ids newer than those offsets, all of them from the
+ * committed Kafka transaction, which the changelog tail replays over them at the restart. */
+#define STORE_CHUNK_WRITES 4096
+
+static int store_chunk(struct aggregator *a)
+{
+    if (agg_store_pending(a->store) < STORE_CHUNK_WRITES)
+        return 0;
+    if (agg_store_commit(a->store) != 0)
+        return -1;
+    agg_fault("mid-store-write");
+    return agg_store_begin(a->store);
+}
+
 static int put_rollup(struct agg_rollup *r, void *opaque)
 {
     struct store_put *sp = opaque;
-    return agg_store_put_rollup(sp->a->store, sp->p, r);
+    return agg_store_put_rollup(sp->a->store, sp->p, r) || store_chunk(sp->a) ? -1 : 0;
 }
 
 static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
 {
     struct store_put *sp = opaque;
-    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms);
+    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms) || store_chunk(sp->a) ? -1 : 0;
 }
 
-/* After the Kafka commit: the working sets, the ids and the changelog offsets they bring the
- * store to, in one LMDB transaction. A crash before its end leaves the store at the previous
- * commit, which the changelog tail brings forward at the next start. */
+/* After the Kafka commit: the working sets, the ids and then the changelog offsets they
+ * bring the store to. A crash before the last LMDB commit leaves the offsets at the previous
+ * transaction's, and the changelog tail brings the store forward at the next start. */
 static int store_commit(struct aggregator *a)
 {
     if (agg_store_begin(a->store) != 0) {
         store_failed(a, "begin");
         return -1;
     }
-    int half = 0;
     for (int p = 0; p < a->partitions; p++) {
         if (!a->states[p])
             continue;
         struct store_put sp = {a, p};
-        if (agg_state_each(a->states[p], put_rollup, put_seen, &sp) != 0 ||
-            agg_store_set_partition(a->store, p, a->changelog_next[p * 2],
-                                    a->changelog_next[p * 2 + 1]) != 0) {
+        if (agg_state_each(a->states[p], put_rollup, put_seen, &sp) != 0) {
             store_failed(a, "write");
             return -1;
         }
-        if (!half++)
-            agg_fault("mid-store-write");
     }
+    for (int p = 0; p < a->partitions; p++)
+        if (a->states[p] && agg_store_set_partition(a->store, p, a->changelog_next[p * 2],
+                                                    a->changelog_next[p * 2 + 1]) != 0) {
+            store_failed(a, "write");
+            return -1;
+        }
+    agg_fault("mid-store-write"); /* written, not committed */
     if (agg_store_commit(a->store) != 0) {
         store_failed(a, "commit");
         return -1;
@@ -487,8 +512,8 @@ static enum txn_verdict txn_commit(struct aggregator *a)
         return TXN_OK;
     for (int p = 0; p < a->partitions; p++) {
         a->flushing = p;
-        if (a->states[p] && (agg_take_dirty(a->states[p], produce_rollup, a) != 0 ||
-                             produce_seen(a, p) != 0))
+        if (a->states[p] &&
+            (agg_take_dirty(a->states[p], produce_rollup, a) != 0 || produce_seen(a, p) != 0))
             return TXN_ABORT;
     }
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
@@ -677,8 +702,9 @@ static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partiti
             next[p * 2] = m->offset + 1;
         } else if (!is_rollup) {
             if (each_seen_record(m, restore_seen, &ctx) != 0)
-                op_log(OP_LOG_WARNING, "restore: %s [%" PRId32 "] @%" PRId64
-                       ": malformed seen record skipped", a->seen_topic, p, m->offset);
+                op_log(OP_LOG_WARNING,
+                       "restore: %s [%" PRId32 "] @%" PRId64 ": malformed seen record skipped",
+                       a->seen_topic, p, m->offset);
             next[p * 2 + 1] = m->offset + 1;
         }
         rd_kafka_message_destroy(m);
@@ -1163,8 +1189,14 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
                                              op_conf_get(conf, "message.timeout.ms"),
                                              "compression.codec",
                                              op_conf_get(conf, "compression.codec"),
+                                             "queue.buffering.max.kbytes",
+                                             op_conf_get(conf, "queue.buffering.max.kbytes"),
                                              NULL};
-    const char *const restorer_settings[] = {"group.id",
+    const char *const restorer_settings[] = {"queued.max.messages.kbytes",
+                                             op_conf_get(conf, "queued.max.messages.kbytes"),
+                                             "queued.min.messages",
+                                             op_conf_get(conf, "queued.min.messages"),
+                                             "group.id",
                                              "outreach-aggregator-restore",
                                              "fetch.wait.max.ms",
                                              "20",
@@ -1289,7 +1321,9 @@ static int start(struct aggregator *a)
         return -1;
 
     const char *const consumer_settings[] = {
-        "group.id", op_conf_get(a->conf, "group.name"), "enable.auto.commit", "false",
+        "group.id", op_conf_get(a->conf, "group.name"), "queued.max.messages.kbytes",
+        op_conf_get(a->conf, "queued.max.messages.kbytes"), "queued.min.messages",
+        op_conf_get(a->conf, "queued.min.messages"), "enable.auto.commit", "false",
         "enable.auto.offset.store", "false", "isolation.level", "read_committed",
         "auto.offset.reset", "earliest", "enable.partition.eof", "false", "session.timeout.ms",
         op_conf_get(a->conf, "session.timeout.ms"), "heartbeat.interval.ms",

@@ -190,6 +190,45 @@ static int symbol_index(const struct op_schema *s, const char *field, const char
     return f && is_avro_enum(f) ? avro_schema_enum_get_by_name(f, sym) : -1;
 }
 
+/* The rollup schema's fields as agg_rollup_write writes them. */
+static const char *const rollup_fields[] = {"window_kind",
+                                            "window",
+                                            "region",
+                                            "level",
+                                            "revision",
+                                            "event_count",
+                                            "first_event_at",
+                                            "last_event_at",
+                                            "visits",
+                                            "visits_by_activity",
+                                            "workers_reached",
+                                            "workers_by_group",
+                                            "households",
+                                            "staff",
+                                            "funding_fen",
+                                            "funding_by_source_fen",
+                                            "funding_by_purpose_fen",
+                                            "recipients",
+                                            "surveys",
+                                            "enterprises",
+                                            "respondents",
+                                            "satisfaction",
+                                            "needs"};
+
+static int rollup_layout_known(avro_schema_t s)
+{
+    size_t n = sizeof rollup_fields / sizeof rollup_fields[0];
+    if (avro_schema_record_size(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = avro_schema_record_field_name(s, (int)i);
+        if (!name || strcmp(name, rollup_fields[i]) != 0)
+            return 0;
+    }
+    avro_schema_t sat = avro_schema_record_field_get(s, "satisfaction");
+    return sat && is_avro_record(sat) && avro_schema_record_size(sat) == 5;
+}
+
 int agg_model_init(struct agg_model *m, const struct op_codec *codec,
                    const struct op_regions *regions, const char *campaigns, char *errstr,
                    size_t errstr_size)
@@ -228,6 +267,7 @@ int agg_model_init(struct agg_model *m, const struct op_codec *codec,
         }
     if (agg_campaigns_parse(campaigns, &m->campaigns, &m->n_campaigns, errstr, errstr_size) != 0)
         return -1;
+    m->direct = rollup_layout_known(m->rollup->schema);
     if (agg_model_set_windows(m, NULL, 0) != 0) {
         set_err(errstr, errstr_size, "out of memory");
         return -1;
@@ -414,12 +454,12 @@ static void rollup_free(void *p)
 #define AGG_SCALARS 18
 static int64_t *scalars(struct agg_rollup *r, int64_t *out[AGG_SCALARS])
 {
-    int64_t *list[AGG_SCALARS] = {
-        &r->revision,    &r->event_count,     &r->first_at,        &r->last_at,
-        &r->visits,      &r->workers_reached, &r->households,      &r->staff,
-        &r->funding_fen, &r->recipients,      &r->surveys,         &r->enterprises,
-        &r->respondents, &r->satisfaction[0], &r->satisfaction[1], &r->satisfaction[2],
-        &r->satisfaction[3], &r->satisfaction[4]};
+    int64_t *list[AGG_SCALARS] = {&r->revision,        &r->event_count,     &r->first_at,
+                                  &r->last_at,         &r->visits,          &r->workers_reached,
+                                  &r->households,      &r->staff,           &r->funding_fen,
+                                  &r->recipients,      &r->surveys,         &r->enterprises,
+                                  &r->respondents,     &r->satisfaction[0], &r->satisfaction[1],
+                                  &r->satisfaction[2], &r->satisfaction[3], &r->satisfaction[4]};
     memcpy(out, list, sizeof list);
     return out[0];
 }
@@ -678,7 +718,8 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
 
     for (size_t w = 0; w < nw; w++)
         for (size_t l = 0; l < levels; l++) {
-            struct agg_rollup *r = rollup_get(s, agg_rollup_id(kinds[w], windows[w], chain[l]->code));
+            struct agg_rollup *r =
+                rollup_get(s, agg_rollup_id(kinds[w], windows[w], chain[l]->code));
             if (!r || mark_dirty(s, r) != 0 || add_event(r, ev) != 0)
                 return -1;
         }
@@ -702,8 +743,7 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
 }
 
 int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
-                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
-                   void *opaque)
+                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
 {
     size_t pos = 0, len;
     const char *key;
@@ -769,10 +809,9 @@ int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, a
     scalars((struct agg_rollup *)r, s);
     int bad = avro_value_get_by_name(v, "window_kind", &f, NULL) ||
               avro_value_set_enum(&f, m->kind_index[kind]) ||
-              avro_value_get_by_name(v, "window", &f, NULL) ||
-              avro_value_set_string(&f, window) ||
-              avro_value_get_by_name(v, "region", &f, NULL) ||
-              avro_value_set_string(&f, region) || avro_value_get_by_name(v, "level", &f, NULL) ||
+              avro_value_get_by_name(v, "window", &f, NULL) || avro_value_set_string(&f, window) ||
+              avro_value_get_by_name(v, "region", &f, NULL) || avro_value_set_string(&f, region) ||
+              avro_value_get_by_name(v, "level", &f, NULL) ||
               avro_value_set_enum(&f, m->level_index[reg->level]);
     for (size_t i = 0; !bad && i < sizeof scalar_names / sizeof scalar_names[0]; i++)
         bad = set_long(v, scalar_names[i], *s[i]);
@@ -846,8 +885,8 @@ static int window_number(struct agg_model *m, int kind, const char *w, int *inte
     return -1;
 }
 
-int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollup *r,
-                          int *interned, char *errstr, size_t errstr_size)
+int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollup *r, int *interned,
+                          char *errstr, size_t errstr_size)
 {
     avro_value_t f;
     const char *window, *region_text;
@@ -878,8 +917,8 @@ int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollu
     scalars(r, s);
     for (size_t i = 0; i < sizeof scalar_names / sizeof scalar_names[0]; i++)
         if (get_long(v, scalar_names[i], s[i])) {
-            set_err(errstr, errstr_size, "rollup %s|%s: field %s: avro-c: %s", window,
-                    region_text, scalar_names[i], avro_strerror());
+            set_err(errstr, errstr_size, "rollup %s|%s: field %s: avro-c: %s", window, region_text,
+                    scalar_names[i], avro_strerror());
             goto fail;
         }
     char why[200] = "";
@@ -904,4 +943,74 @@ int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollu
 fail:
     agg_rollup_clear(r);
     return -1;
+}
+
+/* ---- direct rollup writer ------------------------------------------------------------------ */
+
+static int put_string(struct op_buf *b, const char *str, size_t n)
+{
+    return put_varint(b, (int64_t)n) || op_buf_append(b, str, n) ? -1 : 0;
+}
+
+static int put_map(struct op_buf *b, const struct agg_rollup *r, int dim, const char *const *syms,
+                   int n)
+{
+    int64_t count = 0;
+    for (int i = 0; i < n; i++)
+        count += agg_rollup_dim(r, dim, i) != 0;
+    if (count && put_varint(b, count))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int64_t v = agg_rollup_dim(r, dim, i);
+        if (v && (put_string(b, syms[i], strlen(syms[i])) || put_varint(b, v)))
+            return -1;
+    }
+    return put_varint(b, 0); /* end of blocks */
+}
+
+int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro_value_t *scratch,
+                     struct op_buf *out, char *errstr, size_t errstr_size)
+{
+    if (!m->direct) {
+        avro_value_reset(scratch);
+        return agg_rollup_to_value(m, r, scratch, errstr, errstr_size) ||
+                       op_codec_encode(m->rollup, scratch, out, errstr, errstr_size)
+                   ? -1
+                   : 0;
+    }
+    char region[12], wbuf[11];
+    uint32_t code = agg_rollup_region(r);
+    int kind = agg_rollup_kind(r);
+    const struct op_region *reg = op_regions_find(m->regions, code);
+    const char *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
+    if (!reg || !window) {
+        set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
+        return -1;
+    }
+    int rl = snprintf(region, sizeof region, "%06" PRIu32, code);
+    unsigned char head[OP_CODEC_HEADER_SIZE] = {OP_CODEC_MAGIC0, OP_CODEC_MAGIC1};
+    for (int i = 0; i < 8; i++)
+        head[2 + i] = (unsigned char)(m->rollup->fingerprint >> (8 * i));
+    int bad = op_buf_reserve(out, 256) || op_buf_append(out, head, sizeof head) ||
+              put_varint(out, m->kind_index[kind]) || put_string(out, window, strlen(window)) ||
+              put_string(out, region, (size_t)rl) || put_varint(out, m->level_index[reg->level]) ||
+              put_varint(out, r->revision) || put_varint(out, r->event_count) ||
+              put_varint(out, r->first_at) || put_varint(out, r->last_at) ||
+              put_varint(out, r->visits) ||
+              put_map(out, r, AGG_ACTIVITY, m->symbols[AGG_ACTIVITY], m->n_symbols[AGG_ACTIVITY]) ||
+              put_varint(out, r->workers_reached) ||
+              put_map(out, r, AGG_GROUP, m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP]) ||
+              put_varint(out, r->households) || put_varint(out, r->staff) ||
+              put_varint(out, r->funding_fen) ||
+              put_map(out, r, AGG_SOURCE, m->symbols[AGG_SOURCE], m->n_symbols[AGG_SOURCE]) ||
+              put_map(out, r, AGG_PURPOSE, m->symbols[AGG_PURPOSE], m->n_symbols[AGG_PURPOSE]) ||
+              put_varint(out, r->recipients) || put_varint(out, r->surveys) ||
+              put_varint(out, r->enterprises) || put_varint(out, r->respondents);
+    for (int i = 0; !bad && i < 5; i++)
+        bad = put_varint(out, r->satisfaction[i]);
+    if (bad || put_map(out, r, AGG_NEED, m->symbols[AGG_NEED], m->n_symbols[AGG_NEED])) {
+        set_err(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    return 0;
 }

@@ -417,8 +417,7 @@ static void partition_key(char out[16], int32_t p)
     snprintf(out, 16, "p:%" PRId32, p);
 }
 
-int agg_store_partition(struct agg_store *st, int32_t p, int64_t *rollups_next,
-                        int64_t *seen_next)
+int agg_store_partition(struct agg_store *st, int32_t p, int64_t *rollups_next, int64_t *seen_next)
 {
     char key[16];
     partition_key(key, p);
@@ -517,8 +516,9 @@ int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct ag
     if (rc)
         return fail(st, "read rollup", rc);
     if (agg_rollup_decode(out, v.mv_data, v.mv_size) != 0) {
-        set_err(st->error, sizeof st->error, "rollup %016" PRIx64 " of partition %" PRId32
-                ": malformed value (damaged store)", id, p);
+        set_err(st->error, sizeof st->error,
+                "rollup %016" PRIx64 " of partition %" PRId32 ": malformed value (damaged store)",
+                id, p);
         return -1;
     }
     out->id = id;
@@ -553,8 +553,7 @@ int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollu
     return put(st, st->rollups, &k, &v, "write rollup");
 }
 
-int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n,
-                       int64_t ms)
+int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms)
 {
     unsigned char kb[4 + OP_EVENT_ID_MAX];
     if (n == 0 || n > OP_EVENT_ID_MAX) {

@@ -32,8 +32,7 @@ void agg_store_remove(const char *dir);
 
 /* The changelog offsets partition p's content reflects (next offset to read of the rollups
  * and seen topics). 1 when recorded, 0 when the partition has no complete state here. */
-int agg_store_partition(struct agg_store *st, int32_t p, int64_t *rollups_next,
-                        int64_t *seen_next);
+int agg_store_partition(struct agg_store *st, int32_t p, int64_t *rollups_next, int64_t *seen_next);
 
 /* The campaign window names by number (store-owned, valid until the next write). */
 int agg_store_windows(struct agg_store *st, char ***names, size_t *n);
@@ -50,8 +49,7 @@ int agg_store_begin(struct agg_store *st);
 /* Forgets partition p's recorded offsets; with wipe also every rollup and id of it. */
 int agg_store_reset_partition(struct agg_store *st, int32_t p, int wipe);
 int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollup *r);
-int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n,
-                       int64_t ms);
+int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms);
 int agg_store_set_partition(struct agg_store *st, int32_t p, int64_t rollups_next,
                             int64_t seen_next);
 int agg_store_put_window(struct agg_store *st, uint16_t window, const char *name);
