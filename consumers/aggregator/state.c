@@ -742,21 +742,57 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
     return rc;
 }
 
-int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
-                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
+static int by_id(const void *x, const void *y)
 {
-    size_t pos = 0, len;
+    uint64_t a = (*(struct agg_rollup *const *)x)->id, b = (*(struct agg_rollup *const *)y)->id;
+    return a < b ? -1 : a > b;
+}
+
+struct seen_entry {
+    const char *id;
+    size_t n;
+    int64_t ms;
+};
+
+/* LMDB's default key order: bytes, then length. */
+static int by_key(const void *x, const void *y)
+{
+    const struct seen_entry *a = x, *b = y;
+    int c = memcmp(a->id, b->id, a->n < b->n ? a->n : b->n);
+    return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
+                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
+                   void *opaque)
+{
+    /* In key order: consecutive B-tree writes then share pages, so a store transaction
+     * dirties (and writes back) far fewer pages than in hash order. */
+    size_t pos = 0, len, i = 0;
     const char *key;
     void *v;
-    int rc;
-    while (rollup_cb && op_map_next(s->live, &pos, &key, &len, &v))
-        if ((rc = rollup_cb(v, opaque)) != 0)
-            return rc;
-    pos = 0;
-    while (seen_cb && op_map_next(s->seen, &pos, &key, &len, &v))
-        if ((rc = seen_cb(key, len, (int64_t)(intptr_t)v, opaque)) != 0)
-            return rc;
-    return 0;
+    int rc = 0;
+    size_t nr = rollup_cb ? op_map_size(s->live) : 0, ns = seen_cb ? op_map_size(s->seen) : 0;
+    struct agg_rollup **rs = nr ? malloc(nr * sizeof *rs) : NULL;
+    struct seen_entry *ids = ns ? malloc(ns * sizeof *ids) : NULL;
+    if ((nr && !rs) || (ns && !ids)) {
+        free(rs);
+        free(ids);
+        return -1;
+    }
+    while (nr && op_map_next(s->live, &pos, &key, &len, &v))
+        rs[i++] = v;
+    qsort(rs, nr, sizeof *rs, by_id);
+    for (i = 0; rc == 0 && i < nr; i++)
+        rc = rollup_cb(rs[i], opaque);
+    for (pos = 0, i = 0; ns && op_map_next(s->seen, &pos, &key, &len, &v); i++)
+        ids[i] = (struct seen_entry){key, len, (int64_t)(intptr_t)v};
+    qsort(ids, ns, sizeof *ids, by_key);
+    for (i = 0; rc == 0 && i < ns; i++)
+        rc = seen_cb(ids[i].id, ids[i].n, ids[i].ms, opaque);
+    free(rs);
+    free(ids);
+    return rc;
 }
 
 /* ---- rollup records --------------------------------------------------------------------- */
@@ -952,19 +988,24 @@ static int put_string(struct op_buf *b, const char *str, size_t n)
     return put_varint(b, (int64_t)n) || op_buf_append(b, str, n) ? -1 : 0;
 }
 
-static int put_map(struct op_buf *b, const struct agg_rollup *r, int dim, const char *const *syms,
-                   int n)
+/* A dimension's values by symbol, from the sparse list. */
+static void dim_values(const struct agg_rollup *r, int64_t vals[AGG_DIMS][AGG_DIM])
+{
+    memset(vals, 0, sizeof(int64_t) * AGG_DIMS * AGG_DIM);
+    for (uint16_t i = 0; i < r->n_dims; i++)
+        vals[r->dims[i].tag >> 5][r->dims[i].tag & 31] = r->dims[i].v;
+}
+
+static int put_map(struct op_buf *b, const int64_t *vals, const char *const *syms, int n)
 {
     int64_t count = 0;
     for (int i = 0; i < n; i++)
-        count += agg_rollup_dim(r, dim, i) != 0;
+        count += vals[i] != 0;
     if (count && put_varint(b, count))
         return -1;
-    for (int i = 0; i < n; i++) {
-        int64_t v = agg_rollup_dim(r, dim, i);
-        if (v && (put_string(b, syms[i], strlen(syms[i])) || put_varint(b, v)))
+    for (int i = 0; i < n; i++)
+        if (vals[i] && (put_string(b, syms[i], strlen(syms[i])) || put_varint(b, vals[i])))
             return -1;
-    }
     return put_varint(b, 0); /* end of blocks */
 }
 
@@ -988,6 +1029,8 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
         return -1;
     }
     int rl = snprintf(region, sizeof region, "%06" PRIu32, code);
+    int64_t vals[AGG_DIMS][AGG_DIM];
+    dim_values(r, vals);
     unsigned char head[OP_CODEC_HEADER_SIZE] = {OP_CODEC_MAGIC0, OP_CODEC_MAGIC1};
     for (int i = 0; i < 8; i++)
         head[2 + i] = (unsigned char)(m->rollup->fingerprint >> (8 * i));
@@ -997,18 +1040,18 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
               put_varint(out, r->revision) || put_varint(out, r->event_count) ||
               put_varint(out, r->first_at) || put_varint(out, r->last_at) ||
               put_varint(out, r->visits) ||
-              put_map(out, r, AGG_ACTIVITY, m->symbols[AGG_ACTIVITY], m->n_symbols[AGG_ACTIVITY]) ||
+              put_map(out, vals[AGG_ACTIVITY], m->symbols[AGG_ACTIVITY], m->n_symbols[AGG_ACTIVITY]) ||
               put_varint(out, r->workers_reached) ||
-              put_map(out, r, AGG_GROUP, m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP]) ||
+              put_map(out, vals[AGG_GROUP], m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP]) ||
               put_varint(out, r->households) || put_varint(out, r->staff) ||
               put_varint(out, r->funding_fen) ||
-              put_map(out, r, AGG_SOURCE, m->symbols[AGG_SOURCE], m->n_symbols[AGG_SOURCE]) ||
-              put_map(out, r, AGG_PURPOSE, m->symbols[AGG_PURPOSE], m->n_symbols[AGG_PURPOSE]) ||
+              put_map(out, vals[AGG_SOURCE], m->symbols[AGG_SOURCE], m->n_symbols[AGG_SOURCE]) ||
+              put_map(out, vals[AGG_PURPOSE], m->symbols[AGG_PURPOSE], m->n_symbols[AGG_PURPOSE]) ||
               put_varint(out, r->recipients) || put_varint(out, r->surveys) ||
               put_varint(out, r->enterprises) || put_varint(out, r->respondents);
     for (int i = 0; !bad && i < 5; i++)
         bad = put_varint(out, r->satisfaction[i]);
-    if (bad || put_map(out, r, AGG_NEED, m->symbols[AGG_NEED], m->n_symbols[AGG_NEED])) {
+    if (bad || put_map(out, vals[AGG_NEED], m->symbols[AGG_NEED], m->n_symbols[AGG_NEED])) {
         set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
