@@ -66,7 +66,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"state.map.size.mb", OP_CONF_INT, "65536",
      "largest size the state store may grow to (sparse: disk is used as data arrives)", 16,
      16777216},
-    {"state.max.dirty", OP_CONF_INT, "50000",
+    {"state.max.dirty", OP_CONF_INT, "40000",
      "commit the transaction early once this many rollups changed (bounds memory)", 1000, 10000000},
     /* Client-specific librdkafka settings, kept in our table so each goes to the one client
      * it concerns (no CONFWARN noise) while staying overridable with -X. */
@@ -78,7 +78,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0, 0},
     /* Memory: librdkafka's defaults (1 GB of producer queue, 64 MB of prefetch per
      * consumer) would dwarf the state's working set. */
-    {"queue.buffering.max.kbytes", OP_CONF_INT, "32768",
+    {"queue.buffering.max.kbytes", OP_CONF_INT, "16384",
      "producer: most KB of rollups waiting for delivery (produce then waits)", 1, 2097151},
     {"queued.max.messages.kbytes", OP_CONF_INT, "16384",
      "consumer: most KB of events prefetched per consumer", 1, 2097151},

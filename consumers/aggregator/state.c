@@ -466,14 +466,17 @@ static int64_t *scalars(struct agg_rollup *r, int64_t *out[AGG_SCALARS])
 
 static int put_varint(struct op_buf *b, int64_t v)
 {
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag */
-    unsigned char tmp[10];
-    size_t n = 0;
-    do {
-        tmp[n++] = (unsigned char)((z & 0x7f) | (z > 0x7f ? 0x80 : 0));
+    if (b->cap - b->len < 10 && op_buf_reserve(b, 10) != 0)
+        return -1;
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag, as Avro's long */
+    unsigned char *o = b->data + b->len;
+    while (z > 0x7f) {
+        *o++ = (unsigned char)(z | 0x80);
         z >>= 7;
-    } while (z);
-    return op_buf_append(b, tmp, n);
+    }
+    *o++ = (unsigned char)z;
+    b->len = (size_t)(o - b->data);
+    return 0;
 }
 
 static int get_varint(const unsigned char **p, const unsigned char *end, int64_t *v)
@@ -763,8 +766,7 @@ static int by_key(const void *x, const void *y)
 }
 
 int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
-                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
-                   void *opaque)
+                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
 {
     /* In key order: consecutive B-tree writes then share pages, so a store transaction
      * dirties (and writes back) far fewer pages than in hash order. */
@@ -1034,21 +1036,21 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
     unsigned char head[OP_CODEC_HEADER_SIZE] = {OP_CODEC_MAGIC0, OP_CODEC_MAGIC1};
     for (int i = 0; i < 8; i++)
         head[2 + i] = (unsigned char)(m->rollup->fingerprint >> (8 * i));
-    int bad = op_buf_reserve(out, 256) || op_buf_append(out, head, sizeof head) ||
-              put_varint(out, m->kind_index[kind]) || put_string(out, window, strlen(window)) ||
-              put_string(out, region, (size_t)rl) || put_varint(out, m->level_index[reg->level]) ||
-              put_varint(out, r->revision) || put_varint(out, r->event_count) ||
-              put_varint(out, r->first_at) || put_varint(out, r->last_at) ||
-              put_varint(out, r->visits) ||
-              put_map(out, vals[AGG_ACTIVITY], m->symbols[AGG_ACTIVITY], m->n_symbols[AGG_ACTIVITY]) ||
-              put_varint(out, r->workers_reached) ||
-              put_map(out, vals[AGG_GROUP], m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP]) ||
-              put_varint(out, r->households) || put_varint(out, r->staff) ||
-              put_varint(out, r->funding_fen) ||
-              put_map(out, vals[AGG_SOURCE], m->symbols[AGG_SOURCE], m->n_symbols[AGG_SOURCE]) ||
-              put_map(out, vals[AGG_PURPOSE], m->symbols[AGG_PURPOSE], m->n_symbols[AGG_PURPOSE]) ||
-              put_varint(out, r->recipients) || put_varint(out, r->surveys) ||
-              put_varint(out, r->enterprises) || put_varint(out, r->respondents);
+    int bad =
+        op_buf_reserve(out, 256) || op_buf_append(out, head, sizeof head) ||
+        put_varint(out, m->kind_index[kind]) || put_string(out, window, strlen(window)) ||
+        put_string(out, region, (size_t)rl) || put_varint(out, m->level_index[reg->level]) ||
+        put_varint(out, r->revision) || put_varint(out, r->event_count) ||
+        put_varint(out, r->first_at) || put_varint(out, r->last_at) || put_varint(out, r->visits) ||
+        put_map(out, vals[AGG_ACTIVITY], m->symbols[AGG_ACTIVITY], m->n_symbols[AGG_ACTIVITY]) ||
+        put_varint(out, r->workers_reached) ||
+        put_map(out, vals[AGG_GROUP], m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP]) ||
+        put_varint(out, r->households) || put_varint(out, r->staff) ||
+        put_varint(out, r->funding_fen) ||
+        put_map(out, vals[AGG_SOURCE], m->symbols[AGG_SOURCE], m->n_symbols[AGG_SOURCE]) ||
+        put_map(out, vals[AGG_PURPOSE], m->symbols[AGG_PURPOSE], m->n_symbols[AGG_PURPOSE]) ||
+        put_varint(out, r->recipients) || put_varint(out, r->surveys) ||
+        put_varint(out, r->enterprises) || put_varint(out, r->respondents);
     for (int i = 0; !bad && i < 5; i++)
         bad = put_varint(out, r->satisfaction[i]);
     if (bad || put_map(out, vals[AGG_NEED], m->symbols[AGG_NEED], m->n_symbols[AGG_NEED])) {
