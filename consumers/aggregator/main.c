@@ -21,6 +21,12 @@ static void usage(FILE *out)
         "is lost or counted twice. Events repeating an event_id count once. Undecodable,\n"
         "invalid or unauthorised events go to dlq.topic with the reason in headers.\n"
         "\n"
+        "State lives in a local LMDB store, <state.dir>/<instance.id>/ (a cache of\n"
+        "rollups.topic and seen.topic, written after each Kafka commit): a restart replays\n"
+        "only what those topics got since; a missing, damaged or foreign store is rebuilt\n"
+        "from them (the reason is logged). Memory holds only the open transaction's\n"
+        "changed rollups (at most state.max.dirty).\n"
+        "\n"
         "Options:\n"
         "  -F FILE        read key=value settings from FILE (repeatable, in order)\n"
         "  -X key=value   set one key (ours below, or any librdkafka property)\n"
@@ -35,8 +41,9 @@ static void usage(FILE *out)
         "With health.listen set: GET /healthz, /readyz (200 once state is restored), /metrics.\n"
         "Under systemd (Type=notify) it reports READY, STOPPING and WATCHDOG.\n"
         "\n"
-        "Exit status: 0 clean stop, 1 fatal Kafka error (restart it: state resumes from\n"
-        "Kafka), 2 bad usage or configuration (or health.listen cannot be bound).\n");
+        "Exit status: 0 clean stop, 1 fatal Kafka or state store error (restart it: state\n"
+        "resumes from the store and Kafka), 2 bad usage or configuration (or health.listen\n"
+        "cannot be bound).\n");
 }
 
 int main(int argc, char **argv)
