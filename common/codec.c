@@ -11,6 +11,31 @@
 
 #include "embed.h"
 
+const char *const op_rollup_fields[] = {"window_kind",
+                                        "window",
+                                        "region",
+                                        "level",
+                                        "revision",
+                                        "event_count",
+                                        "first_event_at",
+                                        "last_event_at",
+                                        "visits",
+                                        "visits_by_activity",
+                                        "workers_reached",
+                                        "workers_by_group",
+                                        "households",
+                                        "staff",
+                                        "funding_fen",
+                                        "funding_by_source_fen",
+                                        "funding_by_purpose_fen",
+                                        "recipients",
+                                        "surveys",
+                                        "enterprises",
+                                        "respondents",
+                                        "satisfaction",
+                                        "needs",
+                                        NULL};
+
 /* Limits for hostile input. Our events are a few hundred bytes; these bound the work and the
  * memory avro-c would spend on a message that claims more. */
 #define MAX_DEPTH 32

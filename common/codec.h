@@ -29,6 +29,10 @@ enum op_codec_err {
 /* "framing", "unknown-schema", "malformed", "unresolvable", "internal". */
 const char *op_codec_err_name(int err);
 
+/* The fields of schemas/rollup.avsc in their order, NULL-terminated: what the aggregator's
+ * direct writer emits and the reporter's JSON accepts. */
+extern const char *const op_rollup_fields[];
+
 /* CRC-64-AVRO (the Rabin fingerprint of the Avro spec) of `len` bytes. */
 uint64_t op_codec_crc64(const void *data, size_t len);
 

@@ -190,39 +190,16 @@ static int symbol_index(const struct op_schema *s, const char *field, const char
     return f && is_avro_enum(f) ? avro_schema_enum_get_by_name(f, sym) : -1;
 }
 
-/* The rollup schema's fields as agg_rollup_write writes them. */
-static const char *const rollup_fields[] = {"window_kind",
-                                            "window",
-                                            "region",
-                                            "level",
-                                            "revision",
-                                            "event_count",
-                                            "first_event_at",
-                                            "last_event_at",
-                                            "visits",
-                                            "visits_by_activity",
-                                            "workers_reached",
-                                            "workers_by_group",
-                                            "households",
-                                            "staff",
-                                            "funding_fen",
-                                            "funding_by_source_fen",
-                                            "funding_by_purpose_fen",
-                                            "recipients",
-                                            "surveys",
-                                            "enterprises",
-                                            "respondents",
-                                            "satisfaction",
-                                            "needs"};
-
 static int rollup_layout_known(avro_schema_t s)
 {
-    size_t n = sizeof rollup_fields / sizeof rollup_fields[0];
+    size_t n = 0;
+    while (op_rollup_fields[n])
+        n++;
     if (avro_schema_record_size(s) != n)
         return 0;
     for (size_t i = 0; i < n; i++) {
         const char *name = avro_schema_record_field_name(s, (int)i);
-        if (!name || strcmp(name, rollup_fields[i]) != 0)
+        if (!name || strcmp(name, op_rollup_fields[i]) != 0)
             return 0;
     }
     avro_schema_t sat = avro_schema_record_field_get(s, "satisfaction");
@@ -829,19 +806,32 @@ static const char *const scalar_names[] = {
     "workers_reached", "households",  "staff",          "funding_fen",   "recipients",
     "surveys",         "enterprises", "respondents"};
 
+/* The region and window name of r (window into wbuf when it is computed). 0 or -1. */
+static int names_of(const struct agg_model *m, const struct agg_rollup *r, char wbuf[11],
+                    const struct op_region **reg, const char **window, char *errstr,
+                    size_t errstr_size)
+{
+    int kind = agg_rollup_kind(r);
+    *reg = op_regions_find(m->regions, agg_rollup_region(r));
+    *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
+    if (!*reg || !*window) {
+        set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
+        return -1;
+    }
+    return 0;
+}
+
 int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, avro_value_t *v,
                         char *errstr, size_t errstr_size)
 {
     avro_value_t f;
     char region[12], wbuf[11];
-    uint32_t code = agg_rollup_region(r);
     int kind = agg_rollup_kind(r);
-    const struct op_region *reg = op_regions_find(m->regions, code);
-    const char *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
-    if (!reg || !window) {
-        set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
+    const struct op_region *reg;
+    const char *window;
+    if (names_of(m, r, wbuf, &reg, &window, errstr, errstr_size) != 0)
         return -1;
-    }
+    uint32_t code = reg->code;
     snprintf(region, sizeof region, "%06" PRIu32, code);
     int64_t *s[AGG_SCALARS];
     scalars((struct agg_rollup *)r, s);
@@ -1022,14 +1012,12 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
                    : 0;
     }
     char region[12], wbuf[11];
-    uint32_t code = agg_rollup_region(r);
     int kind = agg_rollup_kind(r);
-    const struct op_region *reg = op_regions_find(m->regions, code);
-    const char *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
-    if (!reg || !window) {
-        set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
+    const struct op_region *reg;
+    const char *window;
+    if (names_of(m, r, wbuf, &reg, &window, errstr, errstr_size) != 0)
         return -1;
-    }
+    uint32_t code = reg->code;
     int rl = snprintf(region, sizeof region, "%06" PRIu32, code);
     int64_t vals[AGG_DIMS][AGG_DIM];
     dim_values(r, vals);

@@ -221,34 +221,9 @@ static int copy_map(json_t *src, const char *name, json_t *dst_fen, json_t *dst_
     return rc;
 }
 
-static const char *const known_fields[] = {"window_kind",
-                                           "window",
-                                           "region",
-                                           "level",
-                                           "revision",
-                                           "event_count",
-                                           "first_event_at",
-                                           "last_event_at",
-                                           "visits",
-                                           "visits_by_activity",
-                                           "workers_reached",
-                                           "workers_by_group",
-                                           "households",
-                                           "staff",
-                                           "funding_fen",
-                                           "funding_by_source_fen",
-                                           "funding_by_purpose_fen",
-                                           "recipients",
-                                           "surveys",
-                                           "enterprises",
-                                           "respondents",
-                                           "satisfaction",
-                                           "needs",
-                                           NULL};
-
 static int is_known(const char *name)
 {
-    for (const char *const *f = known_fields; *f; f++)
+    for (const char *const *f = op_rollup_fields; *f; f++)
         if (strcmp(*f, name) == 0)
             return 1;
     return 0;
