@@ -1,7 +1,9 @@
 /* The exactly-once loop of outreach-aggregator (pattern of librdkafka's transactions.c):
  * restore per-partition state from the compacted outputs on assignment, then consume →
  * update → one transaction per interval carrying outputs and consumed offsets. */
+#include "err.h"
 #include "aggregator.h"
+#include "internal.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -102,69 +104,14 @@ int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_s
     return 0;
 }
 
-struct aggregator {
-    struct op_conf *conf;
-    struct op_codec *codec;
-    struct op_regions *regions;
-    struct op_authz *authz;
-    struct agg_model model;
-    int model_ready;
-    rd_kafka_t *consumer, *producer, *restorer;
-    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic;
-    int partitions;
-    struct agg_state **states; /* by partition; NULL when not assigned */
-    struct agg_store *store;
-    char store_dir[4096];
-    /* Per partition: next offset after our newest delivered record of the rollups [p*2] and
-     * seen [p*2+1] topics: what the store records once the transaction is committed. */
-    int64_t *changelog_next;
-    size_t n_dirty; /* rollups made dirty since the last commit (all partitions) */
-    int64_t max_dirty;
-    struct op_buf seen_buf; /* one seen-ids batch being assembled */
-    int64_t *positions;     /* next offset to commit per partition, -1 when none */
-    int txn_open;
-    int64_t txn_started_ms;
-    int64_t last_prune_ms;
-    avro_value_t rollup_value;
-    int have_rollup_value;
-    struct op_buf buf;
-    int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
-    int fatal;           /* set from callbacks: leave the loop and exit 1 */
-    int32_t flushing;    /* partition whose dirty rollups txn_commit is producing */
-    char member_id[300]; /* group.instance.id: static membership, see start() */
-    /* What the HTTP thread may read: a copy refreshed by the engine thread under lock. */
-    pthread_mutex_t lock;
-    struct aggregator_stats snap;
-    int64_t *lag_snap; /* per partition, -1 when not assigned */
-    uint64_t snap_rollups, snap_seen;
-    int64_t last_lag_ms;
-    struct op_health *health;
-    uint64_t watchdog_ms; /* half of systemd's WatchdogSec, 0 when off */
-    int64_t last_ping_ms;
-    struct op_conf *(*reload_fn)(void *opaque);
-    void *reload_opaque;
-    struct aggregator_stats stats;
-};
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 /* systemd watchdog: called from the main loop and from every wait that can outlast
  * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
-static void watchdog_ping(struct aggregator *a)
+void agg_watchdog_ping(struct aggregator *a)
 {
     if (a->watchdog_ms && (uint64_t)(op_clock_mono_ms() - a->last_ping_ms) >= a->watchdog_ms) {
         op_notify("WATCHDOG=1");
         a->last_ping_ms = op_clock_mono_ms();
     }
-}
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- producing -------------------------------------------------------------------------- */
@@ -189,8 +136,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 }
 
 /* producev with back-pressure: QUEUE_FULL waits for deliveries and retries. */
-static int produce(struct aggregator *a, const char *topic, int32_t partition, const void *key,
-                   size_t key_len, const void *value, size_t len, rd_kafka_headers_t *hdrs)
+int agg_produce(struct aggregator *a, const char *topic, int32_t partition, const void *key,
+                size_t key_len, const void *value, size_t len, rd_kafka_headers_t *hdrs)
 {
     rd_kafka_resp_err_t e;
     for (;;) {
@@ -226,8 +173,8 @@ static int produce_rollup(struct agg_rollup *r, void *opaque)
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "rollup", -1);
     /* Co-partitioning: rollups of events partition p live in rollups partition p. */
-    if (produce(a, a->rollups_topic, a->flushing, key, (size_t)key_len, a->buf.data, a->buf.len,
-                h) != 0)
+    if (agg_produce(a, a->rollups_topic, a->flushing, key, (size_t)key_len, a->buf.data, a->buf.len,
+                    h) != 0)
         return -1;
     a->stats.rollups_written++;
     return 0;
@@ -256,8 +203,8 @@ static int dead_letter(struct aggregator *a, const rd_kafka_message_t *m, const 
     rd_kafka_header_add(h, "dlq.time", -1, ts, -1);
     op_log(OP_LOG_WARNING, "dead letter %s [%" PRId32 "] @%" PRId64 ": %s: %s",
            rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason, detail);
-    if (produce(a, a->dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload, m->len,
-                h) != 0)
+    if (agg_produce(a, a->dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload, m->len,
+                    h) != 0)
         return -1;
     a->stats.dead_lettered++;
     return 0;
@@ -290,7 +237,7 @@ static enum txn_verdict txn_retry(rd_kafka_error_t *(*f)(struct aggregator *, vo
             op_log(OP_LOG_WARNING, "%s: %s (retrying)", what, rd_kafka_error_string(e));
             rd_kafka_error_destroy(e);
             op_clock_sleep_ms(200);
-            watchdog_ping(a);
+            agg_watchdog_ping(a);
             continue;
         }
         return txn_verdict_of(e, what);
@@ -335,175 +282,6 @@ static enum txn_verdict txn_begin(struct aggregator *a)
     return v;
 }
 
-/* ---- seen ids changelog ------------------------------------------------------------------
- * The store is the index of counted ids; the seen topic is its changelog, written as batches
- * (one or a few records per partition and transaction, not one per event) keyed
- * "batch:<next events offset>:<n>" so keys never repeat, with header type=seen-batch. A
- * batch is entries of: 1 byte id length, the id, 8 bytes little-endian first-seen ms. */
-
-#define SEEN_BATCH_BYTES 65536
-
-static int flush_seen_batch(struct aggregator *a, int32_t p, int *chunk)
-{
-    if (a->seen_buf.len == 0)
-        return 0;
-    char key[64];
-    int kl = snprintf(key, sizeof key, "batch:%" PRId64 ":%d", a->positions[p], (*chunk)++);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
-    rd_kafka_header_add(h, "type", -1, "seen-batch", -1);
-    int rc = produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
-    a->seen_buf.len = 0;
-    return rc;
-}
-
-struct seen_flush {
-    struct aggregator *a;
-    int32_t p;
-    int chunk;
-};
-
-static int add_seen_entry(const char *id, size_t n, int64_t ms, void *opaque)
-{
-    struct seen_flush *f = opaque;
-    struct aggregator *a = f->a;
-    if (a->seen_buf.len + 1 + n + 8 > SEEN_BATCH_BYTES && flush_seen_batch(a, f->p, &f->chunk))
-        return -1;
-    unsigned char len = (unsigned char)n, le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)((uint64_t)ms >> (8 * i));
-    return op_buf_append(&a->seen_buf, &len, 1) || op_buf_append(&a->seen_buf, id, n) ||
-                   op_buf_append(&a->seen_buf, le, 8)
-               ? -1
-               : 0;
-}
-
-static int produce_seen(struct aggregator *a, int32_t p)
-{
-    struct seen_flush f = {a, p, 0};
-    a->seen_buf.len = 0;
-    if (agg_state_each(a->states[p], NULL, add_seen_entry, &f) != 0)
-        return -1;
-    return flush_seen_batch(a, p, &f.chunk);
-}
-
-/* Calls fn(id, n, ms) for every entry of a seen-topic record: a batch (header type =
- * seen-batch) or, from versions before batches, one id as key with its time as value. */
-static int each_seen_record(const rd_kafka_message_t *m,
-                            int (*fn)(const char *id, size_t n, int64_t ms, void *opaque),
-                            void *opaque)
-{
-    rd_kafka_headers_t *h = NULL;
-    const void *type = NULL;
-    size_t type_len = 0;
-    if (rd_kafka_message_headers(m, &h) == 0 &&
-        rd_kafka_header_get_last(h, "type", &type, &type_len) == 0 && type_len == 10 &&
-        memcmp(type, "seen-batch", 10) == 0) {
-        const unsigned char *q = m->payload, *end = q + m->len;
-        while (q < end) {
-            size_t n = *q++;
-            if (n == 0 || n > OP_EVENT_ID_MAX || (size_t)(end - q) < n + 8)
-                return -1;
-            uint64_t ms = 0;
-            for (int i = 0; i < 8; i++)
-                ms |= (uint64_t)q[n + (size_t)i] << (8 * i);
-            if (fn((const char *)q, n, (int64_t)ms, opaque) != 0)
-                return -1;
-            q += n + 8;
-        }
-        return 0;
-    }
-    if (!m->key || m->key_len == 0 || m->key_len > OP_EVENT_ID_MAX)
-        return 0; /* not ours: nothing to remember */
-    char val[24] = "";
-    if (m->payload && m->len < sizeof val)
-        memcpy(val, m->payload, m->len);
-    return fn(m->key, m->key_len, strtoll(val, NULL, 10), opaque);
-}
-
-/* ---- the store after a commit -------------------------------------------------------- */
-
-/* A storage error leaves the store unknown: remove it so the restart rebuilds it from the
- * topics, and stop. */
-static void store_failed(struct aggregator *a, const char *what)
-{
-    op_log(OP_LOG_ERR, "state store: %s: %s; removing it (the restart rebuilds it from %s and %s)",
-           what, agg_store_error(a->store), a->rollups_topic, a->seen_topic);
-    agg_store_close(a->store);
-    a->store = NULL;
-    agg_store_remove(a->store_dir);
-    a->fatal = 1;
-}
-
-struct store_put {
-    struct aggregator *a;
-    int32_t p;
-};
-
-/* A large working set is written in several LMDB transactions, so the dirty pages LMDB
- * holds in memory stay bounded. Safe because the recorded offsets come last: a crash
- * between chunks leaves some rollups and ids newer than those offsets, all of them from the
- * committed Kafka transaction, which the changelog tail replays over them at the restart. */
-#define STORE_CHUNK_WRITES 4096
-
-static int store_chunk(struct aggregator *a)
-{
-    if (agg_store_pending(a->store) < STORE_CHUNK_WRITES)
-        return 0;
-    if (agg_store_commit(a->store) != 0)
-        return -1;
-    agg_fault("mid-store-write");
-    return agg_store_begin(a->store);
-}
-
-static int put_rollup(struct agg_rollup *r, void *opaque)
-{
-    struct store_put *sp = opaque;
-    return agg_store_put_rollup(sp->a->store, sp->p, r) || store_chunk(sp->a) ? -1 : 0;
-}
-
-static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
-{
-    struct store_put *sp = opaque;
-    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms) || store_chunk(sp->a) ? -1 : 0;
-}
-
-/* After the Kafka commit: the working sets, the ids and then the changelog offsets they
- * bring the store to. A crash before the last LMDB commit leaves the offsets at the previous
- * transaction's, and the changelog tail brings the store forward at the next start. */
-static int store_commit(struct aggregator *a)
-{
-    if (agg_store_begin(a->store) != 0) {
-        store_failed(a, "begin");
-        return -1;
-    }
-    for (int p = 0; p < a->partitions; p++) {
-        if (!a->states[p])
-            continue;
-        struct store_put sp = {a, p};
-        if (agg_state_each(a->states[p], put_rollup, put_seen, &sp) != 0) {
-            store_failed(a, "write");
-            return -1;
-        }
-    }
-    for (int p = 0; p < a->partitions; p++)
-        if (a->states[p] && agg_store_set_partition(a->store, p, a->changelog_next[p * 2],
-                                                    a->changelog_next[p * 2 + 1]) != 0) {
-            store_failed(a, "write");
-            return -1;
-        }
-    agg_fault("mid-store-write"); /* written, not committed */
-    if (agg_store_commit(a->store) != 0) {
-        store_failed(a, "commit");
-        return -1;
-    }
-    for (int p = 0; p < a->partitions; p++)
-        if (a->states[p])
-            agg_state_release(a->states[p]);
-    a->n_dirty = 0;
-    agg_fault("after-store-commit");
-    return 0;
-}
-
 /* Produces the dirty rollups and the new seen ids, sends the consumed offsets, commits, and
  * then brings the store to the committed state. */
 static enum txn_verdict txn_commit(struct aggregator *a)
@@ -513,7 +291,7 @@ static enum txn_verdict txn_commit(struct aggregator *a)
     for (int p = 0; p < a->partitions; p++) {
         a->flushing = p;
         if (a->states[p] &&
-            (agg_take_dirty(a->states[p], produce_rollup, a) != 0 || produce_seen(a, p) != 0))
+            (agg_take_dirty(a->states[p], produce_rollup, a) != 0 || agg_produce_seen(a, p) != 0))
             return TXN_ABORT;
     }
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
@@ -532,215 +310,12 @@ static enum txn_verdict txn_commit(struct aggregator *a)
         a->stats.txn_committed++;
         rd_kafka_poll(a->producer, 0); /* delivery reports: the changelog offsets */
         agg_fault("after-kafka-commit");
-        if (store_commit(a) != 0)
+        if (agg_store_commit_txn(a) != 0)
             return TXN_FATAL;
         for (int p = 0; p < a->partitions; p++)
             a->positions[p] = -1;
     }
     return v;
-}
-
-/* ---- restore ---------------------------------------------------------------------------- */
-
-/* Watermarks of topic [p], retrying while leadership moves (new topics, broker restarts). */
-static rd_kafka_resp_err_t watermarks(struct aggregator *a, const char *topic, int32_t p,
-                                      int64_t *lo, int64_t *hi)
-{
-    rd_kafka_resp_err_t e;
-    for (int attempt = 0;; attempt++) {
-        e = rd_kafka_query_watermark_offsets(a->restorer, topic, p, lo, hi, 10000);
-        if (!e || attempt >= 60 ||
-            !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-              e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-              e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
-              e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-              e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
-            return e;
-        op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topic, p,
-               rd_kafka_err2str(e));
-        op_clock_sleep_ms(500);
-        watchdog_ping(a);
-    }
-}
-
-struct restore_ctx {
-    struct aggregator *a;
-    int32_t p;
-    size_t rollups, ids;
-    struct agg_rollup r;
-};
-
-static int restore_seen(const char *id, size_t n, int64_t ms, void *opaque)
-{
-    struct restore_ctx *c = opaque;
-    c->ids++;
-    return agg_store_put_seen(c->a->store, c->p, id, n, ms);
-}
-
-/* Long restores are cut into LMDB transactions of this many writes, so the dirty pages a
- * write transaction holds in memory stay small. */
-#define RESTORE_TXN_WRITES 20000
-
-/* Brings the store's content for every partition in `parts` up to the last stable offset of
- * the rollups and seen topics: from the offsets the store records (the tail), or from the
- * beginning for a partition it cannot vouch for (full restore), all partitions at once. */
-static int restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_list_t *parts,
-                              char *errstr, size_t errstr_size)
-{
-    const char *topics[2] = {a->rollups_topic, a->seen_topic};
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2 * parts->cnt);
-    /* next[p * 2 + topic]: where the store's content for that changelog will end. */
-    int64_t *next = calloc((size_t)a->partitions * 2, sizeof *next);
-    unsigned char *eof = calloc((size_t)a->partitions * 2, 1);
-    struct restore_ctx ctx = {a, 0, 0, 0, {0}};
-    int rc = 0, want_eof = 0, eofs = 0, full = 0;
-    if (!next || !eof || agg_store_begin(a->store) != 0) {
-        set_err(errstr, errstr_size, "restore: out of memory or store: %s",
-                agg_store_error(a->store));
-        rc = -1;
-    }
-    for (int k = 0; rc == 0 && k < parts->cnt; k++) {
-        int32_t p = parts->elems[k].partition;
-        int64_t rec[2], lo[2], hi[2];
-        char why[200] = "";
-        int have = agg_store_partition(a->store, p, &rec[0], &rec[1]);
-        for (int i = 0; rc == 0 && i < 2; i++) {
-            rd_kafka_resp_err_t e = watermarks(a, topics[i], p, &lo[i], &hi[i]);
-            if (e) {
-                set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i], p,
-                        rd_kafka_err2str(e));
-                rc = -1;
-            }
-        }
-        if (rc != 0)
-            break;
-        if (have < 0) {
-            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
-            rc = -1;
-            break;
-        }
-        if (have == 0)
-            snprintf(why, sizeof why, "no complete state of this partition in the store");
-        for (int i = 0; have == 1 && i < 2; i++)
-            if (rec[i] > hi[i]) { /* the topic was recreated, or is another one */
-                snprintf(why, sizeof why,
-                         "the store reflects %s up to offset %" PRId64 " but it ends at %" PRId64,
-                         topics[i], rec[i], hi[i]);
-                have = 0;
-            }
-        /* Forget the recorded offsets first: a crash in the middle of a restore must not
-         * leave a partition that looks complete. */
-        if (agg_store_reset_partition(a->store, p, have == 0) != 0) {
-            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
-            rc = -1;
-            break;
-        }
-        if (have == 0) {
-            full++;
-            op_log(OP_LOG_NOTICE, "partition %" PRId32 ": full restore from the topics (%s)", p,
-                   why);
-        }
-        for (int i = 0; i < 2; i++) {
-            int64_t from = have ? (rec[i] > lo[i] ? rec[i] : lo[i]) : lo[i];
-            next[p * 2 + i] = have ? rec[i] : lo[i];
-            if (hi[i] > from) {
-                rd_kafka_topic_partition_list_add(list, topics[i], p)->offset = from;
-                want_eof++;
-            } else
-                eof[p * 2 + i] = 1;
-        }
-    }
-    if (rc == 0 && want_eof > 0 && rd_kafka_assign(a->restorer, list) != 0) {
-        set_err(errstr, errstr_size, "assign for restore failed");
-        rc = -1;
-    }
-    int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
-    while (rc == 0 && eofs < want_eof) {
-        if (op_clock_mono_ms() > deadline) {
-            set_err(errstr, errstr_size, "restore took over %" PRId64 " ms", a->restore_timeout_ms);
-            rc = -1;
-            break;
-        }
-        watchdog_ping(a);
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->restorer, 200);
-        if (!m)
-            continue;
-        int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->rollups_topic) == 0;
-        int32_t p = m->partition;
-        ctx.p = p;
-        int ours = p >= 0 && p < a->partitions && a->states[p];
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            if (ours && !eof[p * 2 + !is_rollup]) {
-                eof[p * 2 + !is_rollup] = 1;
-                next[p * 2 + !is_rollup] = m->offset;
-                eofs++;
-            }
-        } else if (m->err) {
-            op_log(OP_LOG_WARNING, "restore: %s", rd_kafka_message_errstr(m));
-        } else if (!ours) {
-            op_log(OP_LOG_WARNING, "restore: unexpected partition %" PRId32, p);
-        } else if (is_rollup && m->payload) {
-            avro_value_t *v;
-            char err[512];
-            int interned = 0;
-            int drc =
-                op_codec_decode(a->codec, m->payload, m->len, &v, NULL, NULL, err, sizeof err);
-            if (drc != 0 ||
-                agg_rollup_from_value(&a->model, v, &ctx.r, &interned, err, sizeof err) != 0) {
-                /* Our own output: an unreadable record means a downgrade or corruption. */
-                set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
-                        a->rollups_topic, p, m->offset, err);
-                rc = -1;
-            } else if ((interned &&
-                        agg_store_put_window(a->store, (uint16_t)(a->model.n_windows - 1),
-                                             a->model.windows[a->model.n_windows - 1]) != 0) ||
-                       agg_store_put_rollup(a->store, p, &ctx.r) != 0) {
-                set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
-                rc = -1;
-            }
-            ctx.rollups++;
-            next[p * 2] = m->offset + 1;
-        } else if (!is_rollup) {
-            if (each_seen_record(m, restore_seen, &ctx) != 0)
-                op_log(OP_LOG_WARNING,
-                       "restore: %s [%" PRId32 "] @%" PRId64 ": malformed seen record skipped",
-                       a->seen_topic, p, m->offset);
-            next[p * 2 + 1] = m->offset + 1;
-        }
-        rd_kafka_message_destroy(m);
-        if (rc == 0 && agg_store_pending(a->store) >= RESTORE_TXN_WRITES &&
-            (agg_store_commit(a->store) != 0 || agg_store_begin(a->store) != 0)) {
-            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
-            rc = -1;
-        }
-    }
-    agg_rollup_clear(&ctx.r);
-    if (want_eof > 0)
-        rd_kafka_assign(a->restorer, NULL);
-    rd_kafka_topic_partition_list_destroy(list);
-    for (int k = 0; rc == 0 && k < parts->cnt; k++) {
-        int32_t p = parts->elems[k].partition;
-        a->changelog_next[p * 2] = next[p * 2];
-        a->changelog_next[p * 2 + 1] = next[p * 2 + 1];
-        if (agg_store_set_partition(a->store, p, next[p * 2], next[p * 2 + 1]) != 0) {
-            set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
-            rc = -1;
-        }
-    }
-    if (rc == 0 && agg_store_commit(a->store) != 0) {
-        set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
-        rc = -1;
-    }
-    if (rc != 0)
-        agg_store_abort(a->store);
-    free(eof);
-    free(next);
-    if (rc == 0)
-        op_log(OP_LOG_INFO,
-               "restored %zu rollup records and %zu seen ids for %d partition(s) (%d in full, "
-               "the rest from the store and the changelog tail)",
-               ctx.rollups, ctx.ids, parts->cnt, full);
-    return rc;
 }
 
 /* Replaces the state of every partition in `parts` with what Kafka has committed, and
@@ -760,7 +335,7 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
             break;
         op_log(OP_LOG_INFO, "committed offsets not available yet (a pending transaction of "
                             "the previous owner?): waiting");
-        watchdog_ping(a);
+        agg_watchdog_ping(a);
     }
     if (e) {
         op_log(OP_LOG_ERR, "fetch committed offsets: %s", rd_kafka_err2str(e));
@@ -785,10 +360,10 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
             return -1;
         }
     }
-    if (restore_partitions(a, committed, err, sizeof err) != 0) {
+    if (agg_restore_partitions(a, committed, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "restore: %s", err);
         if (!strncmp(err, "store:", 6))
-            store_failed(a, "restore");
+            agg_store_failed(a, "restore");
         rd_kafka_topic_partition_list_destroy(committed);
         return -1;
     }
@@ -912,7 +487,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
     }
     int dup = agg_seen_check_add(s, ev.event_id, op_clock_wall_ms());
     if (dup < 0) {
-        store_failed(a, "dedup look-up (or out of memory)");
+        agg_store_failed(a, "dedup look-up (or out of memory)");
         return -1;
     }
     if (dup) {
@@ -924,7 +499,7 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
     /* The id reaches the seen topic with the transaction's batch (produce_seen). */
     size_t dirty_before = s->n_dirty;
     if (agg_apply(&a->model, s, &ev) != 0) {
-        store_failed(a, "rollup look-up (or out of memory)");
+        agg_store_failed(a, "rollup look-up (or out of memory)");
         return -1;
     }
     a->n_dirty += s->n_dirty - dirty_before;
@@ -954,6 +529,7 @@ static void publish_snapshot(struct aggregator *a, int force)
     if (lag_due && a->lag_snap) {
         a->snap_rollups = rollups;
         a->snap_seen = seen;
+        a->snap_store_bytes = a->store ? agg_store_bytes(a->store) : 0;
         for (int p = 0; p < a->partitions; p++) {
             a->lag_snap[p] = -1;
             if (!a->states[p] || !a->consumer)
@@ -1006,8 +582,11 @@ static void metrics_cb(void *opaque, struct op_buf *out)
          offsetof(struct aggregator_stats, txn_committed)},
         {"outreach_aggregator_transactions_aborted_total", "Kafka transactions aborted",
          offsetof(struct aggregator_stats, txn_aborted)},
-        {"outreach_aggregator_restores_total", "state restores from Kafka",
+        {"outreach_aggregator_restores_total", "state restores (store + changelog tail)",
          offsetof(struct aggregator_stats, restores)},
+        {"outreach_aggregator_partitions_restored_full_total",
+         "partitions restored in full from the topics (the store could not vouch for them)",
+         offsetof(struct aggregator_stats, partitions_restored_full)},
     };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         op_prom_header(out, counters[i].name, "counter", counters[i].help);
@@ -1025,6 +604,9 @@ static void metrics_cb(void *opaque, struct op_buf *out)
     op_prom_header(out, "outreach_aggregator_state_seen_ids", "gauge",
                    "event ids remembered for deduplication");
     op_prom_sample_u64(out, "outreach_aggregator_state_seen_ids", NULL, a->snap_seen);
+    op_prom_header(out, "outreach_aggregator_store_bytes", "gauge",
+                   "bytes of the local state store in use");
+    op_prom_sample_u64(out, "outreach_aggregator_store_bytes", NULL, a->snap_store_bytes);
     op_prom_header(out, "outreach_aggregator_consumer_lag", "gauge",
                    "events not yet consumed, per assigned partition");
     for (int p = 0; a->lag_snap && p < a->partitions; p++)
@@ -1078,13 +660,13 @@ static rd_kafka_t *make_client(struct aggregator *a, rd_kafka_type_t type,
 {
     rd_kafka_conf_t *c = op_conf_kafka_dup(a->conf);
     if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     char err[512];
     for (const char *const *kv = settings; kv && kv[0]; kv += 2)
         if (rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", kv[0], err);
+            op_set_err(errstr, errstr_size, "%s: %s", kv[0], err);
             rd_kafka_conf_destroy(c);
             return NULL;
         }
@@ -1095,7 +677,7 @@ static rd_kafka_t *make_client(struct aggregator *a, rd_kafka_type_t type,
         rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
     rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
     if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
+        op_set_err(errstr, errstr_size, "%s", err);
         rd_kafka_conf_destroy(c);
         return NULL;
     }
@@ -1107,7 +689,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
 {
     struct aggregator *a = calloc(1, sizeof *a);
     if (!a) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     a->conf = conf;
@@ -1143,7 +725,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         goto fail;
     a->model_ready = 1;
     if (avro_generic_value_new(a->model.rollup->iface, &a->rollup_value) != 0) {
-        set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
+        op_set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
         goto fail;
     }
     a->have_rollup_value = 1;
@@ -1159,22 +741,22 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     if (!sdir || !*sdir)
         sdir = "/var/lib/outreach-aggregator";
     if (strchr(instance, '/') || !strcmp(instance, ".") || !strcmp(instance, "..")) {
-        set_err(errstr, errstr_size, "instance.id \"%s\" must not contain '/'", instance);
+        op_set_err(errstr, errstr_size, "instance.id \"%s\" must not contain '/'", instance);
         goto fail;
     }
     int dl = snprintf(a->store_dir, sizeof a->store_dir, "%s/%s", sdir, instance);
     if (dl < 0 || (size_t)dl >= sizeof a->store_dir) {
-        set_err(errstr, errstr_size, "state.dir too long");
+        op_set_err(errstr, errstr_size, "state.dir too long");
         goto fail;
     }
     if (mkdir(sdir, 0700) != 0 && errno != EEXIST) {
-        set_err(errstr, errstr_size, "state.dir %s: %s", sdir, strerror(errno));
+        op_set_err(errstr, errstr_size, "state.dir %s: %s", sdir, strerror(errno));
         goto fail;
     }
     snprintf(a->member_id, sizeof a->member_id, "%s", txn_id);
     if (op_conf_get_int(conf, "message.timeout.ms") >=
         op_conf_get_int(conf, "transaction.timeout.ms")) {
-        set_err(errstr, errstr_size, "message.timeout.ms must be below transaction.timeout.ms");
+        op_set_err(errstr, errstr_size, "message.timeout.ms must be below transaction.timeout.ms");
         goto fail;
     }
     const char *const producer_settings[] = {"transactional.id",
@@ -1413,7 +995,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             }
         }
         publish_snapshot(a, 0);
-        watchdog_ping(a);
+        agg_watchdog_ping(a);
         if (reload_flag && *reload_flag) {
             *reload_flag = 0;
             reload(a);
@@ -1423,7 +1005,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             a->last_prune_ms = op_clock_wall_ms();
             long pruned = agg_store_prune_seen(a->store, op_clock_wall_ms() - a->horizon_ms);
             if (pruned < 0) {
-                store_failed(a, "prune");
+                agg_store_failed(a, "prune");
                 break;
             }
             if (pruned)

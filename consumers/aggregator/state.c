@@ -1,5 +1,6 @@
 /* Aggregator state: windows by event time in Asia/Shanghai, the region chain county →
  * prefecture → province, integer sums only, and conversion to and from rollup records. */
+#include "err.h"
 #include "state.h"
 
 #include <inttypes.h>
@@ -11,17 +12,6 @@
 
 #define SHANGHAI_OFFSET_MS INT64_C(28800000) /* UTC+8, no daylight saving since 1991 */
 #define DAY_MS INT64_C(86400000)
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- calendar --------------------------------------------------------------------------- */
 
@@ -122,9 +112,9 @@ int agg_campaigns_parse(const char *text, struct agg_campaign **out, size_t *n, 
         int64_t start, end;
         if (!c1 || !c2 || c1 == p || parse_day(c1 + 1, (size_t)(c2 - c1 - 1), &start) != 0 ||
             parse_day(c2 + 1, len - (size_t)(c2 + 1 - p), &end) != 0 || end < start) {
-            set_err(errstr, errstr_size,
-                    "campaign \"%.*s\": want NAME:YYYY-MM-DD:YYYY-MM-DD with start <= end",
-                    (int)len, p);
+            op_set_err(errstr, errstr_size,
+                       "campaign \"%.*s\": want NAME:YYYY-MM-DD:YYYY-MM-DD with start <= end",
+                       (int)len, p);
             goto fail;
         }
         struct agg_campaign *nc = realloc(c, (count + 1) * sizeof *nc);
@@ -136,8 +126,8 @@ int agg_campaigns_parse(const char *text, struct agg_campaign **out, size_t *n, 
             goto oom;
         if (strchr(c[count].name, '|')) {
             count++;
-            set_err(errstr, errstr_size, "campaign name \"%s\" must not contain '|'",
-                    c[count - 1].name);
+            op_set_err(errstr, errstr_size, "campaign name \"%s\" must not contain '|'",
+                       c[count - 1].name);
             goto fail;
         }
         c[count].start_ms = start;
@@ -151,7 +141,7 @@ int agg_campaigns_parse(const char *text, struct agg_campaign **out, size_t *n, 
     *n = count;
     return 0;
 oom:
-    set_err(errstr, errstr_size, "out of memory");
+    op_set_err(errstr, errstr_size, "out of memory");
 fail:
     for (size_t i = 0; i < count; i++)
         free(c[i].name);
@@ -170,12 +160,13 @@ static int enum_symbols(const struct op_schema *s, const char *field, const char
     if (f && is_avro_record(f)) /* needs: record Need { need: NeedKind, count } */
         f = avro_schema_record_field_get(f, "need");
     if (!f || !is_avro_enum(f)) {
-        set_err(errstr, errstr_size, "%s: no enum field %s", s->name, field);
+        op_set_err(errstr, errstr_size, "%s: no enum field %s", s->name, field);
         return -1;
     }
     int k = avro_schema_enum_number_of_symbols(f);
     if (k > AGG_DIM) {
-        set_err(errstr, errstr_size, "%s.%s: %d symbols, at most %d", s->name, field, k, AGG_DIM);
+        op_set_err(errstr, errstr_size, "%s.%s: %d symbols, at most %d", s->name, field, k,
+                   AGG_DIM);
         return -1;
     }
     for (int i = 0; i < k; i++)
@@ -216,7 +207,7 @@ int agg_model_init(struct agg_model *m, const struct op_codec *codec,
     for (int t = 0; t < OP_EVENT_TYPES; t++)
         m->readers[t] = op_codec_reader(codec, op_event_type_name((enum op_event_type)t));
     if (!m->rollup || !m->readers[0] || !m->readers[1] || !m->readers[2]) {
-        set_err(errstr, errstr_size, "the codec lacks the rollup or an event schema");
+        op_set_err(errstr, errstr_size, "the codec lacks the rollup or an event schema");
         return -1;
     }
     if (enum_symbols(m->readers[OP_EVENT_VISIT], "activity", m->symbols[AGG_ACTIVITY],
@@ -233,20 +224,20 @@ int agg_model_init(struct agg_model *m, const struct op_codec *codec,
     static const char *const kinds[AGG_KINDS] = {"DAY", "MONTH", "CAMPAIGN", "ALL"};
     for (int k = 0; k < AGG_KINDS; k++)
         if ((m->kind_index[k] = symbol_index(m->rollup, "window_kind", kinds[k])) < 0) {
-            set_err(errstr, errstr_size, "rollup schema lacks window kind %s", kinds[k]);
+            op_set_err(errstr, errstr_size, "rollup schema lacks window kind %s", kinds[k]);
             return -1;
         }
     static const char *const levels[4] = {NULL, "PROVINCE", "PREFECTURE", "COUNTY"};
     for (int l = 1; l < 4; l++)
         if ((m->level_index[l] = symbol_index(m->rollup, "level", levels[l])) < 0) {
-            set_err(errstr, errstr_size, "rollup schema lacks level %s", levels[l]);
+            op_set_err(errstr, errstr_size, "rollup schema lacks level %s", levels[l]);
             return -1;
         }
     if (agg_campaigns_parse(campaigns, &m->campaigns, &m->n_campaigns, errstr, errstr_size) != 0)
         return -1;
     m->direct = rollup_layout_known(m->rollup->schema);
     if (agg_model_set_windows(m, NULL, 0) != 0) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     return 0;
@@ -815,7 +806,7 @@ static int names_of(const struct agg_model *m, const struct agg_rollup *r, char 
     *reg = op_regions_find(m->regions, agg_rollup_region(r));
     *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
     if (!*reg || !*window) {
-        set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
+        op_set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
         return -1;
     }
     return 0;
@@ -852,8 +843,8 @@ int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, a
             bad = set_long(&sat, s_names[i], r->satisfaction[i]);
     }
     if (bad) {
-        set_err(errstr, errstr_size, "rollup %s|%s|%s: avro-c: %s", kind_names[kind], window,
-                region, avro_strerror());
+        op_set_err(errstr, errstr_size, "rollup %s|%s|%s: avro-c: %s", kind_names[kind], window,
+                   region, avro_strerror());
         return -1;
     }
     return 0;
@@ -881,7 +872,7 @@ static int get_map(avro_value_t *rec, const char *name, struct agg_rollup *r, in
         while (k < n && strcmp(syms[k], key) != 0)
             k++;
         if (k == n) {
-            set_err(errstr, errstr_size, "%s: symbol %s unknown to this version", name, key);
+            op_set_err(errstr, errstr_size, "%s: symbol %s unknown to this version", name, key);
             return -1;
         }
         if (dim_add(r, dim, k, v) != 0)
@@ -926,7 +917,7 @@ int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollu
         avro_value_get_by_name(v, "window", &f, NULL) || avro_value_get_string(&f, &window, &n) ||
         avro_value_get_by_name(v, "region", &f, NULL) ||
         avro_value_get_string(&f, &region_text, &n)) {
-        set_err(errstr, errstr_size, "rollup record: avro-c: %s", avro_strerror());
+        op_set_err(errstr, errstr_size, "rollup record: avro-c: %s", avro_strerror());
         return -1;
     }
     int kind = -1;
@@ -936,8 +927,8 @@ int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollu
     int wn = kind >= 0 ? window_number(m, kind, window, interned) : -1;
     if (wn < 0 || op_regions_parse_code(region_text, &code) != 0 ||
         !op_regions_find(m->regions, code)) {
-        set_err(errstr, errstr_size, "rollup %s|%s: unknown window kind, window or region", window,
-                region_text);
+        op_set_err(errstr, errstr_size, "rollup %s|%s: unknown window kind, window or region",
+                   window, region_text);
         return -1;
     }
     r->id = agg_rollup_id(kind, (uint16_t)wn, code);
@@ -945,26 +936,26 @@ int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollu
     scalars(r, s);
     for (size_t i = 0; i < sizeof scalar_names / sizeof scalar_names[0]; i++)
         if (get_long(v, scalar_names[i], s[i])) {
-            set_err(errstr, errstr_size, "rollup %s|%s: field %s: avro-c: %s", window, region_text,
-                    scalar_names[i], avro_strerror());
+            op_set_err(errstr, errstr_size, "rollup %s|%s: field %s: avro-c: %s", window,
+                       region_text, scalar_names[i], avro_strerror());
             goto fail;
         }
     char why[200] = "";
     for (int d = 0; d < AGG_DIMS; d++)
         if (get_map(v, map_fields[d], r, d, m->symbols[d], m->n_symbols[d], why, sizeof why)) {
-            set_err(errstr, errstr_size, "rollup %s|%s: %s", window, region_text,
-                    *why ? why : avro_strerror());
+            op_set_err(errstr, errstr_size, "rollup %s|%s: %s", window, region_text,
+                       *why ? why : avro_strerror());
             goto fail;
         }
     avro_value_t sat;
     if (avro_value_get_by_name(v, "satisfaction", &sat, NULL)) {
-        set_err(errstr, errstr_size, "rollup %s|%s: no satisfaction", window, region_text);
+        op_set_err(errstr, errstr_size, "rollup %s|%s: no satisfaction", window, region_text);
         goto fail;
     }
     for (int i = 0; i < 5; i++)
         if (get_long(&sat, s_names[i], &r->satisfaction[i])) {
-            set_err(errstr, errstr_size, "rollup %s|%s: satisfaction.%s", window, region_text,
-                    s_names[i]);
+            op_set_err(errstr, errstr_size, "rollup %s|%s: satisfaction.%s", window, region_text,
+                       s_names[i]);
             goto fail;
         }
     return 0;
@@ -1042,7 +1033,7 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
     for (int i = 0; !bad && i < 5; i++)
         bad = put_varint(out, r->satisfaction[i]);
     if (bad || put_map(out, vals[AGG_NEED], m->symbols[AGG_NEED], m->n_symbols[AGG_NEED])) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     return 0;

@@ -1,5 +1,6 @@
 /* LMDB under the aggregator's state: three databases (meta, rollups, seen) in one
  * environment, keys prefixed by the big-endian partition so each partition is one range. */
+#include "err.h"
 #include "store.h"
 
 #include <errno.h>
@@ -32,20 +33,9 @@ struct agg_store {
     char error[256];
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 static int fail(struct agg_store *st, const char *what, int rc)
 {
-    set_err(st->error, sizeof st->error, "%s: %s", what, mdb_strerror(rc));
+    op_set_err(st->error, sizeof st->error, "%s: %s", what, mdb_strerror(rc));
     return -1;
 }
 
@@ -166,7 +156,7 @@ size_t agg_store_pending(const struct agg_store *st)
 static int put(struct agg_store *st, MDB_dbi dbi, MDB_val *k, MDB_val *v, const char *what)
 {
     if (!st->write) {
-        set_err(st->error, sizeof st->error, "%s: no write transaction", what);
+        op_set_err(st->error, sizeof st->error, "%s: no write transaction", what);
         return -1;
     }
     int rc = mdb_put(st->write, dbi, k, v, 0);
@@ -242,7 +232,7 @@ static int check_identity(struct agg_store *st, const struct agg_store_identity 
         if (mdb_stat(t, st->rollups, &s1) == 0 && mdb_stat(t, st->seen, &s2) == 0 &&
             s1.ms_entries + s2.ms_entries > 0) {
             mdb_txn_abort(t);
-            set_err(reason, reason_size, "the store has data but no format record");
+            op_set_err(reason, reason_size, "the store has data but no format record");
             return 1;
         }
         for (size_t i = 0; i < 5; i++) {
@@ -257,8 +247,8 @@ static int check_identity(struct agg_store *st, const struct agg_store_identity 
     }
     for (size_t i = 0; i < 5; i++)
         if (meta_get(t, st->meta, keys[i], got, sizeof got) != 0 || strcmp(got, want[i]) != 0) {
-            set_err(reason, reason_size, "the store's %s is \"%s\", this run's is \"%s\"", keys[i],
-                    got, want[i]);
+            op_set_err(reason, reason_size, "the store's %s is \"%s\", this run's is \"%s\"",
+                       keys[i], got, want[i]);
             mdb_txn_abort(t);
             return 1;
         }
@@ -289,7 +279,7 @@ static int try_open(struct agg_store *st, const char *dir, size_t map_mb, char *
     struct stat sb;
     int rc = mdb_env_create(&st->env);
     if (rc) {
-        set_err(errstr, errstr_size, "lmdb: %s", mdb_strerror(rc));
+        op_set_err(errstr, errstr_size, "lmdb: %s", mdb_strerror(rc));
         return -1;
     }
     mdb_env_set_maxdbs(st->env, 4);
@@ -299,11 +289,11 @@ static int try_open(struct agg_store *st, const char *dir, size_t map_mb, char *
      * NORDAHEAD: lookups are random; read-ahead would only fill the page cache. */
     rc = mdb_env_open(st->env, dir, MDB_NOMETASYNC | MDB_NORDAHEAD, 0600);
     if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED) {
-        set_err(reason, reason_size, "unreadable (%s)", mdb_strerror(rc));
+        op_set_err(reason, reason_size, "unreadable (%s)", mdb_strerror(rc));
         return 1;
     }
     if (rc) {
-        set_err(errstr, errstr_size, "lmdb: open %s: %s", dir, mdb_strerror(rc));
+        op_set_err(errstr, errstr_size, "lmdb: open %s: %s", dir, mdb_strerror(rc));
         return -1;
     }
     /* A truncated file would fault (SIGBUS) on the first page past its end: check that every
@@ -312,17 +302,17 @@ static int try_open(struct agg_store *st, const char *dir, size_t map_mb, char *
     MDB_stat est;
     if (path_of(file, sizeof file, dir, "data.mdb") != 0 || stat(file, &sb) != 0 ||
         mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &est) != 0) {
-        set_err(errstr, errstr_size, "lmdb: stat %s: %s", dir, strerror(errno));
+        op_set_err(errstr, errstr_size, "lmdb: stat %s: %s", dir, strerror(errno));
         return -1;
     }
     if ((uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) * est.ms_psize) {
-        set_err(reason, reason_size, "truncated (%lld bytes, its last commit needs %" PRIu64 ")",
-                (long long)sb.st_size, ((uint64_t)info.me_last_pgno + 1) * est.ms_psize);
+        op_set_err(reason, reason_size, "truncated (%lld bytes, its last commit needs %" PRIu64 ")",
+                   (long long)sb.st_size, ((uint64_t)info.me_last_pgno + 1) * est.ms_psize);
         return 1;
     }
     MDB_txn *t;
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &t)) != 0) {
-        set_err(errstr, errstr_size, "lmdb: begin: %s", mdb_strerror(rc));
+        op_set_err(errstr, errstr_size, "lmdb: begin: %s", mdb_strerror(rc));
         return -1;
     }
     if ((rc = mdb_dbi_open(t, "meta", MDB_CREATE, &st->meta)) ||
@@ -330,7 +320,7 @@ static int try_open(struct agg_store *st, const char *dir, size_t map_mb, char *
         (rc = mdb_dbi_open(t, "seen", MDB_CREATE, &st->seen)) || (rc = mdb_txn_commit(t))) {
         if (rc != 0 && t)
             mdb_txn_abort(t);
-        set_err(reason, reason_size, "unreadable databases (%s)", mdb_strerror(rc));
+        op_set_err(reason, reason_size, "unreadable databases (%s)", mdb_strerror(rc));
         return 1;
     }
     return 0;
@@ -354,12 +344,12 @@ struct agg_store *agg_store_open(const char *dir, size_t map_mb,
 {
     *reason = 0;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(errstr, errstr_size, "state.dir %s: %s", dir, strerror(errno));
+        op_set_err(errstr, errstr_size, "state.dir %s: %s", dir, strerror(errno));
         return NULL;
     }
     struct agg_store *st = calloc(1, sizeof *st);
     if (!st) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -368,14 +358,14 @@ struct agg_store *agg_store_open(const char *dir, size_t map_mb,
         if (rc == 0) {
             rc = check_identity(st, id, why, sizeof why);
             if (rc < 0) {
-                set_err(errstr, errstr_size, "store %s: %s", dir, st->error);
+                op_set_err(errstr, errstr_size, "store %s: %s", dir, st->error);
                 break;
             }
         }
         if (rc < 0)
             break;
         if (rc == 0 && load_windows(st) != 0) {
-            set_err(why, sizeof why, "damaged window table");
+            op_set_err(why, sizeof why, "damaged window table");
             rc = 1;
         }
         if (rc == 0) {
@@ -383,12 +373,12 @@ struct agg_store *agg_store_open(const char *dir, size_t map_mb,
             return st;
         }
         /* Untrusted: start from nothing; the topics have everything. */
-        set_err(reason, reason_size, "%s", why);
+        op_set_err(reason, reason_size, "%s", why);
         close_env(st);
         agg_store_remove(dir);
     }
     if (!*errstr)
-        set_err(errstr, errstr_size, "store %s: still unusable after recreating it", dir);
+        op_set_err(errstr, errstr_size, "store %s: still unusable after recreating it", dir);
     agg_store_close(st);
     return NULL;
 }
@@ -516,9 +506,10 @@ int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct ag
     if (rc)
         return fail(st, "read rollup", rc);
     if (agg_rollup_decode(out, v.mv_data, v.mv_size) != 0) {
-        set_err(st->error, sizeof st->error,
-                "rollup %016" PRIx64 " of partition %" PRId32 ": malformed value (damaged store)",
-                id, p);
+        op_set_err(st->error, sizeof st->error,
+                   "rollup %016" PRIx64 " of partition %" PRId32
+                   ": malformed value (damaged store)",
+                   id, p);
         return -1;
     }
     out->id = id;
@@ -546,7 +537,7 @@ int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollu
     MDB_val k = rollup_key(kb, p, r->id);
     st->buf.len = 0;
     if (agg_rollup_encode(r, &st->buf) != 0) {
-        set_err(st->error, sizeof st->error, "out of memory");
+        op_set_err(st->error, sizeof st->error, "out of memory");
         return -1;
     }
     MDB_val v = {st->buf.len, st->buf.data};
@@ -557,7 +548,7 @@ int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, si
 {
     unsigned char kb[4 + OP_EVENT_ID_MAX];
     if (n == 0 || n > OP_EVENT_ID_MAX) {
-        set_err(st->error, sizeof st->error, "event id of %zu bytes", n);
+        op_set_err(st->error, sizeof st->error, "event id of %zu bytes", n);
         return -1;
     }
     MDB_val k = seen_key(kb, p, event_id, n), v = {sizeof ms, &ms};
@@ -609,6 +600,15 @@ long agg_store_prune_seen(struct agg_store *st, int64_t cutoff_ms)
         return fail(st, "prune", rc);
     }
     return agg_store_commit(st) == 0 ? removed : -1;
+}
+
+uint64_t agg_store_bytes(struct agg_store *st)
+{
+    MDB_envinfo info;
+    MDB_stat est;
+    if (mdb_env_info(st->env, &info) != 0 || mdb_env_stat(st->env, &est) != 0)
+        return 0;
+    return ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
 }
 
 void agg_store_counts(struct agg_store *st, uint64_t *rollups, uint64_t *seen)

@@ -61,6 +61,9 @@ void agg_store_abort(struct agg_store *st);
 /* Deletes ids first seen before cutoff_ms (own write transaction). Returns how many, or -1. */
 long agg_store_prune_seen(struct agg_store *st, int64_t cutoff_ms);
 
+/* Bytes of the store file in use (its last commit's pages), for metrics. */
+uint64_t agg_store_bytes(struct agg_store *st);
+
 /* Entries held, for metrics. */
 void agg_store_counts(struct agg_store *st, uint64_t *rollups, uint64_t *seen);
 

@@ -40,6 +40,8 @@ done
 [ "$code" = 200 ] || fail "/readyz never became 200"
 [ "$saw_503" = 1 ] || fail "/readyz was never 503 while restoring"
 metrics_check "$HP" 'm["outreach_aggregator_ready"] == 1' \
+    'm["outreach_aggregator_partitions_restored_full_total"] == 4' \
+    'm["outreach_aggregator_store_bytes"] > 0' \
     'm["outreach_aggregator_restores_total"] == 1' \
     "m['outreach_aggregator_state_rollups'] == $n_rollups" \
     'm["outreach_aggregator_events_read_total"] == 0' \

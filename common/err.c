@@ -1,0 +1,16 @@
+/* Error messages into caller buffers. Most files of the tree still carry their own static
+ * set_err from before this module; new code calls op_set_err. */
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void op_set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    if (!errstr || errstr_size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errstr, errstr_size, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,390 @@
+/* The aggregator's state outside memory: the seen-ids changelog records, the store write
+ * after each Kafka commit, and the restore of the store from the changelog topics (the
+ * tail from the offsets it records, or everything when it cannot vouch for a partition). */
+#include "err.h"
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "event.h"
+#include "log.h"
+
+/* ---- seen ids changelog ------------------------------------------------------------------
+ * The store is the index of counted ids; the seen topic is its changelog, written as batches
+ * (one or a few records per partition and transaction, not one per event) keyed
+ * "batch:<next events offset>:<n>" so keys never repeat, with header type=seen-batch. A
+ * batch is entries of: 1 byte id length, the id, 8 bytes little-endian first-seen ms. */
+
+#define SEEN_BATCH_BYTES 65536
+
+static int flush_seen_batch(struct aggregator *a, int32_t p, int *chunk)
+{
+    if (a->seen_buf.len == 0)
+        return 0;
+    char key[64];
+    int kl = snprintf(key, sizeof key, "batch:%" PRId64 ":%d", a->positions[p], (*chunk)++);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "type", -1, "seen-batch", -1);
+    int rc = agg_produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
+    a->seen_buf.len = 0;
+    return rc;
+}
+
+struct seen_flush {
+    struct aggregator *a;
+    int32_t p;
+    int chunk;
+};
+
+static int add_seen_entry(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    struct seen_flush *f = opaque;
+    struct aggregator *a = f->a;
+    if (a->seen_buf.len + 1 + n + 8 > SEEN_BATCH_BYTES && flush_seen_batch(a, f->p, &f->chunk))
+        return -1;
+    unsigned char len = (unsigned char)n, le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)((uint64_t)ms >> (8 * i));
+    return op_buf_append(&a->seen_buf, &len, 1) || op_buf_append(&a->seen_buf, id, n) ||
+                   op_buf_append(&a->seen_buf, le, 8)
+               ? -1
+               : 0;
+}
+
+int agg_produce_seen(struct aggregator *a, int32_t p)
+{
+    struct seen_flush f = {a, p, 0};
+    a->seen_buf.len = 0;
+    if (agg_state_each(a->states[p], NULL, add_seen_entry, &f) != 0)
+        return -1;
+    return flush_seen_batch(a, p, &f.chunk);
+}
+
+/* Calls fn(id, n, ms) for every entry of a seen-topic record: a batch (header type =
+ * seen-batch) or, from versions before batches, one id as key with its time as value. */
+static int each_seen_record(const rd_kafka_message_t *m,
+                            int (*fn)(const char *id, size_t n, int64_t ms, void *opaque),
+                            void *opaque)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *type = NULL;
+    size_t type_len = 0;
+    if (rd_kafka_message_headers(m, &h) == 0 &&
+        rd_kafka_header_get_last(h, "type", &type, &type_len) == 0 && type_len == 10 &&
+        memcmp(type, "seen-batch", 10) == 0) {
+        const unsigned char *q = m->payload, *end = q + m->len;
+        while (q < end) {
+            size_t n = *q++;
+            if (n == 0 || n > OP_EVENT_ID_MAX || (size_t)(end - q) < n + 8)
+                return -1;
+            uint64_t ms = 0;
+            for (int i = 0; i < 8; i++)
+                ms |= (uint64_t)q[n + (size_t)i] << (8 * i);
+            if (fn((const char *)q, n, (int64_t)ms, opaque) != 0)
+                return -1;
+            q += n + 8;
+        }
+        return 0;
+    }
+    if (!m->key || m->key_len == 0 || m->key_len > OP_EVENT_ID_MAX)
+        return 0; /* not ours: nothing to remember */
+    char val[24] = "";
+    if (m->payload && m->len < sizeof val)
+        memcpy(val, m->payload, m->len);
+    return fn(m->key, m->key_len, strtoll(val, NULL, 10), opaque);
+}
+
+/* ---- the store after a commit -------------------------------------------------------- */
+
+/* A storage error leaves the store unknown: remove it so the restart rebuilds it from the
+ * topics, and stop. */
+void agg_store_failed(struct aggregator *a, const char *what)
+{
+    op_log(OP_LOG_ERR, "state store: %s: %s; removing it (the restart rebuilds it from %s and %s)",
+           what, agg_store_error(a->store), a->rollups_topic, a->seen_topic);
+    agg_store_close(a->store);
+    a->store = NULL;
+    agg_store_remove(a->store_dir);
+    a->fatal = 1;
+}
+
+struct store_put {
+    struct aggregator *a;
+    int32_t p;
+};
+
+/* A large working set is written in several LMDB transactions, so the dirty pages LMDB
+ * holds in memory stay bounded. Safe because the recorded offsets come last: a crash
+ * between chunks leaves some rollups and ids newer than those offsets, all of them from the
+ * committed Kafka transaction, which the changelog tail replays over them at the restart. */
+#define STORE_CHUNK_WRITES 4096
+
+static int store_chunk(struct aggregator *a)
+{
+    if (agg_store_pending(a->store) < STORE_CHUNK_WRITES)
+        return 0;
+    if (agg_store_commit(a->store) != 0)
+        return -1;
+    agg_fault("mid-store-write");
+    return agg_store_begin(a->store);
+}
+
+static int put_rollup(struct agg_rollup *r, void *opaque)
+{
+    struct store_put *sp = opaque;
+    return agg_store_put_rollup(sp->a->store, sp->p, r) || store_chunk(sp->a) ? -1 : 0;
+}
+
+static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    struct store_put *sp = opaque;
+    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms) || store_chunk(sp->a) ? -1 : 0;
+}
+
+/* After the Kafka commit: the working sets, the ids and then the changelog offsets they
+ * bring the store to. A crash before the last LMDB commit leaves the offsets at the previous
+ * transaction's, and the changelog tail brings the store forward at the next start. */
+int agg_store_commit_txn(struct aggregator *a)
+{
+    if (agg_store_begin(a->store) != 0) {
+        agg_store_failed(a, "begin");
+        return -1;
+    }
+    for (int p = 0; p < a->partitions; p++) {
+        if (!a->states[p])
+            continue;
+        struct store_put sp = {a, p};
+        if (agg_state_each(a->states[p], put_rollup, put_seen, &sp) != 0) {
+            agg_store_failed(a, "write");
+            return -1;
+        }
+    }
+    for (int p = 0; p < a->partitions; p++)
+        if (a->states[p] && agg_store_set_partition(a->store, p, a->changelog_next[p * 2],
+                                                    a->changelog_next[p * 2 + 1]) != 0) {
+            agg_store_failed(a, "write");
+            return -1;
+        }
+    agg_fault("mid-store-write"); /* written, not committed */
+    if (agg_store_commit(a->store) != 0) {
+        agg_store_failed(a, "commit");
+        return -1;
+    }
+    for (int p = 0; p < a->partitions; p++)
+        if (a->states[p])
+            agg_state_release(a->states[p]);
+    a->n_dirty = 0;
+    agg_fault("after-store-commit");
+    return 0;
+}
+
+/* ---- restore ---------------------------------------------------------------------------- */
+
+/* Watermarks of topic [p], retrying while leadership moves (new topics, broker restarts). */
+static rd_kafka_resp_err_t watermarks(struct aggregator *a, const char *topic, int32_t p,
+                                      int64_t *lo, int64_t *hi)
+{
+    rd_kafka_resp_err_t e;
+    for (int attempt = 0;; attempt++) {
+        e = rd_kafka_query_watermark_offsets(a->restorer, topic, p, lo, hi, 10000);
+        if (!e || attempt >= 60 ||
+            !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+              e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+              e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
+              e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+              e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+            return e;
+        op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topic, p,
+               rd_kafka_err2str(e));
+        op_clock_sleep_ms(500);
+        agg_watchdog_ping(a);
+    }
+}
+
+struct restore_ctx {
+    struct aggregator *a;
+    int32_t p;
+    size_t rollups, ids;
+    struct agg_rollup r;
+};
+
+static int restore_seen(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    struct restore_ctx *c = opaque;
+    c->ids++;
+    return agg_store_put_seen(c->a->store, c->p, id, n, ms);
+}
+
+/* Long restores are cut into LMDB transactions of this many writes, so the dirty pages a
+ * write transaction holds in memory stay small. */
+#define RESTORE_TXN_WRITES 20000
+
+/* Brings the store's content for every partition in `parts` up to the last stable offset of
+ * the rollups and seen topics: from the offsets the store records (the tail), or from the
+ * beginning for a partition it cannot vouch for (full restore), all partitions at once. */
+int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_list_t *parts,
+                              char *errstr, size_t errstr_size)
+{
+    const char *topics[2] = {a->rollups_topic, a->seen_topic};
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2 * parts->cnt);
+    /* next[p * 2 + topic]: where the store's content for that changelog will end. */
+    int64_t *next = calloc((size_t)a->partitions * 2, sizeof *next);
+    unsigned char *eof = calloc((size_t)a->partitions * 2, 1);
+    struct restore_ctx ctx = {a, 0, 0, 0, {0}};
+    int rc = 0, want_eof = 0, eofs = 0, full = 0;
+    if (!next || !eof || agg_store_begin(a->store) != 0) {
+        op_set_err(errstr, errstr_size, "restore: out of memory or store: %s",
+                agg_store_error(a->store));
+        rc = -1;
+    }
+    for (int k = 0; rc == 0 && k < parts->cnt; k++) {
+        int32_t p = parts->elems[k].partition;
+        int64_t rec[2], lo[2], hi[2];
+        char why[200] = "";
+        int have = agg_store_partition(a->store, p, &rec[0], &rec[1]);
+        for (int i = 0; rc == 0 && i < 2; i++) {
+            rd_kafka_resp_err_t e = watermarks(a, topics[i], p, &lo[i], &hi[i]);
+            if (e) {
+                op_set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i], p,
+                        rd_kafka_err2str(e));
+                rc = -1;
+            }
+        }
+        if (rc != 0)
+            break;
+        if (have < 0) {
+            op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+            break;
+        }
+        if (have == 0)
+            snprintf(why, sizeof why, "no complete state of this partition in the store");
+        for (int i = 0; have == 1 && i < 2; i++)
+            if (rec[i] > hi[i]) { /* the topic was recreated, or is another one */
+                snprintf(why, sizeof why,
+                         "the store reflects %s up to offset %" PRId64 " but it ends at %" PRId64,
+                         topics[i], rec[i], hi[i]);
+                have = 0;
+            }
+        /* Forget the recorded offsets first: a crash in the middle of a restore must not
+         * leave a partition that looks complete. */
+        if (agg_store_reset_partition(a->store, p, have == 0) != 0) {
+            op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+            break;
+        }
+        if (have == 0) {
+            full++;
+            op_log(OP_LOG_NOTICE, "partition %" PRId32 ": full restore from the topics (%s)", p,
+                   why);
+        }
+        for (int i = 0; i < 2; i++) {
+            int64_t from = have ? (rec[i] > lo[i] ? rec[i] : lo[i]) : lo[i];
+            next[p * 2 + i] = have ? rec[i] : lo[i];
+            if (hi[i] > from) {
+                rd_kafka_topic_partition_list_add(list, topics[i], p)->offset = from;
+                want_eof++;
+            } else
+                eof[p * 2 + i] = 1;
+        }
+    }
+    if (rc == 0 && want_eof > 0 && rd_kafka_assign(a->restorer, list) != 0) {
+        op_set_err(errstr, errstr_size, "assign for restore failed");
+        rc = -1;
+    }
+    int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
+    while (rc == 0 && eofs < want_eof) {
+        if (op_clock_mono_ms() > deadline) {
+            op_set_err(errstr, errstr_size, "restore took over %" PRId64 " ms", a->restore_timeout_ms);
+            rc = -1;
+            break;
+        }
+        agg_watchdog_ping(a);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(a->restorer, 200);
+        if (!m)
+            continue;
+        int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->rollups_topic) == 0;
+        int32_t p = m->partition;
+        ctx.p = p;
+        int ours = p >= 0 && p < a->partitions && a->states[p];
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (ours && !eof[p * 2 + !is_rollup]) {
+                eof[p * 2 + !is_rollup] = 1;
+                next[p * 2 + !is_rollup] = m->offset;
+                eofs++;
+            }
+        } else if (m->err) {
+            op_log(OP_LOG_WARNING, "restore: %s", rd_kafka_message_errstr(m));
+        } else if (!ours) {
+            op_log(OP_LOG_WARNING, "restore: unexpected partition %" PRId32, p);
+        } else if (is_rollup && m->payload) {
+            avro_value_t *v;
+            char err[512];
+            int interned = 0;
+            int drc =
+                op_codec_decode(a->codec, m->payload, m->len, &v, NULL, NULL, err, sizeof err);
+            if (drc != 0 ||
+                agg_rollup_from_value(&a->model, v, &ctx.r, &interned, err, sizeof err) != 0) {
+                /* Our own output: an unreadable record means a downgrade or corruption. */
+                op_set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
+                        a->rollups_topic, p, m->offset, err);
+                rc = -1;
+            } else if ((interned &&
+                        agg_store_put_window(a->store, (uint16_t)(a->model.n_windows - 1),
+                                             a->model.windows[a->model.n_windows - 1]) != 0) ||
+                       agg_store_put_rollup(a->store, p, &ctx.r) != 0) {
+                op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+                rc = -1;
+            }
+            ctx.rollups++;
+            next[p * 2] = m->offset + 1;
+        } else if (!is_rollup) {
+            if (each_seen_record(m, restore_seen, &ctx) != 0)
+                op_log(OP_LOG_WARNING,
+                       "restore: %s [%" PRId32 "] @%" PRId64 ": malformed seen record skipped",
+                       a->seen_topic, p, m->offset);
+            next[p * 2 + 1] = m->offset + 1;
+        }
+        rd_kafka_message_destroy(m);
+        if (rc == 0 && agg_store_pending(a->store) >= RESTORE_TXN_WRITES &&
+            (agg_store_commit(a->store) != 0 || agg_store_begin(a->store) != 0)) {
+            op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+        }
+    }
+    agg_rollup_clear(&ctx.r);
+    if (want_eof > 0)
+        rd_kafka_assign(a->restorer, NULL);
+    rd_kafka_topic_partition_list_destroy(list);
+    for (int k = 0; rc == 0 && k < parts->cnt; k++) {
+        int32_t p = parts->elems[k].partition;
+        a->changelog_next[p * 2] = next[p * 2];
+        a->changelog_next[p * 2 + 1] = next[p * 2 + 1];
+        if (agg_store_set_partition(a->store, p, next[p * 2], next[p * 2 + 1]) != 0) {
+            op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+            rc = -1;
+        }
+    }
+    if (rc == 0 && agg_store_commit(a->store) != 0) {
+        op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+        rc = -1;
+    }
+    if (rc != 0)
+        agg_store_abort(a->store);
+    free(eof);
+    free(next);
+    if (rc == 0)
+        a->stats.partitions_restored_full += (uint64_t)full;
+    if (rc == 0)
+        op_log(OP_LOG_INFO,
+               "restored %zu rollup records and %zu seen ids for %d partition(s) (%d in full, "
+               "the rest from the store and the changelog tail)",
+               ctx.rollups, ctx.ids, parts->cnt, full);
+    return rc;
+}
+

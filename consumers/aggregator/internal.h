@@ -1,0 +1,89 @@
+/* What the aggregator's engine files share: the engine's context and the helpers that
+ * aggregator.c (the loop, transactions, lifecycle) and changelog.c (the store and the
+ * changelog topics) call across. Not a public interface: main.c and tests use aggregator.h. */
+#ifndef AGG_INTERNAL_H
+#define AGG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "aggregator.h"
+#include "authz.h"
+#include "buf.h"
+#include "codec.h"
+#include "health.h"
+#include "regions.h"
+#include "state.h"
+#include "store.h"
+
+struct aggregator {
+    struct op_conf *conf;
+    struct op_codec *codec;
+    struct op_regions *regions;
+    struct op_authz *authz;
+    struct agg_model model;
+    int model_ready;
+    rd_kafka_t *consumer, *producer, *restorer;
+    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic;
+    int partitions;
+    struct agg_state **states; /* by partition; NULL when not assigned */
+    struct agg_store *store;
+    char store_dir[4096];
+    /* Per partition: next offset after our newest delivered record of the rollups [p*2] and
+     * seen [p*2+1] topics: what the store records once the transaction is committed. */
+    int64_t *changelog_next;
+    size_t n_dirty; /* rollups made dirty since the last commit (all partitions) */
+    int64_t max_dirty;
+    struct op_buf seen_buf; /* one seen-ids batch being assembled */
+    int64_t *positions;     /* next offset to commit per partition, -1 when none */
+    int txn_open;
+    int64_t txn_started_ms;
+    int64_t last_prune_ms;
+    avro_value_t rollup_value;
+    int have_rollup_value;
+    struct op_buf buf;
+    int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
+    int fatal;           /* set from callbacks: leave the loop and exit 1 */
+    int32_t flushing;    /* partition whose dirty rollups txn_commit is producing */
+    char member_id[300]; /* group.instance.id: static membership, see start() */
+    /* What the HTTP thread may read: a copy refreshed by the engine thread under lock. */
+    pthread_mutex_t lock;
+    struct aggregator_stats snap;
+    int64_t *lag_snap; /* per partition, -1 when not assigned */
+    uint64_t snap_rollups, snap_seen, snap_store_bytes;
+    int64_t last_lag_ms;
+    struct op_health *health;
+    uint64_t watchdog_ms; /* half of systemd's WatchdogSec, 0 when off */
+    int64_t last_ping_ms;
+    struct op_conf *(*reload_fn)(void *opaque);
+    void *reload_opaque;
+    struct aggregator_stats stats;
+};
+
+
+/* systemd watchdog: called from the main loop and from every wait that can outlast
+ * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
+void agg_watchdog_ping(struct aggregator *a);
+
+/* producev with back-pressure (QUEUE_FULL waits for deliveries and retries); takes hdrs. */
+int agg_produce(struct aggregator *a, const char *topic, int32_t partition, const void *key,
+                size_t key_len, const void *value, size_t len, rd_kafka_headers_t *hdrs);
+
+/* changelog.c: the new ids of partition p as seen-batch records of the open transaction. */
+int agg_produce_seen(struct aggregator *a, int32_t p);
+
+/* changelog.c: after a Kafka commit, the working sets and the changelog offsets into the
+ * store, then the working sets are released. 0, or -1 (the store was removed: fatal). */
+int agg_store_commit_txn(struct aggregator *a);
+
+/* changelog.c: logs a storage error, removes the store and marks the engine fatal. */
+void agg_store_failed(struct aggregator *a, const char *what);
+
+/* changelog.c: brings the store up to the changelogs' last stable offsets for `parts`
+ * (tail or full restore). 0 or -1 with errstr. */
+int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_list_t *parts,
+                           char *errstr, size_t errstr_size);
+
+#endif
