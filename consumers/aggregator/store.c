@@ -296,6 +296,9 @@ static int try_open(struct agg_store *st, const char *dir, size_t map_mb, char *
         op_set_err(errstr, errstr_size, "lmdb: open %s: %s", dir, mdb_strerror(rc));
         return -1;
     }
+    /* Reader slots of a killed incarnation would keep LMDB from reusing freed pages. */
+    int dead = 0;
+    mdb_reader_check(st->env, &dead);
     /* A truncated file would fault (SIGBUS) on the first page past its end: check that every
      * page the last commit used is there before reading any. */
     MDB_envinfo info;
