@@ -68,7 +68,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"state.map.size.mb", OP_CONF_INT, "65536",
      "largest size the state store may grow to (sparse: disk is used as data arrives)", 16,
      16777216},
-    {"state.max.dirty", OP_CONF_INT, "40000",
+    {"state.max.dirty", OP_CONF_INT, "100000",
      "commit the transaction early once this many rollups changed (bounds memory)", 1000, 10000000},
     /* Client-specific librdkafka settings, kept in our table so each goes to the one client
      * it concerns (no CONFWARN noise) while staying overridable with -X. */
@@ -80,11 +80,11 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0, 0},
     /* Memory: librdkafka's defaults (1 GB of producer queue, 64 MB of prefetch per
      * consumer) would dwarf the state's working set. */
-    {"queue.buffering.max.kbytes", OP_CONF_INT, "16384",
+    {"queue.buffering.max.kbytes", OP_CONF_INT, "4096",
      "producer: most KB of rollups waiting for delivery (produce then waits)", 1, 2097151},
-    {"queued.max.messages.kbytes", OP_CONF_INT, "16384",
+    {"queued.max.messages.kbytes", OP_CONF_INT, "4096",
      "consumer: most KB of events prefetched per consumer", 1, 2097151},
-    {"queued.min.messages", OP_CONF_INT, "5000",
+    {"queued.min.messages", OP_CONF_INT, "1000",
      "consumer: events prefetched per partition (librdkafka's 100000 would hold ~40 MB)", 1,
      10000000},
     OP_KAFKA_CONSUMER_CONF_DEFS,
