@@ -362,7 +362,7 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
     }
     if (agg_restore_partitions(a, committed, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "restore: %s", err);
-        if (!strncmp(err, "store:", 6))
+        if (a->store && !strncmp(err, "store:", 6))
             agg_store_failed(a, "restore");
         rd_kafka_topic_partition_list_destroy(committed);
         return -1;

@@ -30,7 +30,8 @@ static int flush_seen_batch(struct aggregator *a, int32_t p, int *chunk)
     int kl = snprintf(key, sizeof key, "batch:%" PRId64 ":%d", a->positions[p], (*chunk)++);
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "seen-batch", -1);
-    int rc = agg_produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
+    int rc =
+        agg_produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
     a->seen_buf.len = 0;
     return rc;
 }
@@ -105,6 +106,9 @@ static int each_seen_record(const rd_kafka_message_t *m,
  * topics, and stop. */
 void agg_store_failed(struct aggregator *a, const char *what)
 {
+    a->fatal = 1;
+    if (!a->store)
+        return; /* already removed */
     op_log(OP_LOG_ERR, "state store: %s: %s; removing it (the restart rebuilds it from %s and %s)",
            what, agg_store_error(a->store), a->rollups_topic, a->seen_topic);
     agg_store_close(a->store);
@@ -151,6 +155,8 @@ static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
  * transaction's, and the changelog tail brings the store forward at the next start. */
 int agg_store_commit_txn(struct aggregator *a)
 {
+    if (!a->store) /* removed after an error: the restart rebuilds it */
+        return -1;
     if (agg_store_begin(a->store) != 0) {
         agg_store_failed(a, "begin");
         return -1;
@@ -228,8 +234,12 @@ static int restore_seen(const char *id, size_t n, int64_t ms, void *opaque)
  * the rollups and seen topics: from the offsets the store records (the tail), or from the
  * beginning for a partition it cannot vouch for (full restore), all partitions at once. */
 int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_list_t *parts,
-                              char *errstr, size_t errstr_size)
+                           char *errstr, size_t errstr_size)
 {
+    if (!a->store) {
+        op_set_err(errstr, errstr_size, "the state store was removed after an error");
+        return -1;
+    }
     const char *topics[2] = {a->rollups_topic, a->seen_topic};
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2 * parts->cnt);
     /* next[p * 2 + topic]: where the store's content for that changelog will end. */
@@ -239,7 +249,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
     int rc = 0, want_eof = 0, eofs = 0, full = 0;
     if (!next || !eof || agg_store_begin(a->store) != 0) {
         op_set_err(errstr, errstr_size, "restore: out of memory or store: %s",
-                agg_store_error(a->store));
+                   agg_store_error(a->store));
         rc = -1;
     }
     for (int k = 0; rc == 0 && k < parts->cnt; k++) {
@@ -251,7 +261,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
             rd_kafka_resp_err_t e = watermarks(a, topics[i], p, &lo[i], &hi[i]);
             if (e) {
                 op_set_err(errstr, errstr_size, "watermarks of %s [%" PRId32 "]: %s", topics[i], p,
-                        rd_kafka_err2str(e));
+                           rd_kafka_err2str(e));
                 rc = -1;
             }
         }
@@ -300,7 +310,8 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
     int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
     while (rc == 0 && eofs < want_eof) {
         if (op_clock_mono_ms() > deadline) {
-            op_set_err(errstr, errstr_size, "restore took over %" PRId64 " ms", a->restore_timeout_ms);
+            op_set_err(errstr, errstr_size, "restore took over %" PRId64 " ms",
+                       a->restore_timeout_ms);
             rc = -1;
             break;
         }
@@ -332,7 +343,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
                 agg_rollup_from_value(&a->model, v, &ctx.r, &interned, err, sizeof err) != 0) {
                 /* Our own output: an unreadable record means a downgrade or corruption. */
                 op_set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
-                        a->rollups_topic, p, m->offset, err);
+                           a->rollups_topic, p, m->offset, err);
                 rc = -1;
             } else if ((interned &&
                         agg_store_put_window(a->store, (uint16_t)(a->model.n_windows - 1),
@@ -387,4 +398,3 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
                ctx.rollups, ctx.ids, parts->cnt, full);
     return rc;
 }
-

@@ -62,7 +62,6 @@ struct aggregator {
     struct aggregator_stats stats;
 };
 
-
 /* systemd watchdog: called from the main loop and from every wait that can outlast
  * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
 void agg_watchdog_ping(struct aggregator *a);
