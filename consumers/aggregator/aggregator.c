@@ -66,7 +66,7 @@ const struct op_conf_def aggregator_conf_defs[] = {
      "<state.dir>/<instance.id>/ (default: $STATE_DIRECTORY, else /var/lib/outreach-aggregator)",
      0, 0},
     {"state.map.size.mb", OP_CONF_INT, "65536",
-     "largest size the state store may grow to (sparse: disk is used as data arrives)", 16,
+     "largest size the state store may grow to (sparse: disk is used as data arrives)", 1,
      16777216},
     {"state.max.dirty", OP_CONF_INT, "100000",
      "commit the transaction early once this many rollups changed (bounds memory)", 1000, 10000000},

@@ -94,4 +94,21 @@ grep -q "was not usable: the store's rollups.topic is" "$WORK/f.log" || fail "fo
 publish "$P2" "$WORK/h.jsonl"
 check "$P2" 120 "$WORK/h.jsonl"
 kill -TERM "$AGG_PID"; wait "$AGG_PID" || true
+echo "== 5. the store fills up at run time (state.map.size.mb=2): removed, exit 1, rebuilt"
+P3=store3.$RUN
+bin/outreach-gen --seed 604 --events 40000 >"$WORK/m.jsonl"
+agg m "$P3" -X instance.id="m-$RUN" -X state.map.size.mb=2
+wait_ready m
+publish "$P3" "$WORK/m.jsonl"
+rc=0
+for _ in $(seq 1 240); do kill -0 "$AGG_PID" 2>/dev/null || break; sleep 0.5; done
+kill -0 "$AGG_PID" 2>/dev/null && fail "a full store did not stop the aggregator"
+wait "$AGG_PID" || rc=$?
+[ "$rc" = 1 ] || fail "a full store: exit status $rc, want 1"
+grep -q "state store: .*MDB_MAP_FULL.*removing it" "$WORK/m.log" || fail "no storage error logged"
+[ ! -e "$WORK/state/m-$RUN/data.mdb" ] || fail "the failed store was not removed"
+agg m "$P3" -X instance.id="m-$RUN" # default size: rebuilt in full, then the rest
+check "$P3" 180 "$WORK/m.jsonl"
+grep -q "full restore from the topics" "$WORK/m.log" || fail "no full restore after the removal"
+kill -TERM "$AGG_PID"; wait "$AGG_PID" || true
 echo "store integration: all scenarios passed"
