@@ -165,10 +165,19 @@ static int blank(const unsigned char *p, size_t n)
     return 1;
 }
 
-/* Reads one record into in->rec. Returns 1, 0 at the end, -1 on error; sets *overlong. */
-static int read_record(struct producer_input *in, long *start, int *overlong)
+/* Where the CSV record splitter is. A quote only opens a quoted cell at the start of a cell;
+ * anywhere else it is an error of the record (RFC 4180), and so is text after a closing
+ * quote. Such a record ends at the physical line end (CSV_LINE): one bad cell must not turn
+ * the quoting of every following line inside out. */
+enum csv_state { CSV_CELL_START, CSV_UNQUOTED, CSV_QUOTED, CSV_QUOTE_IN_QUOTED, CSV_LINE };
+
+/* Reads one record into in->rec. Returns 1, 0 at the end, -1 on error; sets *overlong and
+ * *lines (the physical lines it spans). An overlong record is still split by the same rules
+ * (its quoted cells may hold line ends), so the next record starts where it would have. */
+static int read_record(struct producer_input *in, long *start, int *overlong, long *lines)
 {
-    int csv = in->format == PRODUCER_FORMAT_CSV, quoted = 0;
+    int csv = in->format == PRODUCER_FORMAT_CSV;
+    enum csv_state st = CSV_CELL_START;
     in->rec.len = 0;
     *overlong = 0;
     *start = in->next_line;
@@ -177,14 +186,16 @@ static int read_record(struct producer_input *in, long *start, int *overlong)
             long r = fill(in);
             if (r < 0)
                 return -1;
-            if (r == 0)
+            if (r == 0) {
+                /* An unterminated last line is a line too. */
+                *lines = in->next_line - *start + 1;
                 return in->rec.len > 0 || *overlong;
+            }
         }
         const unsigned char *p = in->chunk + in->chunk_pos;
         size_t avail = in->chunk_len - in->chunk_pos, n = avail;
         int done = 0;
-        if (!csv || *overlong) {
-            /* An overlong CSV record resynchronises at the next line end. */
+        if (!csv || st == CSV_LINE) {
             const unsigned char *nl = memchr(p, '\n', avail);
             if (nl) {
                 n = (size_t)(nl - p) + 1;
@@ -192,15 +203,34 @@ static int read_record(struct producer_input *in, long *start, int *overlong)
                 in->next_line++;
             }
         } else {
-            for (size_t i = 0; i < avail; i++) {
-                if (p[i] == '"')
-                    quoted = !quoted;
-                else if (p[i] == '\n') {
+            for (size_t i = 0; i < avail && !done; i++) {
+                unsigned char ch = p[i];
+                switch (st) {
+                case CSV_CELL_START:
+                case CSV_UNQUOTED:
+                    if (ch == '"')
+                        st = st == CSV_CELL_START ? CSV_QUOTED : CSV_LINE;
+                    else
+                        st = ch == ',' ? CSV_CELL_START : CSV_UNQUOTED;
+                    break;
+                case CSV_QUOTED:
+                    if (ch == '"')
+                        st = CSV_QUOTE_IN_QUOTED;
+                    break;
+                case CSV_QUOTE_IN_QUOTED:
+                    st = ch == '"'    ? CSV_QUOTED
+                         : ch == ','  ? CSV_CELL_START
+                         : ch == '\n' ? CSV_UNQUOTED
+                                      : CSV_LINE;
+                    break;
+                case CSV_LINE:
+                    break;
+                }
+                if (ch == '\n') {
                     in->next_line++;
-                    if (!quoted) {
+                    if (st != CSV_QUOTED) {
                         n = i + 1;
                         done = 1;
-                        break;
                     }
                 }
             }
@@ -214,19 +244,22 @@ static int read_record(struct producer_input *in, long *start, int *overlong)
         if (take < n)
             *overlong = 1;
         in->chunk_pos += n;
-        if (done)
+        if (done) {
+            *lines = in->next_line - *start;
             return 1;
+        }
     }
 }
 
 int producer_input_next(struct producer_input *in, struct producer_raw *raw)
 {
     for (;;) {
-        long start;
+        long start, lines;
         int overlong;
-        int r = read_record(in, &start, &overlong);
+        int r = read_record(in, &start, &overlong, &lines);
         if (r <= 0)
             return r;
+        in->lines += lines;
         unsigned char *d = in->rec.data;
         size_t len = in->rec.len;
         if (!in->bom_done) {
@@ -236,8 +269,10 @@ int producer_input_next(struct producer_input *in, struct producer_raw *raw)
                 len -= 3;
             }
         }
-        if (!overlong && blank(d, len))
+        if (!overlong && blank(d, len)) {
+            in->blank_lines += lines;
             continue;
+        }
         size_t text = len;
         if (!overlong && text && d[text - 1] == '\n') {
             text--;
@@ -248,6 +283,7 @@ int producer_input_next(struct producer_input *in, struct producer_raw *raw)
         raw->len = len;
         raw->text_len = text;
         raw->line = start;
+        raw->lines = lines;
         raw->overlong = overlong;
         return 1;
     }

@@ -29,7 +29,9 @@ struct producer_input {
     size_t chunk_len, chunk_pos;
     struct op_buf rec;
     size_t max_record;
-    long next_line; /* physical line number of the next unread byte */
+    long next_line;   /* physical line number of the next unread byte */
+    long lines;       /* physical lines read so far (records and blank lines) */
+    long blank_lines; /* of which blank lines skipped */
     int eof, bom_done;
     /* When set and 0, a read blocked on a pipe (stdin) gives up on a signal instead of
      * waiting on: producer_input_next then returns -1 with error "interrupted". */
@@ -44,6 +46,7 @@ struct producer_raw {
     const char *data;
     size_t len, text_len;
     long line;    /* physical line where the record starts, 1-based */
+    long lines;   /* physical lines it spans (more than 1 when a quoted cell holds a line end) */
     int overlong; /* longer than max_record: data holds only the first max_record bytes */
 };
 
