@@ -147,9 +147,10 @@ void producer_print_counts(FILE *out, const char *prefix, const struct producer_
         snprintf(header, sizeof header, "%" PRIu64 " header, ", c->header);
     fprintf(out,
             "%sread %" PRIu64 ", %s %" PRIu64 ", rejected %" PRIu64 ", failed %" PRIu64 " (%" PRIu64
-            " lines: %s%" PRIu64 " blank, %" PRIu64 " in records)\n",
+            " %s: %s%" PRIu64 " blank, %" PRIu64 " in records)\n",
             prefix, c->read, check_only ? "valid" : "published", c->published, c->rejected,
-            c->failed, c->lines, header, c->blank, c->record_lines);
+            c->failed, c->lines, c->lines == 1 ? "line" : "lines", header, c->blank,
+            c->record_lines);
 }
 
 /* A progress line on a terminal is redrawn in place: wipe it before other output. */
