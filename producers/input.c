@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -93,15 +94,62 @@ static long fill(struct producer_input *in)
     return n;
 }
 
-int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
-                        size_t max_record, char *errstr, size_t errstr_size)
+/* Opens a file of a directory that others write to (the spool): a symbolic link, FIFO,
+ * directory or device is refused before a byte of it is read. lstat first, so that a device is
+ * never opened at all; O_NOFOLLOW and O_NONBLOCK (a FIFO must not block the daemon), then
+ * fstat, so that what was opened is the regular file that lstat saw. Returns the fd or -1 with
+ * the reason in errstr. */
+static int open_regular(const char *path, char *errstr, size_t errstr_size)
+{
+    struct stat ls, fs;
+    if (lstat(path, &ls) != 0) {
+        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *kind = S_ISLNK(ls.st_mode)    ? "a symbolic link"
+                       : S_ISDIR(ls.st_mode)  ? "a directory"
+                       : S_ISFIFO(ls.st_mode) ? "a FIFO"
+                       : S_ISSOCK(ls.st_mode) ? "a socket"
+                       : S_ISREG(ls.st_mode)  ? NULL
+                                              : "a device";
+    if (kind) {
+        set_err(errstr, errstr_size, "%s: not a regular file (%s): not read", path, kind);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        set_err(errstr, errstr_size, "%s: %s", path,
+                errno == ELOOP ? "not a regular file (a symbolic link): not read"
+                               : strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode) || fs.st_dev != ls.st_dev ||
+        fs.st_ino != ls.st_ino) {
+        close(fd);
+        set_err(errstr, errstr_size, "%s: replaced while it was opened: not read", path);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int input_open(struct producer_input *in, const char *path, enum producer_format format,
+                      size_t max_record, int regular_only, char *errstr, size_t errstr_size)
 {
     memset(in, 0, sizeof *in);
     in->fd = -1;
     in->max_record = max_record;
     in->next_line = 1;
     int is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (regular_only && !is_stdin && (in->fd = open_regular(path, errstr, errstr_size)) < 0)
+        return -1;
+    int fd = in->fd >= 0 ? in->fd : is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    in->fd = -1;
     if (fd < 0) {
         set_err(errstr, errstr_size, "%s: %s", is_stdin ? "stdin" : path, strerror(errno));
         return -1;
@@ -142,6 +190,19 @@ int producer_input_open(struct producer_input *in, const char *path, enum produc
     }
     in->format = format;
     return 0;
+}
+
+int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
+                        size_t max_record, char *errstr, size_t errstr_size)
+{
+    return input_open(in, path, format, max_record, 0, errstr, errstr_size);
+}
+
+int producer_input_open_regular(struct producer_input *in, const char *path,
+                                enum producer_format format, size_t max_record, char *errstr,
+                                size_t errstr_size)
+{
+    return input_open(in, path, format, max_record, 1, errstr, errstr_size);
 }
 
 void producer_input_close(struct producer_input *in)

@@ -55,6 +55,12 @@ struct producer_raw {
  * Returns 0, or -1 with "path: reason" in errstr. */
 int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
                         size_t max_record, char *errstr, size_t errstr_size);
+/* The same for a file of a directory that others write to (the spool): only a regular file
+ * is opened, never through a symbolic link; anything else (link, FIFO, directory, device) is
+ * refused with "path: not a regular file (KIND): not read" before any of it is read. */
+int producer_input_open_regular(struct producer_input *in, const char *path,
+                                enum producer_format format, size_t max_record, char *errstr,
+                                size_t errstr_size);
 void producer_input_close(struct producer_input *in);
 
 /* The next record that is not blank (blank: only spaces, tabs and the terminator; blank lines

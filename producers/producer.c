@@ -451,8 +451,17 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     p->progress_at = op_clock_mono_ms();
     p->progress_read = 0;
     struct producer_input in;
-    if (producer_input_open(&in, path, p->opts.format, p->max_record, err, sizeof err) != 0) {
-        diag(p, f, "%s", err);
+    /* A spool directory is written by others: only a regular file there is read, never what a
+     * symbolic link points at, and a FIFO must not block the daemon. */
+    int rc_open =
+        p->opts.spool
+            ? producer_input_open_regular(&in, path, p->opts.format, p->max_record, err, sizeof err)
+            : producer_input_open(&in, path, p->opts.format, p->max_record, err, sizeof err);
+    if (rc_open != 0) {
+        /* "NAME: reason", as every other line of a report, not the path of processing/. */
+        size_t pl = strlen(path);
+        diag(p, f, "%s%s", strncmp(err, path, pl) ? "" : name,
+             strncmp(err, path, pl) ? err : err + pl);
         f->open_error = 1;
         goto done;
     }

@@ -382,6 +382,38 @@ dump "$T3" c.dump
 "${CHECK[@]}" --dump c.dump $(skips) mixed.jsonl mixed.csv clean.jsonl clean.jsonl ||
     fail "(c) spooled events"
 
+step "(c) spool: a symbolic link, a FIFO and a directory go to failed/ unread"
+# A link to a file the daemon may read but the office may not must not leak it into failed/.
+S5=$W/spool5
+printf 'SECRET-%s-%s\n' "$RUN" "$RANDOM" >secret.txt
+chmod 600 secret.txt
+"$P" --spool "$S5" -F p.conf -X "events.topic=$T3.s5" -X spool.rescan.ms=300 -X spool.settle.ms=300 \
+    2>c5.log &
+DAEMON=$!
+wait_for 30 test -d "$S5/incoming" || fail "(c) spool5 dirs not created"
+ln -s "$W/secret.txt" "$S5/incoming/link.csv"
+mkfifo "$S5/incoming/pipe.jsonl"
+mkdir "$S5/incoming/dir.csv"
+wait_for 30 test -L "$S5/failed/link.csv" -a -p "$S5/failed/pipe.jsonl" -a -d "$S5/failed/dir.csv" ||
+    { cat c5.log >&2; fail "(c) special files not moved to failed/"; }
+# The FIFO did not block the daemon: a file dropped afterwards is published.
+cp clean.jsonl "$S5/incoming/after.jsonl"
+wait_for 30 test -e "$S5/done/after.jsonl" || { cat c5.log >&2; fail "(c) daemon blocked after a FIFO"; }
+kill -TERM "$DAEMON"
+wait "$DAEMON" || fail "(c) spool5 exit status $?"
+DAEMON=
+[ "$(readlink "$S5/failed/link.csv")" = "$W/secret.txt" ] || fail "(c) failed/link.csv is not the link itself"
+for k in "link.csv:a symbolic link" "pipe.jsonl:a FIFO" "dir.csv:a directory"; do
+    n=${k%%:*}
+    grep -qxF "$n: not a regular file (${k#*:}): not read" "$S5/failed/$n.errors" ||
+        { cat "$S5/failed/$n.errors" >&2; fail "(c) failed/$n.errors gives no reason"; }
+    [ ! -e "$S5/failed/$n.rejects" ] || fail "(c) failed/$n.rejects exists"
+done
+# -D skip: reading the FIFO here would block the test; -r does not follow the link.
+if grep -rqF -D skip "$(cat secret.txt)" "$S5" c5.log; then
+    fail "(c) the secret's content was read into the spool directory or the log"
+fi
+
 step "(c) spool: kill -9 in the middle of a $BIG-event file, restart"
 T4=test.producer.$RUN.big
 S2=$W/spool2

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -490,6 +491,43 @@ static void test_reader_csv_long_quoted_cell(void **state)
     assert_string_equal(g[2].text, "visit,after");
     rm_temp(path);
     op_buf_free(&b);
+}
+
+/* The spool opens only regular files: never through a link, never a FIFO (which would block). */
+static void test_reader_regular_only(void **state)
+{
+    (void)state;
+    char *path = temp_file(".csv", "type\nvisit\n", 11);
+    char dir[256], link[300], fifo[300], want[400], err[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = 0;
+    snprintf(link, sizeof link, "%s/link.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.csv", dir);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    struct producer_input in;
+    assert_int_equal(
+        producer_input_open_regular(&in, path, PRODUCER_FORMAT_AUTO, 1024, err, sizeof err), 0);
+    struct producer_raw raw;
+    assert_int_equal(producer_input_next(&in, &raw), 1);
+    producer_input_close(&in);
+    static const struct {
+        const char *which, *kind;
+    } v[] = {{"link", "a symbolic link"}, {"fifo", "a FIFO"}, {"dir", "a directory"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *p = i == 0 ? link : i == 1 ? fifo : dir;
+        assert_int_equal(
+            producer_input_open_regular(&in, p, PRODUCER_FORMAT_AUTO, 1024, err, sizeof err), -1);
+        snprintf(want, sizeof want, "%s: not a regular file (%s): not read", p, v[i].kind);
+        assert_string_equal(err, want);
+    }
+    /* The one-shot reader still follows a link given on the command line. */
+    assert_int_equal(producer_input_open(&in, link, PRODUCER_FORMAT_AUTO, 1024, err, sizeof err),
+                     0);
+    producer_input_close(&in);
+    unlink(link);
+    unlink(fifo);
+    rm_temp(path);
 }
 
 static void test_reader_gzip_and_formats(void **state)
@@ -1264,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_reader_long_records),
         cmocka_unit_test(test_reader_csv_bad_quotes),
         cmocka_unit_test(test_reader_csv_long_quoted_cell),
+        cmocka_unit_test(test_reader_regular_only),
         cmocka_unit_test(test_reader_gzip_and_formats),
         cmocka_unit_test_setup_teardown(test_json_valid_examples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_syntax_messages, setup, teardown),
