@@ -271,8 +271,9 @@ static int read_record(struct producer_input *in, long *start, int *overlong, lo
                 case CSV_UNQUOTED:
                     if (ch == '"')
                         st = st == CSV_CELL_START ? CSV_QUOTED : CSV_LINE;
-                    else
-                        st = ch == ',' ? CSV_CELL_START : CSV_UNQUOTED;
+                    else if (in->bom_done || in->rec.len + i >= 3 ||
+                             ch != (unsigned char)"\xEF\xBB\xBF"[in->rec.len + i])
+                        st = ch == ',' ? CSV_CELL_START : CSV_UNQUOTED; /* a BOM is no text */
                     break;
                 case CSV_QUOTED:
                     if (ch == '"')

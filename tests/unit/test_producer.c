@@ -458,6 +458,14 @@ static void test_reader_csv_bad_quotes(void **state)
     assert_int_equal(read_lines, 11);
     assert_int_equal(read_blank, 1);
     rm_temp(path);
+    /* After a BOM, a quote still opens the first cell. */
+    const char bom[] = "\xEF\xBB\xBF\"ty\npe\",note\nvisit,x\n";
+    path = temp_file(".csv", bom, sizeof bom - 1);
+    assert_int_equal(read_all(path, PRODUCER_FORMAT_AUTO, 1024, g, 16, NULL), 2);
+    assert_string_equal(g[0].text, "\"ty\npe\",note");
+    assert_int_equal(g[0].lines, 2);
+    assert_string_equal(g[1].text, "visit,x");
+    rm_temp(path);
 }
 
 /* An over-long record whose quoted cell holds line ends, commas and doubled quotes is skipped
