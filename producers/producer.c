@@ -460,8 +460,10 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     if (rc_open != 0) {
         /* "NAME: reason", as every other line of a report, not the path of processing/. */
         size_t pl = strlen(path);
-        diag(p, f, "%s%s", strncmp(err, path, pl) ? "" : name,
-             strncmp(err, path, pl) ? err : err + pl);
+        if (strncmp(err, path, pl) == 0)
+            diag(p, f, "%s%s", name, err + pl);
+        else
+            diag(p, f, "%s", err);
         f->open_error = 1;
         goto done;
     }
