@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -93,15 +94,62 @@ static long fill(struct producer_input *in)
     return n;
 }
 
-int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
-                        size_t max_record, char *errstr, size_t errstr_size)
+/* Opens a file of a directory that others write to (the spool): a symbolic link, FIFO,
+ * directory or device is refused before a byte of it is read. lstat first, so that a device is
+ * never opened at all; O_NOFOLLOW and O_NONBLOCK (a FIFO must not block the daemon), then
+ * fstat, so that what was opened is the regular file that lstat saw. Returns the fd or -1 with
+ * the reason in errstr. */
+static int open_regular(const char *path, char *errstr, size_t errstr_size)
+{
+    struct stat ls, fs;
+    if (lstat(path, &ls) != 0) {
+        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const char *kind = S_ISLNK(ls.st_mode)    ? "a symbolic link"
+                       : S_ISDIR(ls.st_mode)  ? "a directory"
+                       : S_ISFIFO(ls.st_mode) ? "a FIFO"
+                       : S_ISSOCK(ls.st_mode) ? "a socket"
+                       : S_ISREG(ls.st_mode)  ? NULL
+                                              : "a device";
+    if (kind) {
+        set_err(errstr, errstr_size, "%s: not a regular file (%s): not read", path, kind);
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        set_err(errstr, errstr_size, "%s: %s", path,
+                errno == ELOOP ? "not a regular file (a symbolic link): not read"
+                               : strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode) || fs.st_dev != ls.st_dev ||
+        fs.st_ino != ls.st_ino) {
+        close(fd);
+        set_err(errstr, errstr_size, "%s: replaced while it was opened: not read", path);
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int input_open(struct producer_input *in, const char *path, enum producer_format format,
+                      size_t max_record, int regular_only, char *errstr, size_t errstr_size)
 {
     memset(in, 0, sizeof *in);
     in->fd = -1;
     in->max_record = max_record;
     in->next_line = 1;
     int is_stdin = strcmp(path, "-") == 0;
-    int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    if (regular_only && !is_stdin && (in->fd = open_regular(path, errstr, errstr_size)) < 0)
+        return -1;
+    int fd = in->fd >= 0 ? in->fd : is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+    in->fd = -1;
     if (fd < 0) {
         set_err(errstr, errstr_size, "%s: %s", is_stdin ? "stdin" : path, strerror(errno));
         return -1;
@@ -144,6 +192,19 @@ int producer_input_open(struct producer_input *in, const char *path, enum produc
     return 0;
 }
 
+int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
+                        size_t max_record, char *errstr, size_t errstr_size)
+{
+    return input_open(in, path, format, max_record, 0, errstr, errstr_size);
+}
+
+int producer_input_open_regular(struct producer_input *in, const char *path,
+                                enum producer_format format, size_t max_record, char *errstr,
+                                size_t errstr_size)
+{
+    return input_open(in, path, format, max_record, 1, errstr, errstr_size);
+}
+
 void producer_input_close(struct producer_input *in)
 {
     if (in->gz)
@@ -165,10 +226,19 @@ static int blank(const unsigned char *p, size_t n)
     return 1;
 }
 
-/* Reads one record into in->rec. Returns 1, 0 at the end, -1 on error; sets *overlong. */
-static int read_record(struct producer_input *in, long *start, int *overlong)
+/* Where the CSV record splitter is. A quote only opens a quoted cell at the start of a cell;
+ * anywhere else it is an error of the record (RFC 4180), and so is text after a closing
+ * quote. Such a record ends at the physical line end (CSV_LINE): one bad cell must not turn
+ * the quoting of every following line inside out. */
+enum csv_state { CSV_CELL_START, CSV_UNQUOTED, CSV_QUOTED, CSV_QUOTE_IN_QUOTED, CSV_LINE };
+
+/* Reads one record into in->rec. Returns 1, 0 at the end, -1 on error; sets *overlong and
+ * *lines (the physical lines it spans). An overlong record is still split by the same rules
+ * (its quoted cells may hold line ends), so the next record starts where it would have. */
+static int read_record(struct producer_input *in, long *start, int *overlong, long *lines)
 {
-    int csv = in->format == PRODUCER_FORMAT_CSV, quoted = 0;
+    int csv = in->format == PRODUCER_FORMAT_CSV;
+    enum csv_state st = CSV_CELL_START;
     in->rec.len = 0;
     *overlong = 0;
     *start = in->next_line;
@@ -177,14 +247,16 @@ static int read_record(struct producer_input *in, long *start, int *overlong)
             long r = fill(in);
             if (r < 0)
                 return -1;
-            if (r == 0)
+            if (r == 0) {
+                /* An unterminated last line is a line too. */
+                *lines = in->next_line - *start + 1;
                 return in->rec.len > 0 || *overlong;
+            }
         }
         const unsigned char *p = in->chunk + in->chunk_pos;
         size_t avail = in->chunk_len - in->chunk_pos, n = avail;
         int done = 0;
-        if (!csv || *overlong) {
-            /* An overlong CSV record resynchronises at the next line end. */
+        if (!csv || st == CSV_LINE) {
             const unsigned char *nl = memchr(p, '\n', avail);
             if (nl) {
                 n = (size_t)(nl - p) + 1;
@@ -192,15 +264,35 @@ static int read_record(struct producer_input *in, long *start, int *overlong)
                 in->next_line++;
             }
         } else {
-            for (size_t i = 0; i < avail; i++) {
-                if (p[i] == '"')
-                    quoted = !quoted;
-                else if (p[i] == '\n') {
+            for (size_t i = 0; i < avail && !done; i++) {
+                unsigned char ch = p[i];
+                switch (st) {
+                case CSV_CELL_START:
+                case CSV_UNQUOTED:
+                    if (ch == '"')
+                        st = st == CSV_CELL_START ? CSV_QUOTED : CSV_LINE;
+                    else if (in->bom_done || in->rec.len + i >= 3 ||
+                             ch != (unsigned char)"\xEF\xBB\xBF"[in->rec.len + i])
+                        st = ch == ',' ? CSV_CELL_START : CSV_UNQUOTED; /* a BOM is no text */
+                    break;
+                case CSV_QUOTED:
+                    if (ch == '"')
+                        st = CSV_QUOTE_IN_QUOTED;
+                    break;
+                case CSV_QUOTE_IN_QUOTED:
+                    st = ch == '"'    ? CSV_QUOTED
+                         : ch == ','  ? CSV_CELL_START
+                         : ch == '\n' ? CSV_UNQUOTED
+                                      : CSV_LINE;
+                    break;
+                case CSV_LINE:
+                    break;
+                }
+                if (ch == '\n') {
                     in->next_line++;
-                    if (!quoted) {
+                    if (st != CSV_QUOTED) {
                         n = i + 1;
                         done = 1;
-                        break;
                     }
                 }
             }
@@ -214,19 +306,22 @@ static int read_record(struct producer_input *in, long *start, int *overlong)
         if (take < n)
             *overlong = 1;
         in->chunk_pos += n;
-        if (done)
+        if (done) {
+            *lines = in->next_line - *start;
             return 1;
+        }
     }
 }
 
 int producer_input_next(struct producer_input *in, struct producer_raw *raw)
 {
     for (;;) {
-        long start;
+        long start, lines;
         int overlong;
-        int r = read_record(in, &start, &overlong);
+        int r = read_record(in, &start, &overlong, &lines);
         if (r <= 0)
             return r;
+        in->lines += lines;
         unsigned char *d = in->rec.data;
         size_t len = in->rec.len;
         if (!in->bom_done) {
@@ -236,8 +331,10 @@ int producer_input_next(struct producer_input *in, struct producer_raw *raw)
                 len -= 3;
             }
         }
-        if (!overlong && blank(d, len))
+        if (!overlong && blank(d, len)) {
+            in->blank_lines += lines;
             continue;
+        }
         size_t text = len;
         if (!overlong && text && d[text - 1] == '\n') {
             text--;
@@ -248,6 +345,7 @@ int producer_input_next(struct producer_input *in, struct producer_raw *raw)
         raw->len = len;
         raw->text_len = text;
         raw->line = start;
+        raw->lines = lines;
         raw->overlong = overlong;
         return 1;
     }

@@ -29,7 +29,9 @@ struct producer_input {
     size_t chunk_len, chunk_pos;
     struct op_buf rec;
     size_t max_record;
-    long next_line; /* physical line number of the next unread byte */
+    long next_line;   /* physical line number of the next unread byte */
+    long lines;       /* physical lines read so far (records and blank lines) */
+    long blank_lines; /* of which blank lines skipped */
     int eof, bom_done;
     /* When set and 0, a read blocked on a pipe (stdin) gives up on a signal instead of
      * waiting on: producer_input_next then returns -1 with error "interrupted". */
@@ -44,6 +46,7 @@ struct producer_raw {
     const char *data;
     size_t len, text_len;
     long line;    /* physical line where the record starts, 1-based */
+    long lines;   /* physical lines it spans (more than 1 when a quoted cell holds a line end) */
     int overlong; /* longer than max_record: data holds only the first max_record bytes */
 };
 
@@ -52,6 +55,12 @@ struct producer_raw {
  * Returns 0, or -1 with "path: reason" in errstr. */
 int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
                         size_t max_record, char *errstr, size_t errstr_size);
+/* The same for a file of a directory that others write to (the spool): only a regular file
+ * is opened, never through a symbolic link; anything else (link, FIFO, directory, device) is
+ * refused with "path: not a regular file (KIND): not read" before any of it is read. */
+int producer_input_open_regular(struct producer_input *in, const char *path,
+                                enum producer_format format, size_t max_record, char *errstr,
+                                size_t errstr_size);
 void producer_input_close(struct producer_input *in);
 
 /* The next record that is not blank (blank: only spaces, tabs and the terminator; blank lines

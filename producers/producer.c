@@ -142,9 +142,15 @@ int producer_fatal(const struct producer *p)
 void producer_print_counts(FILE *out, const char *prefix, const struct producer_counts *c,
                            int check_only)
 {
-    fprintf(out, "%sread %" PRIu64 ", %s %" PRIu64 ", rejected %" PRIu64 ", failed %" PRIu64 "\n",
+    char header[40] = "";
+    if (c->header)
+        snprintf(header, sizeof header, "%" PRIu64 " header, ", c->header);
+    fprintf(out,
+            "%sread %" PRIu64 ", %s %" PRIu64 ", rejected %" PRIu64 ", failed %" PRIu64 " (%" PRIu64
+            " %s: %s%" PRIu64 " blank, %" PRIu64 " in records)\n",
             prefix, c->read, check_only ? "valid" : "published", c->published, c->rejected,
-            c->failed);
+            c->failed, c->lines, c->lines == 1 ? "line" : "lines", header, c->blank,
+            c->record_lines);
 }
 
 /* A progress line on a terminal is redrawn in place: wipe it before other output. */
@@ -445,8 +451,19 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     p->progress_at = op_clock_mono_ms();
     p->progress_read = 0;
     struct producer_input in;
-    if (producer_input_open(&in, path, p->opts.format, p->max_record, err, sizeof err) != 0) {
-        diag(p, f, "%s", err);
+    /* A spool directory is written by others: only a regular file there is read, never what a
+     * symbolic link points at, and a FIFO must not block the daemon. */
+    int rc_open =
+        p->opts.spool
+            ? producer_input_open_regular(&in, path, p->opts.format, p->max_record, err, sizeof err)
+            : producer_input_open(&in, path, p->opts.format, p->max_record, err, sizeof err);
+    if (rc_open != 0) {
+        /* "NAME: reason", as every other line of a report, not the path of processing/. */
+        size_t pl = strlen(path);
+        if (strncmp(err, path, pl) == 0)
+            diag(p, f, "%s%s", name, err + pl);
+        else
+            diag(p, f, "%s", err);
         f->open_error = 1;
         goto done;
     }
@@ -476,13 +493,16 @@ void producer_publish(struct producer *p, const char *path, const char *name,
         int is_header = csv && !have_header;
         if (is_header) {
             have_header = 1;
+            f->n.header += (uint64_t)raw.lines;
             if (op_buf_append(&p->csv_header, raw.data, raw.len) != 0) {
                 f->header_error = 1;
                 diag(p, f, "%s:%ld: header: out of memory", name, raw.line);
                 continue;
             }
-        } else
+        } else {
             f->n.read++;
+            f->n.record_lines += (uint64_t)raw.lines;
+        }
         if (f->header_error) { /* no usable header: keep every row, quietly */
             f->n.rejected++;
             keep_reject(p, f, raw.data, raw.len);
@@ -540,6 +560,8 @@ void producer_publish(struct producer *p, const char *path, const char *name,
             progress(p, f, 0);
     }
     producer_csv_header_free(&hdr);
+    f->n.lines = (uint64_t)in.lines;
+    f->n.blank = (uint64_t)in.blank_lines;
     producer_input_close(&in);
     drain(p, f);
 done:
@@ -680,7 +702,8 @@ int producer_run_files(struct producer *p, char *const *paths, int n, volatile s
         if (producer_ensure_topic(p, (int)t, err, sizeof err) != 0)
             op_log(OP_LOG_ERR, "topic %s: %s", p->topic, err);
     }
-    struct producer_counts total = {0, 0, 0, 0};
+    struct producer_counts total;
+    memset(&total, 0, sizeof total);
     int fatal = 0;
     char *shared = NULL;
     for (int i = 0; i < n; i++) {
@@ -715,6 +738,10 @@ int producer_run_files(struct producer *p, char *const *paths, int n, volatile s
         total.published += f.n.published;
         total.rejected += f.n.rejected;
         total.failed += f.n.failed;
+        total.lines += f.n.lines;
+        total.header += f.n.header;
+        total.blank += f.n.blank;
+        total.record_lines += f.n.record_lines;
         if (f.open_error || f.interrupted)
             fatal = 1;
         if (f.interrupted)

@@ -34,8 +34,12 @@ struct producer_opts {
     int check_only;              /* --check: validate only, publish nothing */
 };
 
+/* read = published + rejected + failed (+ in flight while a file is read). Every physical line
+ * of the input is accounted for: lines = header + blank + record_lines, where record_lines is
+ * more than read when a quoted cell spans lines. */
 struct producer_counts {
     uint64_t read, published, rejected, failed;
+    uint64_t lines, header, blank, record_lines;
 };
 
 /* Where one file's diagnostics go. */
@@ -103,7 +107,8 @@ void producer_poll(struct producer *p, int timeout_ms);
 /* Non-zero after a fatal producer error (e.g. an idempotence failure): restart needed. */
 int producer_fatal(const struct producer *p);
 
-/* Prints `read N, published N, rejected N, failed N` for c, prefixed, to out. */
+/* Prints `read N, published N, rejected N, failed N (L lines: H header, B blank, R in
+ * records)` for c, prefixed, to out (no "header" part when there was none). */
 void producer_print_counts(FILE *out, const char *prefix, const struct producer_counts *c,
                            int check_only);
 

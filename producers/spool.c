@@ -191,7 +191,7 @@ static void free_entries(struct entry *e, size_t n)
     free(e);
 }
 
-/* Regular, not ignored files of dir, oldest first (by_name: in name order). */
+/* Not ignored entries of dir, whatever their type, oldest first (by_name: in name order). */
 static int list_dir(const char *dir, int by_name, struct entry **out, size_t *count)
 {
     *out = NULL;
@@ -209,7 +209,10 @@ static int list_dir(const char *dir, int by_name, struct entry **out, size_t *co
             continue;
         char *path = join(dir, de->d_name);
         struct stat st;
-        if (!path || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* lstat: a symbolic link, FIFO, directory or device is listed too, as itself, so that
+         * it is claimed and filed under failed/ with a reason (producer_input_open_regular
+         * refuses to read it) instead of lying in incoming/ or being followed. */
+        if (!path || lstat(path, &st) != 0) {
             free(path);
             continue;
         }
@@ -236,6 +239,13 @@ static int list_dir(const char *dir, int by_name, struct entry **out, size_t *co
     return 0;
 }
 
+/* Whether path names anything, a dangling symbolic link included (access() follows links). */
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
 /* A name in dir that is not taken yet: NAME, then NAME.1, NAME.2, ... (with its reports). */
 static char *unique_name(const char *dir, const char *name)
 {
@@ -248,7 +258,7 @@ static char *unique_name(const char *dir, const char *name)
         else
             snprintf(cand, sizeof cand, "%s.%d", name, i);
         char *a = join(dir, cand), *b = joinf(dir, "", cand, ".errors");
-        int taken = !a || !b || access(a, F_OK) == 0 || access(b, F_OK) == 0;
+        int taken = !a || !b || exists(a) || exists(b);
         free(a);
         free(b);
         if (!taken)
@@ -403,7 +413,7 @@ static enum outcome do_incoming(struct spool *s, int64_t *wait_ms)
         }
         op_map_remove(s->closed, name, len);
         char *from = join(s->incoming, name), *to = join(s->processing, name);
-        int moved = from && to && access(to, F_OK) != 0 && move(from, to) == 0;
+        int moved = from && to && !exists(to) && move(from, to) == 0;
         free(from);
         free(to);
         if (moved)

@@ -178,6 +178,38 @@ diag() {
     grep -E '^mixed\.(jsonl|csv):[0-9]+: ' "$1" | sed -E 's/: [0-9]+ s in the future/: N s in the future/'
 }
 
+# count_lines FILE...: the "(L lines: H header, B blank, R in records)" part of the producer's counts,
+# computed here from the files (CSV with Python's csv module), not by the code under test.
+count_lines() {
+    "$PY" - "$@" <<'EOF'
+import csv, sys
+tot = [0, 0, 0, 0]  # lines, header, blank, in records
+for path in sys.argv[1:]:
+    if path.endswith(".csv"):
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rd, prev, first = csv.reader(f), 0, True
+            for row in rd:
+                n, prev = rd.line_num - prev, rd.line_num
+                if len(row) <= 1 and not "".join(row).strip(" \t\r\n"):
+                    tot[2] += n
+                elif first:
+                    tot[1], first = tot[1] + n, False
+                else:
+                    tot[3] += n
+            tot[0] += prev
+    else:
+        data = open(path, "rb").read()
+        ls = data.split(b"\n")
+        if ls and ls[-1] == b"":
+            ls.pop()
+        tot[0] += len(ls)
+        b = sum(1 for l in ls if not l.strip(b" \t\r"))
+        tot[2], tot[3] = tot[2] + b, tot[3] + len(ls) - b
+header = "%d header, " % tot[1] if tot[1] else ""
+print("(%d %s: %s%d blank, %d in records)" % (tot[0], "line" if tot[0] == 1 else "lines", header, tot[2], tot[3]))
+EOF
+}
+
 # ---- (a) mixed files: exit 1, exact reports, rejects, independent check --------------------
 step "(a) mixed good and bad records"
 T1=test.producer.$RUN.a
@@ -192,12 +224,75 @@ expect_same want.jsonl.rejects mixed.jsonl.rejects "(a) mixed.jsonl.rejects"
 expect_same want.csv.rejects mixed.csv.rejects "(a) mixed.csv.rejects"
 for g in "${GENFILES[@]}"; do [ ! -e "$g.rejects" ] || fail "(a) $g.rejects exists"; done
 ngen=$((${#GENFILES[@]} * 3000))
-want_counts="outreach-producer: read $((29 + ngen)), published $((13 + ngen)), rejected 16, failed 0"
+want_counts="outreach-producer: read $((29 + ngen)), published $((13 + ngen)), rejected 16, failed 0 $(count_lines mixed.jsonl mixed.csv "${GENFILES[@]}")"
 tail -1 a.err | grep -qxF "$want_counts" || fail "(a) counts: $(tail -1 a.err), expected $want_counts"
-grep -qxF "mixed.jsonl: read 18, published 8, rejected 10, failed 0" a.err || fail "(a) per-file counts"
+grep -qxF "mixed.jsonl: read 18, published 8, rejected 10, failed 0 $(count_lines mixed.jsonl)" a.err ||
+    fail "(a) per-file counts"
 dump "$T1" a.dump
 # shellcheck disable=SC2046
 "${CHECK[@]}" --dump a.dump $(skips) mixed.jsonl mixed.csv "${GENFILES[@]}" || fail "(a) published events"
+
+# ---- (a') a bad cell costs one record, never the records after it (issue #10) -------------
+if [ -x "$GEN" ]; then
+    step "(a') a stray quote and an over-long quoted cell: one reject each, every other row published"
+    "$GEN" --seed 103 --events 2000 --format csv >g3.csv
+    "$GEN" --seed 103 --events 2000 --list-agencies | grep -v '^#' >g3.conf
+    # stray.csv: x"y appended to the unquoted agency_id cell of line 3. long.csv: line 4's
+    # campaign replaced by a quoted cell of 300 lines with commas and doubled quotes, longer
+    # than input.max.record.bytes=4096. Rows, ids and line numbers come from Python's csv.
+    "$PY" - <<'EOF'
+import csv
+with open("g3.csv", encoding="utf-8", newline="") as f:
+    rows = list(csv.reader(f))
+head = rows[0]
+ag, camp = head.index("agency_id"), head.index("campaign")
+def enc(c):
+    return '"' + c.replace('"', '""') + '"' if any(x in c for x in ',"\r\n') else c
+def write(path, at, col, raw):
+    """rows as CSV, with the cell (at, col) written as raw text, unquoted."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        for i, r in enumerate(rows):
+            f.write(",".join(raw if (i, j) == (at, col) else enc(c) for j, c in enumerate(r)))
+            f.write("\n")
+write("stray.csv", 2, ag, rows[2][ag] + 'x"y')
+write("long.csv", 3, camp, '"' + 'long, ""quoted"" text\n' * 300 + '"')
+with open("long.csv", encoding="utf-8", newline="") as f:
+    rd = csv.reader(f)
+    n = sum(1 for _ in rd)
+    assert n == len(rows), (n, len(rows))
+with open("g3.rows", "w") as f:
+    f.write("%d\n" % (len(rows) - 1))
+EOF
+    rows=$(cat g3.rows)
+    for f in stray long; do
+        T5=test.producer.$RUN.$f
+        set +e
+        "$P" -q -F p.conf -F g3.conf -X "events.topic=$T5" -X input.max.record.bytes=4096 \
+            "$f.csv" 2>"$f.err"
+        rc=$?
+        set -e
+        [ $rc -eq 1 ] || { cat "$f.err" >&2; fail "(a') $f.csv: exit status $rc, expected 1"; }
+        want="outreach-producer: read $rows, published $((rows - 1)), rejected 1, failed 0 $(count_lines "$f.csv")"
+        tail -1 "$f.err" | grep -qxF "$want" || fail "(a') $f.csv counts: $(tail -1 "$f.err"), expected $want"
+        n=$(kcat -C -b "$B" -t "$T5" -o beginning -e -q -f '%o\n' | wc -l)
+        [ "$n" -eq $((rows - 1)) ] || fail "(a') $f.csv: $n events in the topic, expected $((rows - 1))"
+        dump "$T5" "$f.dump"
+    done
+    grep -qxF 'stray.csv:3: agency_id: quote in an unquoted cell (enclose the cell in quotes and double the quote)' stray.err ||
+        { cat stray.err >&2; fail "(a') stray.csv diagnostic"; }
+    grep -qxF 'long.csv:4: record: longer than 4096 bytes (input.max.record.bytes); the rejects file has only its beginning' long.err ||
+        { cat long.err >&2; fail "(a') long.csv diagnostic"; }
+    [ "$(grep -c '^stray.csv:' stray.err)" -eq 1 ] && [ "$(grep -c '^long.csv:' long.err)" -eq 1 ] ||
+        fail "(a') more than one diagnostic"
+    # The rejects files hold the header and the one bad record: never the rows after it.
+    [ "$(head -1 stray.csv.rejects)" = "$(head -1 g3.csv)" ] || fail "(a') stray.csv.rejects header"
+    [ "$(sed -n 2p stray.csv.rejects)" = "$(sed -n 3p stray.csv)" ] && [ "$(wc -l <stray.csv.rejects)" -eq 2 ] ||
+        fail "(a') stray.csv.rejects holds more than the bad record"
+    [ "$(wc -c <long.csv.rejects)" -le $((4096 + $(head -1 g3.csv | wc -c) + 1)) ] ||
+        fail "(a') long.csv.rejects holds more than the bad record's beginning"
+    "${CHECK[@]}" --dump stray.dump --skip stray.csv:3 stray.csv || fail "(a') stray.csv events"
+    "${CHECK[@]}" --dump long.dump --skip long.csv:4 long.csv || fail "(a') long.csv events"
+fi
 
 # ---- (b) the same files again: the same ids ----------------------------------------------
 step "(b) publishing the same files again repeats the event ids"
@@ -218,7 +313,8 @@ grep -v -e bad- -e '^$' mixed.jsonl >clean.jsonl
 echo stale >stdin.rejects
 "$P" -q -F p.conf -X "events.topic=$T2" - <clean.jsonl 2>s.err || fail "(b') exit $? on clean stdin"
 [ ! -e stdin.rejects ] || fail "(b') a stale stdin.rejects was left"
-tail -1 s.err | grep -qxF "outreach-producer: read 8, published 8, rejected 0, failed 0" || fail "(b') counts"
+tail -1 s.err | grep -qxF "outreach-producer: read 8, published 8, rejected 0, failed 0 $(count_lines clean.jsonl)" ||
+    fail "(b') counts"
 set +e
 "$P" -q -F p.conf -X "events.topic=$T2" --format jsonl - <mixed.jsonl 2>s2.err
 rc=$?
@@ -256,17 +352,19 @@ wait_for 60 test -e "$S/done/m.jsonl" -a -e "$S/done/c.csv" -a -e "$S/done/clean
 [ ! -e "$S/done/clean.jsonl.errors" ] || fail "(c) clean.jsonl has an errors report"
 {
     diag a.err | grep '^mixed.jsonl' | sed 's/^mixed.jsonl/m.jsonl/'
-    echo "m.jsonl: read 18, published 8, rejected 10, failed 0"
+    echo "m.jsonl: read 18, published 8, rejected 10, failed 0 $(count_lines mixed.jsonl)"
 } >want.m.errors
 sed -E 's/: [0-9]+ s in the future/: N s in the future/' "$S/done/m.jsonl.errors" >got.m.errors
 expect_same want.m.errors got.m.errors "(c) done/m.jsonl.errors"
 expect_same want.jsonl.rejects "$S/done/m.jsonl.rejects" "(c) done/m.jsonl.rejects"
 expect_same want.csv.rejects "$S/done/c.csv.rejects" "(c) done/c.csv.rejects"
 printf '%s\n' 'allbad.jsonl:1: type: unknown record type "nope" (expected visit, funding or survey)' \
-    'allbad.jsonl: read 1, published 0, rejected 1, failed 0' >want.allbad
+    "allbad.jsonl: read 1, published 0, rejected 1, failed 0 $(count_lines "$S/failed/allbad.jsonl")" \
+    >want.allbad
 expect_same want.allbad "$S/failed/allbad.jsonl.errors" "(c) failed/allbad.jsonl.errors"
 printf '%s\n' 'long.jsonl:1: kafka: Broker: Message size too large' \
-    'long.jsonl: read 1, published 0, rejected 0, failed 1' >want.long
+    "long.jsonl: read 1, published 0, rejected 0, failed 1 $(count_lines "$S/failed/long.jsonl")" \
+    >want.long
 expect_same want.long "$S/failed/long.jsonl.errors" "(c) failed/long.jsonl.errors"
 [ ! -e "$S/failed/long.jsonl.rejects" ] || fail "(c) a delivery failure is not a reject"
 # The same name again is kept beside the first, not over it.
@@ -283,6 +381,38 @@ dump "$T3" c.dump
 # shellcheck disable=SC2046
 "${CHECK[@]}" --dump c.dump $(skips) mixed.jsonl mixed.csv clean.jsonl clean.jsonl ||
     fail "(c) spooled events"
+
+step "(c) spool: a symbolic link, a FIFO and a directory go to failed/ unread"
+# A link to a file the daemon may read but the office may not must not leak it into failed/.
+S5=$W/spool5
+printf 'SECRET-%s-%s\n' "$RUN" "$RANDOM" >secret.txt
+chmod 600 secret.txt
+"$P" --spool "$S5" -F p.conf -X "events.topic=$T3.s5" -X spool.rescan.ms=300 -X spool.settle.ms=300 \
+    2>c5.log &
+DAEMON=$!
+wait_for 30 test -d "$S5/incoming" || fail "(c) spool5 dirs not created"
+ln -s "$W/secret.txt" "$S5/incoming/link.csv"
+mkfifo "$S5/incoming/pipe.jsonl"
+mkdir "$S5/incoming/dir.csv"
+wait_for 30 test -L "$S5/failed/link.csv" -a -p "$S5/failed/pipe.jsonl" -a -d "$S5/failed/dir.csv" ||
+    { cat c5.log >&2; fail "(c) special files not moved to failed/"; }
+# The FIFO did not block the daemon: a file dropped afterwards is published.
+cp clean.jsonl "$S5/incoming/after.jsonl"
+wait_for 30 test -e "$S5/done/after.jsonl" || { cat c5.log >&2; fail "(c) daemon blocked after a FIFO"; }
+kill -TERM "$DAEMON"
+wait "$DAEMON" || fail "(c) spool5 exit status $?"
+DAEMON=
+[ "$(readlink "$S5/failed/link.csv")" = "$W/secret.txt" ] || fail "(c) failed/link.csv is not the link itself"
+for k in "link.csv:a symbolic link" "pipe.jsonl:a FIFO" "dir.csv:a directory"; do
+    n=${k%%:*}
+    grep -qxF "$n: not a regular file (${k#*:}): not read" "$S5/failed/$n.errors" ||
+        { cat "$S5/failed/$n.errors" >&2; fail "(c) failed/$n.errors gives no reason"; }
+    [ ! -e "$S5/failed/$n.rejects" ] || fail "(c) failed/$n.rejects exists"
+done
+# -D skip: reading the FIFO here would block the test; -r does not follow the link.
+if grep -rqF -D skip "$(cat secret.txt)" "$S5" c5.log; then
+    fail "(c) the secret's content was read into the spool directory or the log"
+fi
 
 step "(c) spool: kill -9 in the middle of a $BIG-event file, restart"
 T4=test.producer.$RUN.big
@@ -334,7 +464,7 @@ timeout 120 "$P" -F p.conf -X bootstrap.servers=127.0.0.1:1 -X message.timeout.m
 rc=$?
 set -e
 [ $rc -eq 2 ] || { cat d.err >&2; fail "(d) exit status $rc, expected 2"; }
-tail -1 d.err | grep -qxF "outreach-producer: read 18, published 0, rejected 10, failed 8" ||
+tail -1 d.err | grep -qxF "outreach-producer: read 18, published 0, rejected 10, failed 8 $(count_lines mixed.jsonl)" ||
     fail "(d) counts: $(tail -1 d.err)"
 grep -qE '^mixed\.jsonl:1: kafka: Local: Message timed out$' d.err || fail "(d) no delivery failure report"
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -312,11 +313,14 @@ static void rm_temp(char *path)
 }
 
 struct got {
-    long line;
+    long line, lines;
     size_t len, text_len;
     int overlong;
     char text[256];
 };
+
+/* Physical lines of the last read_all(), and how many of them were blank. */
+static long read_lines, read_blank;
 
 static size_t read_all(const char *path, enum producer_format fmt, size_t max, struct got *g,
                        size_t n, enum producer_format *detected)
@@ -332,6 +336,7 @@ static size_t read_all(const char *path, enum producer_format fmt, size_t max, s
     while ((r = producer_input_next(&in, &raw)) == 1) {
         assert_true(k < n);
         g[k].line = raw.line;
+        g[k].lines = raw.lines;
         g[k].len = raw.len;
         g[k].text_len = raw.text_len;
         g[k].overlong = raw.overlong;
@@ -340,6 +345,8 @@ static size_t read_all(const char *path, enum producer_format fmt, size_t max, s
         k++;
     }
     assert_int_equal(r, 0);
+    read_lines = in.lines;
+    read_blank = in.blank_lines;
     producer_input_close(&in);
     return k;
 }
@@ -413,6 +420,122 @@ static void test_reader_long_records(void **state)
     assert_int_equal(g[1].line, 2);
     rm_temp(path);
     free(data);
+}
+
+/* A quote that is not at the start of a cell, or text after a closing quote, spoils only its
+ * own record: it ends at the physical line end, and the quoting of the next lines is intact. */
+static void test_reader_csv_bad_quotes(void **state)
+{
+    (void)state;
+    const char data[] = "type,note\n"                /* 1 */
+                        "visit,a\"b\n"               /* 2: stray quote */
+                        "visit,ok\n"                 /* 3 */
+                        "visit,\"x\"\"y, z\r\nw\"\n" /* 4-5: legit multi-line cell */
+                        "visit,\"a\"b,\"c\n"         /* 6: text after the closing quote */
+                        "visit,ok2\n"                /* 7 */
+                        "visit,x\"y,\"z\n"           /* 8: stray, then an opening quote */
+                        "\n"                         /* 9: blank */
+                        "visit,\"\",\"\"\"\"\n"      /* 10: empty and quote-only cells */
+                        "visit,end";                 /* 11: no terminator */
+    char *path = temp_file(".csv", data, sizeof data - 1);
+    struct got g[16];
+    assert_int_equal(read_all(path, PRODUCER_FORMAT_AUTO, 1024, g, 16, NULL), 9);
+    static const struct {
+        long line, lines;
+        const char *text;
+    } want[] = {
+        {1, 1, "type,note"},        {2, 1, "visit,a\"b"},
+        {3, 1, "visit,ok"},         {4, 2, "visit,\"x\"\"y, z\r\nw\""},
+        {6, 1, "visit,\"a\"b,\"c"}, {7, 1, "visit,ok2"},
+        {8, 1, "visit,x\"y,\"z"},   {10, 1, "visit,\"\",\"\"\"\""},
+        {11, 1, "visit,end"},
+    };
+    for (size_t i = 0; i < 9; i++) {
+        assert_int_equal(g[i].line, want[i].line);
+        assert_int_equal(g[i].lines, want[i].lines);
+        assert_string_equal(g[i].text, want[i].text);
+    }
+    assert_int_equal(read_lines, 11);
+    assert_int_equal(read_blank, 1);
+    rm_temp(path);
+    /* After a BOM, a quote still opens the first cell. */
+    const char bom[] = "\xEF\xBB\xBF\"ty\npe\",note\nvisit,x\n";
+    path = temp_file(".csv", bom, sizeof bom - 1);
+    assert_int_equal(read_all(path, PRODUCER_FORMAT_AUTO, 1024, g, 16, NULL), 2);
+    assert_string_equal(g[0].text, "\"ty\npe\",note");
+    assert_int_equal(g[0].lines, 2);
+    assert_string_equal(g[1].text, "visit,x");
+    rm_temp(path);
+}
+
+/* An over-long record whose quoted cell holds line ends, commas and doubled quotes is skipped
+ * as a whole: the next record starts after the cell closes, not at the cell's next line. */
+static void test_reader_csv_long_quoted_cell(void **state)
+{
+    (void)state;
+    const char piece[] = "long, \"\"quoted\"\"\n";
+    size_t reps = 3 * PRODUCER_INPUT_CHUNK / (sizeof piece - 1) + 5;
+    struct op_buf b;
+    memset(&b, 0, sizeof b);
+    assert_int_equal(op_buf_append(&b, "type,note\nvisit,\"", 17), 0);
+    for (size_t i = 0; i < reps; i++)
+        assert_int_equal(op_buf_append(&b, piece, sizeof piece - 1), 0);
+    assert_int_equal(op_buf_append(&b, "\"\nvisit,after\n", 14), 0);
+    char *path = temp_file(".csv", b.data, b.len);
+    struct got g[4];
+    assert_int_equal(read_all(path, PRODUCER_FORMAT_AUTO, 4096, g, 4, NULL), 3);
+    assert_int_equal(g[1].line, 2);
+    assert_int_equal(g[1].overlong, 1);
+    assert_int_equal(g[1].len, 4096);
+    assert_int_equal(g[1].lines, (long)reps + 1);
+    assert_int_equal(g[2].line, (long)reps + 3);
+    assert_int_equal(g[2].overlong, 0);
+    assert_string_equal(g[2].text, "visit,after");
+    assert_int_equal(read_lines, (long)reps + 3);
+    /* Under the limit the same cell is one record, "" at a chunk boundary included. */
+    assert_int_equal(read_all(path, PRODUCER_FORMAT_AUTO, b.len, g, 4, NULL), 3);
+    assert_int_equal(g[1].overlong, 0);
+    assert_int_equal(g[1].text_len, b.len - 10 - 13);
+    assert_string_equal(g[2].text, "visit,after");
+    rm_temp(path);
+    op_buf_free(&b);
+}
+
+/* The spool opens only regular files: never through a link, never a FIFO (which would block). */
+static void test_reader_regular_only(void **state)
+{
+    (void)state;
+    char *path = temp_file(".csv", "type\nvisit\n", 11);
+    char dir[256], link[300], fifo[300], want[400], err[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = 0;
+    snprintf(link, sizeof link, "%s/link.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.csv", dir);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    struct producer_input in;
+    assert_int_equal(
+        producer_input_open_regular(&in, path, PRODUCER_FORMAT_AUTO, 1024, err, sizeof err), 0);
+    struct producer_raw raw;
+    assert_int_equal(producer_input_next(&in, &raw), 1);
+    producer_input_close(&in);
+    static const struct {
+        const char *which, *kind;
+    } v[] = {{"link", "a symbolic link"}, {"fifo", "a FIFO"}, {"dir", "a directory"}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *p = i == 0 ? link : i == 1 ? fifo : dir;
+        assert_int_equal(
+            producer_input_open_regular(&in, p, PRODUCER_FORMAT_AUTO, 1024, err, sizeof err), -1);
+        snprintf(want, sizeof want, "%s: not a regular file (%s): not read", p, v[i].kind);
+        assert_string_equal(err, want);
+    }
+    /* The one-shot reader still follows a link given on the command line. */
+    assert_int_equal(producer_input_open(&in, link, PRODUCER_FORMAT_AUTO, 1024, err, sizeof err),
+                     0);
+    producer_input_close(&in);
+    unlink(link);
+    unlink(fifo);
+    rm_temp(path);
 }
 
 static void test_reader_gzip_and_formats(void **state)
@@ -969,12 +1092,16 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static struct producer *check_producer(struct op_conf **confp)
+/* A --check producer; max_record: input.max.record.bytes, or NULL for the default. */
+static struct producer *check_producer(struct op_conf **confp, const char *max_record)
 {
     char err[512];
     struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
     assert_non_null(conf);
     assert_int_equal(producer_conf_defaults(conf, err, sizeof err), 0);
+    if (max_record)
+        assert_int_equal(op_conf_set(conf, "input.max.record.bytes", max_record, err, sizeof err),
+                         0);
     assert_int_equal(op_conf_set(conf, "agency.530000-ZGH.regions", "53", err, sizeof err), 0);
     assert_int_equal(op_conf_set(conf, "agency.370212-ZGH.regions", "370212", err, sizeof err), 0);
     struct producer_opts opts = {PRODUCER_FORMAT_AUTO, -1, NULL, NULL, 0, 1};
@@ -1003,7 +1130,7 @@ static void test_check_run_csv(void **state)
     snprintf(errors, sizeof errors, "%s.errors", in);
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
-    struct producer *p = check_producer(&conf);
+    struct producer *p = check_producer(&conf, NULL);
     struct producer_sink sink = {rejects, errors, 0};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
@@ -1040,6 +1167,81 @@ static void test_check_run_csv(void **state)
     op_conf_destroy(conf);
 }
 
+#define NOTE_ROW(id, agency, note)                                                                 \
+    "visit," id ",2025-01-06T10:00:00+08:00,2025-01-08T17:30:00+08:00," agency                     \
+    ",530622,,CONDOLENCE_VISIT,OTHER,3,0,1,,,,,,,,,,,,,,,," note "\r\n"
+
+/* Issue #10: a bad cell costs its own record and nothing after it, and the counts account for
+ * every physical line. */
+static void test_check_run_csv_bad_cells(void **state)
+{
+    (void)state;
+    struct op_buf b;
+    memset(&b, 0, sizeof b);
+    const char *head = CSV_HEADER ",note\r\n"                                         /* 1 */
+        NOTE_ROW("t-1", "530000-ZGHx\"y", "")                                         /* 2 */
+        NOTE_ROW("t-2", "530000-ZGH", "plain")                                        /* 3 */
+        NOTE_ROW("t-3", "530000-ZGH", "\"two \"\"lines\"\", one\r\nbreak\r\nthree\"") /* 4-6 */
+        NOTE_ROW("t-4", "530000-ZGH", "\"a\"b")                                       /* 7 */
+        "\r\n"                                                                        /* 8 */
+        NOTE_ROW("t-5", "530000-ZGH", "\"");                                          /* 9-210 */
+    assert_int_equal(op_buf_append(&b, head, strlen(head)), 0);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(op_buf_append(&b, "x, \"\"y\"\"\r\n", 10), 0);
+    const char *tail = "\"\r\n" NOTE_ROW("t-6", "530000-ZGH", "") /* 211 */
+        NOTE_ROW("t-7", "530000-ZGH", "x\"y");                    /* 212 */
+    assert_int_equal(op_buf_append(&b, tail, strlen(tail)), 0);
+    char *in = temp_file(".csv", b.data, b.len);
+    char errors[300], rejects[300];
+    snprintf(errors, sizeof errors, "%s.errors", in);
+    snprintf(rejects, sizeof rejects, "%s.rejects", in);
+    struct op_conf *conf;
+    struct producer *p = check_producer(&conf, "1024");
+    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_file f;
+    volatile sig_atomic_t run = 1;
+    producer_publish(p, in, "b.csv", &sink, &f, &run);
+    assert_int_equal(f.n.read, 7);
+    assert_int_equal(f.n.published, 3);
+    assert_int_equal(f.n.rejected, 4);
+    assert_int_equal(f.n.lines, 212);
+    assert_int_equal(f.n.header, 1);
+    assert_int_equal(f.n.blank, 1);
+    assert_int_equal(f.n.record_lines, 210);
+    char *e = slurp(errors), *r = slurp(rejects);
+    assert_non_null(e);
+    assert_non_null(r);
+    assert_string_equal(
+        e, "b.csv:2: agency_id: quote in an unquoted cell (enclose the cell in quotes and double "
+           "the quote)\n"
+           "b.csv:7: note: text after the closing quote\n"
+           "b.csv:9: record: longer than 1024 bytes (input.max.record.bytes); the rejects file "
+           "has only its beginning\n"
+           "b.csv:212: note: quote in an unquoted cell (enclose the cell in quotes and double "
+           "the quote)\n");
+    /* Rejected records as they were: the bad line alone, never the rows after it. */
+    assert_non_null(
+        strstr(r, NOTE_ROW("t-1", "530000-ZGHx\"y", "") NOTE_ROW("t-4", "530000-ZGH", "\"a\"b")));
+    assert_null(strstr(r, "t-2"));
+    assert_null(strstr(r, "t-3"));
+    assert_null(strstr(r, "t-6"));
+    char line[200];
+    FILE *out = fmemopen(line, sizeof line, "w");
+    assert_non_null(out);
+    producer_print_counts(out, "b.csv: ", &f.n, 1);
+    fclose(out);
+    assert_string_equal(line, "b.csv: read 7, valid 3, rejected 4, failed 0 (212 lines: 1 header, "
+                              "1 blank, 210 in records)\n");
+    free(e);
+    free(r);
+    unlink(errors);
+    unlink(rejects);
+    rm_temp(in);
+    producer_destroy(p);
+    op_conf_destroy(conf);
+    op_buf_free(&b);
+}
+
 static void test_check_run_bad_header_and_jsonl(void **state)
 {
     (void)state;
@@ -1050,7 +1252,7 @@ static void test_check_run_bad_header_and_jsonl(void **state)
     snprintf(errors, sizeof errors, "%s.errors", in);
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
-    struct producer *p = check_producer(&conf);
+    struct producer *p = check_producer(&conf, NULL);
     struct producer_sink sink = {rejects, errors, 0};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
@@ -1106,6 +1308,9 @@ int main(void)
         cmocka_unit_test(test_reader_jsonl),
         cmocka_unit_test(test_reader_csv_multiline),
         cmocka_unit_test(test_reader_long_records),
+        cmocka_unit_test(test_reader_csv_bad_quotes),
+        cmocka_unit_test(test_reader_csv_long_quoted_cell),
+        cmocka_unit_test(test_reader_regular_only),
         cmocka_unit_test(test_reader_gzip_and_formats),
         cmocka_unit_test_setup_teardown(test_json_valid_examples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_syntax_messages, setup, teardown),
@@ -1118,6 +1323,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_id_golden, setup, teardown),
         cmocka_unit_test_setup_teardown(test_canonical_text, setup, teardown),
         cmocka_unit_test(test_check_run_csv),
+        cmocka_unit_test(test_check_run_csv_bad_cells),
         cmocka_unit_test(test_check_run_bad_header_and_jsonl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
