@@ -93,6 +93,11 @@ static long fill(struct producer_input *in)
     return n;
 }
 
+long producer_input_fill(struct producer_input *in)
+{
+    return fill(in);
+}
+
 int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
                         size_t max_record, char *errstr, size_t errstr_size)
 {
@@ -234,6 +239,7 @@ int producer_input_next(struct producer_input *in, struct producer_raw *raw)
             if (len >= 3 && !memcmp(d, "\xEF\xBB\xBF", 3)) {
                 d += 3;
                 len -= 3;
+                in->bom = 1;
             }
         }
         if (!overlong && blank(d, len))
