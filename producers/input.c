@@ -94,6 +94,11 @@ static long fill(struct producer_input *in)
     return n;
 }
 
+long producer_input_fill(struct producer_input *in)
+{
+    return fill(in);
+}
+
 /* Opens a file of a directory that others write to (the spool): a symbolic link, FIFO,
  * directory or device is refused before a byte of it is read. lstat first, so that a device is
  * never opened at all; O_NOFOLLOW and O_NONBLOCK (a FIFO must not block the daemon), then
@@ -329,6 +334,7 @@ int producer_input_next(struct producer_input *in, struct producer_raw *raw)
             if (len >= 3 && !memcmp(d, "\xEF\xBB\xBF", 3)) {
                 d += 3;
                 len -= 3;
+                in->bom = 1;
             }
         }
         if (!overlong && blank(d, len)) {

@@ -33,6 +33,7 @@ struct producer_input {
     long lines;       /* physical lines read so far (records and blank lines) */
     long blank_lines; /* of which blank lines skipped */
     int eof, bom_done;
+    int bom; /* the input started with a UTF-8 BOM (skipped) */
     /* When set and 0, a read blocked on a pipe (stdin) gives up on a signal instead of
      * waiting on: producer_input_next then returns -1 with error "interrupted". */
     volatile sig_atomic_t *run;
@@ -66,6 +67,11 @@ void producer_input_close(struct producer_input *in);
 /* The next record that is not blank (blank: only spaces, tabs and the terminator; blank lines
  * still count for line numbers). Returns 1, 0 at the end, -1 on a read error (in->error). */
 int producer_input_next(struct producer_input *in, struct producer_raw *raw);
+
+/* Reads the next chunk of raw bytes into in->chunk[0..n), bypassing records: for a pass over
+ * the bytes of an input that was just opened (encoding.c's check of a whole file). Returns n,
+ * 0 at the end, -1 on a read error (in->error). */
+long producer_input_fill(struct producer_input *in);
 
 /* CSV cells of one record (RFC 4180: fields separated by ',', optionally enclosed in '"'
  * with '""' for a quote, CR/LF allowed inside quotes). Cells are unquoted copies. */

@@ -29,12 +29,20 @@ static void usage(FILE *out)
         "                      row of field names, then one row per event (RFC 4180 quotes,\n"
         "                      arrays joined with ';', needs as NEED:COUNT, s1..s5 columns for\n"
         "                      satisfaction); FILE.gz is decompressed; \"-\" reads stdin.\n"
-        "                      UTF-8, a BOM and CRLF line ends are fine. Every record names its\n"
-        "                      \"type\" (visit, funding, survey). Times: RFC 3339 with an offset\n"
+        "                      UTF-8 or GB18030/GBK (see --encoding); a BOM and CRLF line ends\n"
+        "                      are fine. Every record names its \"type\" (visit, funding,\n"
+        "                      survey). Times: RFC 3339 with an offset\n"
         "                      (2025-01-15T10:30:00+08:00, ...Z) or integer milliseconds.\n"
         "Options:\n"
         "  --format jsonl|csv  input format (default: by extension, else by the first byte)\n"
         "  --type TYPE         type of records that name none (or a CSV without that column)\n"
+        "  --encoding utf-8|gb18030|auto\n"
+        "                      the input's encoding (input.encoding; default auto: UTF-8, but\n"
+        "                      a file that is not UTF-8 and is GB18030, which covers GBK as\n"
+        "                      Chinese Excel and WPS save CSV, is read as GB18030 and said so\n"
+        "                      on stderr; a UTF-8 BOM means UTF-8; stdin is decided at its\n"
+        "                      first line that is not ASCII). Errors keep the original line\n"
+        "                      numbers and rejects files the original bytes.\n"
         "  --rejects FILE      where rejected records go (default: FILE.rejects beside each\n"
         "                      input, stdin.rejects in the current directory); written only\n"
         "                      when something is rejected, replaced on every run; a CSV rejects\n"
@@ -88,6 +96,7 @@ static void usage(FILE *out)
 
 struct args {
     struct producer_opts opts;
+    struct op_conf *conf; /* --encoding sets input.encoding, in order with -F and -X */
 };
 
 static int option(int argc, char **argv, int i, void *opaque)
@@ -107,7 +116,7 @@ static int option(int argc, char **argv, int i, void *opaque)
         return 1;
     }
     int takes = !strcmp(o, "--format") || !strcmp(o, "--type") || !strcmp(o, "--rejects") ||
-                !strcmp(o, "--spool");
+                !strcmp(o, "--spool") || !strcmp(o, "--encoding");
     if (!takes)
         return 0;
     if (i + 1 >= argc || !argv[i + 1][0]) {
@@ -125,6 +134,17 @@ static int option(int argc, char **argv, int i, void *opaque)
         a->opts.default_type = op_event_type_from_name(v);
         if (a->opts.default_type < 0) {
             fprintf(stderr, "outreach-producer: --type %s: expected visit, funding or survey\n", v);
+            return -1;
+        }
+    } else if (!strcmp(o, "--encoding")) {
+        char err[256];
+        if (producer_encoding_from_name(v) < 0) {
+            fprintf(stderr, "outreach-producer: --encoding %s: expected utf-8, gb18030 or auto\n",
+                    v);
+            return -1;
+        }
+        if (op_conf_set(a->conf, "input.encoding", v, err, sizeof err) != 0) {
+            fprintf(stderr, "outreach-producer: --encoding %s: %s\n", v, err);
             return -1;
         }
     } else if (!strcmp(o, "--rejects"))
@@ -149,6 +169,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.opts.default_type = -1;
     a.opts.progress = -1;
+    a.conf = conf;
     int first;
     enum op_cli_result r =
         op_cli_parse(argc, argv, conf, producer_conf_defs, usage, option, &a, &first);

@@ -39,6 +39,10 @@ const struct op_conf_def producer_conf_defs[] = {
     {"input.max.record.bytes", OP_CONF_INT, "1048576",
      "longest record (line, or CSV record) accepted; longer ones are rejected", 1024,
      64 * 1024 * 1024},
+    {"input.encoding", OP_CONF_STRING, "auto",
+     "auto (UTF-8, or GB18030 when an input is not UTF-8 but is GB18030), utf-8 or gb18030 "
+     "(covers GBK); --encoding sets it",
+     0, 0},
     {"spool.rescan.ms", OP_CONF_INT, "30000",
      "spool: how often incoming/ is listed besides inotify (catches missed events)", 100, 3600000},
     {"spool.settle.ms", OP_CONF_INT, "2000",
@@ -85,6 +89,8 @@ struct producer {
     struct op_authz *authz;
     struct producer_conv conv;
     int conv_ready;
+    struct producer_decoder dec;
+    int dec_ready;
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt;
     const char *topic;
@@ -287,6 +293,21 @@ static void reject(struct producer *p, struct producer_file *f, long line, const
     keep_reject(p, f, data, len);
 }
 
+/* How a file is read, said once: on stderr, or in the log for the spool. Not a diagnostic of a
+ * record, so it is neither counted nor written to the .errors report. */
+static void say_encoding(struct producer *p)
+{
+    if (!p->dec.note[0])
+        return;
+    if (p->opts.spool)
+        op_log(p->dec.note_warning ? OP_LOG_WARNING : OP_LOG_NOTICE, "%s", p->dec.note);
+    else {
+        clear_progress(p);
+        fprintf(stderr, "%s\n", p->dec.note);
+    }
+    p->dec.note[0] = 0;
+}
+
 /* ---- Kafka ------------------------------------------------------------------------------ */
 
 /* Delivery failures that re-publishing the file cannot fix. */
@@ -469,6 +490,8 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     }
     p->cur = f;
     in.run = run;
+    producer_decoder_start(&p->dec, path, name, run);
+    say_encoding(p);
     int csv = in.format == PRODUCER_FORMAT_CSV, have_header = 0;
     struct producer_csv_header hdr;
     memset(&hdr, 0, sizeof hdr);
@@ -509,18 +532,22 @@ void producer_publish(struct producer *p, const char *path, const char *name,
             continue;
         }
         size_t bad;
-        const char *why;
+        const char *why, *text = raw.data;
+        size_t text_len = raw.text_len;
+        /* The record in UTF-8; raw keeps the original bytes for the rejects file. */
+        int undecodable =
+            !raw.overlong && producer_decoder_record(&p->dec, &in, &raw, &text, &text_len, reason,
+                                                     sizeof reason) != 0;
+        say_encoding(p);
         if (raw.overlong) {
             snprintf(field, sizeof field, "%s", is_header ? "header" : "record");
             snprintf(reason, sizeof reason,
                      "longer than %zu bytes (input.max.record.bytes); the rejects file has "
                      "only its beginning",
                      p->max_record);
-        } else if ((bad = producer_utf8_check(raw.data, raw.text_len)) != (size_t)-1) {
+        } else if (undecodable) {
             snprintf(field, sizeof field, "%s", is_header ? "header" : "record");
-            snprintf(reason, sizeof reason,
-                     "invalid UTF-8 at byte %zu (save the file as UTF-8, not GBK)", bad + 1);
-        } else if (csv && producer_csv_split(raw.data, raw.text_len, &p->cells, &bad, &why) != 0) {
+        } else if (csv && producer_csv_split(text, text_len, &p->cells, &bad, &why) != 0) {
             snprintf(field, sizeof field, "%s",
                      !is_header && bad < hdr.ncols ? hdr.names[bad]
                      : is_header                   ? "header"
@@ -536,8 +563,8 @@ void producer_publish(struct producer *p, const char *path, const char *name,
             int rc = csv ? producer_conv_csv(&p->conv, &hdr, p->cells.cell, p->cells.len,
                                              p->cells.n, op_clock_wall_ms(), &rec, field,
                                              sizeof field, reason, sizeof reason)
-                         : producer_conv_json(&p->conv, raw.data, raw.text_len, op_clock_wall_ms(),
-                                              &rec, field, sizeof field, reason, sizeof reason);
+                         : producer_conv_json(&p->conv, text, text_len, op_clock_wall_ms(), &rec,
+                                              field, sizeof field, reason, sizeof reason);
             if (rc == 0) {
                 if (p->opts.check_only)
                     f->n.published++;
@@ -563,6 +590,7 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     f->n.lines = (uint64_t)in.lines;
     f->n.blank = (uint64_t)in.blank_lines;
     producer_input_close(&in);
+    f->encoding = p->dec.enc;
     drain(p, f);
 done:
     if (f->failures_reported > 10 && !(sink && sink->errors_path))
@@ -628,6 +656,16 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
                            errstr, errstr_size) != 0)
         goto fail;
     p->conv_ready = 1;
+    const char *enc = op_conf_get(conf, "input.encoding");
+    int e = producer_encoding_from_name(enc);
+    if (e < 0) {
+        set_err(errstr, errstr_size,
+                "input.encoding: unknown encoding \"%s\" (expected auto, utf-8 or gb18030)", enc);
+        goto fail;
+    }
+    if (producer_decoder_init(&p->dec, (enum producer_encoding)e, errstr, errstr_size) != 0)
+        goto fail;
+    p->dec_ready = 1;
     if (opts->check_only)
         return p;
 
@@ -679,6 +717,8 @@ void producer_destroy(struct producer *p)
         fclose(p->errors);
     if (p->conv_ready)
         producer_conv_free(&p->conv);
+    if (p->dec_ready)
+        producer_decoder_free(&p->dec);
     op_buf_free(&p->enc);
     op_buf_free(&p->csv_header);
     producer_cells_free(&p->cells);

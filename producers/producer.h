@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "encoding.h"
 #include "input.h"
 
 /* The program's configuration table (our keys; everything else goes to librdkafka). */
@@ -62,6 +63,8 @@ struct producer_file {
     uint64_t failures_reported;
     int rejects_header_done;
     char first_failure[160];
+    /* How it was read; AUTO: undecided (all of it was ASCII, or nothing was read). */
+    enum producer_encoding encoding;
 };
 
 struct producer;

@@ -3,7 +3,7 @@
 # and bad input publishes every good record (checked independently by producer_check.py) and
 # reports every bad one exactly; re-publishing repeats the ids; the spool daemon survives
 # kill -9 mid-file and a broker outage without losing an event; an unreachable broker fails
-# fast with exit 2.
+# fast with exit 2; GB18030 (GBK) files publish the same events as their UTF-8 originals.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -322,6 +322,105 @@ set -e
 [ $rc -eq 1 ] || fail "(b') exit $rc for stdin with rejects"
 expect_same want.jsonl.rejects stdin.rejects "(b') stdin.rejects"
 grep -q '^stdin:2: region: agency 530000-ZGH' s2.err || fail "(b') stdin diagnostics"
+
+# ---- (f) GB18030 (GBK) input ---------------------------------------------------------------
+# same_events A.dump B.dump WHAT: the two topics (outreach-codec dump) hold the same events,
+# field by field, keys and headers included, and Chinese text came through as Chinese.
+same_events() {
+    "$PY" - "$1" "$2" <<'EOF' || fail "(f) $3: the topics differ"
+import json, sys
+
+# The generator repeats some events on purpose: compare the lists of messages, sorted.
+def load(path):
+    events = []
+    for line in open(path, encoding="utf-8"):
+        m = json.loads(line)
+        if "value" not in m:
+            sys.exit("%s: undecodable message %s" % (path, line.strip()))
+        events.append((m["value"]["event_id"], m["key"], m.get("headers"), m["value"]))
+    return sorted(events, key=lambda e: json.dumps(e, sort_keys=True, ensure_ascii=False))
+
+a, b = load(sys.argv[1]), load(sys.argv[2])
+if len(a) != 500 or len(b) != 500:
+    sys.exit("%d and %d messages, expected 500" % (len(a), len(b)))
+for x, y in zip(a, b):
+    if x != y:
+        sys.exit("%s differs:\n  %s\n  %s" % (x[0], x, y))
+if not any("两节送温暖" in (e[3].get("campaign") or "") for e in a):
+    sys.exit("no campaign named in Chinese: nothing was converted")
+EOF
+}
+
+if [ -x "$GEN" ]; then
+    step "(f) GB18030 input: detected, forced, on stdin, in the spool; forced to UTF-8 it is refused"
+    "$GEN" --seed 5 --events 500 --format csv >enc.csv
+    iconv -f UTF-8 -t GB18030 enc.csv >enc-gb.csv
+    ! cmp -s enc.csv enc-gb.csv || fail "(f) the generated CSV has nothing that GB18030 changes"
+    "$GEN" --seed 5 --events 500 --list-agencies | grep -v '^#' >enc.conf
+    TE=test.producer.$RUN.enc
+    "$P" -F p.conf -F enc.conf -X "events.topic=$TE.utf8" enc.csv 2>fu.err ||
+        { cat fu.err >&2; fail "(f) UTF-8 file: exit $?"; }
+    "$P" -F p.conf -F enc.conf -X "events.topic=$TE.gb" enc-gb.csv 2>fg.err ||
+        { cat fg.err >&2; fail "(f) GB18030 file: exit $?"; }
+    ! grep -q 'read as' fu.err || fail "(f) the UTF-8 file had its encoding announced"
+    [ "$(grep -c 'read as' fg.err)" = 1 ] || { cat fg.err >&2; fail "(f) not said exactly once"; }
+    grep -qxF 'enc-gb.csv: read as GB18030 (not valid UTF-8 from line 2, valid GB18030)' fg.err ||
+        { cat fg.err >&2; fail "(f) detection not said on stderr"; }
+    tail -1 fg.err | grep -qxF "outreach-producer: read 500, published 500, rejected 0, failed 0" ||
+        fail "(f) GB18030 counts: $(tail -1 fg.err)"
+    # Forced on a file (nothing to announce) and detected on stdin, which is a stream.
+    "$P" -F p.conf -F enc.conf -X "events.topic=$TE.forced" --encoding gb18030 enc-gb.csv \
+        2>ff.err || { cat ff.err >&2; fail "(f) --encoding gb18030: exit $?"; }
+    ! grep -q 'read as' ff.err || fail "(f) a forced encoding was announced"
+    "$P" -F p.conf -F enc.conf -X "events.topic=$TE.stdin" - <enc-gb.csv 2>fs.err ||
+        { cat fs.err >&2; fail "(f) GB18030 on stdin: exit $?"; }
+    [ "$(grep -c '^stdin: read as GB18030 (decided at line 2, ' fs.err)" = 1 ] ||
+        { cat fs.err >&2; fail "(f) stdin: detection not said once"; }
+    for t in utf8 gb forced stdin; do
+        "$ROOT/bin/outreach-codec" dump -X "bootstrap.servers=$B" "$TE.$t" >"f.$t.dump" ||
+            fail "(f) dump of $TE.$t"
+    done
+    for t in gb forced stdin; do same_events f.utf8.dump "f.$t.dump" "$t"; done
+
+    # The spool reads the same way, and says it in its log.
+    S4=$W/spool4
+    "$P" --spool "$S4" -F p.conf -F enc.conf -X "events.topic=$TE.spool" -X spool.rescan.ms=500 \
+        2>f.log &
+    DAEMON=$!
+    wait_for 30 test -d "$S4/incoming" || fail "(f) spool dirs not created"
+    cp enc-gb.csv "$S4/incoming/.gb.tmp"
+    mv "$S4/incoming/.gb.tmp" "$S4/incoming/gb.csv"
+    wait_for 60 test -e "$S4/done/gb.csv" || { cat f.log >&2; fail "(f) gb.csv not done"; }
+    kill -TERM "$DAEMON"
+    wait "$DAEMON" || fail "(f) spool exit status $?"
+    DAEMON=
+    [ ! -e "$S4/done/gb.csv.errors" ] || fail "(f) the spooled GB18030 file has an errors report"
+    [ "$(grep -c 'gb.csv: read as GB18030' f.log)" = 1 ] || { cat f.log >&2; fail "(f) spool log"; }
+    "$ROOT/bin/outreach-codec" dump -X "bootstrap.servers=$B" "$TE.spool" >f.spool.dump
+    same_events f.utf8.dump f.spool.dump spool
+
+    # Forced to UTF-8: every row with GB18030 bytes is rejected under its own line, the
+    # rejects file holds them as they were, and the ASCII rows still pass.
+    set +e
+    "$P" -F p.conf -F enc.conf --check --encoding utf-8 enc-gb.csv 2>fx.err
+    rc=$?
+    set -e
+    [ $rc -eq 1 ] || { cat fx.err >&2; fail "(f) --encoding utf-8 on GB18030: exit $rc"; }
+    LC_ALL=C grep -n '[^ -~]' enc-gb.csv | cut -d: -f1 >want.lines
+    nbad=$(wc -l <want.lines)
+    [ "$nbad" -gt 400 ] || fail "(f) only $nbad rows with Chinese"
+    grep -E '^enc-gb\.csv:[0-9]+: ' fx.err >got.fx || true
+    cut -d: -f2 got.fx >got.lines
+    expect_same want.lines got.lines "(f) the lines refused as UTF-8"
+    msg='^enc-gb\.csv:[0-9]+: record: invalid UTF-8 at byte [0-9]+ \(--encoding utf-8; for GBK or GB18030 give --encoding gb18030\)$'
+    ! grep -vqE "$msg" got.fx || fail "(f) unexpected message: $(grep -vE "$msg" got.fx | head -1)"
+    tail -1 fx.err | grep -qxF "outreach-producer: read 500, valid $((500 - nbad)), rejected $nbad, failed 0" ||
+        fail "(f) counts: $(tail -1 fx.err)"
+    { head -1 enc-gb.csv; LC_ALL=C grep '[^ -~]' enc-gb.csv; } >want.gb.rejects
+    expect_same want.gb.rejects enc-gb.csv.rejects "(f) enc-gb.csv.rejects"
+else
+    echo "test_producer: (f) skipped: bin/outreach-gen not built" >&2
+fi
 
 # ---- (c) spool daemon ---------------------------------------------------------------------
 step "(c) spool: files dropped into incoming/"

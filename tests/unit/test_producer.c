@@ -1145,8 +1145,8 @@ static void test_check_run_csv(void **state)
     assert_string_equal(e, "in.csv:3: region: unknown region code \"999999\"\n"
                            "in.csv:6: event_id: contains a control character\n"
                            "in.csv:8: occurred_at: text after the closing quote\n"
-                           "in.csv:9: record: invalid UTF-8 at byte 10 (save the file as UTF-8, "
-                           "not GBK)\n");
+                           "in.csv:9: record: invalid UTF-8 at byte 10 (read as UTF-8; for GBK "
+                           "or GB18030 give --encoding gb18030)\n");
     /* The header first (without the BOM), then each rejected record as it was. */
     const char *want_r = CSV_HEADER
         "\r\n"
