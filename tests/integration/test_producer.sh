@@ -366,7 +366,7 @@ if [ -x "$GEN" ]; then
     [ "$(grep -c 'read as' fg.err)" = 1 ] || { cat fg.err >&2; fail "(f) not said exactly once"; }
     grep -qxF 'enc-gb.csv: read as GB18030 (not valid UTF-8 from line 2, valid GB18030)' fg.err ||
         { cat fg.err >&2; fail "(f) detection not said on stderr"; }
-    tail -1 fg.err | grep -qxF "outreach-producer: read 500, published 500, rejected 0, failed 0" ||
+    tail -1 fg.err | grep -qxF "outreach-producer: read 500, published 500, rejected 0, failed 0 $(count_lines enc.csv)" ||
         fail "(f) GB18030 counts: $(tail -1 fg.err)"
     # Forced on a file (nothing to announce) and detected on stdin, which is a stream.
     "$P" -F p.conf -F enc.conf -X "events.topic=$TE.forced" --encoding gb18030 enc-gb.csv \
@@ -414,7 +414,7 @@ if [ -x "$GEN" ]; then
     expect_same want.lines got.lines "(f) the lines refused as UTF-8"
     msg='^enc-gb\.csv:[0-9]+: record: invalid UTF-8 at byte [0-9]+ \(--encoding utf-8; for GBK or GB18030 give --encoding gb18030\)$'
     ! grep -vqE "$msg" got.fx || fail "(f) unexpected message: $(grep -vE "$msg" got.fx | head -1)"
-    tail -1 fx.err | grep -qxF "outreach-producer: read 500, valid $((500 - nbad)), rejected $nbad, failed 0" ||
+    tail -1 fx.err | grep -qxF "outreach-producer: read 500, valid $((500 - nbad)), rejected $nbad, failed 0 $(count_lines enc.csv)" ||
         fail "(f) counts: $(tail -1 fx.err)"
     { head -1 enc-gb.csv; LC_ALL=C grep '[^ -~]' enc-gb.csv; } >want.gb.rejects
     expect_same want.gb.rejects enc-gb.csv.rejects "(f) enc-gb.csv.rejects"
