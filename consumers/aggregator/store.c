@@ -320,9 +320,12 @@ static int try_open(struct agg_store *st, const char *dir, size_t map_mb, char *
     }
     if ((rc = mdb_dbi_open(t, "meta", MDB_CREATE, &st->meta)) ||
         (rc = mdb_dbi_open(t, "rollups", MDB_CREATE, &st->rollups)) ||
-        (rc = mdb_dbi_open(t, "seen", MDB_CREATE, &st->seen)) || (rc = mdb_txn_commit(t))) {
-        if (rc != 0 && t)
-            mdb_txn_abort(t);
+        (rc = mdb_dbi_open(t, "seen", MDB_CREATE, &st->seen))) {
+        mdb_txn_abort(t);
+        op_set_err(reason, reason_size, "unreadable databases (%s)", mdb_strerror(rc));
+        return 1;
+    }
+    if ((rc = mdb_txn_commit(t)) != 0) { /* the commit frees t either way */
         op_set_err(reason, reason_size, "unreadable databases (%s)", mdb_strerror(rc));
         return 1;
     }
@@ -346,6 +349,8 @@ struct agg_store *agg_store_open(const char *dir, size_t map_mb,
                                  size_t reason_size, char *errstr, size_t errstr_size)
 {
     *reason = 0;
+    if (errstr_size)
+        *errstr = 0;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         op_set_err(errstr, errstr_size, "state.dir %s: %s", dir, strerror(errno));
         return NULL;
