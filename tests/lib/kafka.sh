@@ -13,7 +13,7 @@
 
 KAFKA_LIB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KAFKA_SH="$KAFKA_LIB_REPO/deploy/kafka/kafka.sh"
-KAFKA_STARTED_BY_US=${KAFKA_STARTED_BY_US:-0}
+KAFKA_STARTED_BY_US=0
 
 # _kafka_brokers BOOTSTRAP: prints the number of brokers in a metadata answer; fails if none.
 _kafka_brokers() {
@@ -47,6 +47,9 @@ kafka_ensure() {
                 && candidate=$out
         fi
         export KAFKA_BOOTSTRAP=$candidate
+        # Not ours to stop, even when a parent script (tests/integration/run.sh) started it:
+        # a test's kafka_cleanup must not take the broker from the tests after it.
+        KAFKA_STARTED_BY_US=0
         echo "kafka_ensure: using running Kafka at $KAFKA_BOOTSTRAP ($n broker(s))" >&2
         return 0
     fi
@@ -56,7 +59,6 @@ kafka_ensure() {
     out=$("$KAFKA_SH" up "${args[@]}") || { echo "kafka_ensure: '$KAFKA_SH up' failed" >&2; return 1; }
     export KAFKA_BOOTSTRAP=${out##*$'\n'}
     KAFKA_STARTED_BY_US=1
-    export KAFKA_STARTED_BY_US
     echo "kafka_ensure: started Kafka at $KAFKA_BOOTSTRAP" >&2
 }
 
