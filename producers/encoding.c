@@ -1,5 +1,6 @@
 /* UTF-8 or GB18030: the check that decides an input's encoding (UTF-8 by hand, GB18030 by
  * asking iconv, so that "valid" means exactly "iconv converts it") and the per-record decoder. */
+#include "err.h"
 #include "encoding.h"
 
 #include <errno.h>
@@ -9,17 +10,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 int producer_encoding_from_name(const char *name)
 {
@@ -44,7 +34,8 @@ static iconv_t open_gb18030(char *errstr, size_t errstr_size)
 {
     iconv_t cd = iconv_open("UTF-8", "GB18030");
     if (cd == (iconv_t)-1)
-        set_err(errstr, errstr_size, "iconv cannot convert GB18030 to UTF-8: %s", strerror(errno));
+        op_set_err(errstr, errstr_size, "iconv cannot convert GB18030 to UTF-8: %s",
+                   strerror(errno));
     return cd;
 }
 
@@ -362,10 +353,10 @@ int producer_decoder_record(struct producer_decoder *d, const struct producer_in
     if (d->enc == PRODUCER_ENCODING_GB18030) {
         if (gb_convert(d, raw->data, raw->text_len, &bad) != 0) {
             if (bad == (size_t)-1)
-                set_err(reason, reason_size, "out of memory");
+                op_set_err(reason, reason_size, "out of memory");
             else
-                set_err(reason, reason_size, "invalid GB18030 at byte %zu (%s %s)", bad + 1, how,
-                        d->forced ? "gb18030" : "GB18030");
+                op_set_err(reason, reason_size, "invalid GB18030 at byte %zu (%s %s)", bad + 1, how,
+                           d->forced ? "gb18030" : "GB18030");
             return -1;
         }
         *text = (const char *)d->out.data;
@@ -379,12 +370,12 @@ int producer_decoder_record(struct producer_decoder *d, const struct producer_in
     /* iconv writes UTF-8 only: its output is checked all the same, like every other input. */
     if ((bad = producer_utf8_check(*text, *text_len)) != (size_t)-1) {
         if (d->enc == PRODUCER_ENCODING_GB18030)
-            set_err(reason, reason_size, "invalid UTF-8 from iconv at byte %zu", bad + 1);
+            op_set_err(reason, reason_size, "invalid UTF-8 from iconv at byte %zu", bad + 1);
         else
-            set_err(reason, reason_size,
-                    "invalid UTF-8 at byte %zu (%s %s; for GBK or GB18030 give --encoding "
-                    "gb18030)",
-                    bad + 1, how, d->forced ? "utf-8" : "UTF-8");
+            op_set_err(reason, reason_size,
+                       "invalid UTF-8 at byte %zu (%s %s; for GBK or GB18030 give --encoding "
+                       "gb18030)",
+                       bad + 1, how, d->forced ? "utf-8" : "UTF-8");
         return -1;
     }
     return 0;
