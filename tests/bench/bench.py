@@ -225,9 +225,9 @@ def cmd_report(a):
     with open(a.md, "w", encoding="utf-8") as f:
         f.write("# outreach-pipeline benchmark\n\n")
         f.write("%s, %s cores, %s broker(s) at %s, %s events per year (outreach-gen --seed 2025, "
-                "2025-01-01..2025-12-31, every region), commit %s%s\n\n" %
+                "2025-01-01..2025-12-31, every region), commit %s\n\n" %
                 (g("timestamp"), g("cores"), g("brokers"), g("bootstrap"), fmt(g("events")),
-                 g("git_commit"), ", aggregator state.dir on" if g("aggregator_state_dir") else ""))
+                 g("git_commit")))
         f.write("| measurement | value | baseline in the same run |\n|---|---|---|\n")
         for row in rows:
             f.write("| %s | %s | %s |\n" % row)

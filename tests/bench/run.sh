@@ -85,11 +85,7 @@ put num events "$N"
 put str git_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 put str bench_run "$RUN"
 
-# The aggregator is gaining a local store (state.dir); unknown keys are errors, so ask first.
-STATE_DIR=0
-if bin/outreach-aggregator --help 2>&1 | grep -q state.dir; then STATE_DIR=1; fi
-put json aggregator_state_dir "$([ $STATE_DIR = 1 ] && echo true || echo false)"
-say "run $RUN: $N events per year, broker $B (${BROKERS:-?} broker(s)), state.dir $([ $STATE_DIR = 1 ] && echo on || echo off)"
+say "run $RUN: $N events per year, broker $B (${BROKERS:-?} broker(s))"
 
 # ---- data: two years of every region, no duplicates, nothing outside the year ------------
 GEN=(--events "$N" --outside-rate 0 --dup-rate 0)
@@ -149,15 +145,14 @@ AGG_N=0
 # agg_start PREFIX STATE-DIR: starts an aggregator on PREFIX.* topics (log
 # $WORK/aggregator-N.log); sets AGG_PID, AGG_PORT, AGG_T0 (just before the exec).
 agg_start() {
-    local p=$1 extra=() log
-    [ "$STATE_DIR" = 1 ] && extra=(-X "state.dir=$2")
+    local p=$1 log
     AGG_N=$((AGG_N + 1))
     log=$WORK/aggregator-$AGG_N.log
     AGG_T0=$(now)
     bin/outreach-aggregator -X bootstrap.servers="$B" -X events.topic="$p.events" \
         -X rollups.topic="$p.rollups" -X seen.topic="$p.seen" -X dlq.topic="$p.dlq" \
         -X group.name="$p.group" -X instance.id="$p" -X authz.default=allow \
-        -X health.listen=127.0.0.1:0 "${extra[@]}" >"$log" 2>&1 &
+        -X health.listen=127.0.0.1:0 -X state.dir="$2" >"$log" 2>&1 &
     AGG_PID=$!
     PIDS+=("$AGG_PID")
     AGG_PORT=""
