@@ -1,5 +1,6 @@
 /* Chinese column names of outreach-producer's CSV and .xlsx headers: the one table that maps
- * what offices write in a header row (事件编号, 发生时间, ...) to the field names of the schemas. */
+ * what offices write in a header row (事件编号, 发生时间, ...) to the field names of the schemas.
+ */
 #ifndef PRODUCER_ALIASES_H
 #define PRODUCER_ALIASES_H
 

@@ -654,8 +654,8 @@ static void publish_xlsx(struct producer *p, struct producer_file *f, struct pro
         xlsx_note_empty(p, f, &notes, name, empty_from, last);
     if (filled)
         xlsx_note(p, f, &notes,
-                  "%s:%s: %ld cells of vertically merged ranges read with the value shown above "
-                  "them",
+                  "%s:%s: %ld cells in vertically merged ranges took the value shown at the top of "
+                  "their range",
                   name, sh, filled);
     if (notes > 20) {
         unsigned hidden = notes - 20;

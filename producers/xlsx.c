@@ -648,7 +648,8 @@ cleanup:
     return rc;
 }
 
-/* ---- the sheet, streamed ----------------------------------------------------------------------- */
+/* ---- the sheet, streamed -----------------------------------------------------------------------
+ */
 
 static void sheet_fail(struct producer_xlsx *x, const char *reason)
 {
@@ -911,8 +912,7 @@ static int apply_merges(struct producer_xlsx *x, long rn, int empty)
                 x->hcap = cap;
             }
             x->hactive[x->nh++] = m;
-        } else if (m.r2 > m.r1 && m.r1 == rn && (size_t)m.c1 < x->row.n &&
-                   x->row.len[m.c1] > 0) {
+        } else if (m.r2 > m.r1 && m.r1 == rn && (size_t)m.c1 < x->row.n && x->row.len[m.c1] > 0) {
             if (x->nfill == x->fcap) {
                 size_t cap = x->fcap ? x->fcap * 2 : 16;
                 struct fill *n = realloc(x->fills, cap * sizeof *n);
@@ -1170,7 +1170,8 @@ const char *producer_xlsx_sheet(const struct producer_xlsx *x)
     return x->sheet;
 }
 
-/* ---- open ------------------------------------------------------------------------------------- */
+/* ---- open -------------------------------------------------------------------------------------
+ */
 
 static void part_free(struct part *pt)
 {
@@ -1225,8 +1226,8 @@ struct producer_xlsx *producer_xlsx_open(int fd, const char *name, const char *s
                    name);
         goto fail;
     }
-    zlib_filefunc64_def ff = {zf_open, zf_read, zf_write, zf_tell, zf_seek, zf_close, zf_error,
-                              NULL};
+    zlib_filefunc64_def ff = {zf_open, zf_read,  zf_write, zf_tell,
+                              zf_seek, zf_close, zf_error, NULL};
     ff.opaque = &x->zfd;
     x->uf = unzOpen2_64(name, &ff);
     if (!x->uf) {
@@ -1235,8 +1236,8 @@ struct producer_xlsx *producer_xlsx_open(int fd, const char *name, const char *s
     }
     /* The workbook: where _rels/.rels says, else where every writer puts it. */
     pt.base = "";
-    int rc = parse_part(x, "_rels/.rels", &pt, rels_start, NULL, NULL,
-                        PRODUCER_XLSX_MAX_PART_BYTES, errstr, errstr_size);
+    int rc = parse_part(x, "_rels/.rels", &pt, rels_start, NULL, NULL, PRODUCER_XLSX_MAX_PART_BYTES,
+                        errstr, errstr_size);
     if (rc < 0)
         goto fail;
     char *wb = pt.office ? pt.office : strdup("xl/workbook.xml");
@@ -1278,8 +1279,7 @@ struct producer_xlsx *producer_xlsx_open(int fd, const char *name, const char *s
         char list[300] = "";
         size_t ll = 0;
         for (size_t i = 0; i < pt.nsheets && ll + 1 < sizeof list; i++) {
-            int w = snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "",
-                             pt.sheets[i].name);
+            int w = snprintf(list + ll, sizeof list - ll, "%s%s", i ? ", " : "", pt.sheets[i].name);
             ll += w > 0 ? (size_t)w : 0;
         }
         if (ll >= sizeof list)
@@ -1367,7 +1367,8 @@ void producer_xlsx_close(struct producer_xlsx *x)
     free(x);
 }
 
-/* ---- dates and CSV ---------------------------------------------------------------------------- */
+/* ---- dates and CSV ----------------------------------------------------------------------------
+ */
 
 /* Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
 static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)

@@ -1,5 +1,6 @@
 /* .xlsx input of outreach-producer: one worksheet read row by row as cells of text, the same
- * cells a CSV row gives, so both meet in producer_conv_csv. minizip reads the zip, expat the XML. */
+ * cells a CSV row gives, so both meet in producer_conv_csv. minizip reads the zip, expat the XML.
+ */
 #ifndef PRODUCER_XLSX_H
 #define PRODUCER_XLSX_H
 
@@ -41,11 +42,11 @@ struct producer_xlsx_row {
     size_t n;
     char **cell;
     size_t *len;
-    int overlong;      /* text past max_row_bytes: cells hold only its beginning */
-    long bad_col;      /* a cell that could not be read, 0-based; -1: none; -2: the row */
-    char why[160];     /* its reason when bad_col != -1 */
-    char merge[40];    /* PRODUCER_XLSX_ROW_MERGED: the range, e.g. "A1:F1" */
-    long filled;       /* cells filled down from a vertically merged cell above */
+    int overlong;   /* text past max_row_bytes: cells hold only its beginning */
+    long bad_col;   /* a cell that could not be read, 0-based; -1: none; -2: the row */
+    char why[160];  /* its reason when bad_col != -1 */
+    char merge[40]; /* PRODUCER_XLSX_ROW_MERGED: the range, e.g. "A1:F1" */
+    long filled;    /* cells filled down from a vertically merged cell above */
 };
 
 struct producer_xlsx;
