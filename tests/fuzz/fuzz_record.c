@@ -57,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *nl = memchr(s + i, '\n', size - i);
             size_t end = nl ? (size_t)(nl - s) : size;
             field[0] = reason[0] = 0;
-            if (producer_conv_json(&conv, s + i, end - i, NOW_MS, &rec, field, sizeof field,
-                                   reason, sizeof reason) != 0 &&
+            if (producer_conv_json(&conv, s + i, end - i, NOW_MS, &rec, field, sizeof field, reason,
+                                   sizeof reason) != 0 &&
                 (!field[0] || !reason[0])) {
                 fprintf(stderr, "fuzz_record: a JSON reject without field or reason\n");
                 abort();

@@ -30,8 +30,9 @@ static int make_fixtures(void **state)
     /* Debian's python3 (with python3-openpyxl), not whatever python3 is first on PATH. */
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/unit/xlsx_fixtures.py %s", dir);
     if (system(cmd) != 0) {
-        fprintf(stderr, "test_xlsx: %s failed (make deps installs python3-openpyxl and "
-                        "python3-xlsxwriter; run from the repository root)\n",
+        fprintf(stderr,
+                "test_xlsx: %s failed (make deps installs python3-openpyxl and "
+                "python3-xlsxwriter; run from the repository root)\n",
                 cmd);
         return -1;
     }
@@ -76,8 +77,8 @@ static unsigned char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static struct producer_xlsx *open_fixture(const char *name, const char *sheet, int *fd,
-                                          char *err, size_t err_size)
+static struct producer_xlsx *open_fixture(const char *name, const char *sheet, int *fd, char *err,
+                                          size_t err_size)
 {
     *fd = open(fixture(name), O_RDONLY);
     assert_true(*fd >= 0);
@@ -124,7 +125,8 @@ static void test_serial_dates(void **state)
     expect_serial(59, 0, "1900-02-28T00:00:00+08:00");
     expect_serial(59.75, 0, "1900-02-28T18:00:00+08:00");
     expect_serial(61, 0, "1900-03-01T00:00:00+08:00");
-    expect_serial_error(60, 0, "1900-02-29, a day that does not exist (Excel's 1900 leap-year bug)");
+    expect_serial_error(60, 0,
+                        "1900-02-29, a day that does not exist (Excel's 1900 leap-year bug)");
     expect_serial_error(60.5, 0,
                         "1900-02-29, a day that does not exist (Excel's 1900 leap-year bug)");
     expect_serial_error(0.5, 0, "a time of day without a date");
@@ -143,8 +145,10 @@ static void test_csv_line(void **state)
     size_t lens[] = {1, 0, 3, 8, 4, 8, 6};
     struct op_buf b = OP_BUF_INIT;
     assert_int_equal(producer_xlsx_csv_line(cells, lens, 7, &b), 0);
-    assert_int_equal(b.len, strlen("a,,\"b,c\",\"say \"\"hi\"\"\",\" pad\",\"line\nend\",两节\r\n"));
-    assert_memory_equal(b.data, "a,,\"b,c\",\"say \"\"hi\"\"\",\" pad\",\"line\nend\",两节\r\n", b.len);
+    assert_int_equal(b.len,
+                     strlen("a,,\"b,c\",\"say \"\"hi\"\"\",\" pad\",\"line\nend\",两节\r\n"));
+    assert_memory_equal(b.data, "a,,\"b,c\",\"say \"\"hi\"\"\",\" pad\",\"line\nend\",两节\r\n",
+                        b.len);
     op_buf_free(&b);
 }
 
@@ -189,7 +193,7 @@ static void test_read_basic(void **state)
     static const char *const r3[] = {"shared", "两节送温暖", "150", "2025-01-02T08:30:00+08:00"};
     expect_row(x, 3, PRODUCER_XLSX_ROW_DATA, r3, 4);
     static const char *const r4[] = {"second", "两节送温暖", "2.5",
-                                      "2025-01-02T08:30:00.500+08:00"};
+                                     "2025-01-02T08:30:00.500+08:00"};
     expect_row(x, 4, PRODUCER_XLSX_ROW_DATA, r4, 4);
     expect_row(x, 5, PRODUCER_XLSX_ROW_EMPTY, NULL, 0); /* a formatted blank cell */
     /* Rows 6 and 7 are not in the sheet: the gap is the caller's to see. */
@@ -324,8 +328,8 @@ static void test_corrupt(void **state)
         write_file(path, copy, truncate ? at : len);
         free(copy);
         int fd = open(path, O_RDONLY);
-        struct producer_xlsx *x = producer_xlsx_open(fd, "corrupt.xlsx", NULL, NULL, err,
-                                                     sizeof err);
+        struct producer_xlsx *x =
+            producer_xlsx_open(fd, "corrupt.xlsx", NULL, NULL, err, sizeof err);
         if (!x) {
             assert_true(strncmp(err, "corrupt.xlsx: ", 14) == 0);
             errors++;
@@ -359,15 +363,13 @@ static void test_aliases(void **state)
     (void)state;
     assert_string_equal(producer_alias_field("事件编号", strlen("事件编号"), NULL), "event_id");
     assert_string_equal(producer_alias_field("类型", strlen("类型"), "visit"), "type");
-    assert_string_equal(producer_alias_field("发生时间", strlen("发生时间"), NULL),
-                        "occurred_at");
+    assert_string_equal(producer_alias_field("发生时间", strlen("发生时间"), NULL), "occurred_at");
     assert_string_equal(producer_alias_field("行政区划代码", strlen("行政区划代码"), NULL),
                         "region");
     /* Full-width brackets and spaces. */
     const char *fw = "金额（分）";
     assert_string_equal(producer_alias_field(fw, strlen(fw), NULL), "amount_fen");
-    assert_string_equal(producer_alias_field("金额 (分)", strlen("金额 (分)"), NULL),
-                        "amount_fen");
+    assert_string_equal(producer_alias_field("金额 (分)", strlen("金额 (分)"), NULL), "amount_fen");
     /* One word, two fields. */
     const char *w = "慰问对象";
     assert_string_equal(producer_alias_field(w, strlen(w), "visit"), "target_groups");
