@@ -30,6 +30,8 @@ enum producer_format producer_format_from_name(const char *name)
         return PRODUCER_FORMAT_JSONL;
     if (!strcmp(name, "csv"))
         return PRODUCER_FORMAT_CSV;
+    if (!strcmp(name, "xlsx"))
+        return PRODUCER_FORMAT_XLSX;
     return PRODUCER_FORMAT_AUTO;
 }
 
@@ -49,12 +51,17 @@ enum producer_format producer_format_from_path(const char *path)
         return PRODUCER_FORMAT_JSONL;
     if (ends_with(path, n, ".csv"))
         return PRODUCER_FORMAT_CSV;
+    if (ends_with(path, n, ".xlsx"))
+        return PRODUCER_FORMAT_XLSX;
     return PRODUCER_FORMAT_AUTO;
 }
 
 const char *producer_format_name(enum producer_format f)
 {
-    return f == PRODUCER_FORMAT_JSONL ? "jsonl" : f == PRODUCER_FORMAT_CSV ? "csv" : "auto";
+    return f == PRODUCER_FORMAT_JSONL  ? "jsonl"
+           : f == PRODUCER_FORMAT_CSV  ? "csv"
+           : f == PRODUCER_FORMAT_XLSX ? "xlsx"
+                                       : "auto";
 }
 
 /* Reads more bytes into the chunk. Returns the count, 0 at the end, -1 on error. */
@@ -192,6 +199,14 @@ static int input_open(struct producer_input *in, const char *path, enum producer
             i++;
         format =
             i < in->chunk_len && in->chunk[i] == '{' ? PRODUCER_FORMAT_JSONL : PRODUCER_FORMAT_CSV;
+        if (!in->gz && in->chunk_len >= 4 && !memcmp(in->chunk, "PK\x03\x04", 4))
+            format = PRODUCER_FORMAT_XLSX;
+    }
+    if (format == PRODUCER_FORMAT_XLSX && in->gz) {
+        set_err(errstr, errstr_size, "%s: an .xlsx is compressed already: give it without .gz",
+                path);
+        producer_input_close(in);
+        return -1;
     }
     in->format = format;
     return 0;

@@ -11,11 +11,17 @@
 
 #include "buf.h"
 
-enum producer_format { PRODUCER_FORMAT_AUTO = 0, PRODUCER_FORMAT_JSONL, PRODUCER_FORMAT_CSV };
+enum producer_format {
+    PRODUCER_FORMAT_AUTO = 0,
+    PRODUCER_FORMAT_JSONL,
+    PRODUCER_FORMAT_CSV,
+    PRODUCER_FORMAT_XLSX /* read by xlsx.c from in->fd; producer_input_next is not used */
+};
 
-/* "jsonl"/"json"/"ndjson" or "csv"; PRODUCER_FORMAT_AUTO for anything else. */
+/* "jsonl"/"json"/"ndjson", "csv" or "xlsx"; PRODUCER_FORMAT_AUTO for anything else. */
 enum producer_format producer_format_from_name(const char *name);
-/* By extension of path, a trailing .gz ignored: .jsonl, .json, .ndjson, .csv; else AUTO. */
+/* By extension of path, a trailing .gz ignored: .jsonl, .json, .ndjson, .csv, .xlsx; else
+ * AUTO. */
 enum producer_format producer_format_from_path(const char *path);
 const char *producer_format_name(enum producer_format f);
 
@@ -52,7 +58,8 @@ struct producer_raw {
 };
 
 /* Opens path ("-" = stdin; a name ending in .gz is decompressed). With PRODUCER_FORMAT_AUTO
- * the format comes from the extension, else from the first byte ('{': JSON Lines, else CSV).
+ * the format comes from the extension, else from the first bytes ("PK\3\4", a zip: .xlsx;
+ * '{': JSON Lines; else CSV). An .xlsx is not read here: in->fd is left for xlsx.c.
  * Returns 0, or -1 with "path: reason" in errstr. */
 int producer_input_open(struct producer_input *in, const char *path, enum producer_format format,
                         size_t max_record, char *errstr, size_t errstr_size);

@@ -1,5 +1,5 @@
-/* outreach-producer: district union offices publish their outreach events from JSON Lines or
- * CSV files. This file only handles arguments and signals; see producer.c and spool.c. */
+/* outreach-producer: district union offices publish their outreach events from JSON Lines,
+ * CSV or .xlsx files. This file only handles arguments and signals; see producer.c and spool.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +16,14 @@ static void usage(FILE *out)
         "Usage: outreach-producer [OPTIONS] FILE...\n"
         "       outreach-producer [OPTIONS] --spool DIR\n"
         "\n"
-        "Publishes outreach events (visit, funding, survey) from JSON Lines or CSV files to\n"
-        "events.topic as Avro (single-object encoding), keyed by province code, with the\n"
-        "idempotent producer (acks=all). Every record is validated first (docs/events.md): a\n"
-        "bad one is reported on stderr as FILE:LINE: FIELD: reason and its original text is\n"
-        "written to the rejects file; every good one is still published. A record without an\n"
-        "event_id gets one derived from its content (d-<hash>), so publishing the same file\n"
-        "twice publishes the same ids and the aggregator counts each event once.\n"
+        "Publishes outreach events (visit, funding, survey) from JSON Lines, CSV or .xlsx\n"
+        "files to events.topic as Avro (single-object encoding), keyed by province code,\n"
+        "with the idempotent producer (acks=all). Every record is validated first\n"
+        "(docs/events.md): a bad one is reported on stderr as FILE:LINE: FIELD: reason and\n"
+        "its original text is written to the rejects file; every good one is still\n"
+        "published. A record without an event_id gets one derived from its content\n"
+        "(d-<hash>), so publishing the same file twice publishes the same ids and the\n"
+        "aggregator counts each event once.\n"
         "\n"
         "Input:\n"
         "  FILE                .jsonl, .json, .ndjson: one JSON object per line; .csv: a header\n"
@@ -33,8 +34,21 @@ static void usage(FILE *out)
         "                      are fine. Every record names its \"type\" (visit, funding,\n"
         "                      survey). Times: RFC 3339 with an offset\n"
         "                      (2025-01-15T10:30:00+08:00, ...Z) or integer milliseconds.\n"
+        "                      .xlsx (Excel, WPS): the first worksheet (or --sheet), read like\n"
+        "                      a CSV: a header row, then one row per event; dates are Excel\n"
+        "                      dates read as Beijing time (UTC+8); empty rows and merged title\n"
+        "                      or total lines are skipped with a note; errors say\n"
+        "                      FILE:SHEET!ROW; its rejects file is a CSV (UTF-8 with a BOM).\n"
+        "                      Headers (CSV and .xlsx) may use Chinese names: 事件编号, 类型,\n"
+        "                      发生时间, 上报时间, 单位编号, 行政区划代码, 金额(分), ...\n"
+        "                      (the table: docs/producer.md, Header aliases).\n");
+    /* In parts: C11 only promises 4095-character string literals. */
+    fprintf(
+        out,
         "Options:\n"
-        "  --format jsonl|csv  input format (default: by extension, else by the first byte)\n"
+        "  --format jsonl|csv|xlsx\n"
+        "                      input format (default: by extension, else by the first bytes)\n"
+        "  --sheet NAME        the worksheet of .xlsx inputs (input.sheet; default: the first)\n"
         "  --type TYPE         type of records that name none (or a CSV without that column)\n"
         "  --encoding utf-8|gb18030|auto\n"
         "                      the input's encoding (input.encoding; default auto: UTF-8, but\n"
@@ -116,7 +130,7 @@ static int option(int argc, char **argv, int i, void *opaque)
         return 1;
     }
     int takes = !strcmp(o, "--format") || !strcmp(o, "--type") || !strcmp(o, "--rejects") ||
-                !strcmp(o, "--spool") || !strcmp(o, "--encoding");
+                !strcmp(o, "--spool") || !strcmp(o, "--encoding") || !strcmp(o, "--sheet");
     if (!takes)
         return 0;
     if (i + 1 >= argc || !argv[i + 1][0]) {
@@ -127,7 +141,7 @@ static int option(int argc, char **argv, int i, void *opaque)
     if (!strcmp(o, "--format")) {
         a->opts.format = producer_format_from_name(v);
         if (a->opts.format == PRODUCER_FORMAT_AUTO) {
-            fprintf(stderr, "outreach-producer: --format %s: expected jsonl or csv\n", v);
+            fprintf(stderr, "outreach-producer: --format %s: expected jsonl, csv or xlsx\n", v);
             return -1;
         }
     } else if (!strcmp(o, "--type")) {
@@ -145,6 +159,12 @@ static int option(int argc, char **argv, int i, void *opaque)
         }
         if (op_conf_set(a->conf, "input.encoding", v, err, sizeof err) != 0) {
             fprintf(stderr, "outreach-producer: --encoding %s: %s\n", v, err);
+            return -1;
+        }
+    } else if (!strcmp(o, "--sheet")) {
+        char err[256];
+        if (op_conf_set(a->conf, "input.sheet", v, err, sizeof err) != 0) {
+            fprintf(stderr, "outreach-producer: --sheet %s: %s\n", v, err);
             return -1;
         }
     } else if (!strcmp(o, "--rejects"))

@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "record.h"
 #include "regions.h"
+#include "xlsx.h"
 
 const struct op_conf_def producer_conf_defs[] = {
     /* Shared with outreach-aggregator (same names and defaults): one file serves both. */
@@ -43,6 +44,8 @@ const struct op_conf_def producer_conf_defs[] = {
      "auto (UTF-8, or GB18030 when an input is not UTF-8 but is GB18030), utf-8 or gb18030 "
      "(covers GBK); --encoding sets it",
      0, 0},
+    {"input.sheet", OP_CONF_STRING, NULL,
+     ".xlsx inputs: the worksheet to read (default: the first); --sheet sets it", 0, 0},
     {"spool.rescan.ms", OP_CONF_INT, "30000",
      "spool: how often incoming/ is listed besides inotify (catches missed events)", 100, 3600000},
     {"spool.settle.ms", OP_CONF_INT, "2000",
@@ -96,6 +99,7 @@ struct producer {
     const char *topic;
     int64_t message_timeout_ms;
     size_t max_record;
+    const char *sheet; /* input.sheet: NULL, the first worksheet */
     struct op_buf enc;
     struct producer_cells cells;
     struct op_buf csv_header; /* raw header of the current CSV file, for its rejects */
@@ -339,7 +343,11 @@ static void failed(struct producer *p, struct producer_file *f, long line, rd_ka
         snprintf(f->first_failure, sizeof f->first_failure, "%s", rd_kafka_err2str(e));
     /* A broker outage fails every message: keep the report readable. */
     uint64_t limit = p->sink && p->sink->errors_path ? 1000 : 10;
-    if (++f->failures_reported <= limit)
+    if (++f->failures_reported > limit)
+        return;
+    if (f->sheet[0]) /* .xlsx: FILE:SHEET!ROW */
+        diag_line(p, f, 1, "%s:%s!%ld: kafka: %s", f->name, f->sheet, line, rd_kafka_err2str(e));
+    else
         diag_line(p, f, 1, "%s:%ld: kafka: %s", f->name, line, rd_kafka_err2str(e));
 }
 
@@ -458,6 +466,210 @@ static void drain(struct producer *p, struct producer_file *f)
     }
 }
 
+/* ---- one .xlsx sheet ------------------------------------------------------------------- */
+
+/* A row skipped (empty, merged) is said on stderr (the log in spool mode), not counted as a
+ * diagnostic: it is no record. The first 20 of a file, then how many more. */
+static void xlsx_note(struct producer *p, struct producer_file *f, unsigned *notes, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+
+static void xlsx_note(struct producer *p, struct producer_file *f, unsigned *notes, const char *fmt,
+                      ...)
+{
+    (void)f;
+    if (++*notes > 20)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (p->opts.spool)
+        op_log(OP_LOG_NOTICE, "%s", line);
+    else {
+        clear_progress(p);
+        fprintf(stderr, "%s\n", line);
+    }
+}
+
+static void xlsx_note_empty(struct producer *p, struct producer_file *f, unsigned *notes,
+                            const char *name, long from, long to)
+{
+    if (from == to)
+        xlsx_note(p, f, notes, "%s:%s!%ld: skipped: an empty row", name, f->sheet, from);
+    else
+        xlsx_note(p, f, notes, "%s:%s!%ld-%ld: skipped: %ld empty rows", name, f->sheet, from, to,
+                  to - from + 1);
+}
+
+/* Publishes the worksheet of an .xlsx: each row's cells go through the CSV conversion, so the
+ * rules are the same; messages are FILE:SHEET!ROW: field: reason, and the rejects file is a CSV
+ * (UTF-8 with a BOM, for Excel) with the header row, ready to be fixed and sent again. */
+static void publish_xlsx(struct producer *p, struct producer_file *f, struct producer_input *in,
+                         const char *name, volatile sig_atomic_t *run)
+{
+    char field[PRODUCER_FIELD_MAX], reason[PRODUCER_REASON_MAX], err[512];
+    struct producer_xlsx_limits lim = {0, p->max_record};
+    struct producer_xlsx *x = producer_xlsx_open(in->fd, name, p->sheet, &lim, err, sizeof err);
+    if (!x) {
+        diag(p, f, "%s", err);
+        f->open_error = 1;
+        return;
+    }
+    snprintf(f->sheet, sizeof f->sheet, "%s", producer_xlsx_sheet(x));
+    const char *sh = f->sheet;
+    struct producer_csv_header hdr;
+    memset(&hdr, 0, sizeof hdr);
+    struct op_buf line = OP_BUF_INIT;
+    char **cells = NULL;
+    size_t *lens = NULL, cap = 0;
+    int have_header = 0;
+    long last = 0, empty_from = 0, filled = 0;
+    unsigned notes = 0;
+    for (;;) {
+        if (!*run || p->fatal) {
+            f->interrupted = 1;
+            break;
+        }
+        struct producer_xlsx_row *row;
+        int r = producer_xlsx_next(x, &row);
+        if (r < 0) {
+            diag(p, f, "%s", producer_xlsx_error(x));
+            f->open_error = 1;
+            break;
+        }
+        if (r == 0)
+            break;
+        /* Rows the sheet does not list are empty. */
+        if (row->row - last > 1 && !empty_from)
+            empty_from = last + 1;
+        f->n.blank += (uint64_t)(row->row - last - 1);
+        last = row->row;
+        if (row->kind == PRODUCER_XLSX_ROW_EMPTY) {
+            f->n.blank++;
+            if (!empty_from)
+                empty_from = row->row;
+            continue;
+        }
+        if (empty_from)
+            xlsx_note_empty(p, f, &notes, name, empty_from, row->row - 1);
+        empty_from = 0;
+        if (row->kind == PRODUCER_XLSX_ROW_MERGED) {
+            f->n.blank++;
+            xlsx_note(p, f, &notes,
+                      "%s:%s!%ld: skipped: merged cells %s (a title or a total line, not a record)",
+                      name, sh, row->row, row->merge);
+            continue;
+        }
+        /* The cells, as many as the header has (more when the row has more). */
+        size_t n = row->n > hdr.ncols ? row->n : hdr.ncols;
+        if (n > cap) {
+            char **nc = realloc(cells, n * sizeof *nc);
+            size_t *nl = nc ? realloc(lens, n * sizeof *nl) : NULL;
+            if (nc)
+                cells = nc;
+            if (!nc || !nl) {
+                diag(p, f, "%s:%s!%ld: record: out of memory", name, sh, row->row);
+                f->open_error = 1;
+                break;
+            }
+            lens = nl;
+            cap = n;
+        }
+        for (size_t c = 0; c < n; c++) {
+            cells[c] = c < row->n ? row->cell[c] : (char *)"";
+            lens[c] = c < row->n ? row->len[c] : 0;
+        }
+        filled += row->filled;
+        line.len = 0;
+        if (!have_header) {
+            have_header = 1;
+            f->n.header++;
+            /* The rejects file's first line: the header as it was (Chinese names included). */
+            p->csv_header.len = 0;
+            if (op_buf_append(&p->csv_header, "\xEF\xBB\xBF", 3) != 0 ||
+                producer_xlsx_csv_line(cells, lens, n, &p->csv_header) != 0) {
+                snprintf(reason, sizeof reason, "out of memory");
+            } else if (row->overlong || row->bad_col != -1) {
+                snprintf(reason, sizeof reason, "%s",
+                         row->overlong ? "longer than input.max.record.bytes" : row->why);
+            } else if (producer_csv_header_init(&hdr, &p->conv, cells, lens, n, field, sizeof field,
+                                                reason, sizeof reason) == 0)
+                continue;
+            f->header_error = 1;
+            diag(p, f, "%s:%s!%ld: header: %s", name, sh, row->row, reason);
+            continue;
+        }
+        f->n.read++;
+        f->n.record_lines++;
+        if (producer_xlsx_csv_line(cells, lens, n, &line) != 0) {
+            diag(p, f, "%s:%s!%ld: record: out of memory", name, sh, row->row);
+            f->open_error = 1;
+            break;
+        }
+        if (f->header_error) { /* no usable header: keep every row, quietly */
+            f->n.rejected++;
+            keep_reject(p, f, (const char *)line.data, line.len);
+            continue;
+        }
+        int bad = 1;
+        if (row->overlong) {
+            snprintf(field, sizeof field, "record");
+            snprintf(reason, sizeof reason,
+                     "longer than %zu bytes (input.max.record.bytes); the rejects file has only "
+                     "its beginning",
+                     p->max_record);
+        } else if (row->bad_col != -1) {
+            snprintf(field, sizeof field, "%s",
+                     row->bad_col >= 0 && (size_t)row->bad_col < hdr.ncols ? hdr.names[row->bad_col]
+                                                                           : "record");
+            snprintf(reason, sizeof reason, "%s", row->why);
+        } else if (row->n > hdr.ncols) {
+            snprintf(field, sizeof field, "record");
+            snprintf(reason, sizeof reason,
+                     "a value in column %zu, past the last column of the header (%zu)", row->n,
+                     hdr.ncols);
+        } else {
+            struct producer_rec rec;
+            if (producer_conv_csv(&p->conv, &hdr, cells, lens, hdr.ncols, op_clock_wall_ms(), &rec,
+                                  field, sizeof field, reason, sizeof reason) == 0) {
+                bad = 0;
+                if (p->opts.check_only)
+                    f->n.published++;
+                else
+                    produce(p, f, &rec, row->row);
+            }
+        }
+        if (bad) {
+            f->n.rejected++;
+            diag(p, f, "%s:%s!%ld: %s: %s", name, sh, row->row, field, reason);
+            keep_reject(p, f, (const char *)line.data, line.len);
+        }
+        if (p->rk)
+            rd_kafka_poll(p->rk, 0);
+        if ((f->n.read & 255) == 0)
+            progress(p, f, 0);
+    }
+    if (empty_from && !f->interrupted && !f->open_error)
+        xlsx_note_empty(p, f, &notes, name, empty_from, last);
+    if (filled)
+        xlsx_note(p, f, &notes,
+                  "%s:%s: %ld cells in vertically merged ranges took the value shown at the top of "
+                  "their range",
+                  name, sh, filled);
+    if (notes > 20) {
+        unsigned hidden = notes - 20;
+        notes = 0;
+        xlsx_note(p, f, &notes, "%s:%s: %u more notes of skipped rows not shown", name, sh, hidden);
+    }
+    f->n.lines = f->n.header + f->n.blank + f->n.record_lines;
+    producer_csv_header_free(&hdr);
+    op_buf_free(&line);
+    free(cells);
+    free(lens);
+    producer_xlsx_close(x);
+}
+
 /* ---- one file --------------------------------------------------------------------------- */
 
 void producer_publish(struct producer *p, const char *path, const char *name,
@@ -490,6 +702,12 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     }
     p->cur = f;
     in.run = run;
+    if (in.format == PRODUCER_FORMAT_XLSX) {
+        publish_xlsx(p, f, &in, name, run);
+        producer_input_close(&in);
+        drain(p, f);
+        goto done;
+    }
     producer_decoder_start(&p->dec, path, name, run);
     say_encoding(p);
     int csv = in.format == PRODUCER_FORMAT_CSV, have_header = 0;
@@ -625,6 +843,9 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     p->opts = *opts;
     p->topic = op_conf_get(conf, "events.topic");
     p->max_record = (size_t)op_conf_get_int(conf, "input.max.record.bytes");
+    p->sheet = op_conf_get(conf, "input.sheet");
+    if (p->sheet && !p->sheet[0])
+        p->sheet = NULL;
     p->tty = isatty(STDERR_FILENO);
     p->progress = opts->progress < 0 ? p->tty : opts->progress;
     if (opts->spool) {

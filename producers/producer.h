@@ -63,6 +63,7 @@ struct producer_file {
     uint64_t failures_reported;
     int rejects_header_done;
     char first_failure[160];
+    char sheet[128]; /* .xlsx: the sheet read (messages say FILE:SHEET!ROW); "" otherwise */
     /* How it was read; AUTO: undecided (all of it was ASCII, or nothing was read). */
     enum producer_encoding encoding;
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "aliases.h"
 #include "avrojson.h"
 #include "kafka.h"
 #include "sha256.h"
@@ -766,19 +767,38 @@ int producer_csv_header_init(struct producer_csv_header *h, const struct produce
                 goto fail;
             }
         int known = 0;
-        if (strcmp(name, "type") == 0) {
+        /* A Chinese name (aliases.c) stands for a field, which may depend on the type. */
+        const char *any = producer_alias_field(name, len, NULL);
+        if (strcmp(any ? any : name, "type") == 0) {
+            if (h->type_col >= 0) {
+                say(field, field_size, "header");
+                say(reason, reason_size, "columns \"%.64s\" and \"%.64s\" are both the type",
+                    h->names[h->type_col], name);
+                goto fail;
+            }
             h->type_col = (int)c;
             known = 1;
         }
         for (int t = 0; t < OP_EVENT_TYPES; t++) {
-            h->map[t][c] =
-                known && h->type_col == (int)c ? MAP_NONE : map_column(conv->reader[t], name);
-            if (h->map[t][c] != MAP_NONE)
-                known = 1;
+            const char *alias = producer_alias_field(name, len, op_event_type_name(t));
+            h->map[t][c] = known && h->type_col == (int)c
+                               ? MAP_NONE
+                               : map_column(conv->reader[t], alias ? alias : name);
+            if (h->map[t][c] == MAP_NONE)
+                continue;
+            known = 1;
+            for (size_t k = 0; k < c; k++)
+                if (h->map[t][k] == h->map[t][c]) {
+                    say(field, field_size, "header");
+                    say(reason, reason_size, "columns \"%.64s\" and \"%.64s\" are the same field",
+                        h->names[k], name);
+                    goto fail;
+                }
         }
         if (!known) {
             say(field, field_size, "header");
-            say(reason, reason_size, "unknown column \"%.64s\"", name);
+            say(reason, reason_size, "unknown column \"%.64s\"%s", name,
+                producer_alias_hint(name, len));
             goto fail;
         }
     }

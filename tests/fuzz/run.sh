@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the codec's hostile-input path (tests/fuzz/fuzz_decode.c) with libFuzzer, ASan and UBSan
-# for SECONDS (default 60). Usage: tests/fuzz/run.sh [SECONDS]. Exits non-zero on any finding.
+# Fuzzes with libFuzzer, ASan and UBSan for SECONDS in all (default 60), split among the targets:
+# the codec's hostile-input path (fuzz_decode.c), the CSV reader (fuzz_csv.c), record conversion
+# from JSON Lines and CSV (fuzz_record.c) and the .xlsx reader (fuzz_xlsx.c).
+# Usage: tests/fuzz/run.sh [SECONDS]. Exits non-zero on any finding.
 set -euo pipefail
 
 SECS=${1:-60}
@@ -29,7 +31,7 @@ PKG_LIBS=$(pkg-config --libs $PKGS 2>/dev/null || true)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1)
 
 # The schemas and region table, compiled in exactly as for the daemons; the seeds need the tool.
-make -s build/default/embedded_data.c bin/outreach-codec
+make -s build/default/embedded_data.c bin/outreach-codec bin/outreach-gen
 mkdir -p "$OUT/common" "$SEEDS" "$CORPUS" "$ARTIFACTS"
 cp build/default/embedded_data.c "$OUT/embedded_data.c"
 
@@ -51,6 +53,24 @@ ar rcs "$OUT/libop.a" "${objs[@]}"
 # shellcheck disable=SC2086
 $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer -Icommon -I"$OUT" $PKG_CFLAGS \
     -o "$OUT/fuzz_decode" tests/fuzz/fuzz_decode.c "$OUT/libop.a" $PKG_LIBS -lm -lpthread
+
+# The producer's readers and record conversion (not its Kafka loop, spool or main).
+mkdir -p "$OUT/producers"
+pobjs=()
+for src in producers/input.c producers/record.c producers/encoding.c producers/xlsx.c \
+    producers/aliases.c; do
+    obj=$OUT/producers/$(basename "${src%.c}").o
+    # shellcheck disable=SC2086
+    $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer-no-link -Icommon -I"$OUT" $PKG_CFLAGS \
+        -c -o "$obj" "$src"
+    pobjs+=("$obj")
+done
+for t in fuzz_csv fuzz_record fuzz_xlsx; do
+    echo "fuzz: building $OUT/$t with $CLANG"
+    # shellcheck disable=SC2086
+    $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer -Icommon -I"$OUT" $PKG_CFLAGS \
+        -o "$OUT/$t" "tests/fuzz/$t.c" "${pobjs[@]}" "$OUT/libop.a" $PKG_LIBS -lm -lpthread
+done
 
 # ---- seeds -----------------------------------------------------------------------------------
 # Valid messages of every schema (made by our encoder), the same bodies behind a mode byte for
@@ -144,30 +164,60 @@ hex_to_file "c301" "$SEEDS/short.msg"
 nseeds=$((nseeds + 1))
 echo "fuzz: $nseeds seeds for $index schemas in $SEEDS, corpus $CORPUS"
 
+# Seeds of the producer's targets: generated files of every type, the hand-written hostile CSV
+# and JSON cases of tests/fuzz/seeds/, and workbooks written by real spreadsheet libraries.
+for t in csv record xlsx; do
+    rm -rf "${SEEDS:?}-$t"
+    mkdir -p "$SEEDS-$t" "$CORPUS-$t"
+done
+bin/outreach-gen --seed 3 --events 12 --format csv >"$SEEDS-csv/gen.csv"
+bin/outreach-gen --seed 3 --events 12 --format csv >"$SEEDS-record/gen.csv"
+bin/outreach-gen --seed 3 --events 12 >"$SEEDS-record/gen.jsonl"
+cp tests/fuzz/seeds/*.csv "$SEEDS-csv/"
+cp tests/fuzz/seeds/*.csv tests/fuzz/seeds/*.jsonl "$SEEDS-record/"
+if /usr/bin/python3 tests/unit/xlsx_fixtures.py "$SEEDS-xlsx" >/dev/null &&
+    /usr/bin/python3 tests/integration/xlsx_twin.py --repo "$ROOT" --out "$SEEDS-xlsx" \
+        --events 6 >/dev/null; then
+    rm -f "$SEEDS-xlsx"/*.jsonl "$SEEDS-xlsx"/*.json
+else
+    echo "fuzz: no .xlsx seeds (python3-openpyxl, python3-xlsxwriter missing?)" >&2
+fi
+
 # ---- run -------------------------------------------------------------------------------------
 # use_unaligned: avro-c places every generic value 4 bytes past its malloc'd block (a refcount
 # comes first), so the pointers inside a live value are misaligned and LeakSanitizer, which
 # scans aligned words only, would call everything under the codec's reusable values leaked.
-log=$OUT/fuzz.log
-echo "fuzz: running $OUT/fuzz_decode for ${SECS}s (log $log)"
-set +e
-ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
-    LSAN_OPTIONS=use_unaligned=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$OUT/fuzz_decode" -max_total_time="$SECS" -timeout=5 -rss_limit_mb=1024 \
-    -print_final_stats=1 -dict="$dict" -artifact_prefix="$ARTIFACTS/" \
-    "$CORPUS" "$SEEDS" >"$log" 2>&1
-rc=$?
-set -e
-
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
-[ -n "$execs" ] || execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n1)
-corpus_files=$(find "$CORPUS" -type f | wc -l)
-if [ "$rc" -ne 0 ]; then
-    grep -E 'ERROR|SUMMARY|fuzz_decode:|Test unit written|runtime error' "$log" |
-        head -n 20 >&2 || true
-    echo "fuzz: FAILED (exit $rc) after ${execs:-?} executions;" \
-        "reproducer in $ARTIFACTS, log $log" >&2
-    exit 1
-fi
-echo "fuzz: ${execs:-?} executions in ${SECS}s, corpus $corpus_files files," \
-    "no crash, leak or timeout"
+TARGETS=(fuzz_decode fuzz_csv fuzz_record fuzz_xlsx)
+EACH=$((SECS / ${#TARGETS[@]}))
+[ "$EACH" -ge 1 ] || EACH=1
+failed=0
+for t in "${TARGETS[@]}"; do
+    case $t in
+    fuzz_decode) corpus=$CORPUS seeds=$SEEDS dictarg=(-dict="$dict") ;;
+    *) corpus=$CORPUS-${t#fuzz_} seeds=$SEEDS-${t#fuzz_} dictarg=() ;;
+    esac
+    log=$OUT/$t.log
+    echo "fuzz: running $OUT/$t for ${EACH}s (log $log)"
+    set +e
+    ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+        LSAN_OPTIONS=use_unaligned=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        "$OUT/$t" -max_total_time="$EACH" -timeout=5 -rss_limit_mb=1024 \
+        -print_final_stats=1 "${dictarg[@]}" -artifact_prefix="$ARTIFACTS/$t-" \
+        "$corpus" "$seeds" >"$log" 2>&1
+    rc=$?
+    set -e
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+    [ -n "$execs" ] || execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n1)
+    corpus_files=$(find "$corpus" -type f | wc -l)
+    if [ "$rc" -ne 0 ]; then
+        grep -E "ERROR|SUMMARY|$t:|Test unit written|runtime error" "$log" |
+            head -n 20 >&2 || true
+        echo "fuzz: $t FAILED (exit $rc) after ${execs:-?} executions;" \
+            "reproducer in $ARTIFACTS, log $log" >&2
+        failed=1
+        continue
+    fi
+    echo "fuzz: $t: ${execs:-?} executions in ${EACH}s, corpus $corpus_files files," \
+        "no crash, leak or timeout"
+done
+exit $failed
