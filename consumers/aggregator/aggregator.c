@@ -325,6 +325,8 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
     int64_t t0 = op_clock_mono_ms();
     char err[512];
     a->stats.ready = 0;
+    if (agg_store_sync(a) != 0) /* the store write out, before the store is written here */
+        return -1;
     rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
     /* With read_committed this waits for any pending transaction holding offsets of these
      * partitions (KIP-447), so the outputs we restore next are complete. */
@@ -389,6 +391,7 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
 
 static void drop_partitions(struct aggregator *a, rd_kafka_topic_partition_list_t *parts)
 {
+    agg_store_sync(a); /* the writer reads the states; a failure marks the engine fatal */
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
         if (p >= 0 && p < a->partitions) {
@@ -884,8 +887,9 @@ static int start(struct aggregator *a)
     a->changelog_next = calloc((size_t)n_events * 2, sizeof *a->changelog_next);
     a->positions = malloc((size_t)n_events * sizeof *a->positions);
     int64_t *lag = malloc((size_t)n_events * sizeof *lag);
-    if (!a->states || !a->positions || !a->changelog_next || !lag) {
+    if (!a->states || !a->positions || !a->changelog_next || !lag || agg_writer_start(a) != 0) {
         free(lag);
+        op_log(OP_LOG_ERR, "out of memory (or no thread for the store writer)");
         return -1;
     }
     for (int p = 0; p < n_events; p++)
@@ -984,6 +988,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             }
         }
         rd_kafka_poll(a->producer, 0);
+        if (agg_store_poll(a) != 0)
+            break; /* the store failed and was removed: fatal */
         /* Commit each interval, or sooner once the working set reaches state.max.dirty:
          * memory follows that bound, not the rate of events. */
         if (a->txn_open && (op_clock_mono_ms() - a->txn_started_ms >= a->commit_interval_ms ||
@@ -1003,6 +1009,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
         /* Between transactions, so the store holds only committed state while it prunes. */
         if (!a->txn_open && a->store && op_clock_wall_ms() - a->last_prune_ms > 600000) {
             a->last_prune_ms = op_clock_wall_ms();
+            if (agg_store_sync(a) != 0)
+                break;
             long pruned = agg_store_prune_seen(a->store, op_clock_wall_ms() - a->horizon_ms);
             if (pruned < 0) {
                 agg_store_failed(a, "prune");
@@ -1026,6 +1034,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                 rd_kafka_error_destroy(ae);
         }
     }
+    if (agg_store_sync(a) != 0) /* the last write, so a restart finds it in the store */
+        rc = 1;
     op_log(OP_LOG_NOTICE,
            "stopping: %" PRIu64 " events read, %" PRIu64 " counted, %" PRIu64
            " duplicates, %" PRIu64 " dead-lettered, %" PRIu64 " transactions",
@@ -1056,6 +1066,9 @@ void aggregator_destroy(struct aggregator *a)
         rd_kafka_flush(a->producer, 10000);
         rd_kafka_destroy(a->producer);
     }
+    if (a->states)
+        agg_store_sync(a);
+    agg_writer_stop(a);
     for (int p = 0; a->states && p < a->partitions; p++)
         agg_state_destroy(a->states[p]);
     free(a->states);

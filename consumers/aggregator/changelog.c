@@ -102,11 +102,23 @@ static int each_seen_record(const rd_kafka_message_t *m,
 
 /* ---- the store after a commit -------------------------------------------------------- */
 
+/* ---- the store writer -----------------------------------------------------------------
+ * After each Kafka commit the engine freezes the working sets (agg_state_freeze) and hands
+ * them, with the changelog offsets of that commit, to the writer thread, which writes them to
+ * the store while the engine goes on with the next transaction. Until the write is joined
+ * (agg_store_sync) the engine looks rollups and ids up in the frozen generation before the
+ * store, and its store reads keep to their snapshot. One write is out at a time: the next
+ * commit, a rebalance, an abort, a prune and the stop join it first. */
+
+static void writer_join(struct aggregator *a, int *failed);
+
 /* A storage error leaves the store unknown: remove it so the restart rebuilds it from the
  * topics, and stop. */
 void agg_store_failed(struct aggregator *a, const char *what)
 {
+    int failed;
     a->fatal = 1;
+    writer_join(a, &failed); /* nothing may write while the store goes */
     if (!a->store)
         return; /* already removed */
     op_log(OP_LOG_ERR, "state store: %s: %s; removing it (the restart rebuilds it from %s and %s)",
@@ -114,7 +126,6 @@ void agg_store_failed(struct aggregator *a, const char *what)
     agg_store_close(a->store);
     a->store = NULL;
     agg_store_remove(a->store_dir);
-    a->fatal = 1;
 }
 
 struct store_put {
@@ -138,7 +149,7 @@ static int store_chunk(struct aggregator *a)
     return agg_store_begin(a->store);
 }
 
-static int put_rollup(struct agg_rollup *r, void *opaque)
+static int put_rollup(const struct agg_rollup *r, void *opaque)
 {
     struct store_put *sp = opaque;
     return agg_store_put_rollup(sp->a->store, sp->p, r) || store_chunk(sp->a) ? -1 : 0;
@@ -150,42 +161,148 @@ static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
     return agg_store_put_seen(sp->a->store, sp->p, id, n, ms) || store_chunk(sp->a) ? -1 : 0;
 }
 
-/* After the Kafka commit: the working sets, the ids and then the changelog offsets they
- * bring the store to. A crash before the last LMDB commit leaves the offsets at the previous
- * transaction's, and the changelog tail brings the store forward at the next start. */
-int agg_store_commit_txn(struct aggregator *a)
+/* Writer thread: the frozen generations, then the changelog offsets they bring the store to.
+ * A crash before the last LMDB commit leaves the offsets at the previous transaction's, and
+ * the changelog tail brings the store forward at the next start. */
+static int write_frozen(struct aggregator *a)
 {
-    if (!a->store) /* removed after an error: the restart rebuilds it */
+    if (agg_store_begin(a->store) != 0)
         return -1;
-    if (agg_store_begin(a->store) != 0) {
-        agg_store_failed(a, "begin");
-        return -1;
-    }
     for (int p = 0; p < a->partitions; p++) {
-        if (!a->states[p])
-            continue;
         struct store_put sp = {a, p};
-        if (agg_state_each(a->states[p], put_rollup, put_seen, &sp) != 0) {
-            agg_store_failed(a, "write");
-            return -1;
-        }
+        if (a->w_parts[p] && agg_state_each_frozen(a->states[p], put_rollup, put_seen, &sp) != 0)
+            goto fail;
     }
     for (int p = 0; p < a->partitions; p++)
-        if (a->states[p] && agg_store_set_partition(a->store, p, a->changelog_next[p * 2],
-                                                    a->changelog_next[p * 2 + 1]) != 0) {
-            agg_store_failed(a, "write");
-            return -1;
-        }
+        if (a->w_parts[p] &&
+            agg_store_set_partition(a->store, p, a->w_next[p * 2], a->w_next[p * 2 + 1]) != 0)
+            goto fail;
     agg_fault("mid-store-write"); /* written, not committed */
-    if (agg_store_commit(a->store) != 0) {
-        agg_store_failed(a, "commit");
+    if (agg_store_commit(a->store) != 0)
+        return -1;
+    agg_fault("after-store-commit");
+    return 0;
+fail:
+    agg_store_abort(a->store); /* LMDB: the thread that began a write ends it */
+    return -1;
+}
+
+static void *writer_main(void *arg)
+{
+    struct aggregator *a = arg;
+    pthread_mutex_lock(&a->wlock);
+    for (;;) {
+        while (!a->w_job && !a->w_stop)
+            pthread_cond_wait(&a->wcond, &a->wlock);
+        if (!a->w_job)
+            break;
+        pthread_mutex_unlock(&a->wlock);
+        int rc = write_frozen(a);
+        pthread_mutex_lock(&a->wlock);
+        a->w_job = 0;
+        a->w_failed = rc != 0;
+        pthread_cond_broadcast(&a->wcond);
+    }
+    pthread_mutex_unlock(&a->wlock);
+    return NULL;
+}
+
+int agg_writer_start(struct aggregator *a)
+{
+    a->w_parts = calloc((size_t)a->partitions, 1);
+    a->w_next = calloc((size_t)a->partitions * 2, sizeof *a->w_next);
+    if (!a->w_parts || !a->w_next)
+        return -1;
+    pthread_mutex_init(&a->wlock, NULL);
+    pthread_cond_init(&a->wcond, NULL);
+    if (pthread_create(&a->writer, NULL, writer_main, a) != 0) {
+        pthread_cond_destroy(&a->wcond);
+        pthread_mutex_destroy(&a->wlock);
         return -1;
     }
+    a->writer_on = 1;
+    return 0;
+}
+
+void agg_writer_stop(struct aggregator *a)
+{
+    if (a->writer_on) {
+        pthread_mutex_lock(&a->wlock);
+        a->w_stop = 1;
+        pthread_cond_broadcast(&a->wcond);
+        pthread_mutex_unlock(&a->wlock);
+        pthread_join(a->writer, NULL);
+        pthread_cond_destroy(&a->wcond);
+        pthread_mutex_destroy(&a->wlock);
+        a->writer_on = 0;
+    }
+    free(a->w_parts);
+    free(a->w_next);
+    a->w_parts = NULL;
+    a->w_next = NULL;
+}
+
+/* Waits for the write out (if any); *failed says whether it failed. The frozen generations
+ * are then the caller's to free. */
+static void writer_join(struct aggregator *a, int *failed)
+{
+    *failed = 0;
+    if (!a->w_busy)
+        return;
+    pthread_mutex_lock(&a->wlock);
+    while (a->w_job)
+        pthread_cond_wait(&a->wcond, &a->wlock);
+    *failed = a->w_failed;
+    pthread_mutex_unlock(&a->wlock);
+    a->w_busy = 0;
+    if (a->store)
+        agg_store_write_elsewhere(a->store, 0);
     for (int p = 0; p < a->partitions; p++)
         if (a->states[p])
-            agg_state_release(a->states[p]);
+            agg_state_thaw(a->states[p]);
+}
+
+int agg_store_sync(struct aggregator *a)
+{
+    int failed;
+    writer_join(a, &failed);
+    if (failed) {
+        agg_store_failed(a, "write");
+        return -1;
+    }
+    return 0;
+}
+
+int agg_store_poll(struct aggregator *a)
+{
+    if (!a->w_busy)
+        return 0;
+    pthread_mutex_lock(&a->wlock);
+    int done = !a->w_job;
+    pthread_mutex_unlock(&a->wlock);
+    return done ? agg_store_sync(a) : 0;
+}
+
+int agg_store_commit_txn(struct aggregator *a)
+{
+    if (!a->store || agg_store_sync(a) != 0) /* the previous write first */
+        return -1;
+    for (int p = 0; p < a->partitions; p++) {
+        a->w_parts[p] = a->states[p] != NULL;
+        if (a->states[p] && agg_state_freeze(a->states[p]) != 0) {
+            agg_store_failed(a, "freeze (out of memory)");
+            return -1;
+        }
+    }
+    memcpy(a->w_next, a->changelog_next, (size_t)a->partitions * 2 * sizeof *a->w_next);
     a->n_dirty = 0;
-    agg_fault("after-store-commit");
+    agg_store_write_elsewhere(a->store, 1);
+    a->w_busy = 1;
+    pthread_mutex_lock(&a->wlock);
+    a->w_job = 1;
+    a->w_failed = 0;
+    pthread_cond_broadcast(&a->wcond);
+    pthread_mutex_unlock(&a->wlock);
     return 0;
 }
 

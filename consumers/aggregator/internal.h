@@ -60,6 +60,17 @@ struct aggregator {
     struct op_conf *(*reload_fn)(void *opaque);
     void *reload_opaque;
     struct aggregator_stats stats;
+    /* The store writer thread (changelog.c): one committed transaction's frozen working sets
+     * at a time. w_job, w_failed, w_stop under wlock; w_busy, w_parts, w_next are the
+     * engine's, read by the writer only while w_job is set. */
+    pthread_t writer;
+    int writer_on;
+    pthread_mutex_t wlock;
+    pthread_cond_t wcond;
+    int w_job, w_failed, w_stop;
+    int w_busy;             /* a write is out, until agg_store_sync joins it */
+    unsigned char *w_parts; /* partitions in the write */
+    int64_t *w_next;        /* their changelog offsets, laid out as changelog_next */
 };
 
 /* systemd watchdog: called from the main loop and from every wait that can outlast
@@ -73,9 +84,22 @@ int agg_produce(struct aggregator *a, const char *topic, int32_t partition, cons
 /* changelog.c: the new ids of partition p as seen-batch records of the open transaction. */
 int agg_produce_seen(struct aggregator *a, int32_t p);
 
-/* changelog.c: after a Kafka commit, the working sets and the changelog offsets into the
- * store, then the working sets are released. 0, or -1 (the store was removed: fatal). */
+/* changelog.c: after a Kafka commit, joins the previous store write, freezes the working
+ * sets and hands them with the changelog offsets to the writer thread. 0, or -1 (the store
+ * was removed: fatal). */
 int agg_store_commit_txn(struct aggregator *a);
+
+/* changelog.c: joins the store write out, if any (blocking); the frozen generations are
+ * freed. 0, or -1 when it failed (the store was removed: fatal). Before anything that
+ * writes the store or changes the assigned states. */
+int agg_store_sync(struct aggregator *a);
+
+/* changelog.c: agg_store_sync when the write out has finished; never blocks. */
+int agg_store_poll(struct aggregator *a);
+
+/* changelog.c: the writer thread (after the store is open); stop joins it. */
+int agg_writer_start(struct aggregator *a);
+void agg_writer_stop(struct aggregator *a);
 
 /* changelog.c: logs a storage error, removes the store and marks the engine fatal. */
 void agg_store_failed(struct aggregator *a, const char *what);

@@ -543,6 +543,7 @@ void agg_state_destroy(struct agg_state *s)
         return;
     op_map_destroy(s->live, rollup_free);
     op_map_destroy(s->seen, NULL);
+    agg_state_thaw(s);
     free(s->dirty);
     free(s);
 }
@@ -567,7 +568,8 @@ int agg_seen_check_add(struct agg_state *s, const char *event_id, int64_t now_ms
     size_t n = strlen(event_id);
     if (!s->seen)
         return -1;
-    if (op_map_get(s->seen, event_id, n))
+    if (op_map_get(s->seen, event_id, n) ||
+        (s->frozen_seen && op_map_get(s->frozen_seen, event_id, n)))
         return 1;
     if (s->backing.has_seen) {
         int had = s->backing.has_seen(s->backing.opaque, s->partition, event_id, n);
@@ -588,9 +590,21 @@ static struct agg_rollup *rollup_get(struct agg_state *s, uint64_t id)
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->id = id;
-    if (s->backing.load_rollup &&
-        s->backing.load_rollup(s->backing.opaque, s->partition, id, r) < 0) {
+    const struct agg_rollup *f =
+        s->frozen ? op_map_get(s->frozen, (const char *)&id, sizeof id) : NULL;
+    if (f) { /* committed, not yet in the backing: a copy joins the working set */
+        *r = *f;
+        r->dims = NULL;
+        r->cap_dims = 0;
+        if (f->n_dims && !(r->dims = malloc(f->n_dims * sizeof *r->dims))) {
+            rollup_free(r);
+            return NULL;
+        }
+        if (f->n_dims)
+            memcpy(r->dims, f->dims, f->n_dims * sizeof *r->dims);
+        r->cap_dims = f->n_dims;
+    } else if (s->backing.load_rollup &&
+               s->backing.load_rollup(s->backing.opaque, s->partition, id, r) < 0) {
         rollup_free(r);
         return NULL;
     }
@@ -715,7 +729,8 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
 
 static int by_id(const void *x, const void *y)
 {
-    uint64_t a = (*(struct agg_rollup *const *)x)->id, b = (*(struct agg_rollup *const *)y)->id;
+    uint64_t a = (*(const struct agg_rollup *const *)x)->id;
+    uint64_t b = (*(const struct agg_rollup *const *)y)->id;
     return a < b ? -1 : a > b;
 }
 
@@ -733,7 +748,8 @@ static int by_key(const void *x, const void *y)
     return c ? c : (a->n > b->n) - (a->n < b->n);
 }
 
-int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
+static int each_of(const struct op_map *live, const struct op_map *seen,
+                   int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
                    int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
 {
     /* In key order: consecutive B-tree writes then share pages, so a store transaction
@@ -742,20 +758,21 @@ int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, v
     const char *key;
     void *v;
     int rc = 0;
-    size_t nr = rollup_cb ? op_map_size(s->live) : 0, ns = seen_cb ? op_map_size(s->seen) : 0;
-    struct agg_rollup **rs = nr ? malloc(nr * sizeof *rs) : NULL;
+    size_t nr = rollup_cb && live ? op_map_size(live) : 0;
+    size_t ns = seen_cb && seen ? op_map_size(seen) : 0;
+    const struct agg_rollup **rs = nr ? malloc(nr * sizeof *rs) : NULL;
     struct seen_entry *ids = ns ? malloc(ns * sizeof *ids) : NULL;
     if ((nr && !rs) || (ns && !ids)) {
         free(rs);
         free(ids);
         return -1;
     }
-    while (nr && op_map_next(s->live, &pos, &key, &len, &v))
+    while (nr && op_map_next(live, &pos, &key, &len, &v))
         rs[i++] = v;
     qsort(rs, nr, sizeof *rs, by_id);
     for (i = 0; rc == 0 && i < nr; i++)
         rc = rollup_cb(rs[i], opaque);
-    for (pos = 0, i = 0; ns && op_map_next(s->seen, &pos, &key, &len, &v); i++)
+    for (pos = 0, i = 0; ns && op_map_next(seen, &pos, &key, &len, &v); i++)
         ids[i] = (struct seen_entry){key, len, (int64_t)(intptr_t)v};
     qsort(ids, ns, sizeof *ids, by_key);
     for (i = 0; rc == 0 && i < ns; i++)
@@ -763,6 +780,42 @@ int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, v
     free(rs);
     free(ids);
     return rc;
+}
+
+int agg_state_each(struct agg_state *s, int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
+                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
+{
+    return each_of(s->live, s->seen, rollup_cb, seen_cb, opaque);
+}
+
+int agg_state_each_frozen(const struct agg_state *s,
+                          int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
+                          int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
+                          void *opaque)
+{
+    return each_of(s->frozen, s->frozen_seen, rollup_cb, seen_cb, opaque);
+}
+
+int agg_state_freeze(struct agg_state *s)
+{
+    if (s->frozen || s->frozen_seen || s->n_dirty || !s->live || !s->seen)
+        return -1;
+    struct op_map *live = op_map_new(), *seen = op_map_new();
+    if (!live || !seen) {
+        op_map_destroy(live, NULL);
+        op_map_destroy(seen, NULL);
+        return -1;
+    }
+    s->frozen = s->live, s->frozen_seen = s->seen;
+    s->live = live, s->seen = seen;
+    return 0;
+}
+
+void agg_state_thaw(struct agg_state *s)
+{
+    op_map_destroy(s->frozen, rollup_free);
+    op_map_destroy(s->frozen_seen, NULL);
+    s->frozen = s->frozen_seen = NULL;
 }
 
 /* ---- rollup records --------------------------------------------------------------------- */

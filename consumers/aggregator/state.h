@@ -79,6 +79,10 @@ struct agg_state {
     struct agg_backing backing;
     struct op_map *live; /* 8-byte id -> struct agg_rollup: the working set */
     struct op_map *seen; /* event_id -> seen time in ms: counted since the last flush */
+    /* The previous generation, committed to Kafka and being written to the backing by another
+     * thread: read-only until agg_state_thaw; looked up between the working set and the
+     * backing. NULL when none. */
+    struct op_map *frozen, *frozen_seen;
     struct agg_rollup **dirty;
     size_t n_dirty, cap_dirty;
 };
@@ -145,13 +149,27 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
 
 /* Calls cb for every rollup of the working set, then for every newly seen id; stops at and
  * returns the first non-zero result. For the store's write after a Kafka commit. */
-int agg_state_each(struct agg_state *s, int (*rollup_cb)(struct agg_rollup *r, void *opaque),
+int agg_state_each(struct agg_state *s, int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
                    int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
                    void *opaque);
 
 /* Forgets the working set and the newly seen ids (after they are stored, or after an abort:
- * the backing then holds the committed state). */
+ * the backing, with the frozen generation, then holds the committed state). */
 void agg_state_release(struct agg_state *s);
+
+/* After a commit: the working set and the new ids (nothing dirty) become the frozen
+ * generation, and a new, empty working set starts. Their content stays visible to look-ups
+ * until agg_state_thaw. -1 (nothing changed) when a generation is still frozen, a rollup is
+ * dirty, or on allocation failure. */
+int agg_state_freeze(struct agg_state *s);
+/* Like agg_state_each, over the frozen generation; it only reads, so another thread may call
+ * it while this one goes on with the working set. 0 when none is frozen. */
+int agg_state_each_frozen(const struct agg_state *s,
+                          int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
+                          int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
+                          void *opaque);
+/* Frees the frozen generation (once the backing holds it). */
+void agg_state_thaw(struct agg_state *s);
 
 size_t agg_state_live(const struct agg_state *s);
 

@@ -25,6 +25,10 @@ struct agg_store {
     MDB_dbi meta, rollups, seen;
     MDB_txn *read; /* reset between uses, renewed on demand */
     int read_live;
+    /* Set (by the engine thread) while another thread owns the write transaction: reads then
+     * use the read snapshot only and never look at `write`. */
+    int write_elsewhere;
+    char read_error[256]; /* the reads' errors, apart from the writer's */
     MDB_txn *write;
     size_t pending;
     struct op_buf buf;
@@ -94,15 +98,21 @@ static MDB_val text(const char *s)
 /* ---- transactions ----------------------------------------------------------------------- */
 
 /* The transaction to read from: the open write transaction, else the read snapshot. */
+static int read_fail(struct agg_store *st, const char *what, int rc)
+{
+    op_set_err(st->read_error, sizeof st->read_error, "%s: %s", what, mdb_strerror(rc));
+    return -1;
+}
+
 static MDB_txn *reader(struct agg_store *st)
 {
-    if (st->write)
+    if (!st->write_elsewhere && st->write)
         return st->write;
     if (!st->read_live) {
         int rc = st->read ? mdb_txn_renew(st->read)
                           : mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->read);
         if (rc) {
-            fail(st, "read transaction", rc);
+            read_fail(st, "read transaction", rc);
             return NULL;
         }
         st->read_live = 1;
@@ -122,7 +132,10 @@ int agg_store_begin(struct agg_store *st)
 {
     if (st->write)
         return 0;
-    reader_done(st); /* a held snapshot would keep freed pages from reuse */
+    /* A held snapshot would keep freed pages from reuse; the engine's own, while this write
+     * runs on another thread, is the engine's to reset (agg_store_write_elsewhere). */
+    if (!st->write_elsewhere)
+        reader_done(st);
     int rc = mdb_txn_begin(st->env, NULL, 0, &st->write);
     if (rc)
         return fail(st, "begin", rc);
@@ -405,7 +418,7 @@ void agg_store_close(struct agg_store *st)
 
 const char *agg_store_error(const struct agg_store *st)
 {
-    return st->error;
+    return st->read_error[0] ? st->read_error : st->error;
 }
 
 /* ---- partitions ------------------------------------------------------------------------- */
@@ -512,9 +525,9 @@ int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct ag
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
-        return fail(st, "read rollup", rc);
+        return read_fail(st, "read rollup", rc);
     if (agg_rollup_decode(out, v.mv_data, v.mv_size) != 0) {
-        op_set_err(st->error, sizeof st->error,
+        op_set_err(st->read_error, sizeof st->read_error,
                    "rollup %016" PRIx64 " of partition %" PRId32
                    ": malformed value (damaged store)",
                    id, p);
@@ -536,7 +549,7 @@ int agg_store_has_seen(struct agg_store *st, int32_t p, const char *event_id, si
     int rc = mdb_get(t, st->seen, &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
-    return rc ? fail(st, "read seen id", rc) : 1;
+    return rc ? read_fail(st, "read seen id", rc) : 1;
 }
 
 int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollup *r)
@@ -630,6 +643,12 @@ void agg_store_counts(struct agg_store *st, uint64_t *rollups, uint64_t *seen)
         *rollups = s.ms_entries;
     if (mdb_stat(t, st->seen, &s) == 0)
         *seen = s.ms_entries;
-    if (!st->write)
+    if (st->write_elsewhere || !st->write)
         reader_done(st);
+}
+
+void agg_store_write_elsewhere(struct agg_store *st, int on)
+{
+    reader_done(st); /* after a write elsewhere: the next read sees it */
+    st->write_elsewhere = on;
 }

@@ -37,7 +37,8 @@ int agg_store_partition(struct agg_store *st, int32_t p, int64_t *rollups_next, 
 /* The campaign window names by number (store-owned, valid until the next write). */
 int agg_store_windows(struct agg_store *st, char ***names, size_t *n);
 
-/* Reads, from the last committed write (or the open write transaction). */
+/* Reads, from the last committed write (or the open write transaction, unless it is written
+ * elsewhere). */
 int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct agg_rollup *out);
 int agg_store_has_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n);
 
@@ -53,6 +54,13 @@ int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, si
 int agg_store_set_partition(struct agg_store *st, int32_t p, int64_t rollups_next,
                             int64_t seen_next);
 int agg_store_put_window(struct agg_store *st, uint16_t window, const char *name);
+/* On (before another thread begins writing): the reads of this thread stop looking at the
+ * write transaction and keep to their snapshot; off (once that thread is done, joined):
+ * the next read takes a new snapshot, with the writes. The writing thread uses begin, the
+ * puts and commit; nothing else may use the store meanwhile but the reads above and
+ * agg_store_counts / agg_store_bytes. */
+void agg_store_write_elsewhere(struct agg_store *st, int on);
+
 /* Puts since begin, to cut long restores into bounded transactions. */
 size_t agg_store_pending(const struct agg_store *st);
 int agg_store_commit(struct agg_store *st);
