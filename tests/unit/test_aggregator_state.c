@@ -402,6 +402,73 @@ static void test_seen_and_backing(void **state)
     agg_state_destroy(s);
 }
 
+struct frozen_seen {
+    int rollups, ids;
+    int64_t prov_events; /* event_count of ALL|all|650000 as frozen */
+};
+
+static int frozen_rollup_cb(const struct agg_rollup *r, void *opaque)
+{
+    struct frozen_seen *fs = opaque;
+    fs->rollups++;
+    if (r->id == agg_rollup_id(AGG_ALL, 0, 650000))
+        fs->prov_events = r->event_count;
+    return 0;
+}
+
+static int frozen_id_cb(const char *id, size_t n, int64_t ms, void *opaque)
+{
+    (void)id, (void)n, (void)ms;
+    ((struct frozen_seen *)opaque)->ids++;
+    return 0;
+}
+
+/* The store writer's view: a frozen generation stays readable and unchanged while the next
+ * transaction's working set builds on its values. */
+static void test_freeze_generation(void **state)
+{
+    struct fixture *f = *state;
+    struct agg_backing backing = {fake_load, fake_seen, NULL};
+    struct agg_state *s = agg_state_new(2, &backing);
+    int64_t t = INT64_C(1738202400000);
+    struct op_event a = visit("a", 650102, t, 7);
+    assert_int_equal(agg_seen_check_add(s, "a", 1000), 0);
+    assert_int_equal(agg_apply(&f->model, s, &a), 0);
+    assert_int_equal(agg_state_freeze(s), -1); /* dirty rollups not produced yet */
+    int n = 0;
+    assert_int_equal(agg_take_dirty(s, count_cb, &n), 0);
+    assert_int_equal(agg_state_freeze(s), 0);
+    assert_int_equal(agg_state_freeze(s), -1); /* one frozen generation at a time */
+    assert_int_equal(agg_state_live(s), 0);
+
+    /* Next transaction: "a" is known through the frozen ids; a new event continues from the
+     * frozen values (11 stored + 1 frozen + 1 now), not from the backing's. */
+    assert_int_equal(agg_seen_check_add(s, "a", 2000), 1);
+    assert_int_equal(agg_seen_check_add(s, "b", 2000), 0);
+    struct op_event b = visit("b", 650102, t, 3);
+    assert_int_equal(agg_apply(&f->model, s, &b), 0);
+    struct agg_rollup *prov = find(s, "ALL|all|650000");
+    assert_non_null(prov);
+    assert_int_equal(prov->event_count, 12);
+    assert_int_equal(prov->workers_reached, 510);
+    assert_int_equal(prov->revision, 43);
+    assert_int_equal(find(s, "DAY|2025-01-30|650102")->event_count, 2);
+
+    /* The frozen generation is what was committed: 15 rollups (prov at 11 events), 1 id. */
+    struct frozen_seen fs = {0, 0, 0};
+    assert_int_equal(agg_state_each_frozen(s, frozen_rollup_cb, frozen_id_cb, &fs), 0);
+    assert_int_equal(fs.rollups, 15);
+    assert_int_equal(fs.ids, 1);
+    assert_int_equal(fs.prov_events, 11);
+
+    /* Thawed (the store has it): the frozen ids are the backing's business again. */
+    agg_state_thaw(s);
+    assert_int_equal(agg_state_each_frozen(s, frozen_rollup_cb, frozen_id_cb, &fs), 0);
+    assert_int_equal(fs.rollups, 15);
+    assert_int_equal(agg_seen_check_add(s, "a", 3000), 0); /* fake_seen knows only "old" */
+    agg_state_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_funding_survey_sums),
         cmocka_unit_test(test_rollup_record_round_trip),
         cmocka_unit_test(test_seen_and_backing),
+        cmocka_unit_test(test_freeze_generation),
         cmocka_unit_test(test_direct_writer_matches_avro_c),
     };
     return cmocka_run_group_tests_name("aggregator-state", tests, setup, teardown);
