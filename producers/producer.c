@@ -397,14 +397,6 @@ int producer_ensure_topic(struct producer *p, int timeout_ms, char *errstr, size
 
 static void produce(struct producer *p, struct producer_file *f, struct producer_rec *r, long line)
 {
-    char err[512];
-    p->enc.len = 0;
-    if (op_codec_encode(r->schema, r->value, &p->enc, err, sizeof err) != 0) {
-        f->n.failed++;
-        f->failed_permanent++;
-        diag(p, f, "%s:%ld: encode: %s", f->name, line, err);
-        return;
-    }
     const char *type = op_event_type_name(r->type);
     rd_kafka_resp_err_t e;
     if (!p->rkt && !(p->rkt = rd_kafka_topic_new(p->rk, p->topic, NULL))) {
@@ -413,7 +405,7 @@ static void produce(struct producer *p, struct producer_file *f, struct producer
     }
     for (;;) {
         e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(r->key, 6),
-                              RD_KAFKA_V_VALUE(p->enc.data, p->enc.len),
+                              RD_KAFKA_V_VALUE((void *)r->msg, r->msg_len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_HEADER("type", type, -1),
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)line), RD_KAFKA_V_END);
