@@ -10,7 +10,11 @@ OPT      ?= -O2 -g
 SANITIZE ?=
 PYTHON   ?= /usr/bin/python3
 
-ifneq ($(SANITIZE),)
+# ThreadSanitizer (make SANITIZE=thread) cannot share objects with ASan: its own variant.
+ifeq ($(SANITIZE),thread)
+VARIANT  := tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifneq ($(SANITIZE),)
 VARIANT  := san
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else

@@ -16,6 +16,7 @@
 #define JS_DEF_VALS 96 /* values of the defaults */
 #define JS_MAX_ITEMS 64
 #define JS_MAX_DEPTH 8
+#define JS_MAX_SYMBOLS 64
 
 enum js_kind { JS_STRING, JS_INT, JS_LONG, JS_TS, JS_ENUM, JS_UNION, JS_ARRAY, JS_RECORD };
 
@@ -24,8 +25,10 @@ struct js_field;
 struct js_node {
     enum js_kind kind;
     avro_schema_t schema;
-    /* enum */
+    /* enum: symbols and their lengths (avro-c's lookups cost a call and a strlen each) */
     int nsym;
+    const char *sym[JS_MAX_SYMBOLS];
+    size_t symlen[JS_MAX_SYMBOLS];
     /* union: branch numbers of null and of the other branch */
     int null_index, other_index;
     struct js_node *inner; /* union: the other branch; array: the items */
@@ -81,23 +84,35 @@ enum {
 };
 
 static const char *const ev_names[EV_N] = {
-    "event_id",    "occurred_at", "reported_at",  "agency_id",    "region",     "campaign",
-    "activity",    "target_groups", "workers_reached", "households", "staff",    "amount_fen",
-    "source",      "purpose",     "recipients",   "target_group", "method",     "enterprises",
-    "respondents", "topic",       "satisfaction", "needs"};
+    "event_id",    "occurred_at",   "reported_at",     "agency_id",    "region", "campaign",
+    "activity",    "target_groups", "workers_reached", "households",   "staff",  "amount_fen",
+    "source",      "purpose",       "recipients",      "target_group", "method", "enterprises",
+    "respondents", "topic",         "satisfaction",    "needs"};
 
 /* Per event field: its kind, the kind of its items (-1: none), the type it belongs to (-1:
  * every type). */
-static const int ev_kinds[EV_N][3] = {
-    {JS_STRING, -1, -1},          {JS_TS, -1, -1},          {JS_TS, -1, -1},
-    {JS_STRING, -1, -1},          {JS_STRING, -1, -1},      {JS_STRING, -1, -1},
-    {JS_ENUM, -1, OP_EVENT_VISIT}, {JS_ARRAY, JS_ENUM, OP_EVENT_VISIT},
-    {JS_INT, -1, OP_EVENT_VISIT}, {JS_INT, -1, OP_EVENT_VISIT}, {JS_INT, -1, OP_EVENT_VISIT},
-    {JS_LONG, -1, OP_EVENT_FUNDING}, {JS_ENUM, -1, OP_EVENT_FUNDING},
-    {JS_ENUM, -1, OP_EVENT_FUNDING}, {JS_INT, -1, OP_EVENT_FUNDING},
-    {JS_ENUM, -1, OP_EVENT_FUNDING}, {JS_ENUM, -1, OP_EVENT_SURVEY},
-    {JS_INT, -1, OP_EVENT_SURVEY}, {JS_INT, -1, OP_EVENT_SURVEY}, {JS_ENUM, -1, OP_EVENT_SURVEY},
-    {JS_RECORD, -1, OP_EVENT_SURVEY}, {JS_ARRAY, JS_RECORD, OP_EVENT_SURVEY}};
+static const int ev_kinds[EV_N][3] = {{JS_STRING, -1, -1},
+                                      {JS_TS, -1, -1},
+                                      {JS_TS, -1, -1},
+                                      {JS_STRING, -1, -1},
+                                      {JS_STRING, -1, -1},
+                                      {JS_STRING, -1, -1},
+                                      {JS_ENUM, -1, OP_EVENT_VISIT},
+                                      {JS_ARRAY, JS_ENUM, OP_EVENT_VISIT},
+                                      {JS_INT, -1, OP_EVENT_VISIT},
+                                      {JS_INT, -1, OP_EVENT_VISIT},
+                                      {JS_INT, -1, OP_EVENT_VISIT},
+                                      {JS_LONG, -1, OP_EVENT_FUNDING},
+                                      {JS_ENUM, -1, OP_EVENT_FUNDING},
+                                      {JS_ENUM, -1, OP_EVENT_FUNDING},
+                                      {JS_INT, -1, OP_EVENT_FUNDING},
+                                      {JS_ENUM, -1, OP_EVENT_FUNDING},
+                                      {JS_ENUM, -1, OP_EVENT_SURVEY},
+                                      {JS_INT, -1, OP_EVENT_SURVEY},
+                                      {JS_INT, -1, OP_EVENT_SURVEY},
+                                      {JS_ENUM, -1, OP_EVENT_SURVEY},
+                                      {JS_RECORD, -1, OP_EVENT_SURVEY},
+                                      {JS_ARRAY, JS_RECORD, OP_EVENT_SURVEY}};
 
 struct js_type {
     struct js_node *root; /* NULL: this type always takes the generic path */
@@ -117,6 +132,7 @@ struct producer_jscan {
     size_t n_vals;
     const char *end;
     int type_first; /* "type" came first: skip it among the members */
+    int utf8_valid; /* the caller checked the whole text */
     struct op_buf canon, msg, strs, unesc;
 };
 
@@ -129,8 +145,8 @@ static avro_schema_t deref(avro_schema_t s)
     return s;
 }
 
-static struct js_node *build(struct producer_jscan *js, const struct op_schema *os,
-                             avro_schema_t s, int ts, int depth);
+static struct js_node *build(struct producer_jscan *js, const struct op_schema *os, avro_schema_t s,
+                             int ts, int depth);
 
 static struct js_val *def_val(struct producer_jscan *js, size_t n)
 {
@@ -144,11 +160,9 @@ static struct js_val *def_val(struct producer_jscan *js, size_t n)
 
 static int sym_index(const struct js_node *nd, const char *s, size_t n)
 {
-    for (int k = 0; k < nd->nsym; k++) {
-        const char *sym = avro_schema_enum_get(nd->schema, k);
-        if (strlen(sym) == n && memcmp(sym, s, n) == 0)
+    for (int k = 0; k < nd->nsym; k++)
+        if (nd->symlen[k] == n && memcmp(nd->sym[k], s, n) == 0)
             return k;
-    }
     return -1;
 }
 
@@ -288,8 +302,8 @@ static struct js_node *build_record(struct producer_jscan *js, const struct op_s
     return nd;
 }
 
-static struct js_node *build(struct producer_jscan *js, const struct op_schema *os,
-                             avro_schema_t s, int ts, int depth)
+static struct js_node *build(struct producer_jscan *js, const struct op_schema *os, avro_schema_t s,
+                             int ts, int depth)
 {
     s = deref(s);
     if (depth > JS_MAX_DEPTH)
@@ -310,6 +324,12 @@ static struct js_node *build(struct producer_jscan *js, const struct op_schema *
     else if (is_avro_enum(s)) {
         nd->kind = JS_ENUM;
         nd->nsym = avro_schema_enum_number_of_symbols(s);
+        if (nd->nsym > JS_MAX_SYMBOLS)
+            return NULL;
+        for (int k = 0; k < nd->nsym; k++) {
+            nd->sym[k] = avro_schema_enum_get(s, k);
+            nd->symlen[k] = strlen(nd->sym[k]);
+        }
     } else if (is_avro_union(s) && avro_schema_union_size(s) == 2) {
         /* Only [null, X] (either order): the generic path's "nullable" reading. */
         nd->kind = JS_UNION;
@@ -392,6 +412,13 @@ void producer_jscan_destroy(struct producer_jscan *js)
 }
 
 /* ---- scanning --------------------------------------------------------------------------- */
+
+/* Bytes that end the fast scan of a string: quote, backslash, controls, non-ASCII (a control
+ * or non-ASCII byte c has (unsigned char)(c - 0x20) >= 0x60). */
+static inline int js_special(unsigned char c)
+{
+    return (unsigned char)(c - 0x20) >= 0x60 || c == '"' || c == '\\';
+}
 
 static const char *ws(const char *p, const char *end)
 {
@@ -502,7 +529,7 @@ static const char *str_escaped(struct producer_jscan *js, const char *b, const c
     if (p >= end)
         return NULL;
     /* Raw bytes must be valid UTF-8 (escapes only ever produce valid sequences). */
-    if (producer_utf8_check(b, (size_t)(p - b)) != (size_t)-1)
+    if (!js->utf8_valid && producer_utf8_check(b, (size_t)(p - b)) != (size_t)-1)
         return NULL;
     *s = (const char *)o0;
     *n = (size_t)(o - o0);
@@ -518,7 +545,11 @@ static const char *str(struct producer_jscan *js, const char *p, const char *end
 {
     const char *b = ++p;
     int high = 0;
-    for (; p < end; p++) {
+    for (;;) {
+        while (p < end && !js_special((unsigned char)*p))
+            p++;
+        if (p >= end)
+            return NULL;
         unsigned char c = (unsigned char)*p;
         if (c == '"')
             break;
@@ -526,11 +557,10 @@ static const char *str(struct producer_jscan *js, const char *p, const char *end
             return str_escaped(js, b, p, end, s, n);
         if (c < 0x20)
             return NULL;
-        high |= c & 0x80;
+        high = 1;
+        p++;
     }
-    if (p >= end)
-        return NULL;
-    if (high && producer_utf8_check(b, (size_t)(p - b)) != (size_t)-1)
+    if (high && !js->utf8_valid && producer_utf8_check(b, (size_t)(p - b)) != (size_t)-1)
         return NULL;
     *s = b;
     *n = (size_t)(p - b);
@@ -600,8 +630,8 @@ static const char *members(struct producer_jscan *js, const struct js_node *nd, 
                 f++;
             if (f == nd->nf) {
                 /* "type" was read by the caller; here it is only skipped (once). */
-                if (!top || !js->type_first || seen_type || kn != 4 || memcmp(k, "type", 4) != 0 || p >= end ||
-                    *p != '"')
+                if (!top || !js->type_first || seen_type || kn != 4 || memcmp(k, "type", 4) != 0 ||
+                    p >= end || *p != '"')
                     return NULL;
                 const char *ts;
                 size_t tn;
@@ -891,8 +921,7 @@ static int canon(struct op_buf *b, const struct js_node *nd, const struct js_val
     case JS_TS:
         return put_int(b, v->i);
     case JS_ENUM: {
-        const char *sym = avro_schema_enum_get(nd->schema, (int)v->i);
-        return put_str(b, sym, strlen(sym));
+        return put_str(b, nd->sym[v->i], nd->symlen[v->i]);
     }
     case JS_UNION:
         return v->first ? canon(b, nd->inner, v->first, 0) : put(b, "null", 4);
@@ -966,6 +995,7 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
 {
     const char *end = text + len;
     /* Decoded strings are never longer than the text: reserved once, they stay put. */
+    js->utf8_valid = conv->text_utf8_valid;
     js->unesc.len = 0;
     if (op_buf_reserve(&js->unesc, len + 1) != 0)
         return 0;

@@ -68,6 +68,9 @@ struct producer_conv {
     struct op_buf msg;           /* the last encoded message of the generic path */
     struct producer_jscan *fast; /* jsonscan.h; NULL: every JSON record takes the generic path */
     uint64_t n_fast, n_generic;  /* JSON records converted either way (tests, profiles) */
+    /* Set by a caller whose every text was already checked as UTF-8 (the reader's decoder):
+     * the fast path then skips its own check. 0 (the default) for any other input. */
+    int text_utf8_valid;
 };
 
 /* The result of a successful conversion: valid until the next conversion on the same conv. */
