@@ -11,10 +11,10 @@
 
 struct producer_pool {
     pthread_mutex_t mu;
-    pthread_cond_t work_cv; /* a batch was queued, or stop */
-    pthread_cond_t done_cv; /* a batch was finished */
-    struct producer_batch *q_head, *q_tail;     /* queued, not yet taken by a worker */
-    struct producer_batch *p_head, *p_tail;     /* submitted, not yet collected, in order */
+    pthread_cond_t work_cv;                 /* a batch was queued, or stop */
+    pthread_cond_t done_cv;                 /* a batch was finished */
+    struct producer_batch *q_head, *q_tail; /* queued, not yet taken by a worker */
+    struct producer_batch *p_head, *p_tail; /* submitted, not yet collected, in order */
     struct producer_batch *free_list;
     int n_batches, max_batches, pending;
     int stop;

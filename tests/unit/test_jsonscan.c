@@ -107,8 +107,6 @@ static void compare(struct fx *f, const char *line, size_t len)
     if (f->conv.n_fast == fast_before && getenv("JSONSCAN_SHOW_GENERIC"))
         print_message("generic path: %s\n", shown);
     assert_int_equal(a.type, b.type);
-    assert_ptr_equal(a.schema->schema, b.schema->schema == a.schema->schema ? a.schema->schema
-                                                                            : b.schema->schema);
     assert_string_equal(a.schema->name, b.schema->name);
     if (a.msg_len != b.msg_len || memcmp(a.msg, b.msg, a.msg_len) != 0) {
         char hex[2][1024];
@@ -203,14 +201,38 @@ static size_t pick_point(const char *line, size_t len)
     return n ? pts[rnd() % n] : 0;
 }
 
-static const char *const inserts[] = {
-    " ",      "\t",     "\"x\":1,", "\"type\":\"visit\",", "\"event_id\":null,", "null,", "1.5,",
-    "-0,",    "01,",    "1e3,",     "\"\",",               "\"a\\\"b\",",         "\"\\u00e9\",",
-    "[],",    "{},",    "true,",    "99999999999,",       "-1,",                 "\"OTHER\",",
-    "\"\\n\",", "\"2025-02-30T00:00:00Z\",", "\"2025-01-01T00:00:00\",", "1736128800000,",
-    "\"note\":\"备注\",", "\"venue\":\"HOME\",", "\"campaign\":null,", "\xff", "\"\x01\",",
-    "\"satisfaction\":{\"s1\":1},", "\"needs\":[{\"need\":\"HOUSING\",\"count\":2}],",
-    "\"target_groups\":[\"SANITATION\",\"SANITATION\"],", "123456789012345678901,"};
+static const char *const inserts[] = {" ",
+                                      "\t",
+                                      "\"x\":1,",
+                                      "\"type\":\"visit\",",
+                                      "\"event_id\":null,",
+                                      "null,",
+                                      "1.5,",
+                                      "-0,",
+                                      "01,",
+                                      "1e3,",
+                                      "\"\",",
+                                      "\"a\\\"b\",",
+                                      "\"\\u00e9\",",
+                                      "[],",
+                                      "{},",
+                                      "true,",
+                                      "99999999999,",
+                                      "-1,",
+                                      "\"OTHER\",",
+                                      "\"\\n\",",
+                                      "\"2025-02-30T00:00:00Z\",",
+                                      "\"2025-01-01T00:00:00\",",
+                                      "1736128800000,",
+                                      "\"note\":\"备注\",",
+                                      "\"venue\":\"HOME\",",
+                                      "\"campaign\":null,",
+                                      "\xff",
+                                      "\"\x01\",",
+                                      "\"satisfaction\":{\"s1\":1},",
+                                      "\"needs\":[{\"need\":\"HOUSING\",\"count\":2}],",
+                                      "\"target_groups\":[\"SANITATION\",\"SANITATION\"],",
+                                      "123456789012345678901,"};
 
 static void mutate_and_compare(struct fx *f, const char *line, size_t len)
 {
@@ -261,6 +283,9 @@ static void test_generated(void **state)
         const char *line;
         size_t len;
         uint64_t valid0 = f->valid, fast0 = f->fast_valid;
+        /* Generated text is valid UTF-8: the second seed runs as the producer's workers do,
+         * without the fast path's own check. */
+        f->conv.text_utf8_valid = s == 1;
         while (gen_next(g, &line, &len) == 1) {
             while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
                 len--;
