@@ -45,6 +45,8 @@ struct js_field {
     size_t len;
     struct js_node *node;
     const struct js_val *def; /* NULL: required */
+    int not_canonical;        /* top level: event_id and reported_at stay out of derived ids */
+    int is_event_id;
 };
 
 struct js_val {
@@ -276,6 +278,8 @@ static struct js_node *build_record(struct producer_jscan *js, const struct op_s
         struct js_field *f = &nd->f[k];
         f->name = avro_schema_record_field_name(s, (int)k);
         f->len = strlen(f->name);
+        f->is_event_id = depth == 0 && strcmp(f->name, "event_id") == 0;
+        f->not_canonical = f->is_event_id || (depth == 0 && strcmp(f->name, "reported_at") == 0);
         f->node = build(js, os, avro_schema_record_field_get_by_index(s, (int)k), 0, depth + 1);
         if (!f->node)
             return NULL;
@@ -611,6 +615,7 @@ static const char *members(struct producer_jscan *js, const struct js_node *nd, 
 {
     const char *end = js->end;
     uint32_t seen = 0;
+    size_t next = 0;
     int seen_type = 0;
     p = ws(p, end);
     if (p < end && *p == '}')
@@ -625,9 +630,13 @@ static const char *members(struct producer_jscan *js, const struct js_node *nd, 
             if (p >= end || *p != ':')
                 return NULL;
             p = ws(p + 1, end);
-            size_t f = 0;
-            while (f < nd->nf && (nd->f[f].len != kn || memcmp(nd->f[f].name, k, kn) != 0))
-                f++;
+            /* Keys mostly come in schema order: the one after the last is tried first. */
+            size_t f = next;
+            if (f >= nd->nf || nd->f[f].len != kn || memcmp(nd->f[f].name, k, kn) != 0)
+                for (f = 0; f < nd->nf; f++)
+                    if (nd->f[f].len == kn && memcmp(nd->f[f].name, k, kn) == 0)
+                        break;
+            next = f + 1;
             if (f == nd->nf) {
                 /* "type" was read by the caller; here it is only skipped (once). */
                 if (!top || !js->type_first || seen_type || kn != 4 || memcmp(k, "type", 4) != 0 ||
@@ -642,8 +651,7 @@ static const char *members(struct producer_jscan *js, const struct js_node *nd, 
                 if (seen & (UINT32_C(1) << f))
                     return NULL;
                 seen |= UINT32_C(1) << f;
-                if (top && p + 4 <= end && memcmp(p, "null", 4) == 0 &&
-                    nd->f[f].node->kind != JS_UNION && strcmp(nd->f[f].name, "event_id") == 0) {
+                if (top && p + 4 <= end && memcmp(p, "null", 4) == 0 && nd->f[f].is_event_id) {
                     /* A null event_id means "derive it", like a missing one. */
                     fv[f].s = NULL;
                     p += 4;
@@ -664,7 +672,7 @@ static const char *members(struct producer_jscan *js, const struct js_node *nd, 
     for (size_t f = 0; f < nd->nf; f++) {
         if (seen & (UINT32_C(1) << f))
             continue;
-        if (top && strcmp(nd->f[f].name, "event_id") == 0) {
+        if (top && nd->f[f].is_event_id) {
             fv[f].s = NULL; /* to be derived */
             fv[f].n = 0;
             continue;
@@ -934,7 +942,7 @@ static int canon(struct op_buf *b, const struct js_node *nd, const struct js_val
         for (size_t s = 0; s < nd->nf; s++) {
             size_t k = nd->sorted[s];
             const struct js_field *f = &nd->f[k];
-            if (top && (strcmp(f->name, "event_id") == 0 || strcmp(f->name, "reported_at") == 0))
+            if (top && f->not_canonical)
                 continue;
             if (f->def && same(f->node, &v->first[k], f->def))
                 continue;
