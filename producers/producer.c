@@ -1,12 +1,15 @@
 /* The publishing loop of outreach-producer (pattern of librdkafka's examples/producer.c):
- * read → validate → producev with back-pressure → poll; a file counts as published only
- * when every one of its messages has its delivery report. */
+ * read and cut batches → workers validate, encode and producev with back-pressure → a poller
+ * thread serves delivery reports; a file counts as published only when every one of its
+ * messages has its delivery report. Rejects are reported in input order. */
 #include "producer.h"
 #include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,12 +20,19 @@
 #include "authz.h"
 #include "cli.h"
 #include "codec.h"
+#include "err.h"
 #include "kafka.h"
 #include "log.h"
 #include "notify.h"
 #include "record.h"
 #include "regions.h"
+#include "workers.h"
 #include "xlsx.h"
+
+/* A batch is cut after this many records or bytes: large enough that the hand-over costs
+ * nothing, small enough that the workers share a file evenly. */
+#define BATCH_RECORDS 512
+#define BATCH_BYTES (256 * 1024)
 
 const struct op_conf_def producer_conf_defs[] = {
     /* Shared with outreach-aggregator (same names and defaults): one file serves both. */
@@ -40,6 +50,10 @@ const struct op_conf_def producer_conf_defs[] = {
     {"input.max.record.bytes", OP_CONF_INT, "1048576",
      "longest record (line, or CSV record) accepted; longer ones are rejected", 1024,
      64 * 1024 * 1024},
+    {"producer.threads", OP_CONF_INT, "0",
+     "threads that parse, validate, encode and hand records to librdkafka (0: one per online "
+     "core); the reading thread and the delivery-report thread come on top",
+     0, 256},
     {"input.encoding", OP_CONF_STRING, "auto",
      "auto (UTF-8, or GB18030 when an input is not UTF-8 but is GB18030), utf-8 or gb18030 "
      "(covers GBK); --encoding sets it",
@@ -84,6 +98,15 @@ int producer_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_siz
     return 0;
 }
 
+/* A conversion thread's own state: avro-c values, schemas and its error buffer are not
+ * thread-safe, so each worker has its codec (regions and authz are read-only and shared). */
+struct producer_worker {
+    struct op_codec *codec;
+    struct producer_conv conv;
+    int conv_ready;
+    struct producer_cells cells;
+};
+
 struct producer {
     struct op_conf *conf;
     struct producer_opts opts;
@@ -100,14 +123,31 @@ struct producer {
     int64_t message_timeout_ms;
     size_t max_record;
     const char *sheet; /* input.sheet: NULL, the first worksheet */
-    struct op_buf enc;
     struct producer_cells cells;
     struct op_buf csv_header; /* raw header of the current CSV file, for its rejects */
     /* the file being published; delivery reports are counted into it */
     struct producer_file *cur;
     const struct producer_sink *sink;
-    int64_t in_flight;
-    volatile int fatal;
+    _Atomic int64_t in_flight;
+    _Atomic uint64_t dr_published; /* acknowledged since the file started */
+    atomic_int fatal;
+    /* f->n.failed and the failure report: written by workers' results and delivery reports */
+    pthread_mutex_t count_mu;
+    /* diagnostics output (stderr, .errors, the progress line) */
+    pthread_mutex_t diag_mu;
+    int mutexes_ready;
+    /* conversion threads (workers.c) */
+    int n_workers;
+    struct producer_worker *workers;
+    struct producer_pool *pool;
+    struct producer_batch *batch;          /* being cut */
+    const struct producer_csv_header *hdr; /* the current CSV file's, for the workers */
+    int csv;
+    rd_kafka_resp_err_t rkt_err; /* why the topic handle could not be made */
+    /* delivery reports: served by their own thread, never by the reading one */
+    pthread_t poller;
+    int poller_started;
+    atomic_int poller_run;
     /* diagnostics */
     FILE *rejects;
     char *rejects_path;
@@ -122,31 +162,28 @@ struct producer {
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 const struct op_conf *producer_conf(const struct producer *p)
 {
     return p->conf;
 }
 
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 void producer_poll(struct producer *p, int timeout_ms)
 {
-    if (p->rk)
+    if (p->poller_started)
+        sleep_ms(timeout_ms); /* the poller thread serves reports and client events */
+    else if (p->rk)
         rd_kafka_poll(p->rk, timeout_ms);
 }
 
 int producer_fatal(const struct producer *p)
 {
-    return p->fatal;
+    return atomic_load(&((struct producer *)p)->fatal);
 }
 
 void producer_print_counts(FILE *out, const char *prefix, const struct producer_counts *c,
@@ -186,20 +223,28 @@ static void progress(struct producer *p, struct producer_file *f, int force)
     double dt = (double)(now - p->progress_at) / 1000.0;
     double rate = dt > 0 ? (double)(f->n.read - p->progress_read) / dt : 0;
     char line[512];
+    pthread_mutex_lock(&p->count_mu);
+    uint64_t failed_n = f->n.failed;
+    pthread_mutex_unlock(&p->count_mu);
     snprintf(line, sizeof line,
              "%s: read %" PRIu64 " (%.0f/s), %s %" PRIu64 ", rejected %" PRIu64 ", failed %" PRIu64
              ", in flight %" PRId64,
-             f->name, f->n.read, rate, p->opts.check_only ? "valid" : "published", f->n.published,
-             f->n.rejected, f->n.failed, p->in_flight);
+             f->name, f->n.read, rate, p->opts.check_only ? "valid" : "published",
+             f->n.published + atomic_load(&p->dr_published), f->n.rejected, failed_n,
+             atomic_load(&p->in_flight));
     p->progress_at = now;
     p->progress_read = f->n.read;
     if (p->opts.spool)
         op_log(OP_LOG_INFO, "progress: %s", line);
-    else if (p->tty) {
-        fprintf(stderr, "\r%s\033[K", line);
-        p->progress_shown = 1;
-    } else
-        fprintf(stderr, "progress: %s\n", line);
+    else {
+        pthread_mutex_lock(&p->diag_mu);
+        if (p->tty) {
+            fprintf(stderr, "\r%s\033[K", line);
+            p->progress_shown = 1;
+        } else
+            fprintf(stderr, "progress: %s\n", line);
+        pthread_mutex_unlock(&p->diag_mu);
+    }
 }
 
 /* One diagnostic line: to stderr (one-shot) or the .errors file (spool, which also logs the
@@ -216,10 +261,13 @@ static void diag_line(struct producer *p, struct producer_file *f, int quiet, co
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* Delivery failures come from the poller thread while the reader reports rejects. */
+    pthread_mutex_lock(&p->diag_mu);
     f->reported++;
     if (!p->sink || !p->sink->errors_path) {
         clear_progress(p);
         fprintf(stderr, "%s\n", line);
+        pthread_mutex_unlock(&p->diag_mu);
         return;
     }
     if (!p->errors) {
@@ -229,13 +277,14 @@ static void diag_line(struct producer *p, struct producer_file *f, int quiet, co
     }
     if (p->errors)
         fprintf(p->errors, "%s\n", line);
-    if (quiet)
-        return;
-    if (++f->logged <= 20)
-        op_log(OP_LOG_WARNING, "%s", line);
-    else if (f->logged == 21)
-        op_log(OP_LOG_WARNING, "%s: more problems than logged here: see its .errors report",
-               f->name);
+    if (!quiet) {
+        if (++f->logged <= 20)
+            op_log(OP_LOG_WARNING, "%s", line);
+        else if (f->logged == 21)
+            op_log(OP_LOG_WARNING, "%s: more problems than logged here: see its .errors report",
+                   f->name);
+    }
+    pthread_mutex_unlock(&p->diag_mu);
 }
 
 static int write_all(FILE *fp, const void *data, size_t len)
@@ -334,6 +383,7 @@ static int permanent(rd_kafka_resp_err_t e)
     }
 }
 
+/* Called with count_mu held. */
 static void failed(struct producer *p, struct producer_file *f, long line, rd_kafka_resp_err_t e)
 {
     f->n.failed++;
@@ -351,18 +401,30 @@ static void failed(struct producer *p, struct producer_file *f, long line, rd_ka
         diag_line(p, f, 1, "%s:%ld: kafka: %s", f->name, line, rd_kafka_err2str(e));
 }
 
+/* On the poller thread (or the main one in rd_kafka_flush at exit). The message leaves the
+ * in-flight count last, so that drain() finds it counted. */
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     struct producer *p = opaque;
-    p->in_flight--;
-    struct producer_file *f = p->cur;
-    if (!f)
-        return;
     if (!m->err)
-        f->n.published++;
-    else
-        failed(p, f, (long)(uintptr_t)m->_private, m->err);
+        atomic_fetch_add(&p->dr_published, 1);
+    else {
+        pthread_mutex_lock(&p->count_mu);
+        if (p->cur)
+            failed(p, p->cur, (long)(uintptr_t)m->_private, m->err);
+        pthread_mutex_unlock(&p->count_mu);
+    }
+    atomic_fetch_sub(&p->in_flight, 1);
+}
+
+static void *poller_main(void *arg)
+{
+    struct producer *p = arg;
+    /* Short waits: stopping the thread at exit waits for the current one. */
+    while (atomic_load(&p->poller_run))
+        rd_kafka_poll(p->rk, 10);
+    return NULL;
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -372,7 +434,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         char buf[512];
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
         op_log(OP_LOG_ERR, "fatal producer error: %s: %s", rd_kafka_err2name(orig), buf);
-        p->fatal = 1;
+        atomic_store(&p->fatal, 1);
         return;
     }
     op_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? OP_LOG_WARNING : OP_LOG_NOTICE,
@@ -387,7 +449,7 @@ int producer_ensure_topic(struct producer *p, int timeout_ms, char *errstr, size
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, timeout_ms);
     if (e) {
-        set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(e));
+        op_set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(e));
         return -1;
     }
     int exists = 0;
@@ -403,39 +465,145 @@ int producer_ensure_topic(struct producer *p, int timeout_ms, char *errstr, size
     return op_kafka_ensure_topics(p->rk, &spec, 1, timeout_ms, NULL, errstr, errstr_size);
 }
 
-static void produce(struct producer *p, struct producer_file *f, struct producer_rec *r, long line)
+/* The topic handle comes with the first message, after producer_ensure_topic: a handle
+ * alone makes librdkafka ask for the topic. On the main thread, before records go out. */
+static void topic_handle(struct producer *p)
 {
-    char err[512];
-    p->enc.len = 0;
-    if (op_codec_encode(r->schema, r->value, &p->enc, err, sizeof err) != 0) {
-        f->n.failed++;
-        f->failed_permanent++;
-        diag(p, f, "%s:%ld: encode: %s", f->name, line, err);
-        return;
-    }
+    if (p->rk && !p->rkt && !p->rkt_err && !(p->rkt = rd_kafka_topic_new(p->rk, p->topic, NULL)))
+        p->rkt_err = rd_kafka_last_error();
+}
+
+/* Hands one converted record to librdkafka (thread-safe), waiting for room while the poller
+ * thread serves delivery reports; in flight when it returns 0. Called by the workers, and by
+ * the main thread for .xlsx rows. */
+static rd_kafka_resp_err_t produce_rec(struct producer *p, const struct producer_rec *r, long line)
+{
+    if (!p->rkt)
+        return p->rkt_err;
     const char *type = op_event_type_name(r->type);
     rd_kafka_resp_err_t e;
-    if (!p->rkt && !(p->rkt = rd_kafka_topic_new(p->rk, p->topic, NULL))) {
-        failed(p, f, line, rd_kafka_last_error());
-        return;
-    }
+    atomic_fetch_add(&p->in_flight, 1);
     for (;;) {
         e = rd_kafka_producev(p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(r->key, 6),
-                              RD_KAFKA_V_VALUE(p->enc.data, p->enc.len),
+                              RD_KAFKA_V_VALUE((void *)r->msg, r->msg_len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_HEADER("type", type, -1),
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)line), RD_KAFKA_V_END);
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || p->fatal)
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || atomic_load(&p->fatal))
             break;
-        /* Back-pressure: serve delivery reports until the queue has room. */
-        rd_kafka_poll(p->rk, 100);
-        progress(p, f, 0);
+        sleep_ms(1); /* back-pressure: the poller thread makes room */
     }
-    if (e) {
-        failed(p, f, line, e);
+    if (e)
+        atomic_fetch_sub(&p->in_flight, 1);
+    return e;
+}
+
+/* On a worker thread: one record of a batch. */
+static void produce(struct producer *p, struct producer_job *j, const struct producer_rec *r)
+{
+    rd_kafka_resp_err_t e = produce_rec(p, r, j->line);
+    j->state = e ? PRODUCER_JOB_FAILED : PRODUCER_JOB_OK;
+    j->err = e;
+}
+
+/* The pool's work: convert (and publish) every record of a batch, on worker `wi`. */
+static void convert_batch(void *arg, int wi, struct producer_batch *b)
+{
+    struct producer *p = arg;
+    struct producer_worker *w = &p->workers[wi];
+    char field[PRODUCER_FIELD_MAX], reason[PRODUCER_REASON_MAX];
+    int64_t now = op_clock_wall_ms();
+    for (size_t i = 0; i < b->n; i++) {
+        struct producer_job *j = &b->jobs[i];
+        if (j->state != PRODUCER_JOB_CONVERT)
+            continue;
+        const char *text = (const char *)b->data.data + j->text_off;
+        struct producer_rec rec;
+        int rc;
+        if (p->csv) {
+            const struct producer_csv_header *h = p->hdr;
+            size_t bad;
+            const char *why;
+            if (producer_csv_split(text, j->text_len, &w->cells, &bad, &why) != 0) {
+                snprintf(field, sizeof field, "%s", bad < h->ncols ? h->names[bad] : "record");
+                snprintf(reason, sizeof reason, "%s%s", why,
+                         bad >= h->ncols ? " (past the last column)" : "");
+                producer_batch_reject(b, j, field, reason);
+                continue;
+            }
+            rc = producer_conv_csv(&w->conv, h, w->cells.cell, w->cells.len, w->cells.n, now, &rec,
+                                   field, sizeof field, reason, sizeof reason);
+        } else
+            rc = producer_conv_json(&w->conv, text, j->text_len, now, &rec, field, sizeof field,
+                                    reason, sizeof reason);
+        if (rc != 0)
+            producer_batch_reject(b, j, field, reason);
+        else if (p->opts.check_only)
+            j->state = PRODUCER_JOB_OK;
+        else
+            produce(p, j, &rec);
+    }
+}
+
+/* Accounts for a converted batch, in input order (the reading thread). */
+static void account(struct producer *p, struct producer_file *f, struct producer_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        struct producer_job *j = &b->jobs[i];
+        switch (j->state) {
+        case PRODUCER_JOB_OK:
+            if (p->opts.check_only)
+                f->n.published++;
+            break;
+        case PRODUCER_JOB_FAILED:
+            pthread_mutex_lock(&p->count_mu);
+            failed(p, f, j->line, (rd_kafka_resp_err_t)j->err);
+            pthread_mutex_unlock(&p->count_mu);
+            break;
+        default:
+            reject(p, f, j->line, producer_batch_field(b, j), producer_batch_reason(b, j),
+                   (const char *)b->data.data + j->raw_off, j->raw_len);
+            break;
+        }
+    }
+    producer_pool_release(p->pool, b);
+}
+
+/* Accounts for converted batches: those ready (wait 0) or all of them (wait 1). */
+static void collect(struct producer *p, struct producer_file *f, int wait)
+{
+    struct producer_batch *b;
+    while ((b = producer_pool_collect(p->pool, wait)) != NULL)
+        account(p, f, b);
+}
+
+/* Hands the batch being cut to the workers. */
+static void submit(struct producer *p, struct producer_file *f)
+{
+    struct producer_batch *b = p->batch;
+    p->batch = NULL;
+    if (!b)
+        return;
+    if (b->n == 0) {
+        producer_pool_release(p->pool, b);
         return;
     }
-    p->in_flight++;
+    topic_handle(p);
+    producer_pool_submit(p->pool, b);
+    collect(p, f, 0);
+}
+
+/* The batch being cut, or a new one (accounting for finished ones while all are in use).
+ * NULL when out of memory. */
+static struct producer_batch *cut(struct producer *p, struct producer_file *f)
+{
+    while (!p->batch && !(p->batch = producer_pool_batch(p->pool))) {
+        struct producer_batch *b = producer_pool_collect(p->pool, 1);
+        if (!b)
+            return NULL;
+        account(p, f, b);
+    }
+    return p->batch;
 }
 
 /* Waits for the delivery report of every message produced so far. librdkafka fails each
@@ -447,21 +615,22 @@ static void drain(struct producer *p, struct producer_file *f)
         return;
     int64_t deadline = op_clock_mono_ms() + p->message_timeout_ms + 30000;
     int purged = 0;
-    while (p->in_flight > 0) {
-        rd_kafka_poll(p->rk, 100);
+    while (atomic_load(&p->in_flight) > 0) {
+        sleep_ms(5); /* the poller thread serves the reports */
         progress(p, f, 0);
         if (!purged && op_clock_mono_ms() > deadline) {
             op_log(OP_LOG_ERR,
                    "%s: %" PRId64 " messages unacknowledged after %" PRId64 " ms: purging them",
-                   f->name, p->in_flight, p->message_timeout_ms + 30000);
+                   f->name, atomic_load(&p->in_flight), p->message_timeout_ms + 30000);
             rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             purged = 1;
             deadline = op_clock_mono_ms() + 10000;
         } else if (purged && op_clock_mono_ms() > deadline) {
             /* Never seen; the accounting is now unreliable, so the producer must restart. */
-            f->n.failed += (uint64_t)p->in_flight;
-            p->in_flight = 0;
-            p->fatal = 1;
+            pthread_mutex_lock(&p->count_mu);
+            f->n.failed += (uint64_t)atomic_exchange(&p->in_flight, 0);
+            pthread_mutex_unlock(&p->count_mu);
+            atomic_store(&p->fatal, 1);
         }
     }
 }
@@ -636,8 +805,15 @@ static void publish_xlsx(struct producer *p, struct producer_file *f, struct pro
                 bad = 0;
                 if (p->opts.check_only)
                     f->n.published++;
-                else
-                    produce(p, f, &rec, row->row);
+                else {
+                    topic_handle(p);
+                    rd_kafka_resp_err_t e = produce_rec(p, &rec, row->row);
+                    if (e) {
+                        pthread_mutex_lock(&p->count_mu);
+                        failed(p, f, row->row, e);
+                        pthread_mutex_unlock(&p->count_mu);
+                    }
+                }
             }
         }
         if (bad) {
@@ -645,8 +821,6 @@ static void publish_xlsx(struct producer *p, struct producer_file *f, struct pro
             diag(p, f, "%s:%s!%ld: %s: %s", name, sh, row->row, field, reason);
             keep_reject(p, f, (const char *)line.data, line.len);
         }
-        if (p->rk)
-            rd_kafka_poll(p->rk, 0);
         if ((f->n.read & 255) == 0)
             progress(p, f, 0);
     }
@@ -683,6 +857,8 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     p->csv_header.len = 0;
     p->progress_at = op_clock_mono_ms();
     p->progress_read = 0;
+    p->rkt_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    atomic_store(&p->dr_published, 0);
     struct producer_input in;
     /* A spool directory is written by others: only a regular file there is read, never what a
      * symbolic link points at, and a FIFO must not block the daemon. */
@@ -710,12 +886,14 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     }
     producer_decoder_start(&p->dec, path, name, run);
     say_encoding(p);
-    int csv = in.format == PRODUCER_FORMAT_CSV, have_header = 0;
+    int csv = in.format == PRODUCER_FORMAT_CSV, have_header = 0, read_error = 0;
     struct producer_csv_header hdr;
     memset(&hdr, 0, sizeof hdr);
+    p->csv = csv;
+    p->hdr = &hdr;
     struct producer_raw raw;
     for (;;) {
-        if (!*run || p->fatal) {
+        if (!*run || atomic_load(&p->fatal)) {
             f->interrupted = 1;
             break;
         }
@@ -725,8 +903,7 @@ void producer_publish(struct producer *p, const char *path, const char *name,
             break;
         }
         if (r < 0) {
-            diag(p, f, "%s: read error: %s", name, in.error);
-            f->open_error = 1;
+            read_error = 1;
             break;
         }
         if (r == 0)
@@ -765,31 +942,14 @@ void producer_publish(struct producer *p, const char *path, const char *name,
                      p->max_record);
         } else if (undecodable) {
             snprintf(field, sizeof field, "%s", is_header ? "header" : "record");
-        } else if (csv && producer_csv_split(text, text_len, &p->cells, &bad, &why) != 0) {
-            snprintf(field, sizeof field, "%s",
-                     !is_header && bad < hdr.ncols ? hdr.names[bad]
-                     : is_header                   ? "header"
-                                                   : "record");
-            snprintf(reason, sizeof reason, "%s%s", why,
-                     !is_header && bad >= hdr.ncols ? " (past the last column)" : "");
         } else if (is_header) {
-            if (producer_csv_header_init(&hdr, &p->conv, p->cells.cell, p->cells.len, p->cells.n,
-                                         field, sizeof field, reason, sizeof reason) == 0)
+            if (producer_csv_split(text, text_len, &p->cells, &bad, &why) != 0) {
+                snprintf(field, sizeof field, "header");
+                snprintf(reason, sizeof reason, "%s", why);
+            } else if (producer_csv_header_init(&hdr, &p->conv, p->cells.cell, p->cells.len,
+                                                p->cells.n, field, sizeof field, reason,
+                                                sizeof reason) == 0)
                 continue;
-        } else {
-            struct producer_rec rec;
-            int rc = csv ? producer_conv_csv(&p->conv, &hdr, p->cells.cell, p->cells.len,
-                                             p->cells.n, op_clock_wall_ms(), &rec, field,
-                                             sizeof field, reason, sizeof reason)
-                         : producer_conv_json(&p->conv, text, text_len, op_clock_wall_ms(), &rec,
-                                              field, sizeof field, reason, sizeof reason);
-            if (rc == 0) {
-                if (p->opts.check_only)
-                    f->n.published++;
-                else
-                    produce(p, f, &rec, raw.line);
-                goto next;
-            }
         }
         if (is_header) {
             /* Without a header no row can be read: say it once, keep every row. */
@@ -797,19 +957,37 @@ void producer_publish(struct producer *p, const char *path, const char *name,
             diag(p, f, "%s:%ld: %s: %s", name, raw.line, field, reason);
             continue;
         }
-        reject(p, f, raw.line, field, reason, raw.data, raw.len);
-    next:
-        if (p->rk)
-            rd_kafka_poll(p->rk, 0);
+        /* The record goes to the workers in a batch; what the reader refused itself rides
+         * along as rejected, so that rejects stay in input order. */
+        struct producer_batch *b = cut(p, f);
+        struct producer_job *j = b ? producer_batch_add(b, raw.line, raw.data, raw.len, text,
+                                                        raw.overlong || undecodable ? 0 : text_len)
+                                   : NULL;
+        if (!j) {
+            reject(p, f, raw.line, "record", "out of memory", raw.data, raw.len);
+            continue;
+        }
+        if (raw.overlong || undecodable)
+            producer_batch_reject(b, j, field, reason);
+        if (b->n >= BATCH_RECORDS || b->data.len >= BATCH_BYTES)
+            submit(p, f);
         if ((f->n.read & 255) == 0)
             progress(p, f, 0);
     }
+    submit(p, f);
+    collect(p, f, 1);
+    if (read_error) {
+        diag(p, f, "%s: read error: %s", name, in.error);
+        f->open_error = 1;
+    }
+    p->hdr = NULL;
     producer_csv_header_free(&hdr);
     f->n.lines = (uint64_t)in.lines;
     f->n.blank = (uint64_t)in.blank_lines;
     producer_input_close(&in);
     f->encoding = p->dec.enc;
     drain(p, f);
+    f->n.published += atomic_exchange(&p->dr_published, 0);
 done:
     if (f->failures_reported > 10 && !(sink && sink->errors_path))
         diag(p, f, "%s: %" PRIu64 " more failed deliveries not shown", name,
@@ -831,16 +1009,48 @@ done:
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
+/* producer.threads conversion threads, each with its own codec and conversion context. */
+static int start_workers(struct producer *p, char *errstr, size_t errstr_size)
+{
+    int n = (int)op_conf_get_int(p->conf, "producer.threads");
+    if (n <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
+    }
+    p->workers = calloc((size_t)n, sizeof *p->workers);
+    if (!p->workers) {
+        op_set_err(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    p->n_workers = n;
+    for (int i = 0; i < n; i++) {
+        struct producer_worker *w = &p->workers[i];
+        w->codec = op_codec_new_default(errstr, errstr_size);
+        if (!w->codec || producer_conv_init(&w->conv, w->codec, p->regions, p->authz,
+                                            op_conf_get_int(p->conf, "max.future.skew.s") * 1000,
+                                            p->opts.default_type, errstr, errstr_size) != 0)
+            return -1;
+        w->conv_ready = 1;
+        w->conv.text_utf8_valid = 1; /* producer_decoder_record checked every record */
+    }
+    /* Two batches per worker keep every worker busy while the reader cuts the next ones. */
+    p->pool = producer_pool_new(n, 2 * n + 2, convert_batch, p, errstr, errstr_size);
+    return p->pool ? 0 : -1;
+}
+
 struct producer *producer_new(struct op_conf *conf, const struct producer_opts *opts, char *errstr,
                               size_t errstr_size)
 {
     struct producer *p = calloc(1, sizeof *p);
     if (!p) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     p->conf = conf;
     p->opts = *opts;
+    pthread_mutex_init(&p->count_mu, NULL);
+    pthread_mutex_init(&p->diag_mu, NULL);
+    p->mutexes_ready = 1;
     p->topic = op_conf_get(conf, "events.topic");
     p->max_record = (size_t)op_conf_get_int(conf, "input.max.record.bytes");
     p->sheet = op_conf_get(conf, "input.sheet");
@@ -880,19 +1090,22 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     const char *enc = op_conf_get(conf, "input.encoding");
     int e = producer_encoding_from_name(enc);
     if (e < 0) {
-        set_err(errstr, errstr_size,
-                "input.encoding: unknown encoding \"%s\" (expected auto, utf-8 or gb18030)", enc);
+        op_set_err(errstr, errstr_size,
+                   "input.encoding: unknown encoding \"%s\" (expected auto, utf-8 or gb18030)",
+                   enc);
         goto fail;
     }
     if (producer_decoder_init(&p->dec, (enum producer_encoding)e, errstr, errstr_size) != 0)
         goto fail;
     p->dec_ready = 1;
+    if (start_workers(p, errstr, errstr_size) != 0)
+        goto fail;
     if (opts->check_only)
         return p;
 
     rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
     if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     rd_kafka_conf_set_opaque(c, p);
@@ -902,12 +1115,19 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     if (!p->rk) {
         rd_kafka_conf_destroy(c);
-        set_err(errstr, errstr_size, "%s", err);
+        op_set_err(errstr, errstr_size, "%s", err);
         goto fail;
     }
     /* rd_kafka_new() took ownership of c. The topic handle comes with the first message,
      * after producer_ensure_topic: a handle alone makes librdkafka ask for the topic. */
     c = NULL;
+    /* Delivery reports on their own thread: the reader never waits for them. */
+    atomic_store(&p->poller_run, 1);
+    if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
+        op_set_err(errstr, errstr_size, "cannot start the delivery-report thread");
+        goto fail;
+    }
+    p->poller_started = 1;
     return p;
 fail:
     producer_destroy(p);
@@ -918,6 +1138,11 @@ fail:
  * after the call, so nothing of librdkafka's is logged after the counts. */
 static void close_kafka(struct producer *p)
 {
+    if (p->poller_started) {
+        atomic_store(&p->poller_run, 0);
+        pthread_join(p->poller, NULL);
+        p->poller_started = 0;
+    }
     if (p->rkt)
         rd_kafka_topic_destroy(p->rkt);
     p->rkt = NULL;
@@ -932,6 +1157,17 @@ void producer_destroy(struct producer *p)
 {
     if (!p)
         return;
+    /* Workers first: they may still hand messages to librdkafka. */
+    producer_pool_destroy(p->pool);
+    p->pool = NULL;
+    for (int i = 0; p->workers && i < p->n_workers; i++) {
+        struct producer_worker *w = &p->workers[i];
+        if (w->conv_ready)
+            producer_conv_free(&w->conv);
+        op_codec_destroy(w->codec);
+        producer_cells_free(&w->cells);
+    }
+    free(p->workers);
     close_kafka(p);
     producer_close_rejects(p);
     if (p->errors)
@@ -940,12 +1176,15 @@ void producer_destroy(struct producer *p)
         producer_conv_free(&p->conv);
     if (p->dec_ready)
         producer_decoder_free(&p->dec);
-    op_buf_free(&p->enc);
     op_buf_free(&p->csv_header);
     producer_cells_free(&p->cells);
     op_authz_destroy(p->authz);
     op_codec_destroy(p->codec);
     op_regions_destroy(p->regions);
+    if (p->mutexes_ready) {
+        pthread_mutex_destroy(&p->count_mu);
+        pthread_mutex_destroy(&p->diag_mu);
+    }
     free(p);
 }
 

@@ -11,6 +11,7 @@
 
 #include "aliases.h"
 #include "avrojson.h"
+#include "jsonscan.h"
 #include "kafka.h"
 #include "sha256.h"
 
@@ -206,6 +207,8 @@ int producer_conv_init(struct producer_conv *conv, const struct op_codec *codec,
                 json_is_string(lt) && strcmp(json_string_value(lt), "timestamp-millis") == 0;
         }
     }
+    /* Without it (out of memory) every record takes the generic path: slower, same result. */
+    conv->fast = producer_jscan_new(conv);
     return 0;
 fail:
     producer_conv_free(conv);
@@ -220,6 +223,9 @@ void producer_conv_free(struct producer_conv *conv)
             conv->have_value[t] = 0;
         }
     op_buf_free(&conv->canon);
+    op_buf_free(&conv->msg);
+    producer_jscan_destroy(conv->fast);
+    conv->fast = NULL;
 }
 
 /* ---- canonical content and derived ids -------------------------------------------------- */
@@ -234,9 +240,7 @@ static int puts_(struct op_buf *b, const char *s)
     return op_buf_append(b, s, strlen(s));
 }
 
-/* JSON string as Python's json.dumps(ensure_ascii=False) writes it, so that an independent
- * implementation can recompute ids. */
-static int put_json_string(struct op_buf *b, const char *s, size_t n)
+int producer_json_string(struct op_buf *b, const char *s, size_t n)
 {
     if (put(b, "\"", 1))
         return -1;
@@ -398,7 +402,7 @@ static int canon_record(struct canon *cx, avro_value_t *v, int top, int depth)
         if (d && is_default(&c, d))
             continue;
         if ((!first && put(out, ",", 1)) ||
-            put_json_string(out, refs[k].name, strlen(refs[k].name)) || put(out, ":", 1) ||
+            producer_json_string(out, refs[k].name, strlen(refs[k].name)) || put(out, ":", 1) ||
             canon_value(cx, &c, 0, depth + 1))
             return -1;
         first = 0;
@@ -477,13 +481,13 @@ static int canon_value(struct canon *cx, avro_value_t *v, int top, int depth)
         const char *s = "";
         size_t n = 0;
         avro_value_get_string(v, &s, &n);
-        return put_json_string(out, s, n ? n - 1 : 0);
+        return producer_json_string(out, s, n ? n - 1 : 0);
     }
     case AVRO_ENUM: {
         int i = 0;
         avro_value_get_enum(v, &i);
         const char *sym = avro_schema_enum_get(deref(avro_value_get_schema(v)), i);
-        return sym ? put_json_string(out, sym, strlen(sym)) : -1;
+        return sym ? producer_json_string(out, sym, strlen(sym)) : -1;
     }
     case AVRO_UNION: {
         avro_value_t br;
@@ -577,9 +581,17 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
         say(reason, reason_size, "not six digits");
         return -1;
     }
+    conv->msg.len = 0;
+    if (op_codec_encode(s, v, &conv->msg, err, sizeof err) != 0) {
+        say(field, field_size, "record");
+        say(reason, reason_size, "cannot encode: %s", err);
+        return -1;
+    }
     out->type = (enum op_event_type)t;
     out->schema = s;
     out->value = v;
+    out->msg = conv->msg.data;
+    out->msg_len = conv->msg.len;
     return 0;
 }
 
@@ -617,6 +629,19 @@ static void bad_ts(const char *fname, const char *s, size_t n, const char *why, 
 int producer_conv_json(struct producer_conv *conv, const char *text, size_t len, int64_t now_ms,
                        struct producer_rec *out, char *field, size_t field_size, char *reason,
                        size_t reason_size)
+{
+    if (conv->fast && producer_jscan_convert(conv->fast, conv, text, len, now_ms, out)) {
+        conv->n_fast++;
+        return 0;
+    }
+    conv->n_generic++;
+    return producer_conv_json_generic(conv, text, len, now_ms, out, field, field_size, reason,
+                                      reason_size);
+}
+
+int producer_conv_json_generic(struct producer_conv *conv, const char *text, size_t len,
+                               int64_t now_ms, struct producer_rec *out, char *field,
+                               size_t field_size, char *reason, size_t reason_size)
 {
     json_error_t je;
     json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);

@@ -65,13 +65,21 @@ struct producer_conv {
     int default_type; /* type of records that name none (--type), or -1 */
     struct op_buf canon;
     struct producer_defaults defaults;
+    struct op_buf msg;           /* the last encoded message of the generic path */
+    struct producer_jscan *fast; /* jsonscan.h; NULL: every JSON record takes the generic path */
+    uint64_t n_fast, n_generic;  /* JSON records converted either way (tests, profiles) */
+    /* Set by a caller whose every text was already checked as UTF-8 (the reader's decoder):
+     * the fast path then skips its own check. 0 (the default) for any other input. */
+    int text_utf8_valid;
 };
 
-/* The result of a successful conversion: valid until the next conversion of the same type. */
+/* The result of a successful conversion: valid until the next conversion on the same conv. */
 struct producer_rec {
     enum op_event_type type;
     const struct op_schema *schema; /* the newest schema of the type: the writer */
-    avro_value_t *value;
+    avro_value_t *value;            /* NULL when the fast JSON path converted the record */
+    const unsigned char *msg;       /* the message: single-object encoding by the writer */
+    size_t msg_len;
     struct op_event ev;
     char key[7]; /* province code */
     int derived; /* event_id was derived */
@@ -87,10 +95,16 @@ void producer_conv_free(struct producer_conv *conv);
 
 /* Converts and validates one JSON Lines record (len bytes, no line terminator). now_ms is the
  * clock for the future-skew rule. Returns 0 with *out filled, or -1 with the field and the
- * reason of the first problem. */
+ * reason of the first problem. Takes the fast path (jsonscan.c) when it can, else the generic
+ * one: both give the same bytes, ids and reasons. Safe on any input (a fuzz target). */
 int producer_conv_json(struct producer_conv *conv, const char *text, size_t len, int64_t now_ms,
                        struct producer_rec *out, char *field, size_t field_size, char *reason,
                        size_t reason_size);
+
+/* The same through jansson and avro-c values only: the reference of the fast path's tests. */
+int producer_conv_json_generic(struct producer_conv *conv, const char *text, size_t len,
+                               int64_t now_ms, struct producer_rec *out, char *field,
+                               size_t field_size, char *reason, size_t reason_size);
 
 /* Maps header cells onto the schemas. Fails (field "header") on an unknown or repeated
  * column, or a file without a "type" column when conv has no default type. */
@@ -111,6 +125,10 @@ int producer_conv_csv(struct producer_conv *conv, const struct producer_csv_head
  * must only ever be used with the schemas of one codec. Returns 0 or -1. */
 int producer_canonical(const struct op_schema *s, avro_value_t *v, struct producer_defaults *cache,
                        struct op_buf *out);
+
+/* Appends s as a JSON string the way Python's json.dumps(ensure_ascii=False) writes it (the
+ * canonical content's strings), so that an independent implementation can recompute ids. */
+int producer_json_string(struct op_buf *b, const char *s, size_t n);
 
 /* The derived id of value v of schema s: PRODUCER_ID_PREFIX + 32 hex digits of
  * SHA-256(PRODUCER_ID_DOMAIN "\n" type "\n" canonical). Returns 0 or -1 (out of memory). */

@@ -534,7 +534,10 @@ fi
 mkdir -p "$S2/incoming"
 cp big.jsonl "$S2/incoming/.big.tmp"
 mv "$S2/incoming/.big.tmp" "$S2/incoming/big.jsonl"
-"$P" --spool "$S2" -F p.conf -F big.conf -X "events.topic=$T4" --progress 2>c2.log &
+# The producer publishes the whole file in about a second now: a small librdkafka queue and a
+# long linger hold it to ~20 000 events/s, so that the kill lands mid-file.
+"$P" --spool "$S2" -F p.conf -F big.conf -X "events.topic=$T4" --progress \
+    -X queue.buffering.max.messages=10000 -X linger.ms=500 2>c2.log &
 DAEMON=$!
 # Mid-file: some events acknowledged, the file not done.
 published_some() { grep -qE 'progress: big.jsonl: read [0-9]+ .*published [1-9]' c2.log; }
