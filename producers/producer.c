@@ -882,6 +882,7 @@ void producer_publish(struct producer *p, const char *path, const char *name,
         publish_xlsx(p, f, &in, name, run);
         producer_input_close(&in);
         drain(p, f);
+        f->n.published += atomic_exchange(&p->dr_published, 0);
         goto done;
     }
     producer_decoder_start(&p->dec, path, name, run);

@@ -149,10 +149,10 @@ static int store_chunk(struct aggregator *a)
     return agg_store_begin(a->store);
 }
 
-static int put_rollup(const struct agg_rollup *r, void *opaque)
+static int put_rollup(uint64_t id, const void *data, size_t len, void *opaque)
 {
     struct store_put *sp = opaque;
-    return agg_store_put_rollup(sp->a->store, sp->p, r) || store_chunk(sp->a) ? -1 : 0;
+    return agg_store_put_encoded(sp->a->store, sp->p, id, data, len) || store_chunk(sp->a) ? -1 : 0;
 }
 
 static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)

@@ -580,6 +580,8 @@ int agg_seen_check_add(struct agg_state *s, const char *event_id, int64_t now_ms
     return op_map_put(s->seen, event_id, n, (void *)(intptr_t)(now_ms > 0 ? now_ms : 1), NULL);
 }
 
+static const unsigned char *frozen_find(const struct agg_frozen *f, uint64_t id, size_t *len);
+
 static struct agg_rollup *rollup_get(struct agg_state *s, uint64_t id)
 {
     if (!s->live)
@@ -590,19 +592,13 @@ static struct agg_rollup *rollup_get(struct agg_state *s, uint64_t id)
     r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    const struct agg_rollup *f =
-        s->frozen ? op_map_get(s->frozen, (const char *)&id, sizeof id) : NULL;
+    size_t flen;
+    const unsigned char *f = frozen_find(&s->frozen, id, &flen);
     if (f) { /* committed, not yet in the backing: a copy joins the working set */
-        *r = *f;
-        r->dims = NULL;
-        r->cap_dims = 0;
-        if (f->n_dims && !(r->dims = malloc(f->n_dims * sizeof *r->dims))) {
+        if (agg_rollup_decode(r, f, flen) != 0) {
             rollup_free(r);
             return NULL;
         }
-        if (f->n_dims)
-            memcpy(r->dims, f->dims, f->n_dims * sizeof *r->dims);
-        r->cap_dims = f->n_dims;
     } else if (s->backing.load_rollup &&
                s->backing.load_rollup(s->backing.opaque, s->partition, id, r) < 0) {
         rollup_free(r);
@@ -788,34 +784,131 @@ int agg_state_each(struct agg_state *s, int (*rollup_cb)(const struct agg_rollup
     return each_of(s->live, s->seen, rollup_cb, seen_cb, opaque);
 }
 
+/* ---- the frozen generation ---------------------------------------------------------- */
+
+static size_t frozen_home(uint64_t id, size_t mask)
+{
+    id ^= id >> 33; /* a 64-bit mix (murmur3's finaliser): ids differ in few low bits */
+    id *= UINT64_C(0xff51afd7ed558ccd);
+    id ^= id >> 33;
+    return (size_t)id & mask;
+}
+
+static const unsigned char *frozen_find(const struct agg_frozen *f, uint64_t id, size_t *len)
+{
+    if (!f->on || f->n == 0)
+        return NULL;
+    for (size_t i = frozen_home(id, f->mask);; i = (i + 1) & f->mask) {
+        uint32_t k = f->slot[i];
+        if (k == 0)
+            return NULL;
+        if (f->id[k - 1] == id) {
+            *len = f->len[k - 1];
+            return (const unsigned char *)f->data.data + f->off[k - 1];
+        }
+    }
+}
+
+static void frozen_free(struct agg_frozen *f)
+{
+    op_buf_free(&f->data);
+    free(f->id);
+    free(f->off);
+    free(f->len);
+    free(f->slot);
+    memset(f, 0, sizeof *f);
+}
+
+/* Encodes every rollup of live into f (not yet on). 0 or -1 (allocation). */
+static int frozen_fill(struct agg_frozen *f, const struct op_map *live)
+{
+    size_t n = op_map_size(live), cap = 16, pos = 0, len;
+    while (cap < n * 2)
+        cap *= 2;
+    f->mask = cap - 1;
+    f->slot = calloc(cap, sizeof *f->slot);
+    f->id = malloc((n ? n : 1) * sizeof *f->id);
+    f->off = malloc((n ? n : 1) * sizeof *f->off);
+    f->len = malloc((n ? n : 1) * sizeof *f->len);
+    if (!f->slot || !f->id || !f->off || !f->len || n >= UINT32_MAX)
+        return -1;
+    const char *key;
+    void *v;
+    while (op_map_next(live, &pos, &key, &len, &v)) {
+        const struct agg_rollup *r = v;
+        size_t at = f->data.len;
+        if (agg_rollup_encode(r, &f->data) != 0 || f->data.len > UINT32_MAX)
+            return -1;
+        f->id[f->n] = r->id;
+        f->off[f->n] = (uint32_t)at;
+        f->len[f->n] = (uint32_t)(f->data.len - at);
+        size_t i = frozen_home(r->id, f->mask);
+        while (f->slot[i])
+            i = (i + 1) & f->mask;
+        f->slot[i] = (uint32_t)++f->n;
+    }
+    return 0;
+}
+
+struct frozen_ref {
+    uint64_t id;
+    uint32_t index;
+};
+
+static int by_ref_id(const void *x, const void *y)
+{
+    uint64_t a = ((const struct frozen_ref *)x)->id, b = ((const struct frozen_ref *)y)->id;
+    return a < b ? -1 : a > b;
+}
+
 int agg_state_each_frozen(const struct agg_state *s,
-                          int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
+                          int (*rollup_cb)(uint64_t id, const void *data, size_t len, void *opaque),
                           int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
                           void *opaque)
 {
-    return each_of(s->frozen, s->frozen_seen, rollup_cb, seen_cb, opaque);
+    const struct agg_frozen *f = &s->frozen;
+    int rc = 0;
+    if (rollup_cb && f->on && f->n) {
+        /* In key order, for the same reason as agg_state_each. */
+        struct frozen_ref *refs = malloc(f->n * sizeof *refs);
+        if (!refs)
+            return -1;
+        for (size_t i = 0; i < f->n; i++)
+            refs[i] = (struct frozen_ref){f->id[i], (uint32_t)i};
+        qsort(refs, f->n, sizeof *refs, by_ref_id);
+        for (size_t i = 0; rc == 0 && i < f->n; i++) {
+            uint32_t k = refs[i].index;
+            rc = rollup_cb(refs[i].id, (const unsigned char *)f->data.data + f->off[k], f->len[k],
+                           opaque);
+        }
+        free(refs);
+    }
+    return rc ? rc : each_of(NULL, s->frozen_seen, NULL, seen_cb, opaque);
 }
 
 int agg_state_freeze(struct agg_state *s)
 {
-    if (s->frozen || s->frozen_seen || s->n_dirty || !s->live || !s->seen)
+    if (s->frozen.on || s->frozen_seen || s->n_dirty || !s->live || !s->seen)
         return -1;
     struct op_map *live = op_map_new(), *seen = op_map_new();
-    if (!live || !seen) {
+    if (!live || !seen || frozen_fill(&s->frozen, s->live) != 0) {
         op_map_destroy(live, NULL);
         op_map_destroy(seen, NULL);
+        frozen_free(&s->frozen);
         return -1;
     }
-    s->frozen = s->live, s->frozen_seen = s->seen;
+    s->frozen.on = 1;
+    op_map_destroy(s->live, rollup_free);
+    s->frozen_seen = s->seen;
     s->live = live, s->seen = seen;
     return 0;
 }
 
 void agg_state_thaw(struct agg_state *s)
 {
-    op_map_destroy(s->frozen, rollup_free);
+    frozen_free(&s->frozen);
     op_map_destroy(s->frozen_seen, NULL);
-    s->frozen = s->frozen_seen = NULL;
+    s->frozen_seen = NULL;
 }
 
 /* ---- rollup records --------------------------------------------------------------------- */

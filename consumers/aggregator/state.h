@@ -81,8 +81,18 @@ struct agg_state {
     struct op_map *seen; /* event_id -> seen time in ms: counted since the last flush */
     /* The previous generation, committed to Kafka and being written to the backing by another
      * thread: read-only until agg_state_thaw; looked up between the working set and the
-     * backing. NULL when none. */
-    struct op_map *frozen, *frozen_seen;
+     * backing. Rollups are kept in their store encoding (a quarter of the memory of live
+     * ones). NULL / n 0 when none. */
+    struct agg_frozen {
+        struct op_buf data; /* encoded rollups back to back */
+        uint64_t *id;       /* per rollup: id, and its bytes data[off, off + len) */
+        uint32_t *off, *len;
+        size_t n;
+        uint32_t *slot; /* open addressing on id: index + 1, 0 empty */
+        size_t mask;
+        int on;
+    } frozen;
+    struct op_map *frozen_seen;
     struct agg_rollup **dirty;
     size_t n_dirty, cap_dirty;
 };
@@ -162,10 +172,11 @@ void agg_state_release(struct agg_state *s);
  * until agg_state_thaw. -1 (nothing changed) when a generation is still frozen, a rollup is
  * dirty, or on allocation failure. */
 int agg_state_freeze(struct agg_state *s);
-/* Like agg_state_each, over the frozen generation; it only reads, so another thread may call
- * it while this one goes on with the working set. 0 when none is frozen. */
+/* The frozen generation in key order: each rollup's id and store encoding (as
+ * agg_rollup_encode), then the ids as agg_state_each. It only reads, so another thread may
+ * call it while this one goes on with the working set. 0 when none is frozen. */
 int agg_state_each_frozen(const struct agg_state *s,
-                          int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
+                          int (*rollup_cb)(uint64_t id, const void *data, size_t len, void *opaque),
                           int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
                           void *opaque);
 /* Frees the frozen generation (once the backing holds it). */

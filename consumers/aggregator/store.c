@@ -565,6 +565,14 @@ int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollu
     return put(st, st->rollups, &k, &v, "write rollup");
 }
 
+int agg_store_put_encoded(struct agg_store *st, int32_t p, uint64_t id, const void *data,
+                          size_t len)
+{
+    unsigned char kb[12];
+    MDB_val k = rollup_key(kb, p, id), v = {len, (void *)data};
+    return put(st, st->rollups, &k, &v, "write rollup");
+}
+
 int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms)
 {
     unsigned char kb[4 + OP_EVENT_ID_MAX];

@@ -50,6 +50,9 @@ int agg_store_begin(struct agg_store *st);
 /* Forgets partition p's recorded offsets; with wipe also every rollup and id of it. */
 int agg_store_reset_partition(struct agg_store *st, int32_t p, int wipe);
 int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollup *r);
+/* The same from a rollup's encoding (agg_rollup_encode). */
+int agg_store_put_encoded(struct agg_store *st, int32_t p, uint64_t id, const void *data,
+                          size_t len);
 int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms);
 int agg_store_set_partition(struct agg_store *st, int32_t p, int64_t rollups_next,
                             int64_t seen_next);

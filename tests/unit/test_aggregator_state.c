@@ -407,12 +407,17 @@ struct frozen_seen {
     int64_t prov_events; /* event_count of ALL|all|650000 as frozen */
 };
 
-static int frozen_rollup_cb(const struct agg_rollup *r, void *opaque)
+static int frozen_rollup_cb(uint64_t id, const void *data, size_t len, void *opaque)
 {
     struct frozen_seen *fs = opaque;
+    struct agg_rollup r;
+    memset(&r, 0, sizeof r);
     fs->rollups++;
-    if (r->id == agg_rollup_id(AGG_ALL, 0, 650000))
-        fs->prov_events = r->event_count;
+    if (id == agg_rollup_id(AGG_ALL, 0, 650000)) {
+        assert_int_equal(agg_rollup_decode(&r, data, len), 0);
+        fs->prov_events = r.event_count;
+        agg_rollup_clear(&r);
+    }
     return 0;
 }
 
