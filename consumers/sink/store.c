@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "err.h"
 #include "log.h"
 #include "map.h"
 
@@ -34,17 +35,6 @@ struct sink_store {
     uint64_t log_bytes, compact_bytes;
     struct sink_stats stats;
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- validation ------------------------------------------------------------------------- */
 
@@ -83,7 +73,7 @@ static int want_str(json_t *r, const char *name, const char **out, char *errstr,
 {
     json_t *j = json_object_get(r, name);
     if (!json_is_string(j)) {
-        set_err(errstr, errstr_size, "%s: %s", name, j ? "not a string" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, j ? "not a string" : "missing");
         return -1;
     }
     *out = json_string_value(j);
@@ -95,12 +85,12 @@ static int want_int(json_t *r, const char *name, int64_t min, int64_t *out, char
 {
     json_t *j = json_object_get(r, name);
     if (!json_is_integer(j)) {
-        set_err(errstr, errstr_size, "%s: %s", name, j ? "not an integer" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, j ? "not an integer" : "missing");
         return -1;
     }
     *out = json_integer_value(j);
     if (*out < min) {
-        set_err(errstr, errstr_size, "%s: %" PRId64 " is below %" PRId64, name, *out, min);
+        op_set_err(errstr, errstr_size, "%s: %" PRId64 " is below %" PRId64, name, *out, min);
         return -1;
     }
     return 0;
@@ -120,12 +110,12 @@ static int check_money_map(json_t *r, const char *fen_name, const char *yuan_nam
 {
     json_t *fen = json_object_get(r, fen_name), *yuan = json_object_get(r, yuan_name);
     if (!json_is_object(fen) || !json_is_object(yuan)) {
-        set_err(errstr, errstr_size, "%s: %s", json_is_object(fen) ? yuan_name : fen_name,
-                "missing or not an object");
+        op_set_err(errstr, errstr_size, "%s: %s", json_is_object(fen) ? yuan_name : fen_name,
+                   "missing or not an object");
         return -1;
     }
     if (json_object_size(fen) != json_object_size(yuan)) {
-        set_err(errstr, errstr_size, "%s: not the keys of %s", yuan_name, fen_name);
+        op_set_err(errstr, errstr_size, "%s: not the keys of %s", yuan_name, fen_name);
         return -1;
     }
     const char *k;
@@ -135,12 +125,13 @@ static int check_money_map(json_t *r, const char *fen_name, const char *yuan_nam
         json_t *y = json_object_get(yuan, k);
         int64_t parsed;
         if (!json_is_integer(v)) {
-            set_err(errstr, errstr_size, "%s.%s: not an integer", fen_name, k);
+            op_set_err(errstr, errstr_size, "%s.%s: not an integer", fen_name, k);
             return -1;
         }
         if (!json_is_string(y) || sink_parse_yuan(json_string_value(y), &parsed) != 0 ||
             parsed != json_integer_value(v)) {
-            set_err(errstr, errstr_size, "%s.%s: does not equal %s.%s", yuan_name, k, fen_name, k);
+            op_set_err(errstr, errstr_size, "%s.%s: does not equal %s.%s", yuan_name, k, fen_name,
+                       k);
             return -1;
         }
     }
@@ -154,7 +145,7 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
     const char *region, *kind, *window, *level, *yuan;
     int64_t v;
     if (!json_is_object(r)) {
-        set_err(errstr, errstr_size, "not an object");
+        op_set_err(errstr, errstr_size, "not an object");
         return -1;
     }
     if (want_str(r, "region", &region, errstr, errstr_size) ||
@@ -163,34 +154,34 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
         want_str(r, "level", &level, errstr, errstr_size))
         return -1;
     if (strlen(region) != 6 || strspn(region, "0123456789") != 6) {
-        set_err(errstr, errstr_size, "region: not six digits");
+        op_set_err(errstr, errstr_size, "region: not six digits");
         return -1;
     }
     if (!one_of(kind, kinds)) {
-        set_err(errstr, errstr_size, "window_kind: not DAY, MONTH, CAMPAIGN or ALL");
+        op_set_err(errstr, errstr_size, "window_kind: not DAY, MONTH, CAMPAIGN or ALL");
         return -1;
     }
     if (!one_of(level, levels)) {
-        set_err(errstr, errstr_size, "level: not PROVINCE, PREFECTURE or COUNTY");
+        op_set_err(errstr, errstr_size, "level: not PROVINCE, PREFECTURE or COUNTY");
         return -1;
     }
     if (window[0] == 0) {
-        set_err(errstr, errstr_size, "window: empty");
+        op_set_err(errstr, errstr_size, "window: empty");
         return -1;
     }
     int kl = snprintf(key, SINK_KEY_MAX, "%s|%s|%s", kind, window, region);
     if (kl < 0 || kl >= SINK_KEY_MAX) {
-        set_err(errstr, errstr_size, "window: too long");
+        op_set_err(errstr, errstr_size, "window: too long");
         return -1;
     }
     json_t *given = json_object_get(r, "key");
     if (given && (!json_is_string(given) || strcmp(json_string_value(given), key) != 0)) {
-        set_err(errstr, errstr_size, "key: not window_kind|window|region");
+        op_set_err(errstr, errstr_size, "key: not window_kind|window|region");
         return -1;
     }
     json_t *name = json_object_get(r, "region_name");
     if (name && !json_is_string(name) && !json_is_null(name)) {
-        set_err(errstr, errstr_size, "region_name: not a string or null");
+        op_set_err(errstr, errstr_size, "region_name: not a string or null");
         return -1;
     }
     if (want_int(r, "revision", 1, rev, errstr, errstr_size) ||
@@ -200,8 +191,8 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
         return -1;
     int64_t parsed;
     if (sink_parse_yuan(yuan, &parsed) != 0 || parsed != v) {
-        set_err(errstr, errstr_size, "funding_yuan: \"%.40s\" does not equal funding_fen %" PRId64,
-                yuan, v);
+        op_set_err(errstr, errstr_size,
+                   "funding_yuan: \"%.40s\" does not equal funding_fen %" PRId64, yuan, v);
         return -1;
     }
     if (check_money_map(r, "funding_by_source_fen", "funding_by_source_yuan", errstr,
@@ -211,8 +202,8 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
         return -1;
     json_t *mean = json_object_get(r, "satisfaction_mean");
     if (!mean || (!json_is_null(mean) && !json_is_string(mean))) {
-        set_err(errstr, errstr_size, "satisfaction_mean: %s",
-                mean ? "not a string or null" : "missing");
+        op_set_err(errstr, errstr_size, "satisfaction_mean: %s",
+                   mean ? "not a string or null" : "missing");
         return -1;
     }
     return 0;
@@ -378,13 +369,13 @@ static int compact(struct sink_store *s, char *errstr, size_t errstr_size)
     struct compact_ctx c = {-1, OP_BUF_INIT, 0, 0, 0};
     int rc = -1;
     if (!tmp) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     snprintf(tmp, n, "%s.tmp", s->path);
     c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (c.fd < 0) {
-        set_err(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
         goto cleanup;
     }
     for (size_t i = 0; i < s->n_keys; i++) {
@@ -423,7 +414,7 @@ static int compact(struct sink_store *s, char *errstr, size_t errstr_size)
     }
     c.fd = -1;
     if (rename(tmp, s->path) != 0) {
-        set_err(errstr, errstr_size, "rename %s: %s", tmp, strerror(errno));
+        op_set_err(errstr, errstr_size, "rename %s: %s", tmp, strerror(errno));
         goto cleanup;
     }
     fsync_parent(s->path);
@@ -431,14 +422,14 @@ static int compact(struct sink_store *s, char *errstr, size_t errstr_size)
         close(s->fd);
     s->fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (s->fd < 0) {
-        set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
         goto cleanup;
     }
     s->log_bytes = s->compact_bytes = c.bytes;
     rc = 0;
     goto cleanup;
 io:
-    set_err(errstr, errstr_size, "%s: %s", tmp, errno ? strerror(errno) : "out of memory");
+    op_set_err(errstr, errstr_size, "%s: %s", tmp, errno ? strerror(errno) : "out of memory");
 cleanup:
     if (c.fd >= 0)
         close(c.fd);
@@ -458,7 +449,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
     size_t i;
     int rc = -1;
     if (!json_is_object(doc)) {
-        set_err(errstr, errstr_size, "%s", doc ? "not an object" : jerr.text);
+        op_set_err(errstr, errstr_size, "%s", doc ? "not an object" : jerr.text);
         goto cleanup;
     }
     keys = json_object_get(doc, "keys");
@@ -468,7 +459,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
         const char *k = json_string_value(json_array_get(it, 0));
         const char *d = json_string_value(json_array_get(it, 1));
         if (!k || !d || strlen(k) >= SINK_KEY_MAX) {
-            set_err(errstr, errstr_size, "keys[%zu]: not [KEY, DIGEST]", i);
+            op_set_err(errstr, errstr_size, "keys[%zu]: not [KEY, DIGEST]", i);
             goto cleanup;
         }
         if (remember_key(s, k, strtoull(d, NULL, 16)) != 0)
@@ -479,7 +470,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
         char key[SINK_KEY_MAX], why[256];
         int64_t rev;
         if (sink_validate_rollup(it, key, &rev, why, sizeof why) != 0) {
-            set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
+            op_set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
             goto cleanup;
         }
         char *text = json_dumps(it, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -489,7 +480,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
     rc = 0;
     goto cleanup;
 oom:
-    set_err(errstr, errstr_size, "out of memory");
+    op_set_err(errstr, errstr_size, "out of memory");
 cleanup:
     json_decref(doc);
     return rc;
@@ -501,7 +492,7 @@ static int replay(struct sink_store *s, char *errstr, size_t errstr_size)
     if (!f) {
         if (errno == ENOENT)
             return 0;
-        set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
         return -1;
     }
     char *line = NULL, why[512];
@@ -520,11 +511,11 @@ static int replay(struct sink_store *s, char *errstr, size_t errstr_size)
             op_log(OP_LOG_WARNING, "%s:%zu: incomplete last line (%s): cut off", s->path, lineno,
                    why);
             if (truncate(s->path, start) != 0) {
-                set_err(errstr, errstr_size, "truncate %s: %s", s->path, strerror(errno));
+                op_set_err(errstr, errstr_size, "truncate %s: %s", s->path, strerror(errno));
                 rc = -1;
             }
         } else {
-            set_err(errstr, errstr_size, "%s:%zu: %s", s->path, lineno, why);
+            op_set_err(errstr, errstr_size, "%s:%zu: %s", s->path, lineno, why);
             rc = -1;
         }
         break;
@@ -539,7 +530,7 @@ struct sink_store *sink_store_open(const char *path, size_t max_keys, char *errs
 {
     struct sink_store *s = calloc(1, sizeof *s);
     if (!s) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     s->fd = -1;
@@ -548,7 +539,7 @@ struct sink_store *sink_store_open(const char *path, size_t max_keys, char *errs
     s->keys = op_map_new();
     s->ring = calloc(s->max_keys, sizeof *s->ring);
     if (!s->rollups || !s->keys || !s->ring || (path && !(s->path = strdup(path)))) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     if (path) {
@@ -603,8 +594,8 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
     if (applied)
         *applied = 0;
     if (!idem_key || !idem_key[0] || strlen(idem_key) >= SINK_KEY_MAX) {
-        set_err(errstr, errstr_size, "Idempotency-Key: missing or longer than %d bytes",
-                SINK_KEY_MAX - 1);
+        op_set_err(errstr, errstr_size, "Idempotency-Key: missing or longer than %d bytes",
+                   SINK_KEY_MAX - 1);
         s->stats.invalid++;
         return SINK_INVALID;
     }
@@ -615,30 +606,30 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
             s->stats.duplicates++;
             return SINK_DUPLICATE;
         }
-        set_err(errstr, errstr_size, "Idempotency-Key reused for a different body");
+        op_set_err(errstr, errstr_size, "Idempotency-Key reused for a different body");
         s->stats.conflicts++;
         return SINK_CONFLICT;
     }
     doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
-        set_err(errstr, errstr_size, "body: %s", doc ? "not a JSON object" : jerr.text);
+        op_set_err(errstr, errstr_size, "body: %s", doc ? "not a JSON object" : jerr.text);
         goto cleanup;
     }
     static const char *const strs[] = {"batch_id", "endpoint", "generated_at", NULL};
     for (const char *const *f = strs; *f; f++)
         if (!json_is_string(json_object_get(doc, *f))) {
-            set_err(errstr, errstr_size, "%s: missing or not a string", *f);
+            op_set_err(errstr, errstr_size, "%s: missing or not a string", *f);
             goto cleanup;
         }
     json_t *rollups = json_object_get(doc, "rollups"), *r;
     if (!json_is_array(rollups)) {
-        set_err(errstr, errstr_size, "rollups: missing or not an array");
+        op_set_err(errstr, errstr_size, "rollups: missing or not an array");
         goto cleanup;
     }
     n = json_array_size(rollups);
     pend = calloc(n ? n : 1, sizeof *pend);
     if (!pend) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         res = SINK_IOERR;
         goto cleanup;
     }
@@ -647,7 +638,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
     {
         char why[256];
         if (sink_validate_rollup(r, pend[i].key, &pend[i].rev, why, sizeof why) != 0) {
-            set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
+            op_set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
             goto cleanup;
         }
     }
@@ -655,7 +646,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
      * a tie), if it is above the stored one. */
     best = op_map_new();
     if (!best) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         res = SINK_IOERR;
         goto cleanup;
     }
@@ -664,7 +655,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
         uintptr_t prev = (uintptr_t)op_map_get(best, pend[i].key, kl);
         if ((!prev || pend[prev - 1].rev <= pend[i].rev) &&
             op_map_put(best, pend[i].key, kl, (void *)(uintptr_t)(i + 1), NULL) != 0) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
             goto cleanup;
         }
@@ -677,7 +668,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
             continue;
         pend[i].json = json_dumps(json_array_get(rollups, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!pend[i].json) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
             goto cleanup;
         }
@@ -693,12 +684,12 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
                 bad = (written++ && op_buf_append(&line, ",", 1)) ||
                       op_buf_append(&line, pend[i].json, strlen(pend[i].json));
         if (bad || op_buf_append(&line, "]}\n", 3)) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
             goto cleanup;
         }
         if (write_all(s->fd, line.data, line.len) != 0 || fdatasync(s->fd) != 0) {
-            set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
+            op_set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
             /* Take back a partial line so the log stays replayable. */
             if (ftruncate(s->fd, (off_t)s->log_bytes) != 0)
                 op_log(OP_LOG_ERR, "%s: cannot cut a partial write: %s", s->path, strerror(errno));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <zlib.h>
 
 #include "../../consumers/sink/page.h"
 #include "../../consumers/sink/server.h"
@@ -398,6 +399,36 @@ static void test_page(void **state)
     op_buf_free(&out);
 }
 
+/* A gzip bomb: inflating stops at max + 1 bytes, and no more memory than that is taken. */
+static void test_gunzip_bound(void **state)
+{
+    (void)state;
+    const size_t max = ((size_t)1 << 20) + 1000, plain = (size_t)8 << 20;
+    unsigned char *zeros = calloc(1, plain), *gz = malloc(plain);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = zeros;
+    zs.avail_in = (uInt)plain;
+    zs.next_out = gz;
+    zs.avail_out = (uInt)plain;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t gz_len = plain - zs.avail_out;
+    deflateEnd(&zs);
+
+    struct op_buf out = OP_BUF_INIT;
+    assert_int_equal(sink_gunzip(gz, gz_len, &out, max), -2);
+    assert_true(out.cap <= max + 1);
+    op_buf_free(&out);
+    /* Exactly max bytes is fine, and the buffer still holds no more than max + 1. */
+    assert_int_equal(sink_gunzip(gz, gz_len, &out, plain), 0);
+    assert_true(out.len == plain && out.cap <= plain + 1);
+    assert_memory_equal(out.data, zeros, plain);
+    op_buf_free(&out);
+    free(zeros);
+    free(gz);
+}
+
 static void test_fail_modes(void **state)
 {
     (void)state;
@@ -417,7 +448,7 @@ int main(void)
         cmocka_unit_test(test_parse_yuan), cmocka_unit_test(test_validate),
         cmocka_unit_test(test_apply),      cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_max_keys),   cmocka_unit_test(test_page),
-        cmocka_unit_test(test_fail_modes),
+        cmocka_unit_test(test_fail_modes), cmocka_unit_test(test_gunzip_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
