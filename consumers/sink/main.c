@@ -12,6 +12,7 @@
 #include "log.h"
 #include "notify.h"
 #include "server.h"
+#include "store.h"
 
 static const struct op_conf_def sink_conf_defs[] = {
     OP_CLI_CONF_DEFS,
@@ -32,7 +33,8 @@ static void usage(FILE *out)
             "GET /table.txt?window=KIND|window (the same rows as aligned plain text).\n"
             "Answers to POST /rollups: 200 {\"accepted\":N,\"applied\":M,\"duplicate\":false},\n"
             "200 with duplicate:true for a repeated key, 422 for a key reused with another\n"
-            "body, 400 for an invalid batch, 401 without the token, 413 over 64 MiB, 503\n"
+            "body, 400 for an invalid batch, 401 without the token, 413 over 64 MiB, 507 over\n"
+            "--max-rollups, 503\n"
             "(Retry-After: 1) when --max-inflates gzip bodies are being inflated.\n"
             "\n"
             "Options:\n"
@@ -49,6 +51,12 @@ static void usage(FILE *out)
             "  --max-keys N        Idempotency-Keys remembered (default 100000; oldest\n"
             "                      forgotten first)\n"
             "  --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate and key\n"
+            "  --max-rollups N     rollup keys kept at most (default 1000000, 0: no cap); a\n"
+            "                      batch that would add more is refused whole with 507\n"
+            "  --regions FILE      region table CSV (default: the built-in schemas/regions.csv);\n"
+            "                      a rollup must name one of its regions at its level, and a\n"
+            "                      window of its kind: DAY YYYY-MM-DD, MONTH YYYY-MM, ALL all,\n"
+            "                      CAMPAIGN a name (else 400)\n"
             "  --max-inflates N    gzip bodies inflated at once (default 4; each may take\n"
             "                      64 MiB; more at once get 503 with Retry-After: 1)\n"
             "  --enable-control    serve /control (failure injection at run time; without\n"
@@ -105,9 +113,13 @@ static int option(int argc, char **argv, int i, void *opaque)
 {
     struct args *a = opaque;
     const char *o = argv[i];
-    static const char *const with_value[] = {
-        "--listen",  "--state", "--token-file", "--dump-dir",      "--max-keys",     "--tls-cert",
-        "--tls-key", "--fail",  "--fail-count", "--fail-delay-ms", "--max-inflates", NULL};
+    static const char *const with_value[] = {"--listen",       "--state",
+                                             "--token-file",   "--dump-dir",
+                                             "--max-keys",     "--tls-cert",
+                                             "--tls-key",      "--fail",
+                                             "--fail-count",   "--fail-delay-ms",
+                                             "--max-inflates", "--max-rollups",
+                                             "--regions",      NULL};
     if (strcmp(o, "--insecure-listen") == 0 || strcmp(o, "--enable-control") == 0) {
         *(o[2] == 'i' ? &a->o.insecure_listen : &a->o.enable_control) = 1;
         return 1;
@@ -137,6 +149,12 @@ static int option(int argc, char **argv, int i, void *opaque)
         if (parse_long(o, v, 1, 100000000, &n) != 0)
             return -1;
         a->o.max_keys = (size_t)n;
+    } else if (strcmp(o, "--regions") == 0) {
+        a->o.regions = v;
+    } else if (strcmp(o, "--max-rollups") == 0) {
+        if (parse_long(o, v, 0, 1000000000, &n) != 0)
+            return -1;
+        a->o.max_rollups = (size_t)n;
     } else if (strcmp(o, "--max-inflates") == 0) {
         if (parse_long(o, v, 1, 1024, &n) != 0)
             return -1;
@@ -189,6 +207,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.o.listen = "127.0.0.1:8080";
     a.o.max_keys = 100000;
+    a.o.max_rollups = SINK_MAX_ROLLUPS_DEFAULT;
     a.o.fail_delay_ms = 5000;
     struct op_conf *conf = op_conf_new(sink_conf_defs, 0);
     if (!conf) {

@@ -40,6 +40,7 @@ struct sink_server {
     unsigned port;
     pthread_mutex_t lock;
     struct sink_store *store;
+    struct op_regions *regions; /* rollups must name one of these */
     char *token;
     char *dump_dir;
     char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
@@ -360,7 +361,10 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
                  accepted, applied, res == SINK_DUPLICATE ? "true" : "false");
         break;
     default:
-        status = res == SINK_CONFLICT ? 422 : res == SINK_INVALID ? 400 : 500;
+        status = res == SINK_CONFLICT  ? 422
+                 : res == SINK_INVALID ? 400
+                 : res == SINK_FULL    ? 507
+                                       : 500;
         answer = json_pack("{s:s}", "error", err);
         snprintf(detail, sizeof detail, "key=\"%s\" %.200s", key, err);
         break;
@@ -434,11 +438,11 @@ static enum MHD_Result stats(struct sink_server *s, struct MHD_Connection *c, st
     pthread_mutex_lock(&s->lock);
     const struct sink_stats *st = sink_store_stats(s->store);
     json_t *j = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:I}", "requests",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:I}", "requests",
         (json_int_t)s->requests, "connections", (json_int_t)s->connections, "batches",
         (json_int_t)st->batches, "duplicates", (json_int_t)st->duplicates, "conflicts",
-        (json_int_t)st->conflicts, "invalid", (json_int_t)st->invalid, "rollups",
-        (json_int_t)sink_store_count(s->store), "rollups_received",
+        (json_int_t)st->conflicts, "invalid", (json_int_t)st->invalid, "full", (json_int_t)st->full,
+        "rollups", (json_int_t)sink_store_count(s->store), "rollups_received",
         (json_int_t)st->rollups_received, "rollups_applied", (json_int_t)st->rollups_applied,
         "idempotency_keys", (json_int_t)sink_store_keys(s->store), "injected",
         (json_int_t)s->injected, "fail_mode", sink_fail_mode_name(s->mode), "fail_remaining",
@@ -453,16 +457,17 @@ static enum MHD_Result metrics(struct sink_server *s, struct MHD_Connection *c, 
                                const char *method, const char *url)
 {
     struct op_buf b = OP_BUF_INIT;
-    static const char *const results[] = {"accepted", "duplicate", "conflict", "invalid"};
+    static const char *const results[] = {"accepted", "duplicate", "conflict", "invalid", "full"};
     pthread_mutex_lock(&s->lock);
     const struct sink_stats *st = sink_store_stats(s->store);
-    const uint64_t v[] = {st->batches, st->duplicates, st->conflicts, st->invalid};
+    const uint64_t v[] = {st->batches, st->duplicates, st->conflicts, st->invalid, st->full};
     uint64_t rollups = sink_store_count(s->store);
     pthread_mutex_unlock(&s->lock);
     op_prom_header(&b, "outreach_sink_batches_total", "counter",
                    "POST /rollups answers: accepted (stored), duplicate (Idempotency-Key seen), "
-                   "conflict (key reused for another body), invalid (refused)");
-    for (int i = 0; i < 4; i++) {
+                   "conflict (key reused for another body), invalid (refused), full (over "
+                   "--max-rollups)");
+    for (int i = 0; i < 5; i++) {
         char labels[32];
         snprintf(labels, sizeof labels, "result=\"%s\"", results[i]);
         op_prom_sample_u64(&b, "outreach_sink_batches_total", labels, v[i]);
@@ -823,9 +828,14 @@ struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *an
             !(s->tls_key = slurp(o->tls_key, errstr, errstr_size)))
             goto fail;
     }
+    s->regions = o->regions ? op_regions_new_from_file(o->regions, errstr, errstr_size)
+                            : op_regions_new_default(errstr, errstr_size);
+    if (!s->regions)
+        goto fail;
     s->store = sink_store_open(o->state, o->max_keys, errstr, errstr_size);
     if (!s->store)
         goto fail;
+    sink_store_set_limits(s->store, s->regions, o->max_rollups);
     int loopback = 0;
     fd = bind_listen(o->listen, !o->token && !o->insecure_listen, &loopback, &v6, &s->port, line,
                      sizeof line, errstr, errstr_size);
@@ -886,6 +896,7 @@ void sink_server_stop(struct sink_server *s)
     if (s->d)
         MHD_stop_daemon(s->d);
     sink_store_close(s->store);
+    op_regions_destroy(s->regions);
     pthread_mutex_destroy(&s->lock);
     if (s->token) {
         memset(s->token, 0, strlen(s->token));

@@ -37,6 +37,8 @@ struct sink_server_opts {
     int insecure_listen;            /* serve a non-loopback address without a token (warns) */
     int enable_control;             /* serve /control (failure injection); 404 otherwise */
     int max_inflates;               /* gzip bodies inflated at once (0: SINK_INFLATES_DEFAULT) */
+    size_t max_rollups;             /* rollup keys kept at most (0: no cap) */
+    const char *regions;            /* region table CSV, NULL: the built-in copy */
     enum sink_fail_mode fail_mode;
     long fail_count;
     long fail_delay_ms;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,8 @@ struct sink_store {
     int fd;
     uint64_t log_bytes, compact_bytes;
     struct sink_stats stats;
+    const struct op_regions *regions; /* NULL: no region or window check */
+    size_t max_rollups;               /* 0: no cap */
 };
 
 /* ---- validation ------------------------------------------------------------------------- */
@@ -138,7 +141,59 @@ static int check_money_map(json_t *r, const char *fen_name, const char *yuan_nam
     return 0;
 }
 
-int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_t errstr_size)
+static int digits(const char *s, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *out = *out * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
+/* The window's form for its kind: 0, or -1 with the expected form in errstr. */
+static int check_window(const char *kind, const char *w, char *errstr, size_t errstr_size)
+{
+    int y, m, d;
+    size_t n = strlen(w);
+    if (strcmp(kind, "DAY") == 0 || strcmp(kind, "MONTH") == 0) {
+        int day = kind[0] == 'D';
+        static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int ok = n == (day ? 10u : 7u) && digits(w, 4, &y) == 0 && w[4] == '-' &&
+                 digits(w + 5, 2, &m) == 0 && y >= 2000 && m >= 1 && m <= 12;
+        if (ok && day) {
+            int leap = m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+            ok = w[7] == '-' && digits(w + 8, 2, &d) == 0 && d >= 1 && d <= mdays[m - 1] + leap;
+        }
+        if (!ok) {
+            op_set_err(errstr, errstr_size, "window: \"%.40s\" is not a %s (%s)", w,
+                       day ? "date" : "month", day ? "YYYY-MM-DD" : "YYYY-MM");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(kind, "ALL") == 0) {
+        if (strcmp(w, "all") != 0) {
+            op_set_err(errstr, errstr_size, "window: \"%.40s\" is not \"all\" (kind ALL)", w);
+            return -1;
+        }
+        return 0;
+    }
+    if (n > 128) {
+        op_set_err(errstr, errstr_size, "window: a campaign name of %zu bytes, at most 128", n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
+            op_set_err(errstr, errstr_size, "window: the campaign name has a control character");
+            return -1;
+        }
+    return 0;
+}
+
+int sink_validate_rollup(json_t *r, const struct op_regions *regions, char *key, int64_t *rev,
+                         char *errstr, size_t errstr_size)
 {
     static const char *const kinds[] = {"DAY", "MONTH", "CAMPAIGN", "ALL", NULL};
     static const char *const levels[] = {"PROVINCE", "PREFECTURE", "COUNTY", NULL};
@@ -168,6 +223,22 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
     if (window[0] == 0) {
         op_set_err(errstr, errstr_size, "window: empty");
         return -1;
+    }
+    if (regions) {
+        uint32_t code;
+        const struct op_region *reg =
+            op_regions_parse_code(region, &code) == 0 ? op_regions_find(regions, code) : NULL;
+        if (!reg) {
+            op_set_err(errstr, errstr_size, "region: %s is not in the region table", region);
+            return -1;
+        }
+        if (strcasecmp(level, op_region_level_name(reg->level)) != 0) {
+            op_set_err(errstr, errstr_size, "level: %s is a %s, not %s", region,
+                       op_region_level_name(reg->level), level);
+            return -1;
+        }
+        if (check_window(kind, window, errstr, errstr_size) != 0)
+            return -1;
     }
     int kl = snprintf(key, SINK_KEY_MAX, "%s|%s|%s", kind, window, region);
     if (kl < 0 || kl >= SINK_KEY_MAX) {
@@ -469,7 +540,8 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
     {
         char key[SINK_KEY_MAX], why[256];
         int64_t rev;
-        if (sink_validate_rollup(it, key, &rev, why, sizeof why) != 0) {
+        /* Accepted once: the current region table and window rules do not apply. */
+        if (sink_validate_rollup(it, NULL, key, &rev, why, sizeof why) != 0) {
             op_set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
             goto cleanup;
         }
@@ -637,7 +709,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
     json_array_foreach(rollups, i, r)
     {
         char why[256];
-        if (sink_validate_rollup(r, pend[i].key, &pend[i].rev, why, sizeof why) != 0) {
+        if (sink_validate_rollup(r, s->regions, pend[i].key, &pend[i].rev, why, sizeof why) != 0) {
             op_set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
             goto cleanup;
         }
@@ -657,6 +729,25 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
             op_map_put(best, pend[i].key, kl, (void *)(uintptr_t)(i + 1), NULL) != 0) {
             op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
+            goto cleanup;
+        }
+    }
+    /* The cap is checked before anything is written: a batch is stored whole or not at all. */
+    if (s->max_rollups) {
+        size_t n_new = 0;
+        for (i = 0; i < n; i++) {
+            size_t kl = strlen(pend[i].key);
+            if ((uintptr_t)op_map_get(best, pend[i].key, kl) == i + 1 &&
+                !op_map_get(s->rollups, pend[i].key, kl))
+                n_new++;
+        }
+        if (n_new > 0 && op_map_size(s->rollups) + n_new > s->max_rollups) {
+            op_set_err(errstr, errstr_size,
+                       "the sink is full: %zu rollup keys stored, this batch adds %zu, the cap "
+                       "is %zu (--max-rollups); nothing was stored",
+                       op_map_size(s->rollups), n_new, s->max_rollups);
+            s->stats.full++;
+            res = SINK_FULL;
             goto cleanup;
         }
     }
@@ -782,6 +873,13 @@ int sink_store_foreach(const struct sink_store *s,
             return rc;
     }
     return 0;
+}
+
+void sink_store_set_limits(struct sink_store *s, const struct op_regions *regions,
+                           size_t max_rollups)
+{
+    s->regions = regions;
+    s->max_rollups = max_rollups;
 }
 
 size_t sink_store_count(const struct sink_store *s)

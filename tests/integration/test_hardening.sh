@@ -148,7 +148,7 @@ check_store_bounds() {
 }
 
 failed=()
-for c in ${CHECKS:-check_token_first check_gzip_bombs check_half_open check_exposure}; do
+for c in ${CHECKS:-check_token_first check_gzip_bombs check_half_open check_exposure check_store_bounds}; do
     echo "== $c"
     (UTIL_QUIET=1 && set -e && "$c") || failed+=("$c")
 done
