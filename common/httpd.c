@@ -4,7 +4,8 @@
 
 #include <stdint.h>
 
-void op_httpd_options(const struct op_httpd_limits *l, struct MHD_OptionItem items[OP_HTTPD_OPTIONS])
+void op_httpd_options(const struct op_httpd_limits *l,
+                      struct MHD_OptionItem items[OP_HTTPD_OPTIONS])
 {
     items[0] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)l->connections, NULL};
     items[1] =

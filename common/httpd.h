@@ -20,6 +20,7 @@ struct op_httpd_limits {
 
 /* Fills items for MHD_start_daemon(..., MHD_OPTION_ARRAY, items, ...): the connection
  * limits, the per-address limit and the idle timeout, then MHD_OPTION_END. */
-void op_httpd_options(const struct op_httpd_limits *l, struct MHD_OptionItem items[OP_HTTPD_OPTIONS]);
+void op_httpd_options(const struct op_httpd_limits *l,
+                      struct MHD_OptionItem items[OP_HTTPD_OPTIONS]);
 
 #endif

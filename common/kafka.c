@@ -192,7 +192,16 @@ int op_kafka_instance_id(const char *configured, char *out, size_t out_size, cha
 {
     char host[256] = "";
     const char *name = configured;
-    if (!name || !*name) {
+    if (name && !*name) {
+        /* An explicit "instance.id=" is a mistake, not a request for the host name: it
+         * would give transactional.id "outreach-aggregator-" to every such instance. */
+        op_set_err(errstr, errstr_size,
+                   "instance.id is set but empty: give a name of 1 to %d letters, digits, '.', "
+                   "'_' or '-', or leave it unset for the host name",
+                   OP_KAFKA_INSTANCE_MAX);
+        return -1;
+    }
+    if (!name) {
         if (gethostname(host, sizeof host - 1) != 0) {
             op_set_err(errstr, errstr_size, "instance.id is not set and gethostname failed: %s",
                        strerror(errno));
@@ -207,6 +216,8 @@ int op_kafka_instance_id(const char *configured, char *out, size_t out_size, cha
         ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '.' || c == '_' || c == '-';
     }
+    if (ok && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+        ok = 0; /* it also names a state directory */
     if (!ok) {
         op_set_err(errstr, errstr_size,
                    "instance.id \"%s\"%s: use 1 to %d letters, digits, '.', '_' or '-' (it names "

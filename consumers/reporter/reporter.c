@@ -26,6 +26,7 @@
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "url.h"
 #include "notify.h"
 #include "regions.h"
 
@@ -122,7 +123,8 @@ struct reporter_endpoint {
     struct op_conf *conf; /* the configuration it was set up from (a reload brings a newer) */
     char name[REPORTER_NAME_MAX + 1];
     const char *url;
-    char *dir; /* file:// endpoints */
+    char url_shown[512]; /* url without user:password@, for messages (op_url_redact) */
+    char *dir;           /* file:// endpoints */
     char group[512], dlq_topic[512], client_id[128];
     char member_id[256]; /* group.instance.id: static membership, see endpoint_setup() */
     long batch_size, max_delay_ms, max_retries;
@@ -818,7 +820,7 @@ static void *endpoint_main(void *opaque)
         ep->fatal = 1;
     } else {
         op_log(OP_LOG_NOTICE, "endpoint %s: delivering %s to %s as group %s", ep->name, r->topic,
-               ep->url, ep->group);
+               ep->url_shown, ep->group);
     }
     ep->last_status_ms = op_clock_mono_ms();
     while (!ep->fatal && !atomic_load(&r->stop)) {
@@ -959,6 +961,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     struct op_conf *conf = ep->conf;
     char err[512];
     ep->url = ep_str(conf, ep->name, "url");
+    op_url_redact(ep->url, ep->url_shown, sizeof ep->url_shown);
     ep->batch_size = (long)ep_int(conf, ep->name, "batch.size");
     ep->max_delay_ms = (long)ep_int(conf, ep->name, "max.delay.ms");
     ep->max_retries = (long)ep_int(conf, ep->name, "max.retries");
@@ -982,7 +985,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         if (!ep->dir) {
             set_err(errstr, errstr_size,
                     "endpoint.%s.url: \"%s\" is not file:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
-                    ep->url);
+                    ep->url_shown);
             return -1;
         }
         struct stat st;
@@ -1034,7 +1037,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     } else {
         set_err(errstr, errstr_size,
                 "endpoint.%s.url: \"%s\" must start with http://, https:// or file:///", ep->name,
-                ep->url);
+                ep->url_shown);
         return -1;
     }
     ep->codec = op_codec_new_default(err, sizeof err);
@@ -1247,7 +1250,8 @@ static int reload_endpoint(const char *name, const char *key, const char *value,
     }
     ep->started = 1;
     c->added++;
-    op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url, ep->group);
+    op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url_shown,
+           ep->group);
     return 0;
 }
 
