@@ -78,6 +78,9 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
             fprintf(stdout, "\nConfiguration keys (-X key=value or in a -F file; any other key "
                             "goes to librdkafka, see -X list):\n");
             op_conf_print_help(defs, stdout);
+            fprintf(stdout, "\nSecrets: KEY.file=PATH sets KEY to the first line of PATH. A "
+                            "password, secret or token given\ninline as -X is visible to "
+                            "every local user (ps) and logged as a warning.\n");
             return OP_CLI_EXIT;
         }
         if (strcmp(a, "-v") == 0) {

@@ -36,7 +36,8 @@ const struct op_conf_def reporter_conf_defs[] = {
     {"group.prefix", OP_CONF_STRING, "outreach-reporter",
      "consumer group of endpoint NAME is <group.prefix>.NAME (its offsets = its progress)", 0, 0},
     {"instance.id", OP_CONF_STRING, NULL,
-     "stable name of this instance (default: host name), unique among running reporters of "
+     "stable name of this instance, 1-128 of [A-Za-z0-9._-] (unset: the host name; empty: an "
+     "error), unique among running reporters of "
      "the same groups; endpoint NAME's consumer is the static member "
      "outreach-reporter-<instance.id>-NAME, so a restart takes its partitions back at once",
      0, 0},
@@ -56,7 +57,9 @@ const struct op_conf_def reporter_conf_defs[] = {
      "region table CSV for region_name (default: the copy built in from schemas/regions.csv)", 0,
      0},
     {"endpoint.*.url", OP_CONF_STRING, NULL,
-     "where endpoint NAME's batches go: http://..., https://... or file:///DIR (JSON Lines)", 0, 0},
+     "where endpoint NAME's batches go: http://..., https://... or file:///DIR (JSON Lines); "
+     "a user:password@ in it is logged as ***",
+     0, 0},
     {"endpoint.*.token", OP_CONF_SECRET, NULL,
      "bearer token; give it as endpoint.NAME.token.file=PATH so it stays out of argv and logs", 0,
      0},
