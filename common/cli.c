@@ -36,6 +36,24 @@ void op_cli_install_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Anyone on the host can read argv (ps, /proc/PID/cmdline): say so for each credential
+ * given as -X, and name the file alternative. The value is never printed. */
+static void warn_inline_secret(const struct op_conf *conf, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    char key[256];
+    if (!eq || (size_t)(eq - kv) >= sizeof key)
+        return;
+    memcpy(key, kv, (size_t)(eq - kv));
+    key[eq - kv] = 0;
+    if (op_conf_key_is_secret(conf, key, eq + 1))
+        op_log(OP_LOG_WARNING,
+               "-X %s=... puts a secret on the command line, where every local user can read it "
+               "(ps, /proc/PID/cmdline): use -X %s.file=PATH (its first line, in a file only "
+               "this daemon reads) or a -F file",
+               key, key);
+}
+
 enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
                                 const struct op_conf_def *defs, void (*usage)(FILE *out),
                                 op_cli_option_cb option_cb, void *opaque, int *first_arg)
@@ -60,6 +78,9 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
             fprintf(stdout, "\nConfiguration keys (-X key=value or in a -F file; any other key "
                             "goes to librdkafka, see -X list):\n");
             op_conf_print_help(defs, stdout);
+            fprintf(stdout, "\nSecrets: KEY.file=PATH sets KEY to the first line of PATH. A "
+                            "password, secret or token given\ninline as -X is visible to "
+                            "every local user (ps) and logged as a warning.\n");
             return OP_CLI_EXIT;
         }
         if (strcmp(a, "-v") == 0) {
@@ -86,6 +107,8 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
                 fprintf(stderr, "%s: %s\n", argv[0], err);
                 return OP_CLI_ERROR;
             }
+            if (a[1] == 'X')
+                warn_inline_secret(conf, v);
             continue;
         }
         int used = option_cb ? option_cb(argc, argv, i, opaque) : 0;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "url.h"
 
 #define FILE_SUFFIX ".file"
 #define TOPIC_PREFIX "topic."
@@ -699,20 +700,51 @@ static void dump_kafka_key(const struct op_conf *conf, const char *key, FILE *ou
     free(buf);
 }
 
+int op_conf_key_is_secret(const struct op_conf *conf, const char *key, const char *value)
+{
+    static const char *const words[] = {"password", "secret", "token"};
+    static const char *const also[] = {"ssl.key.pem", "sasl.oauthbearer.config"};
+    size_t n = key ? strlen(key) : 0;
+
+    if (n == 0 ||
+        (n > strlen(FILE_SUFFIX) && strcmp(key + n - strlen(FILE_SUFFIX), FILE_SUFFIX) == 0))
+        return 0;
+    const struct op_conf_def *def = conf ? find_def(conf->defs, key, NULL, NULL) : NULL;
+    if (def && def->type == OP_CONF_SECRET)
+        return 1;
+    if (value && op_url_has_userinfo(value))
+        return 1;
+    if (strcmp(key, "sasl.oauthbearer.token.endpoint.url") == 0)
+        return 0; /* an address, not a credential */
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (strstr(key, words[i]))
+            return 1;
+    for (size_t i = 0; i < sizeof(also) / sizeof(also[0]); i++)
+        if (strcmp(key, also[i]) == 0)
+            return 1;
+    return 0;
+}
+
 void op_conf_dump(const struct op_conf *conf, FILE *out)
 {
     for (const struct op_conf_def *d = conf->defs; d->key; d++) {
         if (strchr(d->key, '*')) {
             for (size_t i = 0; i < conf->n_entries; i++) {
                 const struct conf_entry *e = &conf->entries[i];
-                if (e->def == d)
-                    fprintf(out, "%s=%s\n", e->key, d->type == OP_CONF_SECRET ? MASK : e->value);
+                if (e->def == d) {
+                    char url[1024];
+                    fprintf(out, "%s=%s\n", e->key,
+                            d->type == OP_CONF_SECRET ? MASK
+                                                      : op_url_redact(e->value, url, sizeof(url)));
+                }
             }
             continue;
         }
         const char *v = op_conf_get(conf, d->key);
+        char url[1024];
         if (v)
-            fprintf(out, "%s=%s\n", d->key, d->type == OP_CONF_SECRET ? MASK : v);
+            fprintf(out, "%s=%s\n", d->key,
+                    d->type == OP_CONF_SECRET ? MASK : op_url_redact(v, url, sizeof(url)));
     }
     for (size_t i = 0; i < conf->n_kafka_keys; i++)
         dump_kafka_key(conf, conf->kafka_keys[i], out);

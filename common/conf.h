@@ -101,6 +101,13 @@ void op_conf_list(const struct op_conf *conf, FILE *out);
  * sasl.username) are shown as ***. */
 void op_conf_dump(const struct op_conf *conf, FILE *out);
 
+/* 1 if setting key to value puts a credential in the text that holds it (an -X argument
+ * in the process list): a SECRET key of the table, a key naming a password, secret or
+ * token (ssl.key.password, sasl.password, endpoint.NAME.token, ...), ssl.key.pem,
+ * sasl.oauthbearer.config, or a value that is a URL with user:password@. `KEY.file` keys
+ * are not (they name a file). conf may be NULL (no table). */
+int op_conf_key_is_secret(const struct op_conf *conf, const char *key, const char *value);
+
 /* For --help: one entry per key of the table with its help and default. */
 void op_conf_print_help(const struct op_conf_def *defs, FILE *out);
 

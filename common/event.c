@@ -103,6 +103,10 @@ int op_event_from_value(struct op_event *ev, const struct op_schema *s, avro_val
         return -1;
     if (op_regions_parse_code(ev->region_text, &ev->region) != 0)
         ev->region = 0;
+    avro_value_t note;
+    if (avro_value_get_by_name(v, "note", &note, NULL) == 0 && /* v2 visit and funding */
+        get_string(&c, "note", &ev->note))
+        return -1;
 
     switch (ev->type) {
     case OP_EVENT_VISIT: {
@@ -217,6 +221,15 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
     TEXT(ev->agency_id, OP_EVENT_AGENCY_MAX, "agency_id");
     if (ev->campaign && *ev->campaign)
         TEXT(ev->campaign, OP_EVENT_CAMPAIGN_MAX, "campaign");
+    /* Free text: spreadsheet cells carry line breaks and tabs, nothing else below 0x20. */
+    for (const char *p = ev->note; p && *p; p++)
+        if (((unsigned char)*p < 0x20 && !strchr("\t\n\r", *p)) || *p == 0x7f) {
+            say(field, field_size, "note");
+            say(reason, reason_size,
+                "contains a control character (only tab and line breaks "
+                "are allowed)");
+            return OP_EVENT_INVALID;
+        }
 
     int64_t latest = rules->now_ms + rules->max_future_ms;
     const char *tname[2] = {"occurred_at", "reported_at"};

@@ -39,6 +39,7 @@ struct op_event {
     const char *region_text;
     uint32_t region;      /* 0 when region_text is not six digits */
     const char *campaign; /* NULL when absent */
+    const char *note;     /* v2 free text; NULL when null or not in the schema */
     /* visit */
     int activity;
     int n_groups;

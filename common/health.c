@@ -1,6 +1,8 @@
 /* Health and metrics over HTTP with libmicrohttpd's internal polling thread, bound to the
  * configured address only (loopback by default in the example configs). */
 #include "health.h"
+#include "err.h"
+#include "httpd.h"
 
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -19,17 +21,6 @@ struct op_health {
     void *opaque;
     int port;
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type,
                              const void *body, size_t len)
@@ -90,7 +81,8 @@ struct op_health *op_health_start(const char *listen, op_health_ready_cb ready,
     const char *colon = listen ? strrchr(listen, ':') : NULL;
     char host[64];
     if (!colon || (size_t)(colon - listen) >= sizeof host) {
-        set_err(errstr, errstr_size, "health.listen \"%s\": want HOST:PORT", listen ? listen : "");
+        op_set_err(errstr, errstr_size, "health.listen \"%s\": want HOST:PORT",
+                   listen ? listen : "");
         return NULL;
     }
     memcpy(host, listen, (size_t)(colon - listen));
@@ -102,23 +94,26 @@ struct op_health *op_health_start(const char *listen, op_health_ready_cb ready,
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     if (*end || port < 0 || port > 65535 || inet_pton(AF_INET, host, &addr.sin_addr) != 1) {
-        set_err(errstr, errstr_size, "health.listen \"%s\": want IPv4-ADDRESS:PORT", listen);
+        op_set_err(errstr, errstr_size, "health.listen \"%s\": want IPv4-ADDRESS:PORT", listen);
         return NULL;
     }
     struct op_health *h = calloc(1, sizeof *h);
     if (!h) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     h->ready = ready;
     h->metrics = metrics;
     h->opaque = opaque;
+    /* A few probes and scrapers per address; the rest of the slots stay free for others. */
+    struct op_httpd_limits limits = {64, 8};
+    struct MHD_OptionItem opts[OP_HTTPD_OPTIONS];
+    op_httpd_options(&limits, opts);
     h->daemon =
         MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
-                         h, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)32,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
+                         h, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!h->daemon) {
-        set_err(errstr, errstr_size, "health.listen %s: cannot listen (port in use?)", listen);
+        op_set_err(errstr, errstr_size, "health.listen %s: cannot listen (port in use?)", listen);
         free(h);
         return NULL;
     }

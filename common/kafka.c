@@ -3,6 +3,7 @@
  * and the daemons' stable instance names (static group membership). */
 #include "kafka.h"
 #include "clock.h"
+#include "err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,23 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
     if (err) {
-        set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(err));
+        op_set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(err));
         return -1;
     }
     int n = md->broker_cnt;
@@ -41,14 +31,14 @@ static int topic_state(rd_kafka_t *rk, const char *topic, int timeout_ms, int *a
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     if (!rkt) {
-        set_err(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        op_set_err(errstr, errstr_size, "%s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         return -1;
     }
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (err) {
-        set_err(errstr, errstr_size, "%s: metadata: %s", topic, rd_kafka_err2str(err));
+        op_set_err(errstr, errstr_size, "%s: metadata: %s", topic, rd_kafka_err2str(err));
         return -1;
     }
     int n = -1;
@@ -59,7 +49,7 @@ static int topic_state(rd_kafka_t *rk, const char *topic, int timeout_ms, int *a
             if (md->topics[0].partitions[i].leader < 0 || md->topics[0].partitions[i].err)
                 *all_led = 0;
     } else {
-        set_err(
+        op_set_err(
             errstr, errstr_size, "%s: %s", topic,
             rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
     }
@@ -85,7 +75,7 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
     char err[512];
 
     if (n > sizeof new_topics / sizeof new_topics[0]) {
-        set_err(errstr, errstr_size, "too many topics in one call");
+        op_set_err(errstr, errstr_size, "too many topics in one call");
         return -1;
     }
     int brokers = op_kafka_broker_count(rk, timeout_ms, errstr, errstr_size);
@@ -112,7 +102,7 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
         new_topics[i] =
             rd_kafka_NewTopic_new(specs[i].name, specs[i].partitions, repl, err, sizeof err);
         if (!new_topics[i]) {
-            set_err(errstr, errstr_size, "%s: %s", specs[i].name, err);
+            op_set_err(errstr, errstr_size, "%s: %s", specs[i].name, err);
             goto cleanup;
         }
         int has_isr = 0;
@@ -120,7 +110,7 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
             if (strcmp(kv[0], "min.insync.replicas") == 0)
                 has_isr = 1;
             if (rd_kafka_NewTopic_set_config(new_topics[i], kv[0], kv[1]) != 0) {
-                set_err(errstr, errstr_size, "%s: bad config %s", specs[i].name, kv[0]);
+                op_set_err(errstr, errstr_size, "%s: bad config %s", specs[i].name, kv[0]);
                 goto cleanup;
             }
         }
@@ -131,7 +121,7 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
     q = rd_kafka_queue_new(rk);
     if (!opts || !q ||
         rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err)) {
-        set_err(errstr, errstr_size, "admin setup failed");
+        op_set_err(errstr, errstr_size, "admin setup failed");
         goto cleanup;
     }
     rd_kafka_NewTopic_t *to_create[16];
@@ -142,11 +132,11 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
     rd_kafka_CreateTopics(rk, to_create, k, opts, q);
     ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
     if (!ev) {
-        set_err(errstr, errstr_size, "CreateTopics: no answer within %d ms", timeout_ms + 5000);
+        op_set_err(errstr, errstr_size, "CreateTopics: no answer within %d ms", timeout_ms + 5000);
         goto cleanup;
     }
     if (rd_kafka_event_error(ev)) {
-        set_err(errstr, errstr_size, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+        op_set_err(errstr, errstr_size, "CreateTopics: %s", rd_kafka_event_error_string(ev));
         goto cleanup;
     }
     size_t cnt = 0;
@@ -156,8 +146,8 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
         rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
         if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             const char *why = rd_kafka_topic_result_error_string(res[i]);
-            set_err(errstr, errstr_size, "create topic %s: %s", rd_kafka_topic_result_name(res[i]),
-                    why ? why : rd_kafka_err2str(e));
+            op_set_err(errstr, errstr_size, "create topic %s: %s",
+                       rd_kafka_topic_result_name(res[i]), why ? why : rd_kafka_err2str(e));
             goto cleanup;
         }
     }
@@ -175,8 +165,8 @@ wait_leaders:;
             }
             if (op_clock_mono_ms() > deadline) {
                 if (parts > 0)
-                    set_err(errstr, errstr_size, "%s: partitions without leader after %d ms",
-                            specs[i].name, timeout_ms);
+                    op_set_err(errstr, errstr_size, "%s: partitions without leader after %d ms",
+                               specs[i].name, timeout_ms);
                 goto cleanup;
             }
             struct timespec ts = {0, 100 * 1000000L};
@@ -202,10 +192,19 @@ int op_kafka_instance_id(const char *configured, char *out, size_t out_size, cha
 {
     char host[256] = "";
     const char *name = configured;
-    if (!name || !*name) {
+    if (name && !*name) {
+        /* An explicit "instance.id=" is a mistake, not a request for the host name: it
+         * would give transactional.id "outreach-aggregator-" to every such instance. */
+        op_set_err(errstr, errstr_size,
+                   "instance.id is set but empty: give a name of 1 to %d letters, digits, '.', "
+                   "'_' or '-', or leave it unset for the host name",
+                   OP_KAFKA_INSTANCE_MAX);
+        return -1;
+    }
+    if (!name) {
         if (gethostname(host, sizeof host - 1) != 0) {
-            set_err(errstr, errstr_size, "instance.id is not set and gethostname failed: %s",
-                    strerror(errno));
+            op_set_err(errstr, errstr_size, "instance.id is not set and gethostname failed: %s",
+                       strerror(errno));
             return -1;
         }
         name = host;
@@ -217,11 +216,13 @@ int op_kafka_instance_id(const char *configured, char *out, size_t out_size, cha
         ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
              c == '.' || c == '_' || c == '-';
     }
+    if (ok && (strcmp(name, ".") == 0 || strcmp(name, "..") == 0))
+        ok = 0; /* it also names a state directory */
     if (!ok) {
-        set_err(errstr, errstr_size,
-                "instance.id \"%s\"%s: use 1 to %d letters, digits, '.', '_' or '-' (it names "
-                "the static group membership)",
-                name, name == host ? " (the host name)" : "", OP_KAFKA_INSTANCE_MAX);
+        op_set_err(errstr, errstr_size,
+                   "instance.id \"%s\"%s: use 1 to %d letters, digits, '.', '_' or '-' (it names "
+                   "the static group membership)",
+                   name, name == host ? " (the host name)" : "", OP_KAFKA_INSTANCE_MAX);
         return -1;
     }
     memcpy(out, name, n + 1);

@@ -39,11 +39,11 @@ struct op_kafka_topic_spec {
 #define OP_KAFKA_INSTANCE_MAX 128
 
 /* The stable name of this instance of a daemon: `configured` (its instance.id setting) or,
- * when that is NULL or empty, the host name. It names static group members
- * (group.instance.id) and transactional ids, so it must survive restarts and differ between
+ * when that is NULL (not set), the host name; set but empty is an error. It names static group
+ * members (group.instance.id) and transactional ids, so it must survive restarts and differ between
  * instances that run at the same time. Writes it to out (out_size > OP_KAFKA_INSTANCE_MAX).
  * Returns 0, or -1 with errstr when it is not 1..OP_KAFKA_INSTANCE_MAX of [A-Za-z0-9._-]
- * (the characters Kafka allows in a group.instance.id). */
+ * (the characters Kafka allows in a group.instance.id), or is "." or "..". */
 int op_kafka_instance_id(const char *configured, char *out, size_t out_size, char *errstr,
                          size_t errstr_size);
 

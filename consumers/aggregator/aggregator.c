@@ -42,7 +42,8 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"group.name", OP_CONF_STRING, "outreach-aggregator", "consumer group of the aggregators", 0,
      0},
     {"instance.id", OP_CONF_STRING, NULL,
-     "stable name of this instance (default: host name); its transactional.id is "
+     "stable name of this instance, 1-128 of [A-Za-z0-9._-] (unset: the host name; empty: an "
+     "error); its transactional.id is "
      "outreach-aggregator-<instance.id>, so a restart fences its previous incarnation",
      0, 0},
     {"topic.partitions", OP_CONF_INT, "6", "partitions when the aggregator creates the topics", 1,

@@ -26,6 +26,7 @@
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "url.h"
 #include "notify.h"
 #include "regions.h"
 
@@ -35,7 +36,8 @@ const struct op_conf_def reporter_conf_defs[] = {
     {"group.prefix", OP_CONF_STRING, "outreach-reporter",
      "consumer group of endpoint NAME is <group.prefix>.NAME (its offsets = its progress)", 0, 0},
     {"instance.id", OP_CONF_STRING, NULL,
-     "stable name of this instance (default: host name), unique among running reporters of "
+     "stable name of this instance, 1-128 of [A-Za-z0-9._-] (unset: the host name; empty: an "
+     "error), unique among running reporters of "
      "the same groups; endpoint NAME's consumer is the static member "
      "outreach-reporter-<instance.id>-NAME, so a restart takes its partitions back at once",
      0, 0},
@@ -55,7 +57,9 @@ const struct op_conf_def reporter_conf_defs[] = {
      "region table CSV for region_name (default: the copy built in from schemas/regions.csv)", 0,
      0},
     {"endpoint.*.url", OP_CONF_STRING, NULL,
-     "where endpoint NAME's batches go: http://..., https://... or file:///DIR (JSON Lines)", 0, 0},
+     "where endpoint NAME's batches go: http://..., https://... or file:///DIR (JSON Lines); "
+     "a user:password@ in it is logged as ***",
+     0, 0},
     {"endpoint.*.token", OP_CONF_SECRET, NULL,
      "bearer token; give it as endpoint.NAME.token.file=PATH so it stays out of argv and logs", 0,
      0},
@@ -122,7 +126,8 @@ struct reporter_endpoint {
     struct op_conf *conf; /* the configuration it was set up from (a reload brings a newer) */
     char name[REPORTER_NAME_MAX + 1];
     const char *url;
-    char *dir; /* file:// endpoints */
+    char url_shown[512]; /* url without user:password@, for messages (op_url_redact) */
+    char *dir;           /* file:// endpoints */
     char group[512], dlq_topic[512], client_id[128];
     char member_id[256]; /* group.instance.id: static membership, see endpoint_setup() */
     long batch_size, max_delay_ms, max_retries;
@@ -818,7 +823,7 @@ static void *endpoint_main(void *opaque)
         ep->fatal = 1;
     } else {
         op_log(OP_LOG_NOTICE, "endpoint %s: delivering %s to %s as group %s", ep->name, r->topic,
-               ep->url, ep->group);
+               ep->url_shown, ep->group);
     }
     ep->last_status_ms = op_clock_mono_ms();
     while (!ep->fatal && !atomic_load(&r->stop)) {
@@ -959,6 +964,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     struct op_conf *conf = ep->conf;
     char err[512];
     ep->url = ep_str(conf, ep->name, "url");
+    op_url_redact(ep->url, ep->url_shown, sizeof ep->url_shown);
     ep->batch_size = (long)ep_int(conf, ep->name, "batch.size");
     ep->max_delay_ms = (long)ep_int(conf, ep->name, "max.delay.ms");
     ep->max_retries = (long)ep_int(conf, ep->name, "max.retries");
@@ -982,7 +988,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         if (!ep->dir) {
             set_err(errstr, errstr_size,
                     "endpoint.%s.url: \"%s\" is not file:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
-                    ep->url);
+                    ep->url_shown);
             return -1;
         }
         struct stat st;
@@ -1034,7 +1040,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     } else {
         set_err(errstr, errstr_size,
                 "endpoint.%s.url: \"%s\" must start with http://, https:// or file:///", ep->name,
-                ep->url);
+                ep->url_shown);
         return -1;
     }
     ep->codec = op_codec_new_default(err, sizeof err);
@@ -1247,7 +1253,8 @@ static int reload_endpoint(const char *name, const char *key, const char *value,
     }
     ep->started = 1;
     c->added++;
-    op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url, ep->group);
+    op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url_shown,
+           ep->group);
     return 0;
 }
 

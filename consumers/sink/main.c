@@ -12,6 +12,7 @@
 #include "log.h"
 #include "notify.h"
 #include "server.h"
+#include "store.h"
 
 static const struct op_conf_def sink_conf_defs[] = {
     OP_CLI_CONF_DEFS,
@@ -22,7 +23,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: outreach-sink [--listen HOST:PORT] [--state FILE] [--token-file FILE]\n"
-            "                     [--dump-dir DIR] [--fail MODE ...] [-v|-q]\n"
+            "                     [--dump-dir DIR] [--enable-control] [--fail MODE ...] [-v|-q]\n"
             "\n"
             "Receives outreach-reporter batches on POST /rollups (gzip or plain JSON, an\n"
             "Idempotency-Key per batch), drops repeated keys, keeps the latest revision of\n"
@@ -32,12 +33,16 @@ static void usage(FILE *out)
             "GET /table.txt?window=KIND|window (the same rows as aligned plain text).\n"
             "Answers to POST /rollups: 200 {\"accepted\":N,\"applied\":M,\"duplicate\":false},\n"
             "200 with duplicate:true for a repeated key, 422 for a key reused with another\n"
-            "body, 400 for an invalid batch, 401 without the token, 413 over 64 MiB.\n"
+            "body, 400 for an invalid batch, 401 without the token, 413 over 64 MiB, 507 over\n"
+            "--max-rollups, 503\n"
+            "(Retry-After: 1) when --max-inflates gzip bodies are being inflated.\n"
             "\n"
             "Options:\n"
             "  --listen HOST:PORT  address to serve (default 127.0.0.1:8080; port 0 picks a\n"
             "                      free one); the first line on stdout is\n"
-            "                      'listening on ADDRESS:PORT'\n"
+            "                      'listening on ADDRESS:PORT'. An address other than\n"
+            "                      loopback needs --token-file (or --insecure-listen)\n"
+            "  --insecure-listen   serve a non-loopback address without a token (warns)\n"
             "  --state FILE        keep the state in FILE (default: in memory only)\n"
             "  --token-file FILE   require 'Authorization: Bearer TOKEN' (TOKEN: the file's\n"
             "                      first line) on every request\n"
@@ -46,6 +51,16 @@ static void usage(FILE *out)
             "  --max-keys N        Idempotency-Keys remembered (default 100000; oldest\n"
             "                      forgotten first)\n"
             "  --tls-cert FILE --tls-key FILE   serve HTTPS with this PEM certificate and key\n"
+            "  --max-rollups N     rollup keys kept at most (default 1000000, 0: no cap); a\n"
+            "                      batch that would add more is refused whole with 507\n"
+            "  --regions FILE      region table CSV (default: the built-in schemas/regions.csv);\n"
+            "                      a rollup must name one of its regions at its level, and a\n"
+            "                      window of its kind: DAY YYYY-MM-DD, MONTH YYYY-MM, ALL all,\n"
+            "                      CAMPAIGN a name (else 400)\n"
+            "  --max-inflates N    gzip bodies inflated at once (default 4; each may take\n"
+            "                      64 MiB; more at once get 503 with Retry-After: 1)\n"
+            "  --enable-control    serve /control (failure injection at run time; without\n"
+            "                      it /control is 404)\n"
             "  --fail MODE         failure injection for tests, on POST /rollups: ok, 503\n"
             "                      (with Retry-After: 1), 400, slow (store, then wait\n"
             "                      --fail-delay-ms before answering), drop (close without an\n"
@@ -55,8 +70,10 @@ static void usage(FILE *out)
             "  -v, -q              debug / warnings-only logging\n"
             "  -h, --help          this help\n"
             "\n"
-            "At run time: POST /control {\"mode\":\"503\",\"count\":3,\"delay_ms\":1000} sets the\n"
-            "injected failure, GET /control shows it.\n"
+            "With --enable-control, at run time: POST /control {\"mode\":\"503\",\"count\":3,\n"
+            "\"delay_ms\":1000} sets the injected failure, GET /control shows it.\n"
+            "Limits: 128 connections, 16 per client address; a connection silent for 10 s is\n"
+            "closed; the token is checked on the headers, so a refused body is never read.\n"
             "GET /healthz and /readyz answer 200 once the state is loaded and the port\n"
             "listens; GET /metrics serves Prometheus text (outreach_sink_*). Under systemd:\n"
             "READY=1 once listening, WATCHDOG=1, STOPPING=1.\n"
@@ -96,9 +113,17 @@ static int option(int argc, char **argv, int i, void *opaque)
 {
     struct args *a = opaque;
     const char *o = argv[i];
-    static const char *const with_value[] = {
-        "--listen",  "--state", "--token-file", "--dump-dir",      "--max-keys", "--tls-cert",
-        "--tls-key", "--fail",  "--fail-count", "--fail-delay-ms", NULL};
+    static const char *const with_value[] = {"--listen",       "--state",
+                                             "--token-file",   "--dump-dir",
+                                             "--max-keys",     "--tls-cert",
+                                             "--tls-key",      "--fail",
+                                             "--fail-count",   "--fail-delay-ms",
+                                             "--max-inflates", "--max-rollups",
+                                             "--regions",      NULL};
+    if (strcmp(o, "--insecure-listen") == 0 || strcmp(o, "--enable-control") == 0) {
+        *(o[2] == 'i' ? &a->o.insecure_listen : &a->o.enable_control) = 1;
+        return 1;
+    }
     int known = 0;
     for (const char *const *w = with_value; *w; w++)
         known |= strcmp(*w, o) == 0;
@@ -124,6 +149,16 @@ static int option(int argc, char **argv, int i, void *opaque)
         if (parse_long(o, v, 1, 100000000, &n) != 0)
             return -1;
         a->o.max_keys = (size_t)n;
+    } else if (strcmp(o, "--regions") == 0) {
+        a->o.regions = v;
+    } else if (strcmp(o, "--max-rollups") == 0) {
+        if (parse_long(o, v, 0, 1000000000, &n) != 0)
+            return -1;
+        a->o.max_rollups = (size_t)n;
+    } else if (strcmp(o, "--max-inflates") == 0) {
+        if (parse_long(o, v, 1, 1024, &n) != 0)
+            return -1;
+        a->o.max_inflates = (int)n;
     } else if (strcmp(o, "--fail") == 0) {
         if (sink_fail_mode_parse(v, &a->o.fail_mode) != 0) {
             fprintf(stderr, "outreach-sink: --fail %s: expected ok, 503, 400, slow or drop\n", v);
@@ -172,6 +207,7 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.o.listen = "127.0.0.1:8080";
     a.o.max_keys = 100000;
+    a.o.max_rollups = SINK_MAX_ROLLUPS_DEFAULT;
     a.o.fail_delay_ms = 5000;
     struct op_conf *conf = op_conf_new(sink_conf_defs, 0);
     if (!conf) {

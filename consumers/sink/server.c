@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,7 +28,9 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "err.h"
 #include "health.h"
+#include "httpd.h"
 #include "log.h"
 #include "page.h"
 #include "store.h"
@@ -37,6 +40,7 @@ struct sink_server {
     unsigned port;
     pthread_mutex_t lock;
     struct sink_store *store;
+    struct op_regions *regions; /* rollups must name one of these */
     char *token;
     char *dump_dir;
     char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
@@ -44,6 +48,9 @@ struct sink_server {
     long remaining; /* requests left in mode; 0: until reset */
     long delay_ms;
     atomic_int stopping;
+    atomic_int inflating; /* gzip bodies being inflated now, at most max_inflates */
+    int max_inflates;
+    int enable_control;
     uint64_t requests, connections, injected, dumps;
     int64_t started_ms;
 };
@@ -52,19 +59,9 @@ struct sink_server {
 struct req {
     struct op_buf body;
     int too_large;
+    int answered; /* refused on its headers: the body is not read */
     int64_t t0;
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 static const char *const mode_names[] = {"ok", "503", "400", "slow", "drop"};
 
@@ -134,9 +131,11 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, unsigned status, 
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-/* Decompresses one gzip (or zlib) stream. 0, -1 bad data, -2 over max, -3 out of memory. */
-static int gunzip(const unsigned char *in, size_t len, struct op_buf *out, size_t max)
+int sink_gunzip(const unsigned char *in, size_t len, struct op_buf *out, size_t max)
 {
+    /* One byte past max tells "too large"; the buffer never grows beyond that, so a bomb
+     * costs at most max + 1 bytes however far it would inflate. */
+    const size_t limit = max + 1;
     z_stream zs;
     memset(&zs, 0, sizeof zs);
     if (inflateInit2(&zs, 15 + 32) != Z_OK)
@@ -145,12 +144,21 @@ static int gunzip(const unsigned char *in, size_t len, struct op_buf *out, size_
     zs.avail_in = (uInt)len;
     int zrc, rc = 0;
     do {
-        if (op_buf_reserve(out, 65536) != 0) {
-            rc = -3;
-            break;
+        if (out->len == out->cap) {
+            size_t cap = out->cap < 65536 ? 65536 : out->cap * 2;
+            if (cap > limit)
+                cap = limit;
+            unsigned char *p = cap > out->cap ? realloc(out->data, cap) : NULL;
+            if (!p) {
+                rc = out->len >= limit ? -2 : -3;
+                break;
+            }
+            out->data = p;
+            out->cap = cap;
         }
+        size_t room = out->cap - out->len;
         zs.next_out = out->data + out->len;
-        zs.avail_out = (uInt)(out->cap - out->len);
+        zs.avail_out = room > UINT_MAX ? UINT_MAX : (uInt)room;
         uInt before = zs.avail_out;
         zrc = inflate(&zs, Z_NO_FLUSH);
         out->len += before - zs.avail_out;
@@ -309,7 +317,17 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
     const char *body = (const char *)rq->body.data;
     size_t len = rq->body.len;
     if (enc && (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)) {
-        int g = gunzip(rq->body.data, rq->body.len, &plain, SINK_BODY_MAX);
+        /* Each inflate may take SINK_BODY_MAX + 1 bytes: their number bounds the memory. */
+        if (atomic_fetch_add(&s->inflating, 1) >= s->max_inflates) {
+            atomic_fetch_sub(&s->inflating, 1);
+            snprintf(detail, sizeof detail, "key=\"%s\" over %d concurrent gzip bodies", key,
+                     s->max_inflates);
+            log_request(c, method, url, 503, rq, detail);
+            return respond_error(c, 503, "too many gzip bodies at once: retry",
+                                 MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        }
+        int g = sink_gunzip(rq->body.data, rq->body.len, &plain, SINK_BODY_MAX);
+        atomic_fetch_sub(&s->inflating, 1);
         if (g != 0) {
             op_buf_free(&plain);
             status = g == -2 ? 413 : g == -3 ? 500 : 400;
@@ -343,7 +361,10 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
                  accepted, applied, res == SINK_DUPLICATE ? "true" : "false");
         break;
     default:
-        status = res == SINK_CONFLICT ? 422 : res == SINK_INVALID ? 400 : 500;
+        status = res == SINK_CONFLICT  ? 422
+                 : res == SINK_INVALID ? 400
+                 : res == SINK_FULL    ? 507
+                                       : 500;
         answer = json_pack("{s:s}", "error", err);
         snprintf(detail, sizeof detail, "key=\"%s\" %.200s", key, err);
         break;
@@ -417,11 +438,11 @@ static enum MHD_Result stats(struct sink_server *s, struct MHD_Connection *c, st
     pthread_mutex_lock(&s->lock);
     const struct sink_stats *st = sink_store_stats(s->store);
     json_t *j = json_pack(
-        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:I}", "requests",
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:I,s:I}", "requests",
         (json_int_t)s->requests, "connections", (json_int_t)s->connections, "batches",
         (json_int_t)st->batches, "duplicates", (json_int_t)st->duplicates, "conflicts",
-        (json_int_t)st->conflicts, "invalid", (json_int_t)st->invalid, "rollups",
-        (json_int_t)sink_store_count(s->store), "rollups_received",
+        (json_int_t)st->conflicts, "invalid", (json_int_t)st->invalid, "full", (json_int_t)st->full,
+        "rollups", (json_int_t)sink_store_count(s->store), "rollups_received",
         (json_int_t)st->rollups_received, "rollups_applied", (json_int_t)st->rollups_applied,
         "idempotency_keys", (json_int_t)sink_store_keys(s->store), "injected",
         (json_int_t)s->injected, "fail_mode", sink_fail_mode_name(s->mode), "fail_remaining",
@@ -436,16 +457,17 @@ static enum MHD_Result metrics(struct sink_server *s, struct MHD_Connection *c, 
                                const char *method, const char *url)
 {
     struct op_buf b = OP_BUF_INIT;
-    static const char *const results[] = {"accepted", "duplicate", "conflict", "invalid"};
+    static const char *const results[] = {"accepted", "duplicate", "conflict", "invalid", "full"};
     pthread_mutex_lock(&s->lock);
     const struct sink_stats *st = sink_store_stats(s->store);
-    const uint64_t v[] = {st->batches, st->duplicates, st->conflicts, st->invalid};
+    const uint64_t v[] = {st->batches, st->duplicates, st->conflicts, st->invalid, st->full};
     uint64_t rollups = sink_store_count(s->store);
     pthread_mutex_unlock(&s->lock);
     op_prom_header(&b, "outreach_sink_batches_total", "counter",
                    "POST /rollups answers: accepted (stored), duplicate (Idempotency-Key seen), "
-                   "conflict (key reused for another body), invalid (refused)");
-    for (int i = 0; i < 4; i++) {
+                   "conflict (key reused for another body), invalid (refused), full (over "
+                   "--max-rollups)");
+    for (int i = 0; i < 5; i++) {
         char labels[32];
         snprintf(labels, sizeof labels, "result=\"%s\"", results[i]);
         op_prom_sample_u64(&b, "outreach_sink_batches_total", labels, v[i]);
@@ -491,14 +513,6 @@ static enum MHD_Result dispatch(struct sink_server *s, struct MHD_Connection *c,
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     int post = strcmp(method, "POST") == 0;
-    pthread_mutex_lock(&s->lock);
-    s->requests++;
-    pthread_mutex_unlock(&s->lock);
-    if (!authorised(s, c)) {
-        log_request(c, method, url, 401, rq, "unauthorised");
-        return respond_error(c, 401, "bearer token required", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-                             "Bearer");
-    }
     if (strcmp(url, "/rollups") == 0) {
         if (post)
             return post_rollups(s, c, rq, method, url);
@@ -513,7 +527,7 @@ static enum MHD_Result dispatch(struct sink_server *s, struct MHD_Connection *c,
     } else if (strcmp(url, "/stats") == 0) {
         if (get)
             return stats(s, c, rq, method, url);
-    } else if (strcmp(url, "/control") == 0) {
+    } else if (strcmp(url, "/control") == 0 && s->enable_control) {
         if (get || post)
             return control(s, c, rq, method, url);
     } else if (strcmp(url, "/metrics") == 0) {
@@ -552,10 +566,28 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             return MHD_NO;
         rq->t0 = op_clock_mono_ms();
         *con_cls = rq;
+        pthread_mutex_lock(&s->lock);
+        s->requests++;
+        pthread_mutex_unlock(&s->lock);
+        /* The headers are complete now: refuse before reading a byte of the body (no
+         * 100 Continue goes out, and the connection is closed after the answer). */
+        if (!authorised(s, c)) {
+            rq->answered = 1;
+            log_request(c, method, url, 401, rq, "unauthorised");
+            return respond_error(c, 401, "bearer token required", MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                 "Bearer");
+        }
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > SINK_BODY_MAX)
-            rq->too_large = 1;
+        if (cl && strtoull(cl, NULL, 10) > SINK_BODY_MAX) {
+            rq->answered = 1;
+            log_request(c, method, url, 413, rq, "Content-Length over 64 MiB");
+            return respond_error(c, 413, "body over 64 MiB", NULL, NULL);
+        }
+        return MHD_YES;
+    }
+    if (rq->answered) { /* MHD may still offer upload data: drop it */
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -640,7 +672,7 @@ static char *slurp(const char *path, char *errstr, size_t errstr_size)
     char chunk[4096];
     size_t n;
     if (!f) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return NULL;
     }
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
@@ -649,23 +681,39 @@ static char *slurp(const char *path, char *errstr, size_t errstr_size)
     int bad = ferror(f) || op_buf_append(&b, "", 1) != 0;
     fclose(f);
     if (bad) {
-        set_err(errstr, errstr_size, "%s: cannot read", path);
+        op_set_err(errstr, errstr_size, "%s: cannot read", path);
         op_buf_free(&b);
         return NULL;
     }
     return (char *)b.data;
 }
 
-/* Binds HOST:PORT and listens; the announce text gets the bound address. -1 with errstr. */
-static int bind_listen(const char *spec, int *v6, unsigned *port, char *announce, size_t size,
-                       char *errstr, size_t errstr_size)
+/* 1 for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+static int is_loopback(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (memcmp(a->s6_addr, v4mapped, 12) == 0 && a->s6_addr[12] == 127);
+    }
+    return 0;
+}
+
+/* Binds HOST:PORT and listens; the announce text gets the bound address. *loopback says
+ * whether the address is a loopback one; with refuse_public, any other is refused before
+ * binding. -1 with errstr. */
+static int bind_listen(const char *spec, int refuse_public, int *loopback, int *v6, unsigned *port,
+                       char *announce, size_t size, char *errstr, size_t errstr_size)
 {
     char host[256];
     const char *p;
     if (spec[0] == '[') {
         const char *end = strchr(spec, ']');
         if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host) {
-            set_err(errstr, errstr_size, "--listen %s: expected [ADDRESS]:PORT", spec);
+            op_set_err(errstr, errstr_size, "--listen %s: expected [ADDRESS]:PORT", spec);
             return -1;
         }
         memcpy(host, spec + 1, (size_t)(end - spec - 1));
@@ -674,7 +722,7 @@ static int bind_listen(const char *spec, int *v6, unsigned *port, char *announce
     } else {
         const char *colon = strrchr(spec, ':');
         if (!colon || (size_t)(colon - spec) >= sizeof host) {
-            set_err(errstr, errstr_size, "--listen %s: expected HOST:PORT", spec);
+            op_set_err(errstr, errstr_size, "--listen %s: expected HOST:PORT", spec);
             return -1;
         }
         memcpy(host, spec, (size_t)(colon - spec));
@@ -684,7 +732,7 @@ static int bind_listen(const char *spec, int *v6, unsigned *port, char *announce
     char *end;
     unsigned long pn = strtoul(p, &end, 10);
     if (!*p || *end || pn > 65535) {
-        set_err(errstr, errstr_size, "--listen %s: the port must be 0..65535", spec);
+        op_set_err(errstr, errstr_size, "--listen %s: the port must be 0..65535", spec);
         return -1;
     }
     struct addrinfo hints, *ai = NULL;
@@ -694,13 +742,22 @@ static int bind_listen(const char *spec, int *v6, unsigned *port, char *announce
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int g = getaddrinfo(host[0] ? host : NULL, p, &hints, &ai);
     if (g != 0) {
-        set_err(errstr, errstr_size, "--listen %s: %s", spec, gai_strerror(g));
+        op_set_err(errstr, errstr_size, "--listen %s: %s", spec, gai_strerror(g));
+        return -1;
+    }
+    *loopback = is_loopback(ai->ai_addr);
+    if (refuse_public && !*loopback) {
+        op_set_err(errstr, errstr_size,
+                   "--listen %s is not a loopback address: give --token-file (and "
+                   "--tls-cert/--tls-key), or --insecure-listen to serve it without a token",
+                   spec);
+        freeaddrinfo(ai);
         return -1;
     }
     int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol), one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 128) != 0) {
-        set_err(errstr, errstr_size, "--listen %s: %s", spec, strerror(errno));
+        op_set_err(errstr, errstr_size, "--listen %s: %s", spec, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);
@@ -734,74 +791,97 @@ struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *an
     int fd = -1, v6 = 0;
     char line[INET6_ADDRSTRLEN + 64];
     if (!s) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
     atomic_init(&s->stopping, 0);
+    atomic_init(&s->inflating, 0);
+    s->max_inflates = o->max_inflates > 0 ? o->max_inflates : SINK_INFLATES_DEFAULT;
+    s->enable_control = o->enable_control;
     s->mode = o->fail_mode;
     s->remaining = o->fail_mode == SINK_FAIL_OK ? 0 : o->fail_count;
     s->delay_ms = o->fail_delay_ms;
     s->started_ms = op_clock_mono_ms();
     if ((o->token && !(s->token = strdup(o->token))) ||
         (o->dump_dir && !(s->dump_dir = strdup(o->dump_dir)))) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     if (o->dump_dir) {
         struct stat st;
         if (stat(o->dump_dir, &st) != 0 && mkdir(o->dump_dir, 0750) != 0) {
-            set_err(errstr, errstr_size, "--dump-dir %s: %s", o->dump_dir, strerror(errno));
+            op_set_err(errstr, errstr_size, "--dump-dir %s: %s", o->dump_dir, strerror(errno));
             goto fail;
         }
     }
     if (!o->tls_cert != !o->tls_key) {
-        set_err(errstr, errstr_size, "--tls-cert and --tls-key go together");
+        op_set_err(errstr, errstr_size, "--tls-cert and --tls-key go together");
         goto fail;
     }
     if (o->tls_cert) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            set_err(errstr, errstr_size, "this libmicrohttpd has no TLS support");
+            op_set_err(errstr, errstr_size, "this libmicrohttpd has no TLS support");
             goto fail;
         }
         if (!(s->tls_cert = slurp(o->tls_cert, errstr, errstr_size)) ||
             !(s->tls_key = slurp(o->tls_key, errstr, errstr_size)))
             goto fail;
     }
+    s->regions = o->regions ? op_regions_new_from_file(o->regions, errstr, errstr_size)
+                            : op_regions_new_default(errstr, errstr_size);
+    if (!s->regions)
+        goto fail;
     s->store = sink_store_open(o->state, o->max_keys, errstr, errstr_size);
     if (!s->store)
         goto fail;
-    fd = bind_listen(o->listen, &v6, &s->port, line, sizeof line, errstr, errstr_size);
+    sink_store_set_limits(s->store, s->regions, o->max_rollups);
+    int loopback = 0;
+    fd = bind_listen(o->listen, !o->token && !o->insecure_listen, &loopback, &v6, &s->port, line,
+                     sizeof line, errstr, errstr_size);
     if (fd < 0)
         goto fail;
+    if (!loopback && !o->token)
+        op_log(OP_LOG_WARNING,
+               "--insecure-listen: serving %s without a bearer token: whoever reaches the port "
+               "can post rollups%s",
+               o->listen, o->enable_control ? " and inject failures (/control)" : "");
+    else if (!loopback && !s->tls_cert)
+        op_log(OP_LOG_WARNING,
+               "serving %s over plain http: the bearer token crosses the network in clear "
+               "(--tls-cert/--tls-key)",
+               o->listen);
+    /* Per address a few reporters and probes; one address cannot take every slot. */
+    struct op_httpd_limits limits = {128, 16};
+    struct MHD_OptionItem hardening[OP_HTTPD_OPTIONS];
+    op_httpd_options(&limits, hardening);
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) | (s->tls_cert ? MHD_USE_TLS : 0);
     if (s->tls_cert)
         s->d = MHD_start_daemon(
             flags, 0, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_UNESCAPE_CALLBACK,
-            unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY,
-            s->tls_key, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY, hardening,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_HTTPS_MEM_CERT, s->tls_cert,
+            MHD_OPTION_HTTPS_MEM_KEY, s->tls_key, MHD_OPTION_END);
     else
         s->d = MHD_start_daemon(
             flags, 0, NULL, NULL, handler, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
-            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_UNESCAPE_CALLBACK,
-            unescape, s, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_ARRAY, hardening,
+            MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_END);
     if (!s->d) {
-        set_err(errstr, errstr_size, "cannot start the HTTP daemon on %s", o->listen);
+        op_set_err(errstr, errstr_size, "cannot start the HTTP daemon on %s", o->listen);
         close(fd);
         goto fail;
     }
     /* The daemon owns fd now and closes it when stopped. */
     fprintf(announce, "%s\n", line);
     fflush(announce);
-    op_log(OP_LOG_NOTICE, "%s%s (state %s%s%s)", line, s->tls_cert ? " (https)" : "",
+    op_log(OP_LOG_NOTICE, "%s%s (state %s%s%s%s)", line, s->tls_cert ? " (https)" : "",
            o->state ? o->state : "in memory only", s->token ? ", bearer token required" : "",
-           s->mode != SINK_FAIL_OK ? ", failure injection on" : "");
+           s->mode != SINK_FAIL_OK ? ", failure injection on" : "",
+           s->enable_control ? ", /control enabled" : "");
     return s;
 fail:
     sink_server_stop(s);
@@ -816,6 +896,7 @@ void sink_server_stop(struct sink_server *s)
     if (s->d)
         MHD_stop_daemon(s->d);
     sink_store_close(s->store);
+    op_regions_destroy(s->regions);
     pthread_mutex_destroy(&s->lock);
     if (s->token) {
         memset(s->token, 0, strlen(s->token));

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "buf.h"
+
 /* Injected failures for the next `count` POST /rollups requests (count 0: until reset). */
 enum sink_fail_mode {
     SINK_FAIL_OK = 0, /* answer normally */
@@ -19,6 +21,12 @@ enum sink_fail_mode {
 int sink_fail_mode_parse(const char *s, enum sink_fail_mode *mode);
 const char *sink_fail_mode_name(enum sink_fail_mode mode);
 
+#define SINK_INFLATES_DEFAULT 4
+
+/* Decompresses one gzip (or zlib) stream into out. 0, -1 bad data, -2 over max bytes,
+ * -3 out of memory. */
+int sink_gunzip(const unsigned char *in, size_t len, struct op_buf *out, size_t max);
+
 struct sink_server_opts {
     const char *listen;   /* HOST:PORT or [V6]:PORT; port 0 picks a free one */
     const char *state;    /* state log file, NULL: memory only */
@@ -26,6 +34,11 @@ struct sink_server_opts {
     const char *dump_dir; /* every POST /rollups body is saved here as received, or NULL */
     const char *tls_cert, *tls_key; /* PEM files: serve HTTPS */
     size_t max_keys;                /* Idempotency-Keys remembered */
+    int insecure_listen;            /* serve a non-loopback address without a token (warns) */
+    int enable_control;             /* serve /control (failure injection); 404 otherwise */
+    int max_inflates;               /* gzip bodies inflated at once (0: SINK_INFLATES_DEFAULT) */
+    size_t max_rollups;             /* rollup keys kept at most (0: no cap) */
+    const char *regions;            /* region table CSV, NULL: the built-in copy */
     enum sink_fail_mode fail_mode;
     long fail_count;
     long fail_delay_ms;
@@ -33,7 +46,8 @@ struct sink_server_opts {
 
 struct sink_server;
 
-/* Opens the state, binds and starts serving; writes `listening on ADDR:PORT` (the real port)
+/* Opens the state, binds and starts serving; refuses a non-loopback address without a token
+ * unless insecure_listen; writes `listening on ADDR:PORT` (the real port)
  * as one line to `announce` and flushes it. NULL with errstr on failure. */
 struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *announce,
                                       char *errstr, size_t errstr_size);

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "codec.h"
+#include "err.h"
 #include "log.h"
 #include "map.h"
 
@@ -33,18 +35,9 @@ struct sink_store {
     int fd;
     uint64_t log_bytes, compact_bytes;
     struct sink_stats stats;
+    const struct op_regions *regions; /* NULL: no region or window check */
+    size_t max_rollups;               /* 0: no cap */
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- validation ------------------------------------------------------------------------- */
 
@@ -83,7 +76,7 @@ static int want_str(json_t *r, const char *name, const char **out, char *errstr,
 {
     json_t *j = json_object_get(r, name);
     if (!json_is_string(j)) {
-        set_err(errstr, errstr_size, "%s: %s", name, j ? "not a string" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, j ? "not a string" : "missing");
         return -1;
     }
     *out = json_string_value(j);
@@ -95,12 +88,12 @@ static int want_int(json_t *r, const char *name, int64_t min, int64_t *out, char
 {
     json_t *j = json_object_get(r, name);
     if (!json_is_integer(j)) {
-        set_err(errstr, errstr_size, "%s: %s", name, j ? "not an integer" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, j ? "not an integer" : "missing");
         return -1;
     }
     *out = json_integer_value(j);
     if (*out < min) {
-        set_err(errstr, errstr_size, "%s: %" PRId64 " is below %" PRId64, name, *out, min);
+        op_set_err(errstr, errstr_size, "%s: %" PRId64 " is below %" PRId64, name, *out, min);
         return -1;
     }
     return 0;
@@ -120,12 +113,12 @@ static int check_money_map(json_t *r, const char *fen_name, const char *yuan_nam
 {
     json_t *fen = json_object_get(r, fen_name), *yuan = json_object_get(r, yuan_name);
     if (!json_is_object(fen) || !json_is_object(yuan)) {
-        set_err(errstr, errstr_size, "%s: %s", json_is_object(fen) ? yuan_name : fen_name,
-                "missing or not an object");
+        op_set_err(errstr, errstr_size, "%s: %s", json_is_object(fen) ? yuan_name : fen_name,
+                   "missing or not an object");
         return -1;
     }
     if (json_object_size(fen) != json_object_size(yuan)) {
-        set_err(errstr, errstr_size, "%s: not the keys of %s", yuan_name, fen_name);
+        op_set_err(errstr, errstr_size, "%s: not the keys of %s", yuan_name, fen_name);
         return -1;
     }
     const char *k;
@@ -135,26 +128,79 @@ static int check_money_map(json_t *r, const char *fen_name, const char *yuan_nam
         json_t *y = json_object_get(yuan, k);
         int64_t parsed;
         if (!json_is_integer(v)) {
-            set_err(errstr, errstr_size, "%s.%s: not an integer", fen_name, k);
+            op_set_err(errstr, errstr_size, "%s.%s: not an integer", fen_name, k);
             return -1;
         }
         if (!json_is_string(y) || sink_parse_yuan(json_string_value(y), &parsed) != 0 ||
             parsed != json_integer_value(v)) {
-            set_err(errstr, errstr_size, "%s.%s: does not equal %s.%s", yuan_name, k, fen_name, k);
+            op_set_err(errstr, errstr_size, "%s.%s: does not equal %s.%s", yuan_name, k, fen_name,
+                       k);
             return -1;
         }
     }
     return 0;
 }
 
-int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_t errstr_size)
+static int digits(const char *s, int n, int *out)
+{
+    *out = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        *out = *out * 10 + (s[i] - '0');
+    }
+    return 0;
+}
+
+/* The window's form for its kind: 0, or -1 with the expected form in errstr. */
+static int check_window(const char *kind, const char *w, char *errstr, size_t errstr_size)
+{
+    int y, m, d;
+    size_t n = strlen(w);
+    if (strcmp(kind, "DAY") == 0 || strcmp(kind, "MONTH") == 0) {
+        int day = kind[0] == 'D';
+        static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        int ok = n == (day ? 10u : 7u) && digits(w, 4, &y) == 0 && w[4] == '-' &&
+                 digits(w + 5, 2, &m) == 0 && y >= 2000 && m >= 1 && m <= 12;
+        if (ok && day) {
+            int leap = m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
+            ok = w[7] == '-' && digits(w + 8, 2, &d) == 0 && d >= 1 && d <= mdays[m - 1] + leap;
+        }
+        if (!ok) {
+            op_set_err(errstr, errstr_size, "window: \"%.40s\" is not a %s (%s)", w,
+                       day ? "date" : "month", day ? "YYYY-MM-DD" : "YYYY-MM");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(kind, "ALL") == 0) {
+        if (strcmp(w, "all") != 0) {
+            op_set_err(errstr, errstr_size, "window: \"%.40s\" is not \"all\" (kind ALL)", w);
+            return -1;
+        }
+        return 0;
+    }
+    if (n > 128) {
+        op_set_err(errstr, errstr_size, "window: a campaign name of %zu bytes, at most 128", n);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f) {
+            op_set_err(errstr, errstr_size, "window: the campaign name has a control character");
+            return -1;
+        }
+    return 0;
+}
+
+int sink_validate_rollup(json_t *r, const struct op_regions *regions, char *key, int64_t *rev,
+                         char *errstr, size_t errstr_size)
 {
     static const char *const kinds[] = {"DAY", "MONTH", "CAMPAIGN", "ALL", NULL};
     static const char *const levels[] = {"PROVINCE", "PREFECTURE", "COUNTY", NULL};
     const char *region, *kind, *window, *level, *yuan;
     int64_t v;
     if (!json_is_object(r)) {
-        set_err(errstr, errstr_size, "not an object");
+        op_set_err(errstr, errstr_size, "not an object");
         return -1;
     }
     if (want_str(r, "region", &region, errstr, errstr_size) ||
@@ -163,34 +209,50 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
         want_str(r, "level", &level, errstr, errstr_size))
         return -1;
     if (strlen(region) != 6 || strspn(region, "0123456789") != 6) {
-        set_err(errstr, errstr_size, "region: not six digits");
+        op_set_err(errstr, errstr_size, "region: not six digits");
         return -1;
     }
     if (!one_of(kind, kinds)) {
-        set_err(errstr, errstr_size, "window_kind: not DAY, MONTH, CAMPAIGN or ALL");
+        op_set_err(errstr, errstr_size, "window_kind: not DAY, MONTH, CAMPAIGN or ALL");
         return -1;
     }
     if (!one_of(level, levels)) {
-        set_err(errstr, errstr_size, "level: not PROVINCE, PREFECTURE or COUNTY");
+        op_set_err(errstr, errstr_size, "level: not PROVINCE, PREFECTURE or COUNTY");
         return -1;
     }
     if (window[0] == 0) {
-        set_err(errstr, errstr_size, "window: empty");
+        op_set_err(errstr, errstr_size, "window: empty");
         return -1;
+    }
+    if (regions) {
+        uint32_t code;
+        const struct op_region *reg =
+            op_regions_parse_code(region, &code) == 0 ? op_regions_find(regions, code) : NULL;
+        if (!reg) {
+            op_set_err(errstr, errstr_size, "region: %s is not in the region table", region);
+            return -1;
+        }
+        if (strcasecmp(level, op_region_level_name(reg->level)) != 0) {
+            op_set_err(errstr, errstr_size, "level: %s is a %s, not %s", region,
+                       op_region_level_name(reg->level), level);
+            return -1;
+        }
+        if (check_window(kind, window, errstr, errstr_size) != 0)
+            return -1;
     }
     int kl = snprintf(key, SINK_KEY_MAX, "%s|%s|%s", kind, window, region);
     if (kl < 0 || kl >= SINK_KEY_MAX) {
-        set_err(errstr, errstr_size, "window: too long");
+        op_set_err(errstr, errstr_size, "window: too long");
         return -1;
     }
     json_t *given = json_object_get(r, "key");
     if (given && (!json_is_string(given) || strcmp(json_string_value(given), key) != 0)) {
-        set_err(errstr, errstr_size, "key: not window_kind|window|region");
+        op_set_err(errstr, errstr_size, "key: not window_kind|window|region");
         return -1;
     }
     json_t *name = json_object_get(r, "region_name");
     if (name && !json_is_string(name) && !json_is_null(name)) {
-        set_err(errstr, errstr_size, "region_name: not a string or null");
+        op_set_err(errstr, errstr_size, "region_name: not a string or null");
         return -1;
     }
     if (want_int(r, "revision", 1, rev, errstr, errstr_size) ||
@@ -200,8 +262,8 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
         return -1;
     int64_t parsed;
     if (sink_parse_yuan(yuan, &parsed) != 0 || parsed != v) {
-        set_err(errstr, errstr_size, "funding_yuan: \"%.40s\" does not equal funding_fen %" PRId64,
-                yuan, v);
+        op_set_err(errstr, errstr_size,
+                   "funding_yuan: \"%.40s\" does not equal funding_fen %" PRId64, yuan, v);
         return -1;
     }
     if (check_money_map(r, "funding_by_source_fen", "funding_by_source_yuan", errstr,
@@ -211,8 +273,8 @@ int sink_validate_rollup(json_t *r, char *key, int64_t *rev, char *errstr, size_
         return -1;
     json_t *mean = json_object_get(r, "satisfaction_mean");
     if (!mean || (!json_is_null(mean) && !json_is_string(mean))) {
-        set_err(errstr, errstr_size, "satisfaction_mean: %s",
-                mean ? "not a string or null" : "missing");
+        op_set_err(errstr, errstr_size, "satisfaction_mean: %s",
+                   mean ? "not a string or null" : "missing");
         return -1;
     }
     return 0;
@@ -378,13 +440,13 @@ static int compact(struct sink_store *s, char *errstr, size_t errstr_size)
     struct compact_ctx c = {-1, OP_BUF_INIT, 0, 0, 0};
     int rc = -1;
     if (!tmp) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     snprintf(tmp, n, "%s.tmp", s->path);
     c.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (c.fd < 0) {
-        set_err(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", tmp, strerror(errno));
         goto cleanup;
     }
     for (size_t i = 0; i < s->n_keys; i++) {
@@ -423,7 +485,7 @@ static int compact(struct sink_store *s, char *errstr, size_t errstr_size)
     }
     c.fd = -1;
     if (rename(tmp, s->path) != 0) {
-        set_err(errstr, errstr_size, "rename %s: %s", tmp, strerror(errno));
+        op_set_err(errstr, errstr_size, "rename %s: %s", tmp, strerror(errno));
         goto cleanup;
     }
     fsync_parent(s->path);
@@ -431,14 +493,14 @@ static int compact(struct sink_store *s, char *errstr, size_t errstr_size)
         close(s->fd);
     s->fd = open(s->path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (s->fd < 0) {
-        set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
         goto cleanup;
     }
     s->log_bytes = s->compact_bytes = c.bytes;
     rc = 0;
     goto cleanup;
 io:
-    set_err(errstr, errstr_size, "%s: %s", tmp, errno ? strerror(errno) : "out of memory");
+    op_set_err(errstr, errstr_size, "%s: %s", tmp, errno ? strerror(errno) : "out of memory");
 cleanup:
     if (c.fd >= 0)
         close(c.fd);
@@ -458,7 +520,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
     size_t i;
     int rc = -1;
     if (!json_is_object(doc)) {
-        set_err(errstr, errstr_size, "%s", doc ? "not an object" : jerr.text);
+        op_set_err(errstr, errstr_size, "%s", doc ? "not an object" : jerr.text);
         goto cleanup;
     }
     keys = json_object_get(doc, "keys");
@@ -468,7 +530,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
         const char *k = json_string_value(json_array_get(it, 0));
         const char *d = json_string_value(json_array_get(it, 1));
         if (!k || !d || strlen(k) >= SINK_KEY_MAX) {
-            set_err(errstr, errstr_size, "keys[%zu]: not [KEY, DIGEST]", i);
+            op_set_err(errstr, errstr_size, "keys[%zu]: not [KEY, DIGEST]", i);
             goto cleanup;
         }
         if (remember_key(s, k, strtoull(d, NULL, 16)) != 0)
@@ -478,8 +540,9 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
     {
         char key[SINK_KEY_MAX], why[256];
         int64_t rev;
-        if (sink_validate_rollup(it, key, &rev, why, sizeof why) != 0) {
-            set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
+        /* Accepted once: the current region table and window rules do not apply. */
+        if (sink_validate_rollup(it, NULL, key, &rev, why, sizeof why) != 0) {
+            op_set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
             goto cleanup;
         }
         char *text = json_dumps(it, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -489,7 +552,7 @@ static int replay_line(struct sink_store *s, const char *line, size_t len, char 
     rc = 0;
     goto cleanup;
 oom:
-    set_err(errstr, errstr_size, "out of memory");
+    op_set_err(errstr, errstr_size, "out of memory");
 cleanup:
     json_decref(doc);
     return rc;
@@ -501,7 +564,7 @@ static int replay(struct sink_store *s, char *errstr, size_t errstr_size)
     if (!f) {
         if (errno == ENOENT)
             return 0;
-        set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
         return -1;
     }
     char *line = NULL, why[512];
@@ -520,11 +583,11 @@ static int replay(struct sink_store *s, char *errstr, size_t errstr_size)
             op_log(OP_LOG_WARNING, "%s:%zu: incomplete last line (%s): cut off", s->path, lineno,
                    why);
             if (truncate(s->path, start) != 0) {
-                set_err(errstr, errstr_size, "truncate %s: %s", s->path, strerror(errno));
+                op_set_err(errstr, errstr_size, "truncate %s: %s", s->path, strerror(errno));
                 rc = -1;
             }
         } else {
-            set_err(errstr, errstr_size, "%s:%zu: %s", s->path, lineno, why);
+            op_set_err(errstr, errstr_size, "%s:%zu: %s", s->path, lineno, why);
             rc = -1;
         }
         break;
@@ -539,7 +602,7 @@ struct sink_store *sink_store_open(const char *path, size_t max_keys, char *errs
 {
     struct sink_store *s = calloc(1, sizeof *s);
     if (!s) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     s->fd = -1;
@@ -548,7 +611,7 @@ struct sink_store *sink_store_open(const char *path, size_t max_keys, char *errs
     s->keys = op_map_new();
     s->ring = calloc(s->max_keys, sizeof *s->ring);
     if (!s->rollups || !s->keys || !s->ring || (path && !(s->path = strdup(path)))) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     if (path) {
@@ -603,8 +666,8 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
     if (applied)
         *applied = 0;
     if (!idem_key || !idem_key[0] || strlen(idem_key) >= SINK_KEY_MAX) {
-        set_err(errstr, errstr_size, "Idempotency-Key: missing or longer than %d bytes",
-                SINK_KEY_MAX - 1);
+        op_set_err(errstr, errstr_size, "Idempotency-Key: missing or longer than %d bytes",
+                   SINK_KEY_MAX - 1);
         s->stats.invalid++;
         return SINK_INVALID;
     }
@@ -615,30 +678,30 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
             s->stats.duplicates++;
             return SINK_DUPLICATE;
         }
-        set_err(errstr, errstr_size, "Idempotency-Key reused for a different body");
+        op_set_err(errstr, errstr_size, "Idempotency-Key reused for a different body");
         s->stats.conflicts++;
         return SINK_CONFLICT;
     }
     doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
-        set_err(errstr, errstr_size, "body: %s", doc ? "not a JSON object" : jerr.text);
+        op_set_err(errstr, errstr_size, "body: %s", doc ? "not a JSON object" : jerr.text);
         goto cleanup;
     }
     static const char *const strs[] = {"batch_id", "endpoint", "generated_at", NULL};
     for (const char *const *f = strs; *f; f++)
         if (!json_is_string(json_object_get(doc, *f))) {
-            set_err(errstr, errstr_size, "%s: missing or not a string", *f);
+            op_set_err(errstr, errstr_size, "%s: missing or not a string", *f);
             goto cleanup;
         }
     json_t *rollups = json_object_get(doc, "rollups"), *r;
     if (!json_is_array(rollups)) {
-        set_err(errstr, errstr_size, "rollups: missing or not an array");
+        op_set_err(errstr, errstr_size, "rollups: missing or not an array");
         goto cleanup;
     }
     n = json_array_size(rollups);
     pend = calloc(n ? n : 1, sizeof *pend);
     if (!pend) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         res = SINK_IOERR;
         goto cleanup;
     }
@@ -646,8 +709,8 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
     json_array_foreach(rollups, i, r)
     {
         char why[256];
-        if (sink_validate_rollup(r, pend[i].key, &pend[i].rev, why, sizeof why) != 0) {
-            set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
+        if (sink_validate_rollup(r, s->regions, pend[i].key, &pend[i].rev, why, sizeof why) != 0) {
+            op_set_err(errstr, errstr_size, "rollups[%zu]: %s", i, why);
             goto cleanup;
         }
     }
@@ -655,7 +718,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
      * a tie), if it is above the stored one. */
     best = op_map_new();
     if (!best) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         res = SINK_IOERR;
         goto cleanup;
     }
@@ -664,8 +727,27 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
         uintptr_t prev = (uintptr_t)op_map_get(best, pend[i].key, kl);
         if ((!prev || pend[prev - 1].rev <= pend[i].rev) &&
             op_map_put(best, pend[i].key, kl, (void *)(uintptr_t)(i + 1), NULL) != 0) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
+            goto cleanup;
+        }
+    }
+    /* The cap is checked before anything is written: a batch is stored whole or not at all. */
+    if (s->max_rollups) {
+        size_t n_new = 0;
+        for (i = 0; i < n; i++) {
+            size_t kl = strlen(pend[i].key);
+            if ((uintptr_t)op_map_get(best, pend[i].key, kl) == i + 1 &&
+                !op_map_get(s->rollups, pend[i].key, kl))
+                n_new++;
+        }
+        if (n_new > 0 && op_map_size(s->rollups) + n_new > s->max_rollups) {
+            op_set_err(errstr, errstr_size,
+                       "the sink is full: %zu rollup keys stored, this batch adds %zu, the cap "
+                       "is %zu (--max-rollups); nothing was stored",
+                       op_map_size(s->rollups), n_new, s->max_rollups);
+            s->stats.full++;
+            res = SINK_FULL;
             goto cleanup;
         }
     }
@@ -677,7 +759,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
             continue;
         pend[i].json = json_dumps(json_array_get(rollups, i), JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (!pend[i].json) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
             goto cleanup;
         }
@@ -693,12 +775,12 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
                 bad = (written++ && op_buf_append(&line, ",", 1)) ||
                       op_buf_append(&line, pend[i].json, strlen(pend[i].json));
         if (bad || op_buf_append(&line, "]}\n", 3)) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             res = SINK_IOERR;
             goto cleanup;
         }
         if (write_all(s->fd, line.data, line.len) != 0 || fdatasync(s->fd) != 0) {
-            set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
+            op_set_err(errstr, errstr_size, "%s: %s", s->path, strerror(errno));
             /* Take back a partial line so the log stays replayable. */
             if (ftruncate(s->fd, (off_t)s->log_bytes) != 0)
                 op_log(OP_LOG_ERR, "%s: cannot cut a partial write: %s", s->path, strerror(errno));
@@ -791,6 +873,13 @@ int sink_store_foreach(const struct sink_store *s,
             return rc;
     }
     return 0;
+}
+
+void sink_store_set_limits(struct sink_store *s, const struct op_regions *regions,
+                           size_t max_rollups)
+{
+    s->regions = regions;
+    s->max_rollups = max_rollups;
 }
 
 size_t sink_store_count(const struct sink_store *s)

@@ -78,7 +78,8 @@ start_sink() {
     local name=$1
     shift
     : >"$WORK/$name.out"
-    bin/outreach-sink --listen "127.0.0.1:${PORT:-0}" "$@" >"$WORK/$name.out" 2>>"$WORK/$name.log" &
+    bin/outreach-sink --listen "127.0.0.1:${PORT:-0}" --enable-control "$@" >"$WORK/$name.out" \
+        2>>"$WORK/$name.log" &
     local pid=$!
     PIDS+=("$pid")
     for _ in $(seq 100); do

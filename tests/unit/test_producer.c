@@ -686,6 +686,13 @@ static void test_validation_messages(void **state)
     expect_variant(f, VISIT, patch, 0, "campaign: 129 bytes, at most 128");
     expect_variant(f, VISIT, "{\"campaign\":\"a\\u0001\"}", 0,
                    "campaign: contains a control character");
+    /* note (v2): free text with line breaks and tabs, but no other control character. */
+    expect_variant(f, VISIT, "{\"note\":\"a\\u0007b\"}", 0,
+                   "note: contains a control character (only tab and line breaks are allowed)");
+    expect_variant(f, VISIT, "{\"note\":\"\\u001b[31mred\"}", 0,
+                   "note: contains a control character (only tab and line breaks are allowed)");
+    expect_variant(f, VISIT, "{\"note\":\"two\\r\\nlines\\tand a tab\"}", 0, "OK");
+    expect_variant(f, VISIT, "{\"note\":\"仓前山社区工会驿站 米时和元宵\"}", 0, "OK");
 
     expect_variant(f, VISIT, "{\"occurred_at\":\"1999-12-31T23:59:59+08:00\"}", 0,
                    "occurred_at: before 2000-01-01");

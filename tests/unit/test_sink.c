@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <zlib.h>
 
 #include "../../consumers/sink/page.h"
 #include "../../consumers/sink/server.h"
 #include "../../consumers/sink/store.h"
+#include "regions.h"
 
 static void test_parse_yuan(void **state)
 {
@@ -120,7 +122,7 @@ static void test_validate(void **state)
     char *t = rollup_text("CAMPAIGN", "2025 两节送温暖", "650100", "PREFECTURE", 3, 1234567);
     json_t *r = json_loads(t, 0, NULL);
     free(t);
-    assert_int_equal(sink_validate_rollup(r, key, &rev, err, sizeof err), 0);
+    assert_int_equal(sink_validate_rollup(r, NULL, key, &rev, err, sizeof err), 0);
     assert_string_equal(key, "CAMPAIGN|2025 两节送温暖|650100");
     assert_int_equal(rev, 3);
     const struct {
@@ -146,13 +148,13 @@ static void test_validate(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         json_t *c = json_deep_copy(r);
         json_object_set_new(c, cases[i].field, cases[i].value);
-        assert_int_equal(sink_validate_rollup(c, key, &rev, err, sizeof err), -1);
+        assert_int_equal(sink_validate_rollup(c, NULL, key, &rev, err, sizeof err), -1);
         assert_string_equal(err, cases[i].msg);
         json_decref(c);
     }
     json_t *c = json_deep_copy(r);
     json_object_del(c, "event_count");
-    assert_int_equal(sink_validate_rollup(c, key, &rev, err, sizeof err), -1);
+    assert_int_equal(sink_validate_rollup(c, NULL, key, &rev, err, sizeof err), -1);
     assert_string_equal(err, "event_count: missing");
     json_decref(c);
     json_decref(r);
@@ -398,6 +400,115 @@ static void test_page(void **state)
     op_buf_free(&out);
 }
 
+/* A gzip bomb: inflating stops at max + 1 bytes, and no more memory than that is taken. */
+static void test_gunzip_bound(void **state)
+{
+    (void)state;
+    const size_t max = ((size_t)1 << 20) + 1000, plain = (size_t)8 << 20;
+    unsigned char *zeros = calloc(1, plain), *gz = malloc(plain);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = zeros;
+    zs.avail_in = (uInt)plain;
+    zs.next_out = gz;
+    zs.avail_out = (uInt)plain;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t gz_len = plain - zs.avail_out;
+    deflateEnd(&zs);
+
+    struct op_buf out = OP_BUF_INIT;
+    assert_int_equal(sink_gunzip(gz, gz_len, &out, max), -2);
+    assert_true(out.cap <= max + 1);
+    op_buf_free(&out);
+    /* Exactly max bytes is fine, and the buffer still holds no more than max + 1. */
+    assert_int_equal(sink_gunzip(gz, gz_len, &out, plain), 0);
+    assert_true(out.len == plain && out.cap <= plain + 1);
+    assert_memory_equal(out.data, zeros, plain);
+    op_buf_free(&out);
+    free(zeros);
+    free(gz);
+}
+
+/* With the region table: the region exists at the stated level, the window has its kind's
+ * form; and a batch over the rollup-key cap is refused whole. */
+static void test_rules_and_cap(void **state)
+{
+    (void)state;
+    char key[SINK_KEY_MAX], err[512];
+    int64_t rev;
+    struct op_regions *regs = op_regions_new_default(err, sizeof err);
+    assert_non_null(regs);
+    const struct {
+        const char *kind, *window, *region, *level, *msg;
+    } cases[] = {
+        {"DAY", "2025-01-15", "999999", "COUNTY", "region: 999999 is not in the region table"},
+        {"DAY", "2025-01-15", "650102", "PROVINCE", "level: 650102 is a county, not PROVINCE"},
+        {"DAY", "2025-13-45", "650102", "COUNTY",
+         "window: \"2025-13-45\" is not a date (YYYY-MM-DD)"},
+        {"DAY", "2025-02-29", "650102", "COUNTY",
+         "window: \"2025-02-29\" is not a date (YYYY-MM-DD)"},
+        {"DAY", "2025-01-15-7", "650102", "COUNTY",
+         "window: \"2025-01-15-7\" is not a date (YYYY-MM-DD)"},
+        {"MONTH", "2025-1", "650102", "COUNTY", "window: \"2025-1\" is not a month (YYYY-MM)"},
+        {"ALL", "everything", "650000", "PROVINCE",
+         "window: \"everything\" is not \"all\" (kind ALL)"},
+        {"CAMPAIGN", "a\\tb", "650000", "PROVINCE",
+         "window: the campaign name has a control character"},
+        {"DAY", "2024-02-29", "650102", "COUNTY", NULL},
+        {"MONTH", "2025-01", "650100", "PREFECTURE", NULL},
+        {"ALL", "all", "650000", "PROVINCE", NULL},
+        {"CAMPAIGN", "2025 两节送温暖", "650000", "PROVINCE", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *t =
+            rollup_text(cases[i].kind, cases[i].window, cases[i].region, cases[i].level, 1, 100);
+        json_t *r = json_loads(t, 0, NULL);
+        assert_non_null(r);
+        assert_int_equal(sink_validate_rollup(r, NULL, key, &rev, err, sizeof err), 0);
+        int rc = sink_validate_rollup(r, regs, key, &rev, err, sizeof err);
+        if (cases[i].msg) {
+            assert_int_equal(rc, -1);
+            assert_string_equal(err, cases[i].msg);
+        } else {
+            assert_int_equal(rc, 0);
+        }
+        json_decref(r);
+        free(t);
+    }
+
+    struct sink_store *s = sink_store_open(NULL, 100, err, sizeof err);
+    sink_store_set_limits(s, regs, 3);
+    char *rs[4] = {rollup_text("DAY", "2025-01-15", "650102", "COUNTY", 1, 100),
+                   rollup_text("MONTH", "2025-01", "650100", "PREFECTURE", 1, 100),
+                   rollup_text("ALL", "all", "650000", "PROVINCE", 1, 100),
+                   rollup_text("DAY", "2025-01-16", "650102", "COUNTY", 1, 100)};
+    char *b4 = batch_text((const char *const *)rs, 4), *b3 = batch_text((const char *const *)rs, 3);
+    assert_int_equal(sink_store_apply(s, "k4", b4, strlen(b4), NULL, NULL, err, sizeof err),
+                     SINK_FULL);
+    assert_string_equal(err, "the sink is full: 0 rollup keys stored, this batch adds 4, the cap "
+                             "is 3 (--max-rollups); nothing was stored");
+    assert_int_equal(sink_store_count(s), 0);
+    assert_int_equal(sink_store_keys(s), 0);
+    assert_int_equal(sink_store_apply(s, "k3", b3, strlen(b3), NULL, NULL, err, sizeof err),
+                     SINK_ACCEPTED);
+    assert_int_equal(sink_store_count(s), 3);
+    /* Newer revisions of stored keys still fit. */
+    free(rs[0]);
+    rs[0] = rollup_text("DAY", "2025-01-15", "650102", "COUNTY", 2, 100);
+    char *b1 = batch_text((const char *const *)rs, 1);
+    assert_int_equal(sink_store_apply(s, "k1", b1, strlen(b1), NULL, NULL, err, sizeof err),
+                     SINK_ACCEPTED);
+    assert_int_equal(sink_store_stats(s)->full, 1);
+    for (int i = 0; i < 4; i++)
+        free(rs[i]);
+    free(b4);
+    free(b3);
+    free(b1);
+    sink_store_close(s);
+    op_regions_destroy(regs);
+}
+
 static void test_fail_modes(void **state)
 {
     (void)state;
@@ -414,10 +525,11 @@ static void test_fail_modes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_yuan), cmocka_unit_test(test_validate),
-        cmocka_unit_test(test_apply),      cmocka_unit_test(test_persistence),
-        cmocka_unit_test(test_max_keys),   cmocka_unit_test(test_page),
-        cmocka_unit_test(test_fail_modes),
+        cmocka_unit_test(test_parse_yuan),    cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_apply),         cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_max_keys),      cmocka_unit_test(test_page),
+        cmocka_unit_test(test_fail_modes),    cmocka_unit_test(test_gunzip_bound),
+        cmocka_unit_test(test_rules_and_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
