@@ -119,6 +119,7 @@ static const int ev_kinds[EV_N][3] = {{JS_STRING, -1, -1},
 struct js_type {
     struct js_node *root; /* NULL: this type always takes the generic path */
     int ev[EV_N];
+    int note; /* field number of the optional free-text note (v2, nullable), or -1 */
 };
 
 struct producer_jscan {
@@ -375,6 +376,14 @@ struct producer_jscan *producer_jscan_new(const struct producer_conv *conv)
             for (size_t k = 0; k < root->nf; k++)
                 if (conv->is_ts[t][k] && root->f[k].node->kind == JS_LONG)
                     root->f[k].node->kind = JS_TS;
+            ty->note = -1;
+            for (size_t k = 0; k < root->nf; k++) {
+                const struct js_node *fn = root->f[k].node;
+                if (strcmp(root->f[k].name, "note") == 0 &&
+                    (fn->kind == JS_STRING ||
+                     (fn->kind == JS_UNION && fn->inner->kind == JS_STRING)))
+                    ty->note = (int)k;
+            }
             for (int e = 0; e < EV_N; e++) {
                 ty->ev[e] = -1;
                 for (size_t k = 0; k < root->nf; k++)
@@ -1059,16 +1068,24 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
         camp = camp->first;
     else if (camp_nd->kind != JS_STRING)
         return 0;
+    /* The note, as op_event_validate checks it: NULL when null. */
+    size_t o_note = 0;
+    const struct js_val *note = ty->note >= 0 ? &fv[ty->note] : NULL;
+    if (note && root->f[ty->note].node->kind == JS_UNION)
+        note = note->first;
+    if (note && !note->s)
+        note = NULL;
     if (keep_str(js, &fv[ty->ev[EV_ID]], &o_id) ||
         keep_str(js, &fv[ty->ev[EV_AGENCY]], &o_agency) ||
         keep_str(js, &fv[ty->ev[EV_REGION]], &o_region) ||
-        (camp && keep_str(js, camp, &o_campaign)))
+        (camp && keep_str(js, camp, &o_campaign)) || (note && keep_str(js, note, &o_note)))
         return 0;
     const char *base = (const char *)js->strs.data;
     ev->event_id = base + o_id;
     ev->agency_id = base + o_agency;
     ev->region_text = base + o_region;
     ev->campaign = camp ? base + o_campaign : NULL;
+    ev->note = note ? base + o_note : NULL;
     ev->occurred_at = fv[ty->ev[EV_OCCURRED]].i;
     ev->reported_at = fv[ty->ev[EV_REPORTED]].i;
     if (op_regions_parse_code(ev->region_text, &ev->region) != 0)
