@@ -8,6 +8,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/lib/kafka.sh"
+. "$ROOT/tests/lib/util.sh" # fail, wait_for (its cleanup is replaced below)
 KAFKA_STARTED_BY_US=0
 if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
     trap kafka_cleanup EXIT
@@ -18,6 +19,7 @@ P=$ROOT/bin/outreach-producer
 PY=/usr/bin/python3 # Debian's, with python3-openpyxl and python3-xlsxwriter
 CHECK=("$PY" "$ROOT/tests/integration/producer_check.py" --repo "$ROOT")
 W=$(mktemp -d /tmp/test_xlsx.XXXXXX)
+WORK=$W UTIL_NAME=test_xlsx UTIL_QUIET=1
 RUN=$(date +%s)-$$
 DAEMON=
 
@@ -32,23 +34,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-    echo "test_xlsx: FAIL: $*" >&2
-    exit 1
-}
 step() { echo "-- $*"; }
 
 dump() {
     kcat -C -b "$B" -t "$1" -o beginning -e -q -f 'M %p %o %k %S %h\n%s\n' >"$2"
-}
-
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
 }
 
 cd "$W"
