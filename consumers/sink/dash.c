@@ -459,7 +459,19 @@ static int render_body(struct dash *d, const char *campaign, struct op_buf *out)
             sink_html_escape(out, chain[i]->name) || add(out, "</a>"))
             goto cleanup;
     }
-    if (add(out, "</nav>\n") || render_cards(d, out))
+    if (add(out, "</nav>\n"))
+        goto cleanup;
+    long first, last;
+    char f10[11], l10[11];
+    if (parse_instant_day(d->first_at, &first) == 0 && parse_instant_day(d->last_at, &last) == 0) {
+        civil_from_days(first, f10);
+        civil_from_days(last, l10);
+        if (op_buf_printf(out, "<p class=\"span\" id=\"span\">%s%s — %s%s</p>\n",
+                          zh ? "活动数据：" : "Events from ", f10, l10,
+                          zh ? "（北京时间）" : " (Beijing time)"))
+            goto cleanup;
+    }
+    if (render_cards(d, out))
         goto cleanup;
 
     /* Metric tabs. */
