@@ -392,7 +392,8 @@ static int trend_points(struct dash *d, struct sink_point **pts, size_t *n)
     enum sink_metric m = d->o->metric;
     *pts = NULL;
     *n = 0;
-    qsort(d->days, d->n_days, sizeof *d->days, cmp_day);
+    if (d->n_days > 1) /* qsort's base must not be NULL, even for 0 elements */
+        qsort(d->days, d->n_days, sizeof *d->days, cmp_day);
     size_t w = 0; /* merge the provinces' entries of one day */
     for (size_t i = 0; i < d->n_days; i++) {
         if (w > 0 && d->days[w - 1].dn == d->days[i].dn) {
@@ -489,7 +490,8 @@ static int render_body(struct dash *d, const char *campaign, struct op_buf *out)
     /* Bars of the level below. */
     for (size_t i = 0; i < d->n_children; i++)
         d->children[i].sort = d->children[i].v[m];
-    qsort(d->children, d->n_children, sizeof *d->children, cmp_child);
+    if (d->n_children > 1)
+        qsort(d->children, d->n_children, sizeof *d->children, cmp_child);
     bars = calloc(d->n_children + 1, sizeof *bars);
     links = calloc(d->n_children + 1, sizeof *links);
     if (!bars || !links)
