@@ -1,7 +1,9 @@
 /* Growable byte buffer: doubling growth, overflow-checked. */
 #include "buf.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,4 +40,20 @@ void op_buf_free(struct op_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+int op_buf_printf(struct op_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    /* One byte more for vsnprintf's NUL, which len does not count. */
+    if (n < 0 || op_buf_reserve(b, (size_t)n + 1) != 0)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
 }

@@ -23,6 +23,10 @@ int op_buf_reserve(struct op_buf *b, size_t extra);
 /* Appends `n` bytes. Returns 0 or -1 (allocation failure). */
 int op_buf_append(struct op_buf *b, const void *data, size_t n);
 
+/* Appends printf-formatted text (without its NUL). Returns 0 or -1 (allocation failure or a
+ * formatting error; the buffer keeps what it had). */
+int op_buf_printf(struct op_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 void op_buf_free(struct op_buf *b);
 
 #endif

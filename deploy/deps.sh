@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages needed to build, test and demo the pipeline, if missing.
+# Installs the Debian 12 packages needed to build, test and demo the pipeline, if missing
+# (chromium and fonts-noto-cjk: the sink page's test renders Chinese in headless Chromium).
 # Idempotent: prints what it checks and installs only what is absent. Needs root for apt-get.
 set -euo pipefail
 
 PKGS=(build-essential pkg-config librdkafka-dev libavro-dev libcurl4-openssl-dev zlib1g-dev
       libjansson-dev libmicrohttpd-dev libcmocka-dev liblmdb-dev kcat clang clang-format
       libclang-rt-14-dev valgrind python3-venv maven default-jre-headless curl systemd
-      chromium libminizip-dev libexpat1-dev python3-openpyxl python3-xlsxwriter)
+      chromium fonts-noto-cjk libminizip-dev libexpat1-dev python3-openpyxl python3-xlsxwriter)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -9,23 +9,25 @@
 
 #include <jansson.h>
 
+#include "dash.h"
+#include "err.h"
 #include "map.h"
 
-/* Columns: field name in the rollup JSON, header. */
-static const char *const columns[][2] = {
-    {"region", "Code"},
-    {"region_name", "Region"},
-    {"level", "Level"},
-    {"event_count", "Events"},
-    {"visits", "Visits"},
-    {"workers_reached", "Workers reached"},
-    {"households", "Households"},
-    {"funding_yuan", "Funding (yuan)"},
-    {"recipients", "Recipients"},
-    {"surveys", "Surveys"},
-    {"respondents", "Respondents"},
-    {"satisfaction_mean", "Satisfaction"},
-    {"revision", "Revision"},
+/* Columns: field name in the rollup JSON, header, Chinese header. */
+static const char *const columns[][3] = {
+    {"region", "Code", "代码"},
+    {"region_name", "Region", "地区"},
+    {"level", "Level", "级别"},
+    {"event_count", "Events", "事件数"},
+    {"visits", "Visits", "走访慰问"},
+    {"workers_reached", "Workers reached", "服务职工"},
+    {"households", "Households", "户数"},
+    {"funding_yuan", "Funding (yuan)", "资金（元）"},
+    {"recipients", "Recipients", "受助人数"},
+    {"surveys", "Surveys", "调研"},
+    {"respondents", "Respondents", "受访人数"},
+    {"satisfaction_mean", "Satisfaction", "满意度"},
+    {"revision", "Revision", "版本"},
 };
 #define N_COLUMNS (sizeof columns / sizeof columns[0])
 
@@ -163,10 +165,22 @@ static int cell(struct op_buf *out, json_t *v)
 }
 
 static const char style[] =
-    "body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
+    "body{font-family:'Noto Sans CJK SC','Noto Sans SC','Source Han Sans SC','Microsoft YaHei',"
+    "sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse}"
     "th,td{border:1px solid #bbb;padding:.25em .6em}td.n{text-align:right;"
     "font-variant-numeric:tabular-nums}tr.province{background:#eef3fb;font-weight:bold}"
-    "tr.prefecture td.name{padding-left:2em}";
+    "tr.prefecture td.name{padding-left:2em}header{display:flex;justify-content:space-between;"
+    "border-bottom:3px solid #c0392b;padding-bottom:.4em}.brand{font-weight:bold;color:#c0392b}"
+    ".cards{display:flex;gap:1em;flex-wrap:wrap;margin:1em 0}.card{border:1px solid #e3c4c0;"
+    "border-radius:6px;padding:.6em 1.2em;min-width:12em;background:#fff8f6}.card .k{color:#777}"
+    ".card .v{font-size:1.6em;font-weight:bold;color:#c0392b}.card small{font-size:.6em;"
+    "margin-left:.2em}.tabs a{margin-right:1em}.tabs a.on{font-weight:bold;color:#c0392b;"
+    "text-decoration:none;border-bottom:2px solid #c0392b}svg{display:block;max-width:100%;"
+    "height:auto;font-size:13px}svg text{fill:#333}rect.bar{fill:#c0392b}a:hover rect.bar{"
+    "fill:#e67e22}svg a text.label{fill:#1a4f9c;text-decoration:underline}.split{display:flex;"
+    "gap:2em;flex-wrap:wrap}.split>div{flex:1;min-width:30em}polyline.line{fill:none;"
+    "stroke:#c0392b;stroke-width:2}circle.pt{fill:#c0392b}line.grid{stroke:#ddd}"
+    "text.axis{fill:#777;font-size:11px}.note{color:#777;font-size:.9em}";
 
 /* What both views show: the sorted window names, the chosen window and its province and
  * prefecture rows in code order. Free with view_free. */
@@ -188,7 +202,10 @@ static void view_free(struct view *v)
     op_map_destroy(v->c.windows, NULL);
 }
 
-static int view_build(const struct sink_store *s, const char *window, struct view *v)
+/* The window: `window` if the store has it, else `fallback` if it has that, else ALL|all, else
+ * the first in byte order. */
+static int view_build(const struct sink_store *s, const char *window, const char *fallback,
+                      struct view *v)
 {
     memset(v, 0, sizeof *v);
     v->c.windows = op_map_new();
@@ -213,6 +230,9 @@ static int view_build(const struct sink_store *s, const char *window, struct vie
     for (size_t i = 0; i < v->n_names && window; i++)
         if (strcmp(v->names[i], window) == 0)
             v->chosen = v->names[i];
+    for (size_t i = 0; i < v->n_names && fallback && !v->chosen; i++)
+        if (strcmp(v->names[i], fallback) == 0)
+            v->chosen = v->names[i];
     for (size_t i = 0; i < v->n_names && !v->chosen; i++)
         if (strcmp(v->names[i], "ALL|all") == 0)
             v->chosen = v->names[i];
@@ -229,41 +249,133 @@ static int view_build(const struct sink_store *s, const char *window, struct vie
     return 0;
 }
 
-int sink_page_render(const struct sink_store *s, const char *window, struct op_buf *out)
+/* The page's words in Chinese and English. */
+struct words {
+    const char *html_lang, *title, *other_lang, *other_lang_name, *table, *window, *show, *more,
+        *empty;
+};
+static const struct words zh_words = {
+    "zh-CN",
+    "送温暖 数据看板",
+    "en",
+    "English",
+    "明细表",
+    "统计窗口",
+    "查看",
+    "县级及全部字段：<a href=\"/rollups\">/rollups</a>；计数：<a href=\"/stats\">/stats</a>。",
+    "尚未收到汇总数据。",
+};
+static const struct words en_words = {
+    "en",
+    "Send warmth dashboard",
+    "zh",
+    "中文",
+    "Detail table",
+    "Window",
+    "Show",
+    "Counties and every field: <a href=\"/rollups\">/rollups</a>; counters: "
+    "<a href=\"/stats\">/stats</a>.",
+    "No rollups received yet.",
+};
+
+/* The same query with lang switched: the link of the language switch, NUL-terminated. */
+static int lang_link(struct op_buf *b, const struct sink_page_query *q, const char *campaign,
+                     int zh)
 {
+    if (add(b, "/?lang=") || add(b, zh ? "en" : "zh"))
+        return -1;
+    if (campaign && campaign[0] && (add(b, "&campaign=") || sink_url_encode(b, campaign)))
+        return -1;
+    if (q->region && (add(b, "&region=") || sink_url_encode(b, q->region)))
+        return -1;
+    if (q->metric && (add(b, "&metric=") || sink_url_encode(b, q->metric)))
+        return -1;
+    if (q->window && (add(b, "&window=") || sink_url_encode(b, q->window)))
+        return -1;
+    return op_buf_append(b, "", 1);
+}
+
+int sink_page_render(const struct sink_store *s, const struct op_regions *regions,
+                     const struct sink_page_query *q, struct op_buf *out, char *errstr,
+                     size_t errstr_size)
+{
+    struct sink_dash_opts o = {q->campaign, 0, SINK_METRIC_FUNDING, 1};
+    if (q->lang && strcmp(q->lang, "zh") != 0 && strcmp(q->lang, "en") != 0) {
+        op_set_err(errstr, errstr_size, "lang: zh or en");
+        return -2;
+    }
+    o.zh = !q->lang || strcmp(q->lang, "zh") == 0;
+    if (q->metric && sink_metric_parse(q->metric, &o.metric) != 0) {
+        op_set_err(errstr, errstr_size, "metric: funding, visits, workers or surveys");
+        return -2;
+    }
+    if (q->region && q->region[0] &&
+        (op_regions_parse_code(q->region, &o.region) != 0 || !op_regions_find(regions, o.region))) {
+        op_set_err(errstr, errstr_size, "region: not a 6-digit code of the region table");
+        return -2;
+    }
+    const struct words *w = o.zh ? &zh_words : &en_words;
+    struct op_buf dash = OP_BUF_INIT, link = OP_BUF_INIT;
+    char campaign[SINK_KEY_MAX], fallback[SINK_KEY_MAX + 16];
     struct view view;
-    int rc = -1;
-    if (view_build(s, window, &view) != 0)
+    int rc = -1, have_view = 0;
+    if (sink_dash_render(s, regions, &o, &dash, campaign, sizeof campaign) != 0)
         goto cleanup;
+    snprintf(fallback, sizeof fallback, "CAMPAIGN|%s", campaign);
+    if (view_build(s, q->window, fallback, &view) != 0) {
+        view_free(&view);
+        goto cleanup;
+    }
+    have_view = 1;
     struct collect c = view.c;
     char **names = view.names;
     size_t n_names = view.n_names;
     const char *chosen = view.chosen;
 
-    if (add(out, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-                 "<title>送温暖 rollups") ||
-        (chosen && (add(out, " — ") || sink_html_escape(out, chosen))) ||
+    if (lang_link(&link, q, campaign, o.zh) ||
+        op_buf_printf(out,
+                      "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                      "<meta name=\"viewport\" content=\"width=device-width\"><title>%s",
+                      w->html_lang, w->title) ||
+        (campaign[0] && (add(out, " — ") || sink_html_escape(out, campaign))) ||
         add(out, "</title><style>") || add(out, style) ||
-        add(out, "</style></head>\n<body><h1>送温暖 — rollups by region</h1>\n"
-                 "<form method=\"get\" action=\"/\"><label>Window <select name=\"window\">"))
+        op_buf_printf(out,
+                      "</style></head>\n<body><header><span class=\"brand\">%s</span> "
+                      "<a id=\"lang\" hreflang=\"%s\" href=\"",
+                      w->title, w->other_lang) ||
+        sink_html_escape(out, (const char *)link.data) ||
+        op_buf_printf(out, "\">%s</a></header>\n", w->other_lang_name) ||
+        op_buf_append(out, dash.data, dash.len) ||
+        op_buf_printf(out,
+                      "<section id=\"detail\"><h2>%s</h2>\n<form method=\"get\" action=\"/\">"
+                      "<label>%s <select name=\"window\">",
+                      w->table, w->window))
         goto cleanup;
     for (size_t i = 0; i < n_names; i++)
         if (add(out, "<option value=\"") || sink_html_escape(out, names[i]) ||
             add(out, names[i] == chosen ? "\" selected>" : "\">") ||
             sink_html_escape(out, names[i]) || add(out, "</option>"))
             goto cleanup;
-    char count[96];
-    snprintf(count, sizeof count, "%zu regions (provinces and prefectures) of %zu rollups",
-             c.n_rows, sink_store_count(s));
-    if (add(out, "</select></label> <button type=\"submit\">Show</button></form>\n<p>Window: "
-                 "<strong id=\"window\">") ||
-        (chosen && sink_html_escape(out, chosen)) || add(out, "</strong>; ") || add(out, count) ||
-        add(out, ". Counties and every field: <a href=\"/rollups\">/rollups</a>; counters: "
-                 "<a href=\"/stats\">/stats</a>.</p>\n<table id=\"rollups\" data-window=\"") ||
+    char count[160];
+    if (o.zh)
+        snprintf(count, sizeof count, "共 %zu 个地区（省、市两级），库中汇总 %zu 条", c.n_rows,
+                 sink_store_count(s));
+    else
+        snprintf(count, sizeof count, "%zu regions (provinces and prefectures) of %zu rollups",
+                 c.n_rows, sink_store_count(s));
+    if (add(out, "</select></label>") ||
+        (campaign[0] && (add(out, "<input type=\"hidden\" name=\"campaign\" value=\"") ||
+                         sink_html_escape(out, campaign) || add(out, "\">"))) ||
+        (!o.zh && add(out, "<input type=\"hidden\" name=\"lang\" value=\"en\">")) ||
+        op_buf_printf(out, " <button type=\"submit\">%s</button></form>\n<p><strong id=\"window\">",
+                      w->show) ||
+        (chosen && sink_html_escape(out, chosen)) || add(out, "</strong>: ") || add(out, count) ||
+        add(out, ". ") || add(out, w->more) ||
+        add(out, "</p>\n<table id=\"rollups\" data-window=\"") ||
         (chosen && sink_html_escape(out, chosen)) || add(out, "\"><thead><tr>"))
         goto cleanup;
     for (size_t i = 0; i < N_COLUMNS; i++)
-        if (add(out, "<th>") || add(out, columns[i][1]) || add(out, "</th>"))
+        if (add(out, "<th>") || add(out, columns[i][o.zh ? 2 : 1]) || add(out, "</th>"))
             goto cleanup;
     if (add(out, "</tr></thead>\n<tbody>\n"))
         goto cleanup;
@@ -292,13 +404,16 @@ int sink_page_render(const struct sink_store *s, const char *window, struct op_b
     }
     if (add(out, "</tbody></table>\n"))
         goto cleanup;
-    if (n_names == 0 && add(out, "<p id=\"empty\">No rollups received yet.</p>\n"))
+    if (n_names == 0 && op_buf_printf(out, "<p id=\"empty\">%s</p>\n", w->empty))
         goto cleanup;
-    if (add(out, "</body></html>\n"))
+    if (add(out, "</section></body></html>\n"))
         goto cleanup;
     rc = 0;
 cleanup:
-    view_free(&view);
+    if (have_view)
+        view_free(&view);
+    op_buf_free(&dash);
+    op_buf_free(&link);
     return rc;
 }
 
@@ -332,7 +447,7 @@ int sink_table_render(const struct sink_store *s, const char *window, struct op_
 {
     struct view v;
     int rc = -1;
-    if (view_build(s, window, &v) != 0)
+    if (view_build(s, window, NULL, &v) != 0)
         goto cleanup;
     /* Width of each column: the longest of its header and its cells. */
     size_t width[N_COLUMNS];

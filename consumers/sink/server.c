@@ -101,6 +101,12 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    /* The page is self-contained: no script, no fetch, nothing loaded from anywhere. */
+    if (strncmp(type, "text/html", 9) == 0)
+        MHD_add_response_header(r, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
     if (extra_name)
         MHD_add_response_header(r, extra_name, extra_value);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
@@ -486,15 +492,29 @@ static enum MHD_Result read_view(struct sink_server *s, struct MHD_Connection *c
 {
     struct op_buf b = OP_BUF_INIT;
     int rc;
+    char err[256] = "";
     pthread_mutex_lock(&s->lock);
     const char *window = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "window");
-    if (page == 1)
-        rc = sink_page_render(s->store, window, &b);
-    else if (page == 2)
+    if (page == 1) {
+        struct sink_page_query q = {
+            window,
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "campaign"),
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "region"),
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang"),
+            MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "metric"),
+        };
+        rc = sink_page_render(s->store, s->regions, &q, &b, err, sizeof err);
+    } else if (page == 2) {
         rc = sink_table_render(s->store, window, &b);
-    else
+    } else {
         rc = sink_store_rollups_json(s->store, &b);
+    }
     pthread_mutex_unlock(&s->lock);
+    if (rc == -2) {
+        op_buf_free(&b);
+        log_request(c, method, url, 400, rq, err);
+        return respond_error(c, 400, err, NULL, NULL);
+    }
     if (rc != 0) {
         op_buf_free(&b);
         log_request(c, method, url, 500, rq, "out of memory");

@@ -16,9 +16,11 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "../../consumers/sink/chart.h"
 #include "../../consumers/sink/page.h"
 #include "../../consumers/sink/server.h"
 #include "../../consumers/sink/store.h"
+#include "labels.h"
 #include "regions.h"
 
 static void test_parse_yuan(void **state)
@@ -365,7 +367,9 @@ static void test_page(void **state)
     assert_int_equal(apply1(s, "f", "DAY", "<b>", "650000", "PROVINCE", 1, 99, &applied),
                      SINK_ACCEPTED);
     struct op_buf out = OP_BUF_INIT;
-    assert_int_equal(sink_page_render(s, "CAMPAIGN|2025 两节送温暖", &out), 0);
+    struct op_regions *regs = op_regions_new_default(err, sizeof err);
+    struct sink_page_query q = {"CAMPAIGN|2025 两节送温暖", NULL, NULL, NULL, NULL};
+    assert_int_equal(sink_page_render(s, regs, &q, &out, err, sizeof err), 0);
     assert_int_equal(op_buf_append(&out, "", 1), 0);
     const char *html = (const char *)out.data;
     const char *p530 = strstr(html, "data-key=\"CAMPAIGN|2025 两节送温暖|530000\"");
@@ -380,17 +384,22 @@ static void test_page(void **state)
     assert_non_null(strstr(html, "<option value=\"DAY|&lt;b&gt;\">DAY|&lt;b&gt;</option>"));
     assert_null(strstr(html, "<b>"));
     out.len = 0;
-    /* No or an unknown window: ALL|all. */
-    assert_int_equal(sink_page_render(s, "nope", &out), 0);
+    /* An unknown window: the dashboard's campaign. */
+    q.window = "nope";
+    assert_int_equal(sink_page_render(s, regs, &q, &out, err, sizeof err), 0);
     assert_int_equal(op_buf_append(&out, "", 1), 0);
-    assert_non_null(strstr((const char *)out.data, "id=\"window\">ALL|all<"));
+    assert_non_null(strstr((const char *)out.data, "id=\"window\">CAMPAIGN|2025 两节送温暖<"));
     op_buf_free(&out);
     sink_store_close(s);
 
     s = sink_store_open(NULL, 100, err, sizeof err);
-    assert_int_equal(sink_page_render(s, NULL, &out), 0);
+    q.window = NULL;
+    q.lang = "en";
+    assert_int_equal(sink_page_render(s, regs, &q, &out, err, sizeof err), 0);
     assert_int_equal(op_buf_append(&out, "", 1), 0);
     assert_non_null(strstr((const char *)out.data, "No rollups received yet."));
+    assert_non_null(strstr((const char *)out.data, "No campaign rollups received yet."));
+    op_regions_destroy(regs);
     op_buf_free(&out);
     sink_store_close(s);
 
@@ -398,6 +407,158 @@ static void test_page(void **state)
     assert_int_equal(op_buf_append(&out, "", 1), 0);
     assert_string_equal((const char *)out.data, "CAMPAIGN%7C2025%20%E4%B8%A4%E8%8A%82");
     op_buf_free(&out);
+}
+
+/* The rendered page, NUL-terminated in out (emptied first); the render's return code. */
+static int render(const struct sink_store *s, const struct op_regions *regs,
+                  const struct sink_page_query *q, struct op_buf *out)
+{
+    char err[256];
+    out->len = 0;
+    int rc = sink_page_render(s, regs, q, out, err, sizeof err);
+    if (rc == 0)
+        assert_int_equal(op_buf_append(out, "", 1), 0);
+    return rc;
+}
+
+/* The charts carry the numbers put in: bars per child region, cards and the source split
+ * summed over provinces, the trend per day; names escaped; English; bad parameters refused. */
+static void test_dashboard(void **state)
+{
+    (void)state;
+    char err[512];
+    size_t applied;
+    struct sink_store *s = sink_store_open(NULL, 100, err, sizeof err);
+    struct op_regions *regs = op_regions_new_default(err, sizeof err);
+    assert_non_null(regs);
+    const struct {
+        const char *kind, *window, *region, *level;
+        long long fen;
+    } in[] = {
+        {"CAMPAIGN", "C", "650000", "PROVINCE", 1234567},
+        {"CAMPAIGN", "C", "530000", "PROVINCE", 5},
+        {"CAMPAIGN", "C", "650100", "PREFECTURE", 1000000},
+        {"CAMPAIGN", "C", "654000", "PREFECTURE", 234567},
+        {"CAMPAIGN", "C", "650102", "COUNTY", 1000000},
+        {"CAMPAIGN", "<i>&", "650000", "PROVINCE", 1},
+        {"CAMPAIGN", "big", "650000", "PROVINCE", INT64_MAX},
+        {"CAMPAIGN", "big", "530000", "PROVINCE", INT64_MAX},
+        {"DAY", "2025-01-15", "650000", "PROVINCE", 300},
+        {"DAY", "2025-01-15", "530000", "PROVINCE", 200},
+        {"DAY", "2025-01-17", "650000", "PROVINCE", 7},
+        {"DAY", "2025-01-17", "650100", "PREFECTURE", 6},
+        {"DAY", "2025-13-99", "650000", "PROVINCE", 1},
+    };
+    for (size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%zu", i);
+        assert_int_equal(apply1(s, key, in[i].kind, in[i].window, in[i].region, in[i].level, 1,
+                                in[i].fen, &applied),
+                         SINK_ACCEPTED);
+    }
+    struct op_buf out = OP_BUF_INIT;
+    struct sink_page_query q = {NULL, "C", NULL, NULL, NULL};
+    assert_int_equal(render(s, regs, &q, &out), 0);
+    const char *html = (const char *)out.data;
+    assert_non_null(strstr(html, "<html lang=\"zh-CN\">"));
+    assert_non_null(
+        strstr(html, "data-region=\"650000\" data-value=\"12345.67\"><title>新疆维吾尔自治区: "
+                     "1.23万元</title>"));
+    assert_non_null(
+        strstr(html, "data-region=\"530000\" data-value=\"0.05\"><title>云南省: 0.05元</title>"));
+    assert_null(strstr(html, "data-region=\"650100\"")); /* prefectures are not provinces */
+    assert_non_null(strstr(html, "data-metric=\"funding\" data-value=\"12345.72\""));
+    assert_non_null(strstr(html, "data-metric=\"visits\" data-value=\"4\""));
+    assert_non_null(strstr(html, "data-metric=\"workers\" data-value=\"4200\""));
+    assert_non_null(
+        strstr(html, "data-symbol=\"GOVERNMENT\" data-value=\"12345.72\"><title>财政资金"));
+    /* No campaign span in these rollups: the days that have DAY rollups, summed. */
+    assert_non_null(strstr(html, "data-day=\"2025-01-15\" data-value=\"5.00\""));
+    assert_non_null(strstr(html, "data-day=\"2025-01-17\" data-value=\"0.07\""));
+    assert_null(strstr(html, "data-day=\"2025-01-16\""));
+    /* Drill-down links, escaped for the attribute. */
+    assert_non_null(strstr(html, "<a href=\"/?campaign=C&amp;region=650000\">"));
+    assert_non_null(strstr(html, "<option value=\"&lt;i&gt;&amp;\">&lt;i&gt;&amp;</option>"));
+    assert_null(strstr(html, "<i>"));
+
+    /* One level down: prefectures; then counties, which link nowhere. */
+    q.region = "650000";
+    assert_int_equal(render(s, regs, &q, &out), 0);
+    html = (const char *)out.data;
+    assert_non_null(strstr(html, "data-region=\"650100\" data-value=\"10000.00\""));
+    assert_non_null(strstr(html, "data-region=\"654000\" data-value=\"2345.67\""));
+    assert_null(strstr(html, "data-region=\"650000\""));
+    assert_non_null(strstr(html, "data-metric=\"funding\" data-value=\"12345.67\""));
+    assert_non_null(strstr(html, "data-day=\"2025-01-17\" data-value=\"0.07\""));
+    q.region = "650100";
+    assert_int_equal(render(s, regs, &q, &out), 0);
+    html = (const char *)out.data;
+    assert_non_null(strstr(html, "data-region=\"650102\" data-value=\"10000.00\""));
+    assert_null(strstr(html, "region=650102"));
+    assert_non_null(strstr(html, "data-day=\"2025-01-17\" data-value=\"0.06\""));
+
+    /* Another metric, English. */
+    q.region = NULL;
+    q.metric = "visits";
+    q.lang = "en";
+    assert_int_equal(render(s, regs, &q, &out), 0);
+    html = (const char *)out.data;
+    assert_non_null(strstr(html, "<html lang=\"en\">"));
+    assert_non_null(strstr(html, "Visits by province"));
+    assert_non_null(strstr(html, "data-region=\"650000\" data-value=\"2\""));
+    assert_non_null(strstr(html, "&amp;metric=visits&amp;lang=en\">"));
+    assert_null(strstr(html, "资金来源"));
+
+    /* The escaped campaign, shown by name; sums saturate instead of overflowing. */
+    q.metric = NULL;
+    q.campaign = "<i>&";
+    assert_int_equal(render(s, regs, &q, &out), 0);
+    assert_non_null(strstr((const char *)out.data, "<h1 id=\"campaign\">&lt;i&gt;&amp;</h1>"));
+    q.campaign = "big";
+    assert_int_equal(render(s, regs, &q, &out), 0);
+    assert_non_null(strstr((const char *)out.data,
+                           "data-metric=\"funding\" data-value=\"92233720368547758.07\""));
+
+    /* Bad parameters: -2; an unknown campaign falls back to one that exists. */
+    const char *bad_region[] = {"65", "6500001", "abcdef", "999999", "65000a"};
+    for (size_t i = 0; i < sizeof bad_region / sizeof *bad_region; i++) {
+        struct sink_page_query b = {NULL, NULL, bad_region[i], NULL, NULL};
+        assert_int_equal(render(s, regs, &b, &out), -2);
+    }
+    struct sink_page_query bl = {NULL, NULL, NULL, "fr", NULL}, bm = {NULL, NULL, NULL, NULL, "x"};
+    assert_int_equal(render(s, regs, &bl, &out), -2);
+    assert_int_equal(render(s, regs, &bm, &out), -2);
+    struct sink_page_query un = {"\xff", "nope", "", "zh", "surveys"};
+    assert_int_equal(render(s, regs, &un, &out), 0);
+    assert_non_null(strstr((const char *)out.data, "<h1 id=\"campaign\">"));
+
+    op_buf_free(&out);
+    op_regions_destroy(regs);
+    sink_store_close(s);
+}
+
+static void test_format(void **state)
+{
+    (void)state;
+    char b[64];
+    sink_fmt_exact(b, sizeof b, INT64_MIN, SINK_UNIT_FEN);
+    assert_string_equal(b, "-92233720368547758.08");
+    sink_fmt_exact(b, sizeof b, -1, SINK_UNIT_FEN);
+    assert_string_equal(b, "-0.01");
+    sink_fmt_human(b, sizeof b, 999999, SINK_UNIT_FEN, 1);
+    assert_string_equal(b, "9999.99元");
+    sink_fmt_human(b, sizeof b, 1000000, SINK_UNIT_FEN, 1);
+    assert_string_equal(b, "1.00万元");
+    sink_fmt_human(b, sizeof b, 123456789, SINK_UNIT_FEN, 1);
+    assert_string_equal(b, "123.46万元");
+    sink_fmt_human(b, sizeof b, 45678, SINK_UNIT_COUNT, 1);
+    assert_string_equal(b, "4.57万");
+    sink_fmt_human(b, sizeof b, 123456789, SINK_UNIT_FEN, 0);
+    assert_string_equal(b, "1,234,567.89 yuan");
+    sink_fmt_human(b, sizeof b, INT64_MIN, SINK_UNIT_COUNT, 0);
+    assert_string_equal(b, "-9,223,372,036,854,775,808");
+    assert_string_equal(op_label(OP_LABEL_FUNDING_PURPOSE, "CASH_GRANT", 1), "慰问金");
+    assert_null(op_label(OP_LABEL_FUNDING_SOURCE, "NOPE", 1));
 }
 
 /* A gzip bomb: inflating stops at max + 1 bytes, and no more memory than that is taken. */
@@ -529,7 +690,8 @@ int main(void)
         cmocka_unit_test(test_apply),         cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_max_keys),      cmocka_unit_test(test_page),
         cmocka_unit_test(test_fail_modes),    cmocka_unit_test(test_gunzip_bound),
-        cmocka_unit_test(test_rules_and_cap),
+        cmocka_unit_test(test_rules_and_cap), cmocka_unit_test(test_dashboard),
+        cmocka_unit_test(test_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
