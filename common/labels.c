@@ -28,9 +28,18 @@ static const struct label purposes[] = {
     {NULL, NULL, NULL},
 };
 
+static const struct label levels[] = {
+    {"PROVINCE", "省级", "Province"},
+    {"PREFECTURE", "地级", "Prefecture"},
+    {"COUNTY", "县级", "County"},
+    {NULL, NULL, NULL},
+};
+
 const char *op_label(enum op_label_enum e, const char *symbol, int zh)
 {
-    const struct label *t = e == OP_LABEL_FUNDING_SOURCE ? sources : purposes;
+    const struct label *t = e == OP_LABEL_FUNDING_SOURCE    ? sources
+                            : e == OP_LABEL_FUNDING_PURPOSE ? purposes
+                                                            : levels;
     for (; symbol && t->symbol; t++)
         if (strcmp(t->symbol, symbol) == 0)
             return zh ? t->zh : t->en;

@@ -1,9 +1,9 @@
-/* Display names of the event schemas' enum symbols (funding source and purpose) in Chinese and
- * English: the one table the page and reports read; docs/events.md holds the same names. */
+/* Display names of the schemas' enum symbols (funding source and purpose, region level) in Chinese
+ * and English: the one table the page and reports read; docs/events.md holds the same names. */
 #ifndef OP_LABELS_H
 #define OP_LABELS_H
 
-enum op_label_enum { OP_LABEL_FUNDING_SOURCE, OP_LABEL_FUNDING_PURPOSE };
+enum op_label_enum { OP_LABEL_FUNDING_SOURCE, OP_LABEL_FUNDING_PURPOSE, OP_LABEL_LEVEL };
 
 /* The name of symbol (e.g. "UNION_FUNDS") in enum e, Chinese when zh else English; NULL for a
  * symbol the table does not know (callers show the symbol itself). Static storage. */

@@ -11,6 +11,7 @@
 
 #include "dash.h"
 #include "err.h"
+#include "labels.h"
 #include "map.h"
 
 /* Columns: field name in the rollup JSON, header, Chinese header. */
@@ -395,8 +396,18 @@ int sink_page_render(const struct sink_store *s, const struct op_regions *region
         for (size_t k = 0; k < N_COLUMNS; k++) {
             json_t *v = json_object_get(r, columns[k][0]);
             const char *cls = k == 1 ? "name" : json_is_string(v) ? "t" : "n";
+            /* The level in the reader's language; the symbol itself stays in data-value. */
+            const char *shown = strcmp(columns[k][0], "level") == 0 && json_is_string(v)
+                                    ? op_label(OP_LABEL_LEVEL, json_string_value(v), o.zh)
+                                    : NULL;
             if (add(out, "<td class=\"") || add(out, cls) || add(out, "\" data-field=\"") ||
-                add(out, columns[k][0]) || add(out, "\">") || cell(out, v) || add(out, "</td>"))
+                add(out, columns[k][0]) || add(out, "\""))
+                goto cleanup;
+            if (shown ? add(out, " data-value=\"") || cell(out, v) || add(out, "\">") ||
+                            add(out, shown)
+                      : add(out, ">") || cell(out, v))
+                goto cleanup;
+            if (add(out, "</td>"))
                 goto cleanup;
         }
         if (add(out, "</tr>\n"))

@@ -332,6 +332,7 @@ class Table(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.rows, self.row, self.field, self.text, self.window = [], None, None, "", None
+        self.value = None
 
     def handle_starttag(self, tag, attrs):
         at = dict(attrs)
@@ -341,6 +342,7 @@ class Table(html.parser.HTMLParser):
             self.row = {"_key": at["data-key"], "_class": at.get("class")}
         if tag == "td" and self.row is not None and "data-field" in at:
             self.field, self.text = at["data-field"], ""
+            self.value = at.get("data-value")  # a symbol shown by its display name
 
     def handle_data(self, data):
         if self.field:
@@ -348,7 +350,7 @@ class Table(html.parser.HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "td" and self.field:
-            self.row[self.field] = self.text
+            self.row[self.field] = self.text if self.value is None else self.value
             self.field = None
         if tag == "tr" and self.row is not None:
             self.rows.append(self.row)
