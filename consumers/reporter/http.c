@@ -39,7 +39,7 @@ struct reporter_http {
     char errbuf[CURL_ERROR_SIZE];
     const atomic_int *stop;
     struct reporter_http_result *r; /* the result being filled */
-    int https;
+    int https, has_cert;
     struct oauth2 *oa; /* NULL without OAuth2 */
 };
 
@@ -412,6 +412,7 @@ struct reporter_http *reporter_http_new(const struct reporter_http_opts *o, char
     if (o->key_password)
         SETOPT(h, CURLOPT_KEYPASSWD, o->key_password, errstr, errstr_size);
     h->https = strncmp(o->url, "https:", 6) == 0;
+    h->has_cert = o->cert != NULL;
     if (o->oauth2) {
         if (o->token) {
             set_err(errstr, errstr_size, "a fixed token and oauth2 exclude each other");
@@ -504,8 +505,14 @@ static int post_once(struct reporter_http *h, const void *body, size_t len, cons
     if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
         r->new_connections += connects;
     if (c != CURLE_OK) {
-        snprintf(r->error, sizeof r->error, "%s%s%s%s", tls_error(c) ? "TLS: " : "",
-                 curl_easy_strerror(c), h->errbuf[0] ? ": " : "", h->errbuf);
+        /* A refused client certificate shows only when reading the answer (TLS 1.3). */
+        int tls =
+            tls_error(c) || (h->https && (strstr(h->errbuf, "SSL") || strstr(h->errbuf, "TLS")));
+        int wants_cert = !h->has_cert && strstr(h->errbuf, "certificate required");
+        set_err(r->error, sizeof r->error, "%s%s%s%s%s", tls ? "TLS: " : "", curl_easy_strerror(c),
+                h->errbuf[0] ? ": " : "", h->errbuf,
+                wants_cert ? " (the endpoint wants a client certificate: set tls.cert and tls.key)"
+                           : "");
         goto cleanup;
     }
     if ((c = curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status)) != CURLE_OK) {
