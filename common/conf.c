@@ -710,10 +710,10 @@ int op_conf_key_is_secret(const struct op_conf *conf, const char *key, const cha
         (n > strlen(FILE_SUFFIX) && strcmp(key + n - strlen(FILE_SUFFIX), FILE_SUFFIX) == 0))
         return 0;
     const struct op_conf_def *def = conf ? find_def(conf->defs, key, NULL, NULL) : NULL;
-    if (def && def->type == OP_CONF_SECRET)
-        return 1;
     if (value && op_url_has_userinfo(value))
         return 1;
+    if (def) /* our table says it: e.g. endpoint.NAME.oauth2.token_url is an address */
+        return def->type == OP_CONF_SECRET;
     if (strcmp(key, "sasl.oauthbearer.token.endpoint.url") == 0)
         return 0; /* an address, not a credential */
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)

@@ -102,7 +102,8 @@ void op_conf_list(const struct op_conf *conf, FILE *out);
 void op_conf_dump(const struct op_conf *conf, FILE *out);
 
 /* 1 if setting key to value puts a credential in the text that holds it (an -X argument
- * in the process list): a SECRET key of the table, a key naming a password, secret or
+ * in the process list): a SECRET key of the table (other keys of the table are not, whatever
+ * their name, e.g. endpoint.NAME.oauth2.token_url), a key naming a password, secret or
  * token (ssl.key.password, sasl.password, endpoint.NAME.token, ...), ssl.key.pem,
  * sasl.oauthbearer.config, or a value that is a URL with user:password@. `KEY.file` keys
  * are not (they name a file). conf may be NULL (no table). */

@@ -181,6 +181,11 @@ void producer_poll(struct producer *p, int timeout_ms)
         rd_kafka_poll(p->rk, timeout_ms);
 }
 
+int producer_queue_len(const struct producer *p)
+{
+    return p->rk ? rd_kafka_outq_len(p->rk) : 0;
+}
+
 int producer_fatal(const struct producer *p)
 {
     return atomic_load(&((struct producer *)p)->fatal);

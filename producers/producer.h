@@ -111,6 +111,10 @@ void producer_poll(struct producer *p, int timeout_ms);
 /* Non-zero after a fatal producer error (e.g. an idempotence failure): restart needed. */
 int producer_fatal(const struct producer *p);
 
+/* Messages produced and not yet acknowledged (or failed) by the brokers: librdkafka's
+ * out-queue. Thread-safe (for the /metrics thread); 0 before the Kafka client exists. */
+int producer_queue_len(const struct producer *p);
+
 /* Prints `read N, published N, rejected N, failed N (L lines: H header, B blank, R in
  * records)` for c, prefixed, to out (no "header" part when there was none). */
 void producer_print_counts(FILE *out, const char *prefix, const struct producer_counts *c,

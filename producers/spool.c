@@ -35,6 +35,7 @@ struct spool {
     pthread_mutex_t lock;
     struct producer_counts total;
     uint64_t files_done, files_failed;
+    int64_t last_done_ms; /* Unix ms when a file last reached done/, 0: none since start */
     int ready;
     struct op_health *health;
     int64_t watchdog_ms, last_ping_ms; /* half of systemd's WatchdogSec, 0 when off */
@@ -60,6 +61,8 @@ static void count_file(struct spool *s, const struct producer_counts *n, int don
     s->total.failed += n->failed;
     s->files_done += (uint64_t)done;
     s->files_failed += (uint64_t)failed;
+    if (done)
+        s->last_done_ms = op_clock_wall_ms();
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -74,12 +77,30 @@ static int ready_cb(void *opaque, char *why, size_t why_size)
     return ready;
 }
 
+static int ignored(const char *name);
+
+/* Entries of dir that the spool would list (no dot files: temporaries and hidden). */
+static uint64_t count_files(const char *dir)
+{
+    uint64_t n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (!ignored(de->d_name))
+            n++;
+    closedir(d);
+    return n;
+}
+
 static void metrics_cb(void *opaque, struct op_buf *out)
 {
     struct spool *s = opaque;
     pthread_mutex_lock(&s->lock);
     struct producer_counts t = s->total;
     uint64_t done = s->files_done, failed = s->files_failed;
+    int64_t last_done_ms = s->last_done_ms;
     int ready = s->ready;
     pthread_mutex_unlock(&s->lock);
     const struct {
@@ -101,6 +122,21 @@ static void metrics_cb(void *opaque, struct op_buf *out)
                    "spool files finished, by where they went");
     op_prom_sample_u64(out, "outreach_producer_files_total", "result=\"done\"", done);
     op_prom_sample_u64(out, "outreach_producer_files_total", "result=\"failed\"", failed);
+    /* Counted at each scrape (the directories are the queue: nothing to keep in sync). */
+    op_prom_header(out, "outreach_producer_spool_files", "gauge",
+                   "files waiting in incoming/ and being published from processing/");
+    op_prom_sample_u64(out, "outreach_producer_spool_files", "dir=\"incoming\"",
+                       count_files(s->incoming));
+    op_prom_sample_u64(out, "outreach_producer_spool_files", "dir=\"processing\"",
+                       count_files(s->processing));
+    op_prom_header(out, "outreach_producer_queue_messages", "gauge",
+                   "messages produced and not yet acknowledged by the brokers");
+    int q = producer_queue_len(s->p);
+    op_prom_sample_u64(out, "outreach_producer_queue_messages", NULL, (uint64_t)(q > 0 ? q : 0));
+    op_prom_header(out, "outreach_producer_last_success_timestamp_seconds", "gauge",
+                   "Unix time when a spool file last reached done/ (0: none since start)");
+    op_prom_sample(out, "outreach_producer_last_success_timestamp_seconds", NULL,
+                   (double)last_done_ms / 1000.0);
     op_prom_header(out, "outreach_producer_ready", "gauge", "1 when /readyz answers 200");
     op_prom_sample_u64(out, "outreach_producer_ready", NULL, (uint64_t)ready);
 }

@@ -63,10 +63,33 @@ const struct op_conf_def reporter_conf_defs[] = {
     {"endpoint.*.token", OP_CONF_SECRET, NULL,
      "bearer token; give it as endpoint.NAME.token.file=PATH so it stays out of argv and logs", 0,
      0},
-    {"endpoint.*.ca", OP_CONF_STRING, NULL,
-     "PEM CA bundle that verifies the endpoint (default: the system's trust store)", 0, 0},
-    {"endpoint.*.cert", OP_CONF_STRING, NULL, "PEM client certificate for mutual TLS", 0, 0},
-    {"endpoint.*.key", OP_CONF_STRING, NULL, "PEM private key of endpoint.NAME.cert", 0, 0},
+    {"endpoint.*.tls.ca", OP_CONF_STRING, NULL,
+     "PEM CA bundle that verifies the endpoint (and its oauth2.token_url) (default: the "
+     "system's trust store)",
+     0, 0},
+    {"endpoint.*.tls.cert", OP_CONF_STRING, NULL,
+     "PEM client certificate (chain) for mutual TLS; needs endpoint.NAME.tls.key", 0, 0},
+    {"endpoint.*.tls.key", OP_CONF_STRING, NULL, "PEM private key of endpoint.NAME.tls.cert", 0, 0},
+    {"endpoint.*.tls.key.password", OP_CONF_SECRET, NULL,
+     "passphrase of an encrypted tls.key; give it as endpoint.NAME.tls.key.password.file=PATH", 0,
+     0},
+    {"endpoint.*.ca", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.ca", 0, 0},
+    {"endpoint.*.cert", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.cert", 0, 0},
+    {"endpoint.*.key", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.key", 0, 0},
+    {"endpoint.*.oauth2.token_url", OP_CONF_STRING, NULL,
+     "OAuth2 client credentials: the token endpoint (http(s)://); its access token, cached "
+     "until expires_in minus 10% (at most 60 s), is sent as the bearer token (not with "
+     "endpoint.NAME.token)",
+     0, 0},
+    {"endpoint.*.oauth2.client_id", OP_CONF_STRING, NULL, "OAuth2 client id", 0, 0},
+    {"endpoint.*.oauth2.client_secret", OP_CONF_SECRET, NULL,
+     "OAuth2 client secret; give it as endpoint.NAME.oauth2.client_secret.file=PATH", 0, 0},
+    {"endpoint.*.oauth2.scope", OP_CONF_STRING, NULL,
+     "space-separated scopes asked for (unset: none sent)", 0, 0},
+    {"endpoint.*.oauth2.client_auth", OP_CONF_STRING, "client_secret_basic",
+     "how the client authenticates to the token endpoint: client_secret_basic (HTTP Basic) or "
+     "client_secret_post (in the form body)",
+     0, 0},
     {"endpoint.*.tls.verify", OP_CONF_BOOL, "true",
      "verify the endpoint's certificate and host name (false only for tests)", 0, 0},
     {"endpoint.*.batch.size", OP_CONF_INT, "500", "most messages (rollup revisions) per batch", 1,
@@ -101,6 +124,8 @@ struct part {
     size_t n, cap;
     int64_t next; /* offset after the last message taken, -1 before the first */
     int assigned, paused;
+    int64_t committed; /* the group's committed offset as last known, -1: not known */
+    int64_t lag;       /* as last computed, -1: unknown */
 };
 
 /* The batch being delivered (one at a time per endpoint, so commits stay in order). */
@@ -152,6 +177,10 @@ struct reporter_endpoint {
     /* What the HTTP thread may read: copies refreshed by this endpoint's thread under r->lock. */
     struct reporter_endpoint_stats snap;
     int snap_ready;
+    int64_t *snap_lag; /* per partition, -1: not assigned or unknown */
+    int snap_n_lag;
+    int oauth2;          /* uses OAuth2 client credentials */
+    int64_t last_lag_ms; /* monotonic ms of the last lag refresh */
 };
 
 struct reporter {
@@ -298,6 +327,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pt->assigned = 1;
             pt->paused = 0;
             pt->next = -1;
+            pt->committed = -1;
+            pt->lag = -1;
         }
         ep->assigned_once = 1;
         char list[256];
@@ -318,6 +349,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             part_clear(&ep->parts[p]);
             ep->parts[p].assigned = 0;
             ep->parts[p].paused = 0;
+            ep->parts[p].lag = -1;
             if (ep->fl.active && ep->fl.partition == p) {
                 /* Not committed: the new owner re-sends it from the committed offset. */
                 op_log(OP_LOG_NOTICE,
@@ -531,6 +563,8 @@ static void finish(struct reporter_endpoint *ep)
                ep->r->topic, fl->partition, fl->batch.last_offset + 1, rd_kafka_err2str(e));
     } else {
         ep->stats.commits++;
+        if (fl->partition < ep->n_parts)
+            ep->parts[fl->partition].committed = fl->batch.last_offset + 1;
     }
     inflight_free(fl);
 }
@@ -664,6 +698,7 @@ static void attempt(struct reporter_endpoint *ep)
         struct reporter_http_result *res = &ep->res;
         reporter_http_post(ep->http, fl->gz.data, fl->gz.len, fl->batch.key, &ep->r->stop, res);
         ep->stats.connections += (uint64_t)res->new_connections;
+        ep->stats.token_requests += res->token_requests;
         if (atomic_load(&ep->r->stop) && res->status == 0)
             return; /* aborted by the stop: left uncommitted */
         enum reporter_verdict v = reporter_classify(res->status);
@@ -800,12 +835,84 @@ static void log_status(struct reporter_endpoint *ep, const char *when)
            ep->last_error);
 }
 
+int64_t reporter_lag(int64_t end, int64_t base)
+{
+    if (end < 0 || base < 0)
+        return -1;
+    return end > base ? end - base : 0;
+}
+
+/* Messages received and not acknowledged: the partition queues and the batch in flight. */
+static uint64_t queued_messages(const struct reporter_endpoint *ep)
+{
+    uint64_t n = ep->fl.active ? ep->fl.n : 0;
+    for (int p = 0; p < ep->n_parts; p++)
+        n += ep->parts[p].n;
+    return n;
+}
+
+/* Refreshes the lag of every assigned partition from librdkafka's cached high watermark
+ * (updated by every fetch response: no request of its own, so delivery never waits for it)
+ * and the first offset not yet delivered: the batch in flight, else the partition's queue,
+ * else the consumer's position, else the offset committed (after a restart with nothing
+ * new). Only that last one may ask the broker, once per assignment, when nothing is waiting
+ * to be delivered. */
+static void update_lag(struct reporter_endpoint *ep)
+{
+    const char *topic = ep->r->topic;
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(ep->n_parts + 1);
+    for (int p = 0; p < ep->n_parts; p++)
+        if (ep->parts[p].assigned)
+            rd_kafka_topic_partition_list_add(pos, topic, p);
+    if (pos->cnt > 0 && rd_kafka_position(ep->consumer, pos) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        pos->cnt = 0;
+    int idle = queued_messages(ep) == 0;
+    for (int i = 0; i < pos->cnt; i++) {
+        int32_t p = pos->elems[i].partition;
+        struct part *pt = &ep->parts[p];
+        int64_t lo = -1, hi = -1, base = -1;
+        if (rd_kafka_get_watermark_offsets(ep->consumer, topic, p, &lo, &hi) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR)
+            hi = -1;
+        if (ep->fl.active && ep->fl.partition == p && ep->fl.n > 0)
+            base = ep->fl.msgs[0].offset;
+        else if (pt->n > 0)
+            base = pt->q[0].offset;
+        else if (pos->elems[i].offset >= 0)
+            base = pos->elems[i].offset;
+        else if (pt->committed >= 0)
+            base = pt->committed;
+        else if (idle && hi >= 0) {
+            rd_kafka_topic_partition_list_t *c = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(c, topic, p);
+            if (rd_kafka_committed(ep->consumer, c, 500) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                !c->elems[0].err)
+                /* No committed offset yet: everything from the start is to be delivered. */
+                pt->committed = c->elems[0].offset >= 0 ? c->elems[0].offset : lo;
+            rd_kafka_topic_partition_list_destroy(c);
+            base = pt->committed;
+        }
+        pt->lag = reporter_lag(hi, base);
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+}
+
 /* Endpoint thread: copies its counters where the HTTP thread can read them. */
 static void publish_snapshot(struct reporter_endpoint *ep, int ready)
 {
+    ep->stats.queued = queued_messages(ep);
     pthread_mutex_lock(&ep->r->lock);
     ep->snap = ep->stats;
     ep->snap_ready = ready;
+    if (ep->snap_n_lag < ep->n_parts) {
+        int64_t *nl = realloc(ep->snap_lag, (size_t)ep->n_parts * sizeof *nl);
+        if (nl) {
+            ep->snap_lag = nl;
+            ep->snap_n_lag = ep->n_parts;
+        }
+    }
+    for (int p = 0; p < ep->snap_n_lag; p++)
+        ep->snap_lag[p] = p < ep->n_parts && ep->parts[p].assigned && ready ? ep->parts[p].lag : -1;
     pthread_mutex_unlock(&ep->r->lock);
 }
 
@@ -843,6 +950,10 @@ static void *endpoint_main(void *opaque)
             attempt(ep);
         if (ep->producer)
             rd_kafka_poll(ep->producer, 0);
+        if (op_clock_mono_ms() - ep->last_lag_ms >= REPORTER_LAG_INTERVAL_MS) {
+            ep->last_lag_ms = op_clock_mono_ms();
+            update_lag(ep);
+        }
         if (r->status_interval_ms > 0 &&
             op_clock_mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
             ep->last_status_ms = op_clock_mono_ms();
@@ -887,6 +998,7 @@ static void endpoint_destroy(struct reporter_endpoint *ep)
     }
     reporter_http_destroy(ep->http);
     op_buf_free(&ep->res.body);
+    free(ep->snap_lag);
     op_codec_destroy(ep->codec);
     free(ep->dir);
     free(ep);
@@ -959,6 +1071,57 @@ static int check_orphan(const char *name, const char *key, const char *value, vo
     return -1;
 }
 
+/* Reads endpoint NAME's oauth2.* keys into *oa and sets ep->oauth2 when token_url is set.
+ * Returns 0, or -1 with errstr for an incomplete or contradictory setting. */
+static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_opts *oa,
+                           char *errstr, size_t errstr_size)
+{
+    struct op_conf *conf = ep->conf;
+    memset(oa, 0, sizeof *oa);
+    oa->token_url = ep_str(conf, ep->name, "oauth2.token_url");
+    oa->client_id = ep_str(conf, ep->name, "oauth2.client_id");
+    oa->client_secret = ep_str(conf, ep->name, "oauth2.client_secret");
+    oa->scope = ep_str(conf, ep->name, "oauth2.scope");
+    const char *auth = ep_str(conf, ep->name, "oauth2.client_auth");
+    ep->oauth2 = oa->token_url != NULL;
+    if (!ep->oauth2) {
+        if (oa->client_id || oa->client_secret || oa->scope) {
+            set_err(errstr, errstr_size, "endpoint %s: oauth2.* is set but oauth2.token_url is not",
+                    ep->name);
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(oa->token_url, "http://", 7) != 0 && strncmp(oa->token_url, "https://", 8) != 0) {
+        char shown[512];
+        set_err(errstr, errstr_size, "endpoint.%s.oauth2.token_url: \"%s\" is not http(s)://",
+                ep->name, op_url_redact(oa->token_url, shown, sizeof shown));
+        return -1;
+    }
+    if (!oa->client_id || !*oa->client_id || !oa->client_secret || !*oa->client_secret) {
+        set_err(errstr, errstr_size,
+                "endpoint %s: oauth2.token_url needs oauth2.client_id and "
+                "oauth2.client_secret (as oauth2.client_secret.file=PATH)",
+                ep->name);
+        return -1;
+    }
+    if (strcmp(auth, "client_secret_basic") == 0)
+        oa->client_secret_post = 0;
+    else if (strcmp(auth, "client_secret_post") == 0)
+        oa->client_secret_post = 1;
+    else {
+        set_err(errstr, errstr_size,
+                "endpoint.%s.oauth2.client_auth: \"%s\": use client_secret_basic or "
+                "client_secret_post",
+                ep->name, auth);
+        return -1;
+    }
+    if (strncmp(oa->token_url, "http://", 7) == 0)
+        op_log(OP_LOG_WARNING, "endpoint %s: the OAuth2 client secret goes over plain http://",
+               ep->name);
+    return 0;
+}
+
 static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
 {
     struct op_conf *conf = ep->conf;
@@ -1007,24 +1170,57 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     } else if (strncmp(ep->url, "http://", 7) == 0 || strncmp(ep->url, "https://", 8) == 0) {
         snprintf(err, sizeof err, "endpoint.%s.tls.verify", ep->name);
         int verify = op_conf_get_bool(conf, err);
+        struct reporter_oauth2_opts oa;
         struct reporter_http_opts o = {ep->url,
                                        token,
-                                       ep_str(conf, ep->name, "ca"),
-                                       ep_str(conf, ep->name, "cert"),
-                                       ep_str(conf, ep->name, "key"),
+                                       NULL,
+                                       NULL,
+                                       NULL,
                                        verify,
-                                       (long)ep_int(conf, ep->name, "timeout.ms")};
-        const char *files[3] = {o.ca, o.cert, o.key};
-        for (int i = 0; i < 3; i++)
-            if (files[i] && access(files[i], R_OK) != 0) {
-                set_err(errstr, errstr_size, "endpoint %s: cannot read %s: %s", ep->name, files[i],
-                        strerror(errno));
+                                       (long)ep_int(conf, ep->name, "timeout.ms"),
+                                       ep_str(conf, ep->name, "tls.key.password"),
+                                       NULL};
+        static const char *const tls_names[3] = {"ca", "cert", "key"};
+        const char **files[3] = {&o.ca, &o.cert, &o.key};
+        for (int i = 0; i < 3; i++) {
+            char tls_name[16];
+            snprintf(tls_name, sizeof tls_name, "tls.%s", tls_names[i]);
+            const char *now = ep_str(conf, ep->name, tls_name),
+                       *old = ep_str(conf, ep->name, tls_names[i]);
+            if (now && old && strcmp(now, old) != 0) {
+                set_err(errstr, errstr_size,
+                        "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
+                        ep->name, ep->name, tls_name, ep->name, tls_names[i]);
                 return -1;
             }
+            *files[i] = now ? now : old;
+            if (*files[i] && access(*files[i], R_OK) != 0) {
+                set_err(errstr, errstr_size, "endpoint %s: %s: cannot read %s: %s", ep->name,
+                        tls_name, *files[i], strerror(errno));
+                return -1;
+            }
+        }
         if (!o.cert != !o.key) {
-            set_err(errstr, errstr_size, "endpoint %s: set both .cert and .key, or neither",
+            set_err(errstr, errstr_size, "endpoint %s: set both tls.cert and tls.key, or neither",
                     ep->name);
             return -1;
+        }
+        if (o.key_password && !o.key) {
+            set_err(errstr, errstr_size, "endpoint %s: tls.key.password is set without tls.key",
+                    ep->name);
+            return -1;
+        }
+        if (endpoint_oauth2(ep, &oa, errstr, errstr_size) != 0)
+            return -1;
+        if (ep->oauth2) {
+            if (token) {
+                set_err(errstr, errstr_size,
+                        "endpoint %s: set either endpoint.%s.token or endpoint.%s.oauth2.*, not "
+                        "both",
+                        ep->name, ep->name, ep->name);
+                return -1;
+            }
+            o.oauth2 = &oa;
         }
         if (token && strncmp(ep->url, "http://", 7) == 0)
             op_log(OP_LOG_WARNING, "endpoint %s: the bearer token goes over plain http://",
@@ -1180,6 +1376,35 @@ static void metrics_cb(void *opaque, struct op_buf *out)
         snprintf(labels, sizeof labels, "endpoint=\"%s\"", r->eps[i]->name);
         op_prom_sample(out, "outreach_reporter_last_success_timestamp_seconds", labels,
                        (double)r->eps[i]->snap.last_success_ms / 1000.0);
+    }
+    op_prom_header(out, "outreach_reporter_consumer_lag", "gauge",
+                   "rollup messages of an assigned partition not yet delivered to the endpoint "
+                   "(high watermark minus the first offset not acknowledged), refreshed every "
+                   "2 s");
+    for (size_t i = 0; i < r->n_eps; i++)
+        for (int p = 0; p < r->eps[i]->snap_n_lag; p++) {
+            if (r->eps[i]->snap_lag[p] < 0)
+                continue;
+            snprintf(labels, sizeof labels, "endpoint=\"%s\",partition=\"%d\"", r->eps[i]->name, p);
+            op_prom_sample_u64(out, "outreach_reporter_consumer_lag", labels,
+                               (uint64_t)r->eps[i]->snap_lag[p]);
+        }
+    op_prom_header(out, "outreach_reporter_queued_messages", "gauge",
+                   "messages received from Kafka and not yet acknowledged by the endpoint (its "
+                   "partition queues and the batch in flight)");
+    for (size_t i = 0; i < r->n_eps; i++) {
+        snprintf(labels, sizeof labels, "endpoint=\"%s\"", r->eps[i]->name);
+        op_prom_sample_u64(out, "outreach_reporter_queued_messages", labels,
+                           r->eps[i]->snap.queued);
+    }
+    op_prom_header(out, "outreach_reporter_oauth2_token_requests_total", "counter",
+                   "requests to the endpoint's OAuth2 token endpoint (endpoints with oauth2 only)");
+    for (size_t i = 0; i < r->n_eps; i++) {
+        if (!r->eps[i]->oauth2)
+            continue;
+        snprintf(labels, sizeof labels, "endpoint=\"%s\"", r->eps[i]->name);
+        op_prom_sample_u64(out, "outreach_reporter_oauth2_token_requests_total", labels,
+                           r->eps[i]->snap.token_requests);
     }
     int ready = 1;
     for (size_t i = 0; i < r->n_eps; i++)

@@ -29,7 +29,17 @@ struct reporter_endpoint_stats {
     uint64_t connections; /* connections opened (connection reuse when far below attempts) */
     uint64_t commits, commit_failures;
     int64_t last_success_ms; /* Unix ms of the last delivered batch, 0 before the first */
+    uint64_t token_requests; /* OAuth2 token requests */
+    uint64_t queued;         /* messages received and not yet acknowledged (gauge) */
 };
+
+/* How often each endpoint refreshes its consumer lag (librdkafka's cached watermarks). */
+#define REPORTER_LAG_INTERVAL_MS 2000
+
+/* Consumer lag of one partition: end (the high watermark) minus base (the offset of the first
+ * message not yet delivered, or the position when everything received was delivered); -1 when
+ * either is unknown (negative), 0 when base is at or past end. */
+int64_t reporter_lag(int64_t end, int64_t base);
 
 struct reporter;
 

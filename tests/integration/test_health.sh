@@ -214,8 +214,12 @@ metrics_check "$PP" 'm["outreach_producer_events_read_total"] == 300' \
     'm["outreach_producer_events_failed_total"] == 0' \
     'm["outreach_producer_files_total{result=done}"] == 1' \
     'm["outreach_producer_files_total{result=failed}"] == 0' \
+    'm["outreach_producer_spool_files{dir=incoming}"] == 0' \
+    'm["outreach_producer_spool_files{dir=processing}"] == 0' \
+    'm["outreach_producer_queue_messages"] == 0' \
+    'm["outreach_producer_last_success_timestamp_seconds"] > 1.7e9' \
     'm["outreach_producer_ready"] == 1'
-ok "producer: /readyz 200, /metrics match the file"
+ok "producer: /readyz 200, /metrics match the file (spool directories empty, queue 0)"
 
 # ---- SIGTERM: each exits 0; the sink says STOPPING=1 ----------------------------------------
 for pid in $SPOOL $REP $SINK; do

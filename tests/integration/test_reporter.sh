@@ -203,8 +203,17 @@ EP=(-X endpoint.prov.batch.size=20 -X endpoint.prov.max.delay.ms=200)
 # ---- 1. endpoint down, then back -----------------------------------------------------------
 P1=$(free_port)
 start_reporter rep1 -X "group.prefix=$RUN.g1" -X "dlq.topic.prefix=$RUN.dlq1" \
-    -X "endpoint.prov.url=http://127.0.0.1:$P1/rollups" -X endpoint.prov.timeout.ms=1500 "${EP[@]}"
+    -X "endpoint.prov.url=http://127.0.0.1:$P1/rollups" -X endpoint.prov.timeout.ms=1500 "${EP[@]}" \
+    -X health.listen=127.0.0.1:0
 wait_for 30 "connection refused" grep -q "Couldn.t connect to server" "$WORK/rep1.log"
+HP1=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/rep1.log" | head -n 1)
+# lag_sum OP N: the sum of endpoint prov's outreach_reporter_consumer_lag over its 3 partitions.
+lag_sum() {
+    local l
+    l=$(curl -sf "http://127.0.0.1:$HP1/metrics" | grep '^outreach_reporter_consumer_lag{endpoint="prov",') || return 1
+    [ "$(wc -l <<<"$l")" = 3 ] && [ "$(awk '{ s += $2 } END { print s }' <<<"$l")" "$1" "$2" ]
+}
+wait_for 30 "a consumer lag while the endpoint is down" lag_sum -gt 0
 sleep 2
 grep -q "delivered after" "$WORK/rep1.log" && fail "delivered while the endpoint was down"
 PORT=$P1 start_sink sinkA --state "$WORK/a.state" --dump-dir "$WORK/a.dump" --fail 503
@@ -215,6 +224,7 @@ control "$sinkA_PORT" '{"mode":"drop","count":2}'
 wait_for 60 "dropped connections to pass" stat_eq "$sinkA_PORT" fail_mode ok
 wait_for 90 "every rollup at sink A" compare "$WORK/dump1.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
 compare "$WORK/dump1.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
+wait_for 30 "the consumer lag back to 0 after delivery" lag_sum -eq 0
 grep -q "HTTP 503" "$WORK/rep1.log" || fail "no 503 seen by the reporter"
 grep -Eq "HTTP 503 .*next in [0-9]{4,} ms" "$WORK/rep1.log" || fail "Retry-After: 1 not honoured"
 grep -q "Timeout was reached" "$WORK/rep1.log" || fail "no timeout seen by the reporter"
@@ -224,7 +234,7 @@ curl -sf "http://127.0.0.1:$sinkA_PORT/rollups" | grep -q '"revision":999,' &&
 DUPS=$(stat "$sinkA_PORT" duplicates)
 [ "$DUPS" -ge 1 ] || fail "timed-out requests were not re-sent under their key (duplicates $DUPS)"
 [ "$(stat "$sinkA_PORT" conflicts)" = 0 ] || fail "an Idempotency-Key was reused for another body"
-ok "endpoint refused, then 503 (Retry-After honoured), then timeouts, then dropped connections, then back: all $NKEYS rollups arrived, equal to the topic's latest revisions ($DUPS re-sent batches recognised by key)"
+ok "endpoint refused, then 503 (Retry-After honoured), then timeouts, then dropped connections, then back: all $NKEYS rollups arrived, equal to the topic's latest revisions ($DUPS re-sent batches recognised by key); consumer lag > 0 while down, 0 after delivery"
 
 # While it runs: newer revisions of the same keys reach the endpoint too.
 "${CHECK[@]}" gen --seed 2 --first-revision 10 --out "$WORK/gen2.jsonl"

@@ -709,7 +709,7 @@ static void test_http(void **state)
     mini_start(&s, &t);
     char url[64], err[512];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/rollups", s.port);
-    struct reporter_http_opts o = {url, "sekrit", NULL, NULL, NULL, 1, 5000};
+    struct reporter_http_opts o = {url, "sekrit", NULL, NULL, NULL, 1, 5000, NULL, NULL};
     struct reporter_http *h = reporter_http_new(&o, err, sizeof err);
     assert_non_null(h);
     struct reporter_http_result r;
@@ -756,7 +756,7 @@ static void test_http(void **state)
     s.n_answers = 2;
     mini_start(&s, &t);
     snprintf(url, sizeof url, "http://127.0.0.1:%u/rollups", s.port);
-    struct reporter_http_opts o2 = {url, NULL, NULL, NULL, NULL, 1, 300};
+    struct reporter_http_opts o2 = {url, NULL, NULL, NULL, NULL, 1, 300, NULL, NULL};
     h = reporter_http_new(&o2, err, sizeof err);
     assert_non_null(h);
     assert_int_equal(reporter_http_post(h, body, sizeof body - 1, "k-4", NULL, &r), -1);
@@ -775,13 +775,132 @@ static void test_http(void **state)
     op_buf_free(&r.body);
 
     /* Only http and https. */
-    struct reporter_http_opts o3 = {"ftp://example.org/", NULL, NULL, NULL, NULL, 1, 1000};
+    struct reporter_http_opts o3 = {
+        "ftp://example.org/", NULL, NULL, NULL, NULL, 1, 1000, NULL, NULL};
     h = reporter_http_new(&o3, err, sizeof err);
     if (h) { /* the scheme is checked at transfer time by some libcurl builds */
         assert_int_equal(reporter_http_post(h, body, 1, "k", NULL, &r), -1);
         reporter_http_destroy(h);
         op_buf_free(&r.body);
     }
+}
+
+/* OAuth2 client credentials against a token server and a resource server: the token is
+ * fetched once and cached, a 401 fetches a fresh one and sends again (once), and a refused
+ * secret is a transport error naming the token endpoint, never the secret. */
+static void test_oauth2(void **state)
+{
+    (void)state;
+    static const char *const tokens[] = {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 65\r\n\r\n"
+        "{\"access_token\":\"tok-A\",\"token_type\":\"bearer\",\"expires_in\":3600}\n",
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n"
+        "{\"access_token\":\"tok-B\"}\n",
+    };
+    static const char *const resources[] = {
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+        "HTTP/1.1 401 Unauthorized\r\nContent-Length: 7\r\n\r\nexpired",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+    };
+    struct mini ts, rs;
+    memset(&ts, 0, sizeof ts);
+    memset(&rs, 0, sizeof rs);
+    ts.answers = tokens;
+    ts.n_answers = 2;
+    rs.answers = resources;
+    rs.n_answers = 4;
+    pthread_t tt, rt;
+    mini_start(&ts, &tt);
+    mini_start(&rs, &rt);
+    char url[64], turl[64], err[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/rollups", rs.port);
+    snprintf(turl, sizeof turl, "http://127.0.0.1:%u/token", ts.port);
+    struct reporter_oauth2_opts oa = {turl, "client-1", "s3cr:t&x", "rollups:write", 0};
+    struct reporter_http_opts o = {url, NULL, NULL, NULL, NULL, 1, 5000, NULL, &oa};
+    struct reporter_http *h = reporter_http_new(&o, err, sizeof err);
+    assert_non_null(h);
+    struct reporter_http_result r;
+    memset(&r, 0, sizeof r);
+    const char body[] = "gz";
+    assert_int_equal(reporter_http_post(h, body, 2, "k-1", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.token_requests, 1);
+    assert_int_equal(reporter_http_post(h, body, 2, "k-2", NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.token_requests, 0); /* cached */
+    assert_int_equal(reporter_http_post(h, body, 2, "k-3", NULL, &r), 0);
+    assert_int_equal(r.status, 200); /* 401, a fresh token, sent again */
+    assert_int_equal(r.token_requests, 1);
+    pthread_join(tt, NULL);
+    pthread_join(rt, NULL);
+    assert_int_equal(ts.n_requests, 2);
+    assert_int_equal(rs.n_requests, 4);
+    const char *treq = ts.requests[0];
+    assert_memory_equal(treq, "POST /token HTTP/1.1\r\n", 22);
+    /* RFC 6749 2.3.1: id and secret form-encoded, then Basic. */
+    assert_non_null(strstr(treq, "\r\nAuthorization: Basic Y2xpZW50LTE6czNjciUzQXQlMjZ4\r\n"));
+    assert_non_null(strstr(treq, "\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
+    assert_non_null(strstr(treq, "\r\n\r\ngrant_type=client_credentials&scope=rollups%3Awrite"));
+    assert_null(strstr(treq, "client_secret="));
+    assert_non_null(strstr(rs.requests[0], "\r\nAuthorization: Bearer tok-A\r\n"));
+    assert_non_null(strstr(rs.requests[1], "\r\nAuthorization: Bearer tok-A\r\n"));
+    assert_non_null(strstr(rs.requests[2], "\r\nAuthorization: Bearer tok-A\r\n"));
+    assert_non_null(strstr(rs.requests[3], "\r\nAuthorization: Bearer tok-B\r\n"));
+    assert_non_null(strstr(rs.requests[3], "\r\nIdempotency-Key: \"k-3\"\r\n"));
+    reporter_http_destroy(h);
+    close(ts.lfd);
+    close(rs.lfd);
+
+    /* client_secret_post, and a refused secret: no request to the endpoint at all. */
+    static const char *const refused[] = {
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 27\r\n"
+        "\r\n{\"error\":\"invalid_client\"}\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"nope\":1}\n\n",
+    };
+    memset(&ts, 0, sizeof ts);
+    ts.answers = refused;
+    ts.n_answers = 2;
+    mini_start(&ts, &tt);
+    snprintf(turl, sizeof turl, "http://127.0.0.1:%u/token", ts.port);
+    struct reporter_oauth2_opts oa2 = {turl, "client-1", "wrong-secret", NULL, 1};
+    o.oauth2 = &oa2;
+    snprintf(url, sizeof url, "http://127.0.0.1:1/never");
+    h = reporter_http_new(&o, err, sizeof err);
+    assert_non_null(h);
+    assert_int_equal(reporter_http_post(h, body, 2, "k-4", NULL, &r), -1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.token_requests, 1);
+    assert_non_null(strstr(r.error, "OAuth2 token endpoint http://127.0.0.1:"));
+    assert_non_null(strstr(r.error, "HTTP 401"));
+    assert_non_null(strstr(r.error, "invalid_client"));
+    assert_null(strstr(r.error, "wrong-secret"));
+    /* A 2xx answer without an access_token. */
+    assert_int_equal(reporter_http_post(h, body, 2, "k-5", NULL, &r), -1);
+    assert_non_null(strstr(r.error, "without a usable access_token"));
+    pthread_join(tt, NULL);
+    assert_non_null(strstr(ts.requests[0],
+                           "\r\n\r\ngrant_type=client_credentials&client_id=client-1&"
+                           "client_secret=wrong-secret"));
+    assert_null(strstr(ts.requests[0], "Authorization:"));
+    reporter_http_destroy(h);
+    close(ts.lfd);
+    op_buf_free(&r.body);
+
+    /* A fixed token and OAuth2 exclude each other. */
+    o.token = "fixed";
+    assert_null(reporter_http_new(&o, err, sizeof err));
+}
+
+static void test_lag(void **state)
+{
+    (void)state;
+    assert_int_equal(reporter_lag(10, 7), 3);
+    assert_int_equal(reporter_lag(10, 10), 0);
+    assert_int_equal(reporter_lag(10, 12), 0); /* a watermark older than the position */
+    assert_int_equal(reporter_lag(0, 0), 0);
+    assert_int_equal(reporter_lag(-1, 5), -1);
+    assert_int_equal(reporter_lag(5, -1001), -1);
 }
 
 int main(void)
@@ -801,6 +920,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test(test_file_write),
         cmocka_unit_test(test_http),
+        cmocka_unit_test(test_oauth2),
+        cmocka_unit_test(test_lag),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

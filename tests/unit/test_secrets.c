@@ -47,6 +47,8 @@ static void test_url_redact(void **state)
 static const struct op_conf_def defs[] = {
     {"endpoint.*.url", OP_CONF_STRING, NULL, "url", 0, 0},
     {"endpoint.*.token", OP_CONF_SECRET, NULL, "token", 0, 0},
+    {"endpoint.*.oauth2.token_url", OP_CONF_STRING, NULL, "an address", 0, 0},
+    {"endpoint.*.oauth2.client_secret", OP_CONF_SECRET, NULL, "secret", 0, 0},
     {"instance.id", OP_CONF_STRING, NULL, "id", 0, 0},
     {0},
 };
@@ -95,8 +97,16 @@ static void test_inline_secret_warnings(void **state)
                     "sasl.username=alice",
                     "-X",
                     "client.id=x",
+                    "-X",
+                    "endpoint.a.oauth2.token_url=https://auth/token",
+                    "-X",
+                    "endpoint.a.oauth2.client_secret=cl1ent",
                     NULL};
-    assert_int_equal(parse_captured(13, argv, out, sizeof out), OP_CLI_OK);
+    assert_int_equal(parse_captured(17, argv, out, sizeof out), OP_CLI_OK);
+    /* A key of the table is secret by its type, whatever its name says. */
+    assert_null(strstr(out, "oauth2.token_url=..."));
+    assert_non_null(strstr(out, "-X endpoint.a.oauth2.client_secret=... puts a secret"));
+    assert_null(strstr(out, "cl1ent"));
     assert_non_null(strstr(out, "-X sasl.password=... puts a secret on the command line"));
     assert_non_null(strstr(out, "-X ssl.key.password=... puts a secret on the command line"));
     assert_non_null(strstr(out, "-X endpoint.a.token=... puts a secret on the command line"));
