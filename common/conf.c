@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kafka.h"
 #include "log.h"
 #include "url.h"
 
@@ -591,8 +592,10 @@ rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf)
         return NULL;
     /* Copies the default topic config along with the global one. */
     dup = rd_kafka_conf_dup(conf->kconf);
-    if (dup)
+    if (dup) {
         rd_kafka_conf_set_log_cb(dup, op_log_rdkafka_cb);
+        rd_kafka_conf_set_error_cb(dup, op_kafka_error_cb);
+    }
     return dup;
 }
 

@@ -4,20 +4,111 @@
 #include "kafka.h"
 #include "clock.h"
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static int auth_failed;       /* guarded by auth_lock */
+static char auth_reason[512]; /* guarded by auth_lock; the first failure's reason */
+
+int op_kafka_note_error(int err, const char *reason)
+{
+    const char *r = reason ? reason : "";
+    /* OpenSSL's reasons: our side rejected the broker's certificate, or the broker sent an
+     * alert about ours. A handshake cut short by a restarting broker is none of these. */
+    static const char *const tls_trust[] = {"certificate verify failed", "alert bad certificate",
+                                            "alert unknown ca", "certificate required",
+                                            "alert certificate unknown"};
+    int auth = err == RD_KAFKA_RESP_ERR__AUTHENTICATION;
+    /* librdkafka 2.0.2 reports a failed verification as _TRANSPORT, later ones as _SSL. */
+    int tls = err == RD_KAFKA_RESP_ERR__SSL || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+    for (size_t i = 0; !auth && tls && i < sizeof tls_trust / sizeof *tls_trust; i++)
+        auth = strstr(r, tls_trust[i]) != NULL;
+    if (!auth)
+        return 0;
+    pthread_mutex_lock(&auth_lock);
+    int first = !auth_failed;
+    if (first) {
+        auth_failed = 1;
+        snprintf(auth_reason, sizeof auth_reason, "%s", r);
+    }
+    pthread_mutex_unlock(&auth_lock);
+    if (first)
+        op_log(OP_LOG_ERR,
+               "kafka: authentication failed, exiting (retrying cannot fix it): %s; check %s", r,
+               err == RD_KAFKA_RESP_ERR__AUTHENTICATION
+                   ? "sasl.mechanisms, sasl.username and sasl.password(.file)"
+                   : "ssl.ca.location (the CA of the broker's certificate) and "
+                     "ssl.certificate.location/ssl.key.location");
+    return 1;
+}
+
+int op_kafka_auth_failed(char *buf, size_t size)
+{
+    pthread_mutex_lock(&auth_lock);
+    int failed = auth_failed;
+    if (failed && buf && size)
+        snprintf(buf, size, "%s", auth_reason);
+    pthread_mutex_unlock(&auth_lock);
+    return failed;
+}
+
+void op_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+        op_log(OP_LOG_ERR, "kafka: fatal error: %s: %s", rd_kafka_err2name(orig), buf);
+        return;
+    }
+    if (op_kafka_note_error(err, reason))
+        return;
+    op_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? OP_LOG_WARNING : OP_LOG_NOTICE,
+           "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason ? reason : "");
+}
+
+/* rd_kafka_metadata in slices of at most 1 s; see kafka.h. */
+static rd_kafka_resp_err_t metadata(rd_kafka_t *rk, rd_kafka_topic_t *only,
+                                    const struct rd_kafka_metadata **md, int timeout_ms)
+{
+    long long deadline = op_clock_mono_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - op_clock_mono_ms();
+        int slice = left > 1000 ? 1000 : left < 1 ? 1 : (int)left;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, only, md, slice);
+        if (!err)
+            return err;
+        /* A consumer's callbacks are served by its own poll loop: rd_kafka_poll on it could
+         * serve its messages. A producer's error callback runs here. */
+        if (rd_kafka_type(rk) == RD_KAFKA_PRODUCER)
+            rd_kafka_poll(rk, 0);
+        if (op_kafka_auth_failed(NULL, 0))
+            return RD_KAFKA_RESP_ERR__AUTHENTICATION;
+        if (op_clock_mono_ms() >= deadline)
+            return err;
+    }
+}
+
+static const char *metadata_err2str(rd_kafka_resp_err_t err)
+{
+    return err == RD_KAFKA_RESP_ERR__AUTHENTICATION ? "authentication failed (see above)"
+                                                    : rd_kafka_err2str(err);
+}
+
 int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms);
+    rd_kafka_resp_err_t err = metadata(rk, NULL, &md, timeout_ms);
     if (err) {
-        op_set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(err));
+        op_set_err(errstr, errstr_size, "metadata: %s", metadata_err2str(err));
         return -1;
     }
     int n = md->broker_cnt;
@@ -35,10 +126,10 @@ static int topic_state(rd_kafka_t *rk, const char *topic, int timeout_ms, int *a
         return -1;
     }
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_resp_err_t err = metadata(rk, rkt, &md, timeout_ms);
     rd_kafka_topic_destroy(rkt);
     if (err) {
-        op_set_err(errstr, errstr_size, "%s: metadata: %s", topic, rd_kafka_err2str(err));
+        op_set_err(errstr, errstr_size, "%s: metadata: %s", topic, metadata_err2str(err));
         return -1;
     }
     int n = -1;

@@ -47,6 +47,30 @@ struct op_kafka_topic_spec {
 int op_kafka_instance_id(const char *configured, char *out, size_t out_size, char *errstr,
                          size_t errstr_size);
 
+/* Authentication failures, recorded process-wide (every client of a daemon shares its
+ * credentials). A broker that refuses the SASL login, or a TLS handshake that fails on
+ * certificate verification (ssl.ca.location does not trust the broker, or the broker refuses
+ * our certificate), cannot be fixed by retrying, which is all librdkafka does: the daemons
+ * treat it as fatal and exit non-zero (a supervisor restart rereads the password file).
+ *
+ * op_kafka_note_error classifies an error callback's (err, reason): returns 1 and records
+ * the first such reason (logged once at OP_LOG_ERR with the keys to check) for an
+ * authentication failure, else 0. Thread-safe. */
+int op_kafka_note_error(int err, const char *reason);
+
+/* 1 when op_kafka_note_error recorded an authentication failure, copying its reason into buf
+ * (may be NULL); else 0. Thread-safe. */
+int op_kafka_auth_failed(char *buf, size_t size);
+
+/* The error callback op_conf_kafka_dup installs: logs the error (ALL_BROKERS_DOWN at
+ * OP_LOG_WARNING, others at OP_LOG_NOTICE, a fatal one at OP_LOG_ERR) and feeds
+ * op_kafka_note_error. A program with its own error callback calls op_kafka_note_error. */
+void op_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+
+/* Metadata requests of the functions below run in slices of at most 1 s, serving a
+ * producer's callbacks in between, and give up early with "authentication failed" once
+ * op_kafka_auth_failed is set. */
+
 /* Number of brokers in the cluster's metadata, or -1 with errstr. */
 int op_kafka_broker_count(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errstr_size);
 

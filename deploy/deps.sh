@@ -6,7 +6,7 @@ set -euo pipefail
 
 PKGS=(build-essential pkg-config librdkafka-dev libavro-dev libcurl4-openssl-dev zlib1g-dev
       libjansson-dev libmicrohttpd-dev libcmocka-dev liblmdb-dev kcat clang clang-format
-      libclang-rt-14-dev valgrind python3-venv maven default-jre-headless curl systemd
+      libclang-rt-14-dev valgrind python3-venv maven default-jre-headless curl openssl systemd
       chromium fonts-noto-cjk libminizip-dev libexpat1-dev python3-openpyxl python3-xlsxwriter)
 
 missing=()
@@ -16,6 +16,7 @@ for p in "${PKGS[@]}"; do
     fi
 done
 # Java 17 may come from a non-Debian JDK: only insist on the package when java is absent.
+# (keytool, which tests/integration/test_sasl_ssl.sh needs, comes with every JRE.)
 if command -v java >/dev/null 2>&1; then
     missing=("${missing[@]/default-jre-headless/}")
 fi

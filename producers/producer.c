@@ -442,6 +442,10 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         atomic_store(&p->fatal, 1);
         return;
     }
+    if (op_kafka_note_error(err, reason)) { /* a wrong password or CA: retrying cannot help */
+        atomic_store(&p->fatal, 1);
+        return;
+    }
     op_log(err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ? OP_LOG_WARNING : OP_LOG_NOTICE,
            "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
@@ -452,9 +456,19 @@ int producer_ensure_topic(struct producer *p, int timeout_ms, char *errstr, size
      * a broker that does not answer needs no second wait. All topics are asked for: asking for
      * this one would let a broker with auto.create.topics.enable create it its own way. */
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, timeout_ms);
+    /* In slices: the poller thread's error callback may meanwhile find the credentials
+     * refused (p->fatal), which no longer wait can fix. */
+    int64_t deadline = op_clock_mono_ms() + timeout_ms;
+    rd_kafka_resp_err_t e;
+    for (;;) {
+        int64_t left = deadline - op_clock_mono_ms();
+        e = rd_kafka_metadata(p->rk, 1, NULL, &md, left > 1000 ? 1000 : left < 1 ? 1 : (int)left);
+        if (!e || atomic_load(&p->fatal) || op_clock_mono_ms() >= deadline)
+            break;
+    }
     if (e) {
-        op_set_err(errstr, errstr_size, "metadata: %s", rd_kafka_err2str(e));
+        op_set_err(errstr, errstr_size, "metadata: %s",
+                   atomic_load(&p->fatal) ? "gave up (see the error above)" : rd_kafka_err2str(e));
         return -1;
     }
     int exists = 0;

@@ -960,6 +960,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
     int rc = 0;
     while (*run && !a->fatal) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a->consumer, 100);
+        if (op_kafka_auth_failed(NULL, 0))
+            a->fatal = 1; /* logged where it was noted */
         if (a->fatal) {
             if (m)
                 rd_kafka_message_destroy(m);

@@ -944,6 +944,10 @@ static void *endpoint_main(void *opaque)
             on_message(ep, m);
             rd_kafka_message_destroy(m);
         }
+        if (op_kafka_auth_failed(NULL, 0)) {
+            ep->fatal = 1; /* a wrong password or CA, logged where it was noted */
+            break;
+        }
         if (!ep->fl.active && !ep->fatal)
             cut_batch(ep);
         if (ep->fl.active && !ep->fatal && op_clock_mono_ms() >= ep->fl.next_at)

@@ -8,8 +8,15 @@ REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 POM="$SCRIPT_DIR/pom.xml"
 STATE=${OUTREACH_STATE:-$REPO/.state}
 KDIR="$STATE/kafka"
-LIBS="$KDIR/libs"
+# KAFKA_VERSION: another Kafka release than pom.xml's (its own jar folder), e.g. 3.9.1 for
+# SCRAM with librdkafka < 2.6.1 (see docs/operations.md, "Kafka over SASL_SSL").
+KAFKA_VERSION=${KAFKA_VERSION:-}
+[[ -z $KAFKA_VERSION || $KAFKA_VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "kafka: error: bad KAFKA_VERSION" >&2; exit 1; }
+LIBS="$KDIR/libs${KAFKA_VERSION:+-$KAFKA_VERSION}"
 CLUSTER_ENV="$KDIR/cluster.env"
+TLS_DIR="$KDIR/tls"
+SSL_CLIENT_AUTH=${KAFKA_SSL_CLIENT_AUTH:-none}
+SPORT=""
 HOST=127.0.0.1
 WAIT_SECS=${KAFKA_WAIT_SECS:-90}
 STOP_GRACE_SECS=${KAFKA_STOP_GRACE_SECS:-20}
@@ -30,19 +37,29 @@ Usage: deploy/kafka/kafka.sh COMMAND [ARGS]
 
   fetch                      copy the Kafka jars from Maven Central into $OUTREACH_STATE/kafka/libs
                              (skipped when already cached for the current pom.xml)
-  up [--brokers N] [--port P] [--controller-port C]
+  up [--brokers N] [--port P] [--controller-port C] [--sasl-ssl DIR [--sasl-ssl-port S]]
                              start N nodes (1 or 3; default 1) on 127.0.0.1:P.. (P default
                              $KAFKA_PORT or 9092; node K listens on P+K-1, its controller on C+K-1,
                              C default P+1000), wait until metadata shows N brokers, print the
                              bootstrap string on stdout. Exits 0 at once if a broker already
                              answers on 127.0.0.1:P (starting any stopped node of our own cluster).
+                             --sasl-ssl DIR (or $KAFKA_SASL_SSL_DIR) adds a SASL_SSL listener with
+                             SCRAM-SHA-512 on 127.0.0.1:S+K-1 (S default P+2000) beside the
+                             PLAINTEXT one (kept for admin and inter-broker traffic). DIR holds PEM
+                             files ca.crt, broker.crt, broker.key (unencrypted; SAN 127.0.0.1)
+                             and scram-users, one NAME:PASSWORD per line (both [A-Za-z0-9._-]),
+                             whose SCRAM-SHA-512 credentials are written at storage format time.
+                             The PKCS12 keystore and truststore are built from them (openssl,
+                             keytool) under $OUTREACH_STATE/kafka/tls. $KAFKA_SSL_CLIENT_AUTH:
+                             none (default), requested or required (client certificates signed
+                             by ca.crt).
   down [--keep] [--kill]     stop our nodes (SIGTERM, then SIGKILL after 20 s; --kill: SIGKILL at
                              once); wipe their data unless --keep (libs are always kept)
   status                     which nodes run, whether metadata answers (exit 0 only if all is up)
   stop-node K [--graceful]   kill -9 node K (SIGTERM with --graceful)
   start-node K               start node K again on its existing data; wait until it is back
   restart-node K [--graceful]  stop-node K, then start-node K
-  bootstrap                  print the bootstrap string of our cluster
+  bootstrap [--sasl-ssl]     print the bootstrap string of our cluster (of its SASL_SSL listener)
   topics ARGS...             org.apache.kafka.tools.TopicCommand (adds --bootstrap-server)
   groups ARGS...             org.apache.kafka.tools.consumer.group.ConsumerGroupCommand (ditto)
   tool CLASS ARGS...         run any Java main class on the Kafka classpath, e.g.
@@ -51,19 +68,23 @@ Usage: deploy/kafka/kafka.sh COMMAND [ARGS]
   --help                     this text
 
 Environment: OUTREACH_STATE (default <repo>/.state), KAFKA_PORT (9092), KAFKA_HEAP
-("-Xms128m -Xmx512m" per node), KAFKA_WAIT_SECS (90), KAFKA_STOP_GRACE_SECS (20).
+("-Xms128m -Xmx512m" per node), KAFKA_WAIT_SECS (90), KAFKA_STOP_GRACE_SECS (20),
+KAFKA_SASL_SSL_DIR, KAFKA_SSL_CLIENT_AUTH (see up). A second cluster beside the one on 9092:
+OUTREACH_STATE=/tmp/other KAFKA_PORT=19592 kafka.sh up (its own data, ports and lock).
 Data and logs: $OUTREACH_STATE/kafka/nodeK/{server.properties,data/,server.log,stdout.log,pid}.
 EOF
 }
 
 # ---------------------------------------------------------------------------- fetch
-pom_sum() { sha256sum "$POM" | cut -d' ' -f1; }
+pom_sum() {   # the stamp of pom.xml's own version stays the plain file hash
+    if [[ -z $KAFKA_VERSION ]]; then sha256sum "$POM"; else { cat "$POM"; echo "$KAFKA_VERSION"; } | sha256sum; fi | cut -d' ' -f1
+}
 
 cmd_fetch() {
     local sum stamp="$LIBS/.stamp"
     sum=$(pom_sum)
     if [[ -f $stamp && $(cat "$stamp") == "$sum" ]] && compgen -G "$LIBS/kafka_2.13-*.jar" >/dev/null; then
-        say "jars already cached in $LIBS ($(find "$LIBS" -name '*.jar' | wc -l) jars, pom sha256 ${sum:0:12})"
+        say "jars already cached in $LIBS ($(find -L "$LIBS" -name '*.jar' | wc -l) jars, pom sha256 ${sum:0:12})"
         return 0
     fi
     command -v mvn >/dev/null || die "mvn not found (deploy/deps.sh installs maven)"
@@ -72,7 +93,8 @@ cmd_fetch() {
     local t0=$SECONDS tmp="$KDIR/libs.tmp.$$"
     mkdir -p "$KDIR"
     rm -rf "$tmp"
-    if ! mvn -B -q -Dstyle.color=never -f "$POM" dependency:copy-dependencies -DincludeScope=runtime \
+    if ! mvn -B -q -Dstyle.color=never -f "$POM" ${KAFKA_VERSION:+"-Dkafka.version=$KAFKA_VERSION"} \
+            dependency:copy-dependencies -DincludeScope=runtime \
             -DoutputDirectory="$tmp" >"$KDIR/fetch.log" 2>&1; then
         sed 's/\x1b\[[0-9;]*m//g' "$KDIR/fetch.log" >&2
         rm -rf "$tmp"
@@ -87,11 +109,15 @@ cmd_fetch() {
 # ---------------------------------------------------------------------------- helpers
 node_dir() { echo "$KDIR/node$1"; }
 
-load_cluster() {   # sets N PORT CPORT CLUSTER_ID; returns 1 when there is no cluster of ours
+load_cluster() {   # sets N PORT CPORT CLUSTER_ID SPORT; returns 1 when there is no cluster of ours
     [[ -f $CLUSTER_ENV ]] || return 1
     # shellcheck disable=SC1090
     source "$CLUSTER_ENV"
     N=$KAFKA_NODES PORT=$KAFKA_BASE_PORT CPORT=$KAFKA_CONTROLLER_BASE_PORT CLUSTER_ID=$KAFKA_CLUSTER_ID
+    SPORT=${KAFKA_SASL_SSL_BASE_PORT:-}   # empty: no SASL_SSL listener
+    # Our nodes run on the jars they were formatted with, whatever KAFKA_VERSION says now.
+    KAFKA_VERSION=${KAFKA_CLUSTER_VERSION:-}
+    LIBS="$KDIR/libs${KAFKA_VERSION:+-$KAFKA_VERSION}"
 }
 
 bootstrap_of() {   # N PORT
@@ -182,21 +208,29 @@ rootLogger.appenderRef.err.ref = STDERR
 EOF
 }
 
-write_props() {   # K N PORT CPORT
-    local k=$1 n=$2 port=$3 cport=$4 d voters="" j rf isr
+write_props() {   # K N PORT CPORT [SPORT]: SPORT adds the SASL_SSL listener (tls_prepare first)
+    local k=$1 n=$2 port=$3 cport=$4 sport=${5:-} d voters="" j rf isr
+    local listeners advertised protomap="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     d=$(node_dir "$k")
     for ((j = 1; j <= n; j++)); do voters+="${voters:+,}$j@$HOST:$((cport + j - 1))"; done
     rf=$((n < 3 ? n : 3))
     isr=$((rf > 1 ? 2 : 1))
+    listeners="PLAINTEXT://$HOST:$((port + k - 1)),CONTROLLER://$HOST:$((cport + k - 1))"
+    advertised="PLAINTEXT://$HOST:$((port + k - 1))"
+    if [[ -n $sport ]]; then
+        listeners+=",SASL_SSL://$HOST:$((sport + k - 1))"
+        advertised+=",SASL_SSL://$HOST:$((sport + k - 1))"
+        protomap+=",SASL_SSL:SASL_SSL"
+    fi
     mkdir -p "$d/data"
     cat >"$d/server.properties" <<EOF
 # Generated by deploy/kafka/kafka.sh for node $k of $n. Regenerated by 'up' after 'down'.
 process.roles=broker,controller
 node.id=$k
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://$HOST:$((port + k - 1)),CONTROLLER://$HOST:$((cport + k - 1))
-advertised.listeners=PLAINTEXT://$HOST:$((port + k - 1))
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=$listeners
+advertised.listeners=$advertised
+listener.security.protocol.map=$protomap
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$d/data
@@ -228,6 +262,61 @@ log.cleaner.dedupe.buffer.size=33554432
 log.retention.hours=168
 log.segment.bytes=134217728
 EOF
+    [[ -n $sport ]] || return 0
+    local pw
+    pw=$(cat "$TLS_DIR/store.pass")
+    cat >>"$d/server.properties" <<EOF
+
+# SASL_SSL for clients: TLS with the PKCS12 stores built by 'up --sasl-ssl', SCRAM-SHA-512
+# users from its scram-users (added at format time). Inter-broker traffic stays PLAINTEXT.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/broker.p12
+ssl.keystore.password=$pw
+ssl.key.password=$pw
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$TLS_DIR/truststore.p12
+ssl.truststore.password=$pw
+ssl.client.auth=$SSL_CLIENT_AUTH
+EOF
+    chmod 600 "$d/server.properties"
+}
+
+# tls_prepare DIR: checks DIR (see usage), builds $TLS_DIR/{broker.p12,truststore.p12,store.pass}
+# and $TLS_DIR/scram-args (one --add-scram argument per line for the storage format).
+tls_prepare() {
+    local dir=$1 f name pw line n=0
+    for f in ca.crt broker.crt broker.key scram-users; do
+        [[ -r $dir/$f ]] || die "--sasl-ssl $dir: missing $f (see --help)"
+    done
+    command -v openssl >/dev/null || die "openssl not found (deploy/deps.sh installs it)"
+    command -v keytool >/dev/null || die "keytool not found (it comes with the JDK; deploy/deps.sh)"
+    rm -rf "$TLS_DIR"
+    mkdir -p "$TLS_DIR"
+    chmod 700 "$TLS_DIR"
+    head -c 18 /dev/urandom | base64 | tr '+/' '-_' >"$TLS_DIR/store.pass"
+    pw=$(cat "$TLS_DIR/store.pass")
+    openssl pkcs12 -export -name broker -in "$dir/broker.crt" -inkey "$dir/broker.key" \
+        -certfile "$dir/ca.crt" -passout "pass:$pw" -out "$TLS_DIR/broker.p12" \
+        >"$TLS_DIR/openssl.log" 2>&1 ||
+        { cat "$TLS_DIR/openssl.log" >&2; die "openssl pkcs12 -export failed for $dir/broker.{crt,key}"; }
+    keytool -importcert -noprompt -alias outreach-ca -file "$dir/ca.crt" -storetype PKCS12 \
+        -keystore "$TLS_DIR/truststore.p12" -storepass "$pw" >"$TLS_DIR/keytool.log" 2>&1 ||
+        { cat "$TLS_DIR/keytool.log" >&2; die "keytool -importcert failed for $dir/ca.crt"; }
+    : >"$TLS_DIR/scram-args"
+    while IFS= read -r line || [[ -n $line ]]; do
+        line=${line%$'\r'}
+        [[ -z $line || $line == \#* ]] && continue
+        name=${line%%:*} f=${line#*:}
+        [[ $line == *:* && $name =~ ^[A-Za-z0-9._-]+$ && $f =~ ^[A-Za-z0-9._-]+$ ]] ||
+            die "$dir/scram-users: expected NAME:PASSWORD of [A-Za-z0-9._-] (the line is not shown)"
+        printf 'SCRAM-SHA-512=[name=%s,password=%s]\n' "$name" "$f" >>"$TLS_DIR/scram-args"
+        n=$((n + 1))
+    done <"$dir/scram-users"
+    ((n > 0)) || die "$dir/scram-users: no user"
+    chmod 600 "$TLS_DIR"/*
+    say "SASL_SSL: keystore and truststore in $TLS_DIR, $n SCRAM-SHA-512 user(s)"
 }
 
 start_node() {   # K (server.properties and formatted data must exist)
@@ -324,19 +413,28 @@ new_cluster_id() {   # 16 random bytes, URL-safe base64 without padding (Kafka's
 }
 
 format_node() {   # K
-    local k=$1 d
+    local k=$1 d scram=() a
     d=$(node_dir "$k")
+    # SCRAM credentials go into the bootstrap metadata (KRaft has no ZooKeeper to hold them).
+    if [[ -n ${SPORT:-} && -s $TLS_DIR/scram-args ]]; then
+        while IFS= read -r a; do scram+=(--add-scram "$a"); done <"$TLS_DIR/scram-args"
+    fi
     # shellcheck disable=SC2086
     java $TOOL_JVM_OPTS -Dlog4j2.configurationFile="$KDIR/log4j2-tools.properties" -cp "$LIBS/*" \
         kafka.tools.StorageTool format --config "$d/server.properties" --cluster-id "$CLUSTER_ID" \
-        >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; return 1; }
+        ${scram[@]+"${scram[@]}"} >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; return 1; }
 }
 
 # ---------------------------------------------------------------------------- commands
 cmd_up() {
     local n=1 port=${KAFKA_PORT:-9092} cport="" k seen pids d
+    local sdir=${KAFKA_SASL_SSL_DIR:-} sport=""
     while (($#)); do
         case $1 in
+            --sasl-ssl) sdir=${2:?--sasl-ssl needs a directory}; shift 2 ;;
+            --sasl-ssl=*) sdir=${1#*=}; shift ;;
+            --sasl-ssl-port) sport=${2:?--sasl-ssl-port needs a number}; shift 2 ;;
+            --sasl-ssl-port=*) sport=${1#*=}; shift ;;
             --brokers) n=${2:?--brokers needs a number}; shift 2 ;;
             --brokers=*) n=${1#*=}; shift ;;
             --port) port=${2:?--port needs a number}; shift 2 ;;
@@ -349,12 +447,24 @@ cmd_up() {
     [[ $n =~ ^[1-9]$ ]] || die "up: --brokers must be 1..9 (1 or 3 are the tested sizes)"
     [[ $port =~ ^[0-9]+$ ]] || die "up: bad --port '$port'"
     cport=${cport:-$((port + 1000))}
+    if [[ -n $sdir ]]; then
+        [[ -d $sdir ]] || die "up: --sasl-ssl $sdir is not a directory"
+        sdir=$(cd "$sdir" && pwd)
+        sport=${sport:-$((port + 2000))}
+        [[ $sport =~ ^[0-9]+$ ]] || die "up: bad --sasl-ssl-port '$sport'"
+        case $SSL_CLIENT_AUTH in
+            none | requested | required) ;;
+            *) die "KAFKA_SSL_CLIENT_AUTH must be none, requested or required" ;;
+        esac
+    else
+        [[ -z $sport ]] || die "up: --sasl-ssl-port without --sasl-ssl"
+    fi
     command -v kcat >/dev/null || die "kcat not found (deploy/deps.sh installs it)"
 
     if load_cluster; then
         # A cluster of ours exists (running, partly stopped, or kept by 'down --keep').
-        if [[ $N != "$n" || $PORT != "$port" ]]; then
-            die "our cluster in $KDIR has $N node(s) on port $PORT (running or kept); asked for $n on port $port: run '$0 down' first"
+        if [[ $N != "$n" || $PORT != "$port" || $SPORT != "$sport" ]]; then
+            die "our cluster in $KDIR has $N node(s) on port $PORT${SPORT:+ (SASL_SSL $SPORT)} (running or kept); asked for $n on port $port${sport:+ (SASL_SSL $sport)}: run '$0 down' first"
         else
             pids=()
             for ((k = 1; k <= N; k++)); do node_pid "$k" >/dev/null || pids+=("$k"); done
@@ -374,6 +484,7 @@ cmd_up() {
     fi
 
     if port_busy "$port" && seen=$(brokers_seen "$HOST:$port"); then
+        [[ -z $sdir ]] || die "a Kafka broker not started by this script answers on $HOST:$port: cannot add a SASL_SSL listener to it (use another KAFKA_PORT and OUTREACH_STATE)"
         say "a Kafka broker already answers on $HOST:$port ($(cut -d' ' -f1 <<<"$seen") broker(s)); not started by this script, leaving it alone"
         echo "$HOST:$port"
         return 0
@@ -388,16 +499,18 @@ cmd_up() {
     for ((k = 0; k < n; k++)); do
         port_busy $((port + k)) && die "port $((port + k)) is in use by something that does not answer Kafka metadata"
         port_busy $((cport + k)) && die "controller port $((cport + k)) is in use"
+        if [[ -n $sport ]] && port_busy $((sport + k)); then die "SASL_SSL port $((sport + k)) is in use"; fi
     done
 
     local t0=$SECONDS
     cmd_fetch
-    N=$n PORT=$port CPORT=$cport CLUSTER_ID=$(new_cluster_id)
+    N=$n PORT=$port CPORT=$cport SPORT=$sport CLUSTER_ID=$(new_cluster_id)
     mkdir -p "$KDIR"
     write_log4j
-    rm -rf "$KDIR"/node*/
+    rm -rf "$KDIR"/node*/ "$TLS_DIR"
+    [[ -z $sdir ]] || tls_prepare "$sdir"
     for ((k = 1; k <= N; k++)); do
-        write_props "$k" "$N" "$PORT" "$CPORT"
+        write_props "$k" "$N" "$PORT" "$CPORT" "$SPORT"
     done
     say "formatting storage for $N node(s), cluster id $CLUSTER_ID"
     pids=()
@@ -408,6 +521,8 @@ KAFKA_NODES=$N
 KAFKA_BASE_PORT=$PORT
 KAFKA_CONTROLLER_BASE_PORT=$CPORT
 KAFKA_CLUSTER_ID=$CLUSTER_ID
+KAFKA_SASL_SSL_BASE_PORT=$SPORT
+KAFKA_CLUSTER_VERSION=$KAFKA_VERSION
 EOF
     for ((k = 1; k <= N; k++)); do start_node "$k"; done
     wait_ready || die "cluster did not come up (logs under $KDIR/node*/; '$0 down' cleans up)"
@@ -415,6 +530,13 @@ EOF
         for ((k = 1; k <= N; k++)); do
             wait_ready "$k" >/dev/null 2>&1 || die "node $k does not answer (log: $(node_dir "$k")/server.log)"
         done
+    fi
+    if [[ -n $SPORT ]]; then
+        for ((k = 1; k <= N; k++)); do
+            port_busy $((SPORT + k - 1)) || die "node $k does not listen on SASL_SSL port $((SPORT + k - 1))"
+        done
+        bootstrap_of "$N" "$SPORT" >"$KDIR/bootstrap.sasl_ssl"
+        say "SASL_SSL (SCRAM-SHA-512) bootstrap: $(cat "$KDIR/bootstrap.sasl_ssl")"
     fi
     say "up in $((SECONDS - t0)) s"
     bootstrap_of "$N" "$PORT" | tee "$KDIR/bootstrap"
@@ -451,7 +573,8 @@ cmd_down() {
         say "kept data in $KDIR/node*/ ('up' with the same size and port restarts on it)"
     else
         for k in "${nodes[@]}"; do rm -rf "$(node_dir "$k")"; done
-        rm -f "$CLUSTER_ENV" "$KDIR/bootstrap"
+        rm -f "$CLUSTER_ENV" "$KDIR/bootstrap" "$KDIR/bootstrap.sasl_ssl"
+        rm -rf "$TLS_DIR"
         ((${#nodes[@]})) && say "wiped node data in $KDIR"
     fi
     return 0
@@ -483,6 +606,7 @@ cmd_status() {
         rc=1
     fi
     echo "  bootstrap: $(bootstrap_of "$N" "$PORT")"
+    [[ -z $SPORT ]] || echo "  SASL_SSL bootstrap: $(bootstrap_of "$N" "$SPORT")"
     return $rc
 }
 
@@ -521,6 +645,17 @@ cmd_restart_node() {
 
 default_bootstrap() {
     if load_cluster; then bootstrap_of "$N" "$PORT"; else echo "$HOST:${KAFKA_PORT:-9092}"; fi
+}
+
+cmd_bootstrap() {
+    case ${1:-} in
+        "") default_bootstrap ;;
+        --sasl-ssl)
+            load_cluster || die "no cluster of ours in $KDIR"
+            [[ -n $SPORT ]] || die "our cluster has no SASL_SSL listener ('up --sasl-ssl DIR')"
+            bootstrap_of "$N" "$SPORT" ;;
+        *) die "bootstrap: unknown argument '$1'" ;;
+    esac
 }
 
 run_tool() {   # CLASS ARGS...
@@ -562,7 +697,7 @@ main() {
         stop-node) cmd_stop_node "$@" ;;
         start-node) cmd_start_node "$@" ;;
         restart-node) cmd_restart_node "$@" ;;
-        bootstrap) default_bootstrap ;;
+        bootstrap) cmd_bootstrap "$@" ;;
         topics) with_bootstrap org.apache.kafka.tools.TopicCommand "$@" ;;
         groups) with_bootstrap org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
         tool) (($#)) || die "tool: give a Java class name"; run_tool "$@" ;;

@@ -139,6 +139,41 @@ static void test_instance_id(void **state)
     assert_int_equal(op_kafka_instance_id("..", out, sizeof out, err, sizeof err), -1);
 }
 
+/* Which client errors are credential/trust failures (fatal), and which are transient. */
+static void test_auth_failure_classes(void **state)
+{
+    (void)state;
+    char reason[512];
+    assert_int_equal(op_kafka_auth_failed(reason, sizeof reason), 0);
+    /* Transient: a broker down or restarting, a handshake cut short. */
+    assert_int_equal(op_kafka_note_error(RD_KAFKA_RESP_ERR__TRANSPORT,
+                                         "sasl_ssl://h:9093/1: Connect to ipv4#h:9093 failed: "
+                                         "Connection refused (after 0ms in state CONNECT)"),
+                     0);
+    assert_int_equal(op_kafka_note_error(RD_KAFKA_RESP_ERR__SSL,
+                                         "SSL handshake failed: Disconnected: connection closed "
+                                         "by peer"),
+                     0);
+    assert_int_equal(
+        op_kafka_note_error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down"), 0);
+    assert_int_equal(op_kafka_note_error(RD_KAFKA_RESP_ERR__TRANSPORT, NULL), 0);
+    assert_int_equal(op_kafka_auth_failed(NULL, 0), 0);
+    /* librdkafka 2.0.2 reports an untrusted broker certificate as _TRANSPORT. */
+    assert_int_equal(op_kafka_note_error(RD_KAFKA_RESP_ERR__TRANSPORT,
+                                         "sasl_ssl://h:9093/bootstrap: error:0A000086:SSL "
+                                         "routines::certificate verify failed (after 6ms in "
+                                         "state SSL_HANDSHAKE)"),
+                     1);
+    assert_int_equal(op_kafka_auth_failed(reason, sizeof reason), 1);
+    assert_non_null(strstr(reason, "certificate verify failed"));
+    /* A refused SASL login is fatal too; the first reason is kept. */
+    assert_int_equal(op_kafka_note_error(RD_KAFKA_RESP_ERR__AUTHENTICATION,
+                                         "SASL authentication error: Authentication failed"),
+                     1);
+    assert_int_equal(op_kafka_auth_failed(reason, sizeof reason), 1);
+    assert_non_null(strstr(reason, "certificate verify failed"));
+}
+
 int main(void)
 {
     op_log_set_prog("test");
@@ -146,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_url_redact),
         cmocka_unit_test(test_inline_secret_warnings),
         cmocka_unit_test(test_instance_id),
+        cmocka_unit_test(test_auth_failure_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,7 +8,10 @@
 #include <librdkafka/rdkafka.h>
 
 #include "avrojson.h"
+#include "cli.h"
 #include "codec.h"
+#include "conf.h"
+#include "log.h"
 
 static void usage(FILE *out)
 {
@@ -23,12 +26,13 @@ static void usage(FILE *out)
             "                     per line) -> hex single-object messages on stdout\n"
             "  decode             hex single-object messages on stdin (one per line) -> JSON\n"
             "                     Lines of the newest schema of their type on stdout\n"
-            "  dump [-X key=value]... TOPIC\n"
+            "  dump [-F FILE] [-X key=value]... TOPIC\n"
             "                     every committed message of TOPIC, from the beginning to the\n"
             "                     current end, as JSON Lines {partition, offset, key, headers,\n"
             "                     hex, value}: value decoded (or an error), hex the raw bytes;\n"
-            "                     -X sets librdkafka properties (bootstrap.servers defaults to\n"
-            "                     127.0.0.1:9092)\n"
+            "                     -X and -F set librdkafka properties (bootstrap.servers\n"
+            "                     defaults to 127.0.0.1:9092); KEY.file=PATH sets KEY to the\n"
+            "                     first line of PATH (e.g. sasl.password.file)\n"
             "\n"
             "Errors go to stderr as 'stdin:LINE: reason'; the other lines still go through.\n"
             "Exit status: 0 all lines converted, 1 some lines failed, 2 usage or setup error.\n");
@@ -227,12 +231,15 @@ static json_t *hex_of(const void *data, size_t len)
     return j;
 }
 
-/* Reads TOPIC from the beginning up to each partition's end (last stable offset). */
-static int cmd_dump(struct op_codec *codec, int argc, char **argv)
+/* dump's configuration: no keys of its own, everything goes to librdkafka (KEY.file=PATH
+ * included, for sasl.password and the like). */
+static const struct op_conf_def dump_defs[] = {{0}};
+
+/* librdkafka settings of dump from its -F and -X arguments (applied in order, over fixed
+ * defaults), the topic name into *topic. Returns the config, or NULL after printing why (with
+ * *rc = 2) or the help (*rc = 0). */
+static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic, int *rc)
 {
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *topic = NULL;
     const char *const fixed[] = {"bootstrap.servers",
                                  "127.0.0.1:9092",
                                  "group.id",
@@ -244,35 +251,56 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
                                  "isolation.level",
                                  "read_committed",
                                  NULL};
+    char err[512];
+    rd_kafka_conf_t *kconf = NULL;
+    struct op_conf *conf = op_conf_new(dump_defs, 1);
+    /* op_cli_parse reads argv[1..] and reorders it: a copy with our name in argv[0]. */
+    char **args = malloc(((size_t)argc + 2) * sizeof *args);
+    *rc = 2;
+    if (!conf || !args) {
+        fprintf(stderr, "outreach-codec: out of memory\n");
+        goto cleanup;
+    }
     for (const char *const *kv = fixed; *kv; kv += 2)
-        rd_kafka_conf_set(conf, kv[0], kv[1], err, sizeof err);
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
-            char *kv = argv[++i], *eq = strchr(kv, '=');
-            if (!eq) {
-                fprintf(stderr, "outreach-codec: -X %s: expected key=value\n", kv);
-                rd_kafka_conf_destroy(conf);
-                return 2;
-            }
-            *eq = 0;
-            if (rd_kafka_conf_set(conf, kv, eq + 1, err, sizeof err) != RD_KAFKA_CONF_OK) {
-                fprintf(stderr, "outreach-codec: %s\n", err);
-                rd_kafka_conf_destroy(conf);
-                return 2;
-            }
-        } else if (!topic && argv[i][0] != '-')
-            topic = argv[i];
-        else {
-            usage(stderr);
-            rd_kafka_conf_destroy(conf);
-            return 2;
+        if (op_conf_set(conf, kv[0], kv[1], err, sizeof err) != 0) {
+            fprintf(stderr, "outreach-codec: %s\n", err);
+            goto cleanup;
         }
+    op_log_set_prog("outreach-codec");
+    args[0] = "outreach-codec dump";
+    memcpy(args + 1, argv, (size_t)argc * sizeof *args);
+    args[argc + 1] = NULL;
+    int first;
+    enum op_cli_result r = op_cli_parse(argc + 1, args, conf, dump_defs, usage, NULL, NULL, &first);
+    if (r == OP_CLI_EXIT) {
+        *rc = 0;
+        goto cleanup;
     }
-    if (!topic) {
+    if (r != OP_CLI_OK)
+        goto cleanup;
+    if (argc + 1 - first != 1) {
         usage(stderr);
-        rd_kafka_conf_destroy(conf);
-        return 2;
+        goto cleanup;
     }
+    *topic = args[first]; /* a string of argv: it outlives the copy */
+    kconf = op_conf_kafka_dup(conf);
+    if (!kconf)
+        fprintf(stderr, "outreach-codec: out of memory\n");
+cleanup:
+    free(args);
+    op_conf_destroy(conf);
+    return kconf;
+}
+
+/* Reads TOPIC from the beginning up to each partition's end (last stable offset). */
+static int cmd_dump(struct op_codec *codec, int argc, char **argv)
+{
+    char err[512];
+    const char *topic = NULL;
+    int setup_rc;
+    rd_kafka_conf_t *conf = dump_conf(argc, argv, &topic, &setup_rc);
+    if (!conf)
+        return setup_rc;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) {
         fprintf(stderr, "outreach-codec: %s\n", err);
