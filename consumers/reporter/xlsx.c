@@ -53,6 +53,7 @@ static const struct col {
 struct xrow {
     uint32_t code;
     enum op_region_level level;
+    int own; /* a 本级 row of the sheet: what the region's rollup has beyond its children's */
     int64_t revision;
     int64_t v[NCOLS];
 };
@@ -258,8 +259,9 @@ int reporter_xlsx_add(struct reporter_xlsx *x, json_t *rollup, char *errstr, siz
         op_regions_parse_code(region, &code) == 0 ? op_regions_find(x->regions, code) : NULL;
     if (!reg) {
         if (x->skipped++ % 10000 == 0)
-            op_log(OP_LOG_WARNING, "xlsx %s: rollup of unknown region %s (%s %s): not in a workbook",
-                   x->dir, region, kind, window);
+            op_log(OP_LOG_WARNING,
+                   "xlsx %s: rollup of unknown region %s (%s %s): not in a workbook", x->dir,
+                   region, kind, window);
         return 0;
     }
     size_t kl = strlen(kind), wl = strlen(window);
@@ -292,7 +294,7 @@ int reporter_xlsx_add(struct reporter_xlsx *x, json_t *rollup, char *errstr, siz
     struct xrow *r = op_map_get(w->rows, region, strlen(region));
     if (r && r->revision > rev)
         return 0;
-    struct xrow nr = {code, reg->level, rev, {0}};
+    struct xrow nr = {code, reg->level, 0, rev, {0}};
     if (row_values(&nr, rollup, errstr, errstr_size) != 0)
         return -1;
     if (!r) {
@@ -314,8 +316,7 @@ oom:
 /* ---- workbooks -------------------------------------------------------------------------- */
 
 struct fmts {
-    lxw_format *title, *note, *head, *text, *text_b, *name[3], *money, *money_b, *count,
-        *count_b;
+    lxw_format *title, *note, *head, *text, *text_b, *name[3], *money, *money_b, *count, *count_b;
 };
 
 static void fmts_make(lxw_workbook *wb, struct fmts *f)
@@ -353,9 +354,43 @@ static void fmts_make(lxw_workbook *wb, struct fmts *f)
     format_set_bold(f->count_b);
 }
 
-static const char *level_zh(enum op_region_level l)
+static const char *level_zh(enum op_region_level l, int own)
 {
+    if (own)
+        return l == OP_REGION_PROVINCE ? "省本级" : "市本级";
     return l == OP_REGION_PROVINCE ? "省级" : l == OP_REGION_PREFECTURE ? "地级" : "县级";
+}
+
+/* The rows of one province's sheet: rows[0..n) (code order) and, right after a province or a
+ * prefecture with children, its 本级 row when its rollup exceeds the sum of its children
+ * (events filed at the parent itself): then every parent row = its children + its 本级.
+ * out has room for 2n rows; returns how many were written. */
+static size_t sheet_rows(const struct op_regions *regions, struct xrow *const *rows, size_t n,
+                         struct xrow *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct xrow *r = rows[i];
+        out[k++] = *r;
+        if (r->level == OP_REGION_COUNTY)
+            continue;
+        struct xrow own = *r;
+        int kids = 0, differs = 0;
+        own.own = 1;
+        for (size_t j = i + 1; j < n; j++) {
+            const struct op_region *c = op_regions_find(regions, rows[j]->code);
+            if (!c || c->parent != r->code)
+                continue;
+            kids++;
+            for (size_t m = 0; m < NCOLS; m++)
+                own.v[m] -= rows[j]->v[m];
+        }
+        for (size_t m = 0; m < NCOLS; m++)
+            differs |= own.v[m] != 0;
+        if (differs && (kids > 0 || r->level == OP_REGION_PROVINCE))
+            out[k++] = own;
+    }
+    return k;
 }
 
 /* text with control characters as '?': XML 1.0 cannot carry them (UTF-8 is valid here: the
@@ -396,7 +431,8 @@ static lxw_error write_sheet(lxw_worksheet *ws, const struct fmts *f,
     worksheet_write_string(ws, 2, 0, time_line, f->note);
     worksheet_write_string(ws, 3, 0,
                            "说明: 数据取自汇总数据 (outreach.rollups, 每个地区的最新修订); "
-                           "金额单位: 元; 合计 = 各地级行之和 (汇总表: 各省之和)",
+                           "金额单位: 元; 本级 = 直接记在省、市的数字; "
+                           "合计 = 各地级行 + 省本级 (汇总表: 各省之和)",
                            f->note);
     static const char *const fixed[] = {"地区代码", "地区名称", "级别"};
     for (int c = 0; c < 3; c++)
@@ -411,35 +447,43 @@ static lxw_error write_sheet(lxw_worksheet *ws, const struct fmts *f,
         const struct xrow *r = rows[i];
         const struct op_region *reg = op_regions_find(regions, r->code);
         char code[8];
-        int bold = r->level == OP_REGION_PROVINCE;
+        int bold = r->level == OP_REGION_PROVINCE && !r->own;
         snprintf(code, sizeof code, "%06" PRIu32, r->code);
         worksheet_write_string(ws, row, 0, code, bold ? f->text_b : f->text);
-        worksheet_write_string(ws, row, 1, reg ? reg->name : code, f->name[r->level - 1]);
-        worksheet_write_string(ws, row, 2, level_zh(r->level), bold ? f->text_b : f->text);
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", reg ? reg->name : code, r->own ? "本级" : "");
+        worksheet_write_string(ws, row, 1, name, f->name[r->level - (r->own ? 0 : 1)]);
+        worksheet_write_string(ws, row, 2, level_zh(r->level, r->own), bold ? f->text_b : f->text);
         for (size_t c = 0; c < NCOLS; c++) {
-            lxw_format *fm = cols[c].money ? (bold ? f->money_b : f->money)
-                                           : (bold ? f->count_b : f->count);
+            lxw_format *fm =
+                cols[c].money ? (bold ? f->money_b : f->money) : (bold ? f->count_b : f->count);
             e = worksheet_write_number(ws, row, (lxw_col_t)(FIRST_FIG + c), cell_value(c, r->v[c]),
                                        fm);
             if (e != LXW_NO_ERROR)
                 return e;
-            if (r->level == total_level)
+            if ((r->level == total_level && !r->own) ||
+                (total_level == OP_REGION_PREFECTURE && r->own && r->level == OP_REGION_PROVINCE))
                 sum[c] += r->v[c];
         }
     }
     worksheet_write_string(ws, row, 0, "合计", f->text_b);
-    worksheet_write_string(ws, row, 2, level_zh(total_level), f->text_b);
+    worksheet_write_string(ws, row, 2, level_zh(total_level, 0), f->text_b);
     for (size_t c = 0; c < NCOLS; c++) {
         lxw_format *fm = cols[c].money ? f->money_b : f->count_b;
         lxw_col_t col = (lxw_col_t)(FIRST_FIG + c);
         if (n == 0) {
             e = worksheet_write_number(ws, row, col, 0, fm);
         } else {
-            /* Rows HEAD_ROW+2 .. row (1-based) hold the data; columns A..Z suffice. */
-            char formula[128];
-            snprintf(formula, sizeof formula, "=SUMIF($C$%u:$C$%u,\"%s\",%c%u:%c%u)",
-                     (unsigned)HEAD_ROW + 2, (unsigned)row, level_zh(total_level),
-                     (char)('A' + col), (unsigned)HEAD_ROW + 2, (char)('A' + col), (unsigned)row);
+            /* Rows HEAD_ROW+2 .. row (1-based) hold the data; columns A..Z suffice. A province
+             * = its prefectures + 省本级. */
+            char formula[256], own[128] = "";
+            unsigned a = (unsigned)HEAD_ROW + 2, z = (unsigned)row;
+            char cl = (char)('A' + col);
+            if (total_level == OP_REGION_PREFECTURE)
+                snprintf(own, sizeof own, "+SUMIF($C$%u:$C$%u,\"%s\",%c%u:%c%u)", a, z,
+                         level_zh(OP_REGION_PROVINCE, 1), cl, a, cl, z);
+            snprintf(formula, sizeof formula, "=SUMIF($C$%u:$C$%u,\"%s\",%c%u:%c%u)%s", a, z,
+                     level_zh(total_level, 0), cl, a, cl, z, own);
             e = worksheet_write_formula_num(ws, row, col, formula, fm, cell_value(c, sum[c]));
         }
         if (e != LXW_NO_ERROR)
@@ -470,7 +514,8 @@ static int write_workbook(const struct reporter_xlsx *x, const struct xwin *w, c
                           int64_t now_ms, char *errstr, size_t errstr_size)
 {
     size_t n = op_map_size(w->rows), k = 0, pos = 0;
-    struct xrow **rows = malloc((n ? n : 1) * sizeof *rows), **prov = NULL;
+    struct xrow **rows = malloc((n ? n : 1) * sizeof *rows), **prov = NULL, **dptr = NULL;
+    struct xrow *disp = NULL;
     lxw_workbook *wb = NULL;
     void *val;
     int rc = -1;
@@ -497,7 +542,9 @@ static int write_workbook(const struct reporter_xlsx *x, const struct xwin *w, c
 
     lxw_workbook_options opt = {.constant_memory = LXW_FALSE, .tmpdir = x->dir};
     prov = calloc(n ? n : 1, sizeof *prov);
-    if (!prov) {
+    dptr = calloc(2 * n + 1, sizeof *dptr);
+    disp = calloc(2 * n + 1, sizeof *disp);
+    if (!prov || !dptr || !disp) {
         op_set_err(errstr, errstr_size, "out of memory");
         goto cleanup;
     }
@@ -537,7 +584,10 @@ static int write_workbook(const struct reporter_xlsx *x, const struct xwin *w, c
         ws = add_sheet(wb, pname, pc);
         snprintf(title, sizeof title, "%s 送温暖工作统计表 · %s %s", pname,
                  campaign ? "活动" : "月份", dw);
-        e = ws ? write_sheet(ws, &f, x->regions, title, window_line, time_line, rows + i, j - i,
+        size_t nd = sheet_rows(x->regions, rows + i, j - i, disp);
+        for (size_t m = 0; m < nd; m++)
+            dptr[m] = &disp[m];
+        e = ws ? write_sheet(ws, &f, x->regions, title, window_line, time_line, dptr, nd,
                              OP_REGION_PREFECTURE)
                : LXW_ERROR_MEMORY_MALLOC_FAILED;
         i = j;
@@ -554,6 +604,8 @@ static int write_workbook(const struct reporter_xlsx *x, const struct xwin *w, c
 cleanup:
     free(rows);
     free(prov);
+    free(dptr);
+    free(disp);
     return rc;
 }
 
@@ -603,8 +655,7 @@ cleanup:
     return rc;
 }
 
-int reporter_xlsx_flush(struct reporter_xlsx *x, int64_t now_ms, char *errstr,
-                        size_t errstr_size)
+int reporter_xlsx_flush(struct reporter_xlsx *x, int64_t now_ms, char *errstr, size_t errstr_size)
 {
     size_t pos = 0;
     void *val;
@@ -625,8 +676,8 @@ int reporter_xlsx_flush(struct reporter_xlsx *x, int64_t now_ms, char *errstr,
     return rc;
 }
 
-int reporter_xlsx_deliver(struct reporter_xlsx *x, const struct reporter_batch *b,
-                          int more_queued, char *errstr, size_t errstr_size)
+int reporter_xlsx_deliver(struct reporter_xlsx *x, const struct reporter_batch *b, int more_queued,
+                          char *errstr, size_t errstr_size)
 {
     json_t *rollups = json_object_get(b->doc, "rollups");
     size_t i;

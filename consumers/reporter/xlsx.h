@@ -42,14 +42,13 @@ int reporter_xlsx_add(struct reporter_xlsx *x, json_t *rollup, char *errstr, siz
 /* Rewrites the workbook of every window changed since its last write, each atomically (temp
  * file in the directory, fsync, rename, fsync of the directory), with now_ms (Unix ms) as the
  * generation time. Returns 0, or -1 with errstr (those windows stay marked). */
-int reporter_xlsx_flush(struct reporter_xlsx *x, int64_t now_ms, char *errstr,
-                        size_t errstr_size);
+int reporter_xlsx_flush(struct reporter_xlsx *x, int64_t now_ms, char *errstr, size_t errstr_size);
 
 /* The engine's delivery of one batch: adds its rollups, then flushes unless more_queued says
  * more messages wait and the last flush is under REPORTER_XLSX_FLUSH_MS old (the workbooks
  * are rebuilt from the topic at every start, so a deferred write loses nothing). 0 or -1. */
-int reporter_xlsx_deliver(struct reporter_xlsx *x, const struct reporter_batch *b,
-                          int more_queued, char *errstr, size_t errstr_size);
+int reporter_xlsx_deliver(struct reporter_xlsx *x, const struct reporter_batch *b, int more_queued,
+                          char *errstr, size_t errstr_size);
 
 /* Windows held, rows held, and rollups skipped for the window limit or an unknown region. */
 size_t reporter_xlsx_windows(const struct reporter_xlsx *x);

@@ -20,9 +20,9 @@
 #include "regions.h"
 
 static const char *const sources[] = {"UNION_FUNDS", "GOVERNMENT", "SOCIAL_CHARITY",
-                                      "ENTERPRISE", "OTHER", "FUTURE_SOURCE"};
-static const char *const counts[] = {"recipients", "visits",      "workers_reached",
-                                     "households", "staff",       "surveys",
+                                      "ENTERPRISE",  "OTHER",      "FUTURE_SOURCE"};
+static const char *const counts[] = {"recipients",  "visits",      "workers_reached",
+                                     "households",  "staff",       "surveys",
                                      "enterprises", "respondents", "event_count"};
 #define NSRC (sizeof sources / sizeof sources[0])
 #define NCNT (sizeof counts / sizeof counts[0])
@@ -83,9 +83,8 @@ static void random_figs(struct figs *f)
 /* Region tree of the test: two provinces, a prefecture without counties (东莞). */
 static const char *const tree[][3] = {
     /* county, prefecture, province */
-    {"530102", "530100", "530000"}, {"530103", "530100", "530000"},
-    {"530302", "530300", "530000"}, {"441900", "441900", "440000"},
-    {"440103", "440100", "440000"}, {"440104", "440100", "440000"},
+    {"530102", "530100", "530000"}, {"530103", "530100", "530000"}, {"530302", "530300", "530000"},
+    {"441900", "441900", "440000"}, {"440103", "440100", "440000"}, {"440104", "440100", "440000"},
 };
 #define NTREE (sizeof tree / sizeof tree[0])
 
@@ -93,9 +92,9 @@ static const char *const tree[][3] = {
 static void add_window(struct reporter_xlsx *x, FILE *log, const char *kind, const char *window,
                        int64_t rev)
 {
-    const char *codes[NTREE * 3];
-    const char *levels[NTREE * 3];
-    struct figs f[NTREE * 3];
+    const char *codes[NTREE * 3 + 1];
+    const char *levels[NTREE * 3 + 1];
+    struct figs f[NTREE * 3 + 1];
     size_t n = 0;
     memset(f, 0, sizeof f);
     for (size_t i = 0; i < NTREE; i++) {
@@ -115,6 +114,21 @@ static void add_window(struct reporter_xlsx *x, FILE *log, const char *kind, con
             figs_add(&f[k], &c);
         }
     }
+    /* Events filed at 昆明市 and 云南省 themselves, and a province with nothing else. */
+    size_t km = 0, yn = 0;
+    while (strcmp(codes[km], "530100") != 0)
+        km++;
+    while (strcmp(codes[yn], "530000") != 0)
+        yn++;
+    struct figs o;
+    random_figs(&o);
+    figs_add(&f[km], &o);
+    figs_add(&f[yn], &o);
+    random_figs(&o);
+    figs_add(&f[yn], &o);
+    codes[n] = "110000";
+    levels[n] = "PROVINCE";
+    random_figs(&f[n++]);
     for (size_t k = 0; k < n; k++) {
         json_t *p = payload(kind, window, codes[k], levels[k], rev, &f[k]);
         char err[256];
@@ -165,7 +179,8 @@ static void test_names(void **state)
     assert_string_equal(sn, "新疆维吾尔自治区");
     reporter_xlsx_sheet_name("'a[b]:c*d?e/f\\g'", sn);
     assert_string_equal(sn, "_a_b__c_d_e_f_g_");
-    reporter_xlsx_sheet_name("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三", sn);
+    reporter_xlsx_sheet_name("一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一二三",
+                             sn);
     assert_string_equal(sn, "一二三四五六七八九十一二三四五六七八九十一二三四五六七八九十一");
 
     char *d = reporter_xlsx_dir_of_url("xlsx:///var/lib/x/");

@@ -9,7 +9,8 @@ figures, funding_by_source_fen); the latest revision per key counts, DAY and ALL
 Checks: one workbook per MONTH/CAMPAIGN window under the documented file name and no other;
 sheet 汇总 then one sheet per province; rows in hierarchy order with names and levels; every
 figure (yuan to the fen); 资金 = the sum of the source columns; each parent row = the sum of its
-children; the 合计 row = SUMIF formulas whose cached values equal the province row. Exit 0, or
+children plus its 本级 row (what was filed at the parent itself); the 合计 row = SUMIF formulas
+whose cached values equal the province row. Exit 0, or
 1 with the differences."""
 import argparse
 import csv
@@ -182,26 +183,40 @@ def check_workbook(path, kind, window, rollups, regions, generated):
             err("%s: A3 %r is not the generation time %s" % (w, ws["A3"].value, generated))
         if "汇总" not in str(ws["A4"].value) or "元" not in str(ws["A4"].value):
             err("%s: A4 %r lacks the note on the source and the unit" % (w, ws["A4"].value))
+        # The expected rows: (code, name, level text, figures from the rollups). After a
+        # province, and after a prefecture with county rows, its 本级 row when its rollup
+        # exceeds the sum of its children (events filed at the parent itself).
         if sheet == "汇总":
             codes, total_level = provs, "province"
         else:
             pc = [p for p in set(prov_of.values()) if regions[p]["name"] == sheet][0]
             codes = [c for c in hierarchy(rollups, regions) if prov_of[c] == pc]
             total_level = "prefecture"
-        rows, total = read_rows(ws, w)
-        got_codes = [v[0] for _, v in rows]
-        if got_codes != codes:
-            err("%s: rows %s, expected %s" % (w, got_codes, codes))
-            continue
-        by_code = {}
-        for (r, v), code in zip(rows, codes):
+        want_rows = []
+        for code in codes:
             reg = regions[code]
-            if v[1] != reg["name"] or v[2] != LEVEL_ZH[reg["level"]]:
-                err("%s row %d: %s %s, expected %s %s" % (w, r, v[1], v[2], reg["name"],
-                                                          LEVEL_ZH[reg["level"]]))
+            figs = [get(rollups[code]) for _, get, _ in COLUMNS]
+            want_rows.append((code, reg["name"], LEVEL_ZH[reg["level"]], figs))
+            if sheet == "汇总" or reg["level"] == "county":
+                continue
+            kids = [k for k in codes if regions[k]["parent"] == code]
+            own = [figs[i] - sum(get(rollups[k]) for k in kids)
+                   for i, (_, get, _) in enumerate(COLUMNS)]
+            if any(own) and (kids or reg["level"] == "province"):
+                want_rows.append((code, reg["name"] + "本级",
+                                  "省本级" if reg["level"] == "province" else "市本级", own))
+        rows, total = read_rows(ws, w)
+        got_keys = [(v[0], v[2]) for _, v in rows]
+        if got_keys != [(c, lv) for c, _, lv, _ in want_rows]:
+            err("%s: rows %s, expected %s" % (w, got_keys, [(c, lv) for c, _, lv, _ in want_rows]))
+            continue
+        sheet_figs = []
+        for (r, v), (code, name, level, want_figs) in zip(rows, want_rows):
+            if v[1] != name:
+                err("%s row %d: %s, expected %s" % (w, r, v[1], name))
             figs = []
-            for i, (title, get, money) in enumerate(COLUMNS):
-                want, got = get(rollups[code]), fig(v[3 + i], money)
+            for i, (title, _, money) in enumerate(COLUMNS):
+                want, got = want_figs[i], fig(v[3 + i], money)
                 figs.append(got)
                 cells += 1
                 if got != want:
@@ -210,33 +225,36 @@ def check_workbook(path, kind, window, rollups, regions, generated):
                 fmt = ws.cell(r, 4 + i).number_format
                 if fmt != ("#,##0.00" if money else "#,##0"):
                     err("%s row %d %s: number format %r" % (w, r, title, fmt))
-            if figs[0] is not None and None not in figs[1:6] and figs[0] != sum(figs[1:6]):
+            if None not in figs[:6] and figs[0] != sum(figs[1:6]):
                 err("%s row %d: 资金 %s is not the sum of its sources %s" % (w, r, figs[0],
                                                                           figs[1:6]))
-            by_code[code] = figs
-        # Parents equal the sums of their children (the issue's "totals equal the rows").
-        for code, figs in by_code.items():
-            kids = [k for k in by_code if regions[k]["parent"] == code]
-            if kids and [sum(by_code[k][i] for k in kids) for i in range(len(COLUMNS))] != figs:
-                err("%s: %s is not the sum of its rows %s" % (w, code, kids))
+            sheet_figs.append((code, level, figs))
+        # Totals equal the sum of the rows: each parent row = its children's rows + its 本级.
+        for code, level, figs in sheet_figs:
+            if level not in ("省级", "地级"):
+                continue
+            parts = [f for c, lv, f in sheet_figs
+                     if (regions[c]["parent"] == code and lv in ("地级", "县级"))
+                     or (c == code and lv.endswith("本级"))]
+            if parts and [sum(p[i] for p in parts) for i in range(len(COLUMNS))] != figs:
+                err("%s: %s %s is not the sum of its rows" % (w, code, level))
         if total is None:
             err("%s: no 合计 row" % w)
             continue
         r, v = total
-        level_rows = [c for c in codes if regions[c]["level"] == total_level]
+        counted = ("省级",) if sheet == "汇总" else ("地级", "省本级")
         for i, (title, _, money) in enumerate(COLUMNS):
-            want = sum(by_code[c][i] for c in level_rows)
+            want = sum(f[i] for _, lv, f in sheet_figs if lv in counted)
             if fig(v[3 + i], money) != want:
                 err("%s 合计 %s: %r, expected %s" % (w, title, v[3 + i], want))
-            if sheet != "汇总" and provs and prov_of[codes[0]] in by_code:
-                if want != by_code[prov_of[codes[0]]][i]:
-                    err("%s: 合计 %s differs from the province row" % (w, title))
+            if sheet != "汇总" and sheet_figs[0][1] == "省级" and want != sheet_figs[0][2][i]:
+                err("%s: 合计 %s differs from the province row" % (w, title))
             formula = wsf.cell(r, 4 + i).value
             col = openpyxl.utils.get_column_letter(4 + i)
-            expect = '=SUMIF($C$%d:$C$%d,"%s",%s%d:%s%d)' % (
-                HEAD + 1, r - 1, LEVEL_ZH[total_level], col, HEAD + 1, col, r - 1)
-            if codes and formula != expect:
-                err("%s 合计 %s: formula %r, expected %r" % (w, title, formula, expect))
+            expect = "".join('+SUMIF($C$%d:$C$%d,"%s",%s%d:%s%d)' % (
+                HEAD + 1, r - 1, lv, col, HEAD + 1, col, r - 1) for lv in counted)[1:]
+            if codes and formula != "=" + expect:
+                err("%s 合计 %s: formula %r, expected %r" % (w, title, formula, "=" + expect))
             cells += 1
     return cells
 
