@@ -12,7 +12,7 @@
 #include "regions.h"
 
 /* Most windows (MONTH and CAMPAIGN) one endpoint holds; each holds at most one row per region
- * of the table (3,348), ~170 bytes a row: ≤ 128 × 3,348 rows, ~75 MB in the worst case.
+ * of the table (3,348), ~200 bytes a row with the map: ≤ 128 × 3,348 rows, ~90 MB at worst.
  * Rollups of further windows are skipped (and logged); DAY and ALL windows are never kept. */
 #define REPORTER_XLSX_MAX_WINDOWS 128
 /* While more messages wait, workbooks are rewritten at most this often (catching up). */
