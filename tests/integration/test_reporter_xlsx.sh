@@ -7,12 +7,21 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export KAFKA_BOOTSTRAP=${KAFKA_BOOTSTRAP:-127.0.0.1:9092}
 . tests/lib/aggtest.sh
+. tests/lib/kafka.sh
 
 /usr/bin/python3 -c 'import openpyxl' 2>/dev/null ||
     fail "/usr/bin/python3 has no openpyxl (make deps installs python3-openpyxl)"
 for b in outreach-aggregator outreach-producer outreach-gen outreach-reporter outreach-codec; do
     [ -x "bin/$b" ] || make "bin/$b" >/dev/null || fail "cannot build bin/$b"
 done
+
+# A bad xlsx:// URL is a configuration error (exit 2) before anything connects.
+rc=0
+bin/outreach-reporter -X bootstrap.servers=127.0.0.1:1 -X endpoint.x.url=xlsx://relative/dir \
+    2>"$WORK/conf.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'is not xlsx:///ABSOLUTE/DIR' "$WORK/conf.err" ||
+    fail "xlsx://relative/dir: exit $rc, $(cat "$WORK/conf.err")"
+echo "ok 0 - xlsx://relative/dir is refused at start"
 
 # reference OUT FILE...: the MONTH and CAMPAIGN rollups recomputed from the event files.
 reference() {
@@ -58,7 +67,7 @@ reporter() {
     PIDS+=("$REP_PID")
 }
 
-P=xlsx.$RUN
+P=repxlsx.$RUN
 bin/outreach-gen --seed 141 --events 3000 >"$WORK/a.jsonl"
 bin/outreach-gen --seed 142 --events 600 >"$WORK/b.jsonl"
 agg a1 "$P" -X instance.id="xa-$RUN"
@@ -87,3 +96,5 @@ wait "$REP_PID" || fail "reporter exited non-zero after SIGTERM"
 kill -TERM "$AGG_PID"
 wait "$AGG_PID" || true
 echo "ok 3 - kill -9, workbooks deleted: the restart re-reads the topic and rebuilds them whole"
+# Its topics have unique names, but a shared broker should not keep them.
+kafka_topics --delete --topic "${P//./\\.}\\..*" >/dev/null 2>&1 || true
