@@ -303,9 +303,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pt->next = -1;
         }
         ep->assigned_once = 1;
-        if (ep->xlsx) /* its windows live in memory: rebuilt from the whole compacted topic */
+        if (ep->xlsx && parts->cnt > 0) {
+            /* Its windows live in memory only: rebuilt from the whole compacted topic. */
             for (int i = 0; i < parts->cnt; i++)
                 parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            op_log(OP_LOG_INFO, "endpoint %s: reading %s from the beginning (xlsx workbooks)",
+                   ep->name, ep->r->topic);
+        }
         char list[256];
         partition_list(parts, list, sizeof list);
         op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s: [%s] (member %s)",
