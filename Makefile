@@ -2,7 +2,7 @@
 # `make` builds every program into bin/; `make test` installs what is missing and runs all tests.
 
 CC       ?= cc
-PKGS     := rdkafka avro-c libcurl zlib jansson libmicrohttpd lmdb minizip expat
+PKGS     := rdkafka avro-c libcurl zlib jansson libmicrohttpd lmdb minizip expat xlsxwriter
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Werror
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L

@@ -7,7 +7,8 @@ set -euo pipefail
 PKGS=(build-essential pkg-config librdkafka-dev libavro-dev libcurl4-openssl-dev zlib1g-dev
       libjansson-dev libmicrohttpd-dev libcmocka-dev liblmdb-dev kcat clang clang-format
       libclang-rt-14-dev valgrind python3-venv maven default-jre-headless curl openssl systemd
-      chromium fonts-noto-cjk libminizip-dev libexpat1-dev python3-openpyxl python3-xlsxwriter)
+      chromium fonts-noto-cjk libminizip-dev libexpat1-dev python3-openpyxl python3-xlsxwriter
+      libxlsxwriter-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fsync_dir(const char *dir)
+int reporter_file_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
@@ -64,7 +64,7 @@ int reporter_file_write(const char *dir, const char *name, const void *data, siz
         snprintf(errstr, errstr_size, "rename to %s: %s", dst, strerror(errno));
         goto cleanup;
     }
-    if (fsync_dir(dir) != 0) {
+    if (reporter_file_fsync_dir(dir) != 0) {
         /* The file is complete; only its name may not be durable yet. Report it: the batch
          * is retried and rewritten, which is harmless. */
         snprintf(errstr, errstr_size, "fsync %s: %s", dir, strerror(errno));

@@ -11,6 +11,9 @@
 int reporter_file_write(const char *dir, const char *name, const void *data, size_t len,
                         char *errstr, size_t errstr_size);
 
+/* fsync of a directory, so a rename in it is durable. 0, or -1 with errno set. */
+int reporter_file_fsync_dir(const char *dir);
+
 /* The directory of a file:// URL (file:///var/lib/x → /var/lib/x; "file://localhost/x" too).
  * Returns a malloc'd string, or NULL if url is not an absolute local file URL. */
 char *reporter_file_dir_of_url(const char *url);

@@ -27,6 +27,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "url.h"
+#include "xlsx.h"
 #include "notify.h"
 #include "regions.h"
 
@@ -57,8 +58,9 @@ const struct op_conf_def reporter_conf_defs[] = {
      "region table CSV for region_name (default: the copy built in from schemas/regions.csv)", 0,
      0},
     {"endpoint.*.url", OP_CONF_STRING, NULL,
-     "where endpoint NAME's batches go: http://..., https://... or file:///DIR (JSON Lines); "
-     "a user:password@ in it is logged as ***",
+     "where endpoint NAME's batches go: http://..., https://..., file:///DIR (JSON Lines) or "
+     "xlsx:///DIR (an Excel workbook per MONTH and CAMPAIGN window; re-reads the topic from "
+     "the beginning at start); a user:password@ in it is logged as ***",
      0, 0},
     {"endpoint.*.token", OP_CONF_SECRET, NULL,
      "bearer token; give it as endpoint.NAME.token.file=PATH so it stays out of argv and logs", 0,
@@ -151,8 +153,9 @@ struct reporter_endpoint {
     struct op_conf *conf; /* the configuration it was set up from (a reload brings a newer) */
     char name[REPORTER_NAME_MAX + 1];
     const char *url;
-    char url_shown[512]; /* url without user:password@, for messages (op_url_redact) */
-    char *dir;           /* file:// endpoints */
+    char url_shown[512];        /* url without user:password@, for messages (op_url_redact) */
+    char *dir;                  /* file:// endpoints */
+    struct reporter_xlsx *xlsx; /* xlsx:// endpoints */
     char group[512], dlq_topic[512], client_id[128];
     char member_id[256]; /* group.instance.id: static membership, see endpoint_setup() */
     long batch_size, max_delay_ms, max_retries;
@@ -331,6 +334,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             pt->lag = -1;
         }
         ep->assigned_once = 1;
+        if (ep->xlsx && parts->cnt > 0) {
+            /* Its windows live in memory only: rebuilt from the whole compacted topic. */
+            for (int i = 0; i < parts->cnt; i++)
+                parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+            op_log(OP_LOG_INFO, "endpoint %s: reading %s from the beginning (xlsx workbooks)",
+                   ep->name, ep->r->topic);
+        }
         char list[256];
         partition_list(parts, list, sizeof list);
         op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s: [%s] (member %s)",
@@ -607,7 +617,7 @@ static void cut_batch(struct reporter_endpoint *ep)
     char err[512];
     if (reporter_batch_build(&fl->batch, ep->codec, ep->r->regions, ep->name, ep->r->topic, best,
                              fl->msgs, fl->n, err, sizeof err) != 0 ||
-        (fl->batch.rollups > 0 && !ep->dir &&
+        (fl->batch.rollups > 0 && !ep->dir && !ep->xlsx &&
          reporter_gzip(fl->batch.json.data, fl->batch.json.len, ep->gzip_level, &fl->gz) != 0)) {
         op_log(OP_LOG_ERR, "endpoint %s: building a batch: %s", ep->name,
                fl->batch.doc ? "gzip failed" : err);
@@ -671,14 +681,20 @@ static void attempt(struct reporter_endpoint *ep)
         return;
     }
     ep->stats.attempts++;
-    if (ep->dir) {
+    if (ep->dir || ep->xlsx) {
         struct op_buf lines = OP_BUF_INIT;
-        int rc = reporter_batch_jsonl(&fl->batch, &lines);
-        if (rc == 0)
+        int rc = 0;
+        if (ep->xlsx) {
+            int more = 0;
+            for (int p = 0; p < ep->n_parts; p++)
+                more |= ep->parts[p].n > 0;
+            rc = reporter_xlsx_deliver(ep->xlsx, &fl->batch, more, why, sizeof why);
+        } else if ((rc = reporter_batch_jsonl(&fl->batch, &lines)) == 0) {
             rc =
                 reporter_file_write(ep->dir, fl->batch.key, lines.data, lines.len, why, sizeof why);
-        else
+        } else {
             snprintf(why, sizeof why, "out of memory");
+        }
         op_buf_free(&lines);
         if (rc != 0) {
             snprintf(ep->last_error, sizeof ep->last_error, "%s", why);
@@ -692,8 +708,9 @@ static void attempt(struct reporter_endpoint *ep)
             schedule_retry(ep, -1, why);
             return;
         }
-        op_log(OP_LOG_DEBUG, "endpoint %s: wrote %s/%s.jsonl (%zu rollups)", ep->name, ep->dir,
-               fl->batch.key, fl->batch.rollups);
+        if (ep->dir)
+            op_log(OP_LOG_DEBUG, "endpoint %s: wrote %s/%s.jsonl (%zu rollups)", ep->name, ep->dir,
+                   fl->batch.key, fl->batch.rollups);
     } else {
         struct reporter_http_result *res = &ep->res;
         reporter_http_post(ep->http, fl->gz.data, fl->gz.len, fl->batch.key, &ep->r->stop, res);
@@ -969,6 +986,11 @@ static void *endpoint_main(void *opaque)
         op_log(OP_LOG_INFO, "endpoint %s: batch %s not delivered yet: sent again after restart",
                ep->name, ep->fl.batch.key);
     inflight_free(&ep->fl);
+    if (ep->xlsx) {
+        char err[512];
+        if (reporter_xlsx_flush(ep->xlsx, op_clock_wall_ms(), err, sizeof err) != 0)
+            op_log(OP_LOG_WARNING, "endpoint %s: %s", ep->name, err);
+    }
     /* Closes here so the rebalance callback runs on this thread. As a static member it does
      * not leave the group: the next start with the same instance.id takes the partitions
      * back at once (session.timeout.ms moves them elsewhere if it does not come back). */
@@ -1005,6 +1027,7 @@ static void endpoint_destroy(struct reporter_endpoint *ep)
     free(ep->snap_lag);
     op_codec_destroy(ep->codec);
     free(ep->dir);
+    reporter_xlsx_destroy(ep->xlsx);
     free(ep);
 }
 
@@ -1150,12 +1173,13 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         return -1;
     }
     const char *token = ep_str(conf, ep->name, "token");
-    if (strncmp(ep->url, "file:", 5) == 0) {
-        ep->dir = reporter_file_dir_of_url(ep->url);
+    int xlsx = strncmp(ep->url, "xlsx:", 5) == 0;
+    if (xlsx || strncmp(ep->url, "file:", 5) == 0) {
+        ep->dir = xlsx ? reporter_xlsx_dir_of_url(ep->url) : reporter_file_dir_of_url(ep->url);
         if (!ep->dir) {
             set_err(errstr, errstr_size,
-                    "endpoint.%s.url: \"%s\" is not file:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
-                    ep->url_shown);
+                    "endpoint.%s.url: \"%s\" is not %s:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
+                    ep->url_shown, xlsx ? "xlsx" : "file");
             return -1;
         }
         struct stat st;
@@ -1171,6 +1195,13 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         }
         if (token)
             op_log(OP_LOG_WARNING, "endpoint %s: a file endpoint has no use for a token", ep->name);
+        if (xlsx) { /* its own writer; ep->dir stays the mark of file:// endpoints */
+            ep->xlsx = reporter_xlsx_new(ep->dir, ep->r->regions, errstr, errstr_size);
+            free(ep->dir);
+            ep->dir = NULL;
+            if (!ep->xlsx)
+                return -1;
+        }
     } else if (strncmp(ep->url, "http://", 7) == 0 || strncmp(ep->url, "https://", 8) == 0) {
         snprintf(err, sizeof err, "endpoint.%s.tls.verify", ep->name);
         int verify = op_conf_get_bool(conf, err);
@@ -1239,8 +1270,8 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         }
     } else {
         set_err(errstr, errstr_size,
-                "endpoint.%s.url: \"%s\" must start with http://, https:// or file:///", ep->name,
-                ep->url_shown);
+                "endpoint.%s.url: \"%s\" must start with http://, https://, file:/// or xlsx:///",
+                ep->name, ep->url_shown);
         return -1;
     }
     ep->codec = op_codec_new_default(err, sizeof err);
@@ -1308,7 +1339,8 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
         goto fail;
     if (r->n_eps == 0) {
         set_err(errstr, errstr_size,
-                "no endpoint: set endpoint.NAME.url=http(s)://... or file:///DIR (see --help)");
+                "no endpoint: set endpoint.NAME.url=http(s)://..., file:///DIR or xlsx:///DIR (see "
+                "--help)");
         goto fail;
     }
     for (const struct op_conf_def *d = reporter_conf_defs; d->key; d++)
