@@ -1,0 +1,414 @@
+#!/usr/bin/env bash
+# The chaos suite (issue #12): generated files flow spool producer → two aggregators →
+# reporter → sink over a three-broker KRaft cluster while faults strike at random moments;
+# at the end the sink's rollups must equal the reference recomputed from the input files.
+#
+#   bash tests/chaos/run.sh                    # short form (make test): CHAOS_SECONDS=100
+#   CHAOS_SECONDS=900 bash tests/chaos/run.sh  # long form (make chaos CHAOS_SECONDS=900)
+#   CHAOS_SEED=1234 bash tests/chaos/run.sh    # replay a run's fault sequence and data
+#
+# Environment: CHAOS_SECONDS (100), CHAOS_SEED (random, printed), CHAOS_PORT (29092: first
+# broker; the cluster uses P..P+2 and P+1000..P+1002), CHAOS_FAULT_MIN_MS / _MAX_MS (3000 /
+# 5500: pause between faults), CHAOS_FILES (10) and CHAOS_EVENTS (2500 per file),
+# CHAOS_MIN_FAULTS (20), CHAOS_DRAIN_SECONDS (180), KEEP_WORK=1 (keep logs on success).
+# Faults: kill -9 of each daemon (producer, aggregator-a, aggregator-b, reporter, sink),
+# broker restart (SIGTERM, start), kill -9 of the leader of events partition 0 (then start),
+# SIGSTOP of a daemon past its session timeout (then SIGCONT), endpoint 503s and resets.
+# A supervisor restarts any daemon that exits, 1 s later (systemd's Restart=always).
+# Last line: `chaos: faults N mismatches M`; exit 0 only if M = 0, N >= CHAOS_MIN_FAULTS and no
+# daemon died by a signal it was not sent.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+. tests/lib/util.sh
+
+SECS=${CHAOS_SECONDS:-100}
+SEED=${CHAOS_SEED:-$((($(od -An -N4 -tu4 /dev/urandom) % 1000000) + 1))}
+PORT=${CHAOS_PORT:-29092}
+FAULT_MIN_MS=${CHAOS_FAULT_MIN_MS:-3000}
+FAULT_MAX_MS=${CHAOS_FAULT_MAX_MS:-5500}
+NFILES=${CHAOS_FILES:-10}
+NEVENTS=${CHAOS_EVENTS:-2500}
+MIN_FAULTS=${CHAOS_MIN_FAULTS:-20}
+DRAIN_SECS=${CHAOS_DRAIN_SECONDS:-180}
+SESSION_MS=6000
+CAMPAIGN="2025 两节送温暖:2024-12-20:2025-02-12"
+RANDOM=$SEED
+
+# Our own cluster, in its own state dir (the integration tests' broker lives in .state/kafka).
+STATE=${OUTREACH_STATE:-$REPO/.state}
+export OUTREACH_STATE=$STATE/chaos
+unset KAFKA_BOOTSTRAP
+KSH=(bash "$REPO/deploy/kafka/kafka.sh")
+. tests/lib/kafka.sh
+PY=$STATE/venv/bin/python
+for b in outreach-producer outreach-gen outreach-aggregator outreach-reporter outreach-sink outreach-codec; do
+    [ -x "bin/$b" ] || { echo "chaos: bin/$b is not built (make all)" >&2; exit 2; }
+done
+[ -x "$PY" ] && "$PY" -c 'import fastavro' 2>/dev/null ||
+    OUTREACH_STATE=$STATE bash tests/interop/run.sh >/dev/null # the venv with fastavro
+
+util_init chaos
+RUN=chaos.$(date +%s)-$$
+T0=$EPOCHREALTIME
+mkdir -p "$WORK/pids" "$WORK/in" "$WORK/spool"
+
+ts() { # seconds since the start, one decimal
+    local now=$EPOCHREALTIME
+    awk -v a="$T0" -v b="$now" 'BEGIN { printf "%.1f", b - a }'
+}
+say() { echo "chaos: t=$(ts)s $*"; }
+
+on_exit() {
+    local rc=$?
+    set +e
+    touch "$WORK/stop"
+    [ -n "${SUPERVISOR:-}" ] && { kill "$SUPERVISOR" 2>/dev/null; wait "$SUPERVISOR" 2>/dev/null; } || true
+    for f in "$WORK"/pids/*.pid; do
+        [ -f "$f" ] && kill -CONT "$(cat "$f")" 2>/dev/null || true
+    done
+    (exit $rc)
+    cleanup
+    rc=$?
+    if [ "${CHAOS_KEEP_KAFKA:-0}" != 1 ]; then "${KSH[@]}" down --kill >/dev/null 2>&1 || true; fi
+    return $rc
+}
+trap on_exit EXIT
+
+# ---- the cluster ---------------------------------------------------------------------------
+# Its jars are the ones 'kafka.sh fetch' caches for every suite.
+OUTREACH_STATE=$STATE "${KSH[@]}" fetch >/dev/null 2>&1 || OUTREACH_STATE=$STATE "${KSH[@]}" fetch
+mkdir -p "$OUTREACH_STATE/kafka"
+[ -e "$OUTREACH_STATE/kafka/libs" ] || ln -sfn "$STATE/kafka/libs" "$OUTREACH_STATE/kafka/libs"
+"${KSH[@]}" down --kill >/dev/null 2>&1 || true # a cluster left by an interrupted run
+kafka_ensure --brokers 3 --port "$PORT" 2>>"$WORK/kafka.log" || fail "no 3-broker cluster"
+B=$KAFKA_BOOTSTRAP
+echo "chaos: seed $SEED (CHAOS_SEED=$SEED replays it), $SECS s of faults, cluster $B, work $WORK"
+
+# ---- data: generated files, dropped into the spool during the run ---------------------------
+for i in $(seq 1 "$NFILES"); do
+    fmt=jsonl
+    ((i % 3 == 0)) && fmt=csv
+    bin/outreach-gen --seed $((SEED * 100 + i)) --events "$NEVENTS" --format $fmt >"$WORK/in/part$i.$fmt"
+done
+# One file is delivered twice (a district office re-sending its export): counted once.
+cp "$WORK/in/part1.jsonl" "$WORK/in/part$((NFILES + 1)).jsonl"
+INPUTS=("$WORK"/in/part*)
+
+# ---- the daemons and their supervisor ------------------------------------------------------
+T=$RUN
+SINK_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+DAEMONS=(sink aggregator-a aggregator-b reporter producer)
+
+start_daemon() { # NAME: starts it in the background, pid in $WORK/pids/NAME.pid
+    local name=$1 pid
+    case $name in
+        sink)
+            bin/outreach-sink --listen "127.0.0.1:$SINK_PORT" --state "$WORK/sink.state" \
+                --enable-control -q >>"$WORK/sink.out" 2>>"$WORK/sink.log" &
+            ;;
+        aggregator-a | aggregator-b)
+            bin/outreach-aggregator -X bootstrap.servers="$B" -X events.topic="$T.events" \
+                -X rollups.topic="$T.rollups" -X seen.topic="$T.seen" -X dlq.topic="$T.dlq" \
+                -X group.name="$T.agg" -X instance.id="$name" -X topic.partitions=4 \
+                -X commit.interval.ms=200 -X session.timeout.ms=$SESSION_MS \
+                -X authz.default=allow -X state.dir="$WORK/state" -X "campaigns=$CAMPAIGN" \
+                >>"$WORK/$name.log" 2>&1 &
+            ;;
+        reporter)
+            bin/outreach-reporter -X bootstrap.servers="$B" -X rollups.topic="$T.rollups" \
+                -X group.prefix="$T.rep" -X dlq.topic.prefix="$T.rdlq" -X instance.id=reporter \
+                -X session.timeout.ms=$SESSION_MS -X retry.backoff.ms=100 \
+                -X retry.backoff.max.ms=1000 -X status.interval.ms=10000 \
+                -X "endpoint.sink.url=http://127.0.0.1:$SINK_PORT/rollups" \
+                -X endpoint.sink.timeout.ms=5000 >>"$WORK/$name.log" 2>&1 &
+            ;;
+        producer)
+            bin/outreach-producer --spool "$WORK/spool" -X bootstrap.servers="$B" \
+                -X events.topic="$T.events" -X topic.partitions=4 -X authz.default=allow \
+                -X spool.rescan.ms=1000 -X spool.settle.ms=500 -X spool.retry.max.ms=2000 \
+                -X message.timeout.ms=20000 >>"$WORK/$name.log" 2>&1 &
+            ;;
+    esac
+    pid=$!
+    track "$pid"
+    echo "$pid" >"$WORK/pids/$name.pid"
+}
+
+dead() { # PID: not running (gone, or a zombie not yet reaped)
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+    [ "$st" = Z ] || [ -z "$st" ]
+}
+
+# supervisor: restarts any daemon that exits (1 s later, like RestartSec=1), until $WORK/stop.
+# Exits by a signal other than SIGKILL (ours) are crashes: listed in $WORK/crashes.
+supervisor() {
+    local name pid rc
+    start_daemon sink
+    wait_for 10 grep -q "^listening on" "$WORK/sink.out" || { say "the sink did not start" >&2; return 1; }
+    start_daemon aggregator-a
+    wait_for 90 grep -q "restored" "$WORK/aggregator-a.log" || { say "aggregator-a never became ready" >&2; return 1; }
+    for name in aggregator-b reporter producer; do start_daemon "$name"; done
+    touch "$WORK/started"
+    while [ ! -e "$WORK/stop" ]; do
+        for name in "${DAEMONS[@]}"; do
+            pid=$(cat "$WORK/pids/$name.pid")
+            dead "$pid" || continue
+            rc=0
+            wait "$pid" 2>/dev/null || rc=$?
+            if ((rc > 128 && rc != 137)); then
+                echo "$name $rc" >>"$WORK/crashes"
+                say "supervisor: $name died with status $rc (signal $((rc - 128))): a crash"
+            fi
+            echo "$name $rc" >>"$WORK/restarts"
+            sleep 1
+            [ -e "$WORK/stop" ] && break
+            start_daemon "$name"
+            say "supervisor: $name exited (status $rc), restarted (pid $(cat "$WORK/pids/$name.pid"))"
+        done
+        sleep 0.3
+    done
+}
+
+supervisor 2>>"$WORK/supervisor.log" &
+SUPERVISOR=$!
+wait_for 120 test -e "$WORK/started" || fail "the daemons did not start"
+wait_for 60 grep -q "restored" "$WORK/aggregator-b.log" || fail "aggregator-b never became ready"
+wait_for 30 test -d "$WORK/spool/incoming" || fail "the spool directories were not created"
+
+# The topics the daemons created: replication 3, min.insync.replicas=2.
+kafka_topics --describe --topic "$T.events" >"$WORK/topics.txt" 2>>"$WORK/kafka.log" || true
+kafka_topics --describe --topic "$T.rollups" >>"$WORK/topics.txt" 2>>"$WORK/kafka.log" || true
+[ "$(grep -c 'ReplicationFactor: 3.*min.insync.replicas=2' "$WORK/topics.txt")" = 2 ] ||
+    { cat "$WORK/topics.txt" >&2; fail "topics not created with replication 3, min.insync.replicas=2"; }
+echo "chaos: topics $T.{events,rollups,seen,dlq}: 4 partitions, replication 3, min.insync.replicas=2"
+
+# ---- faults --------------------------------------------------------------------------------
+NFAULTS=0
+declare -A COUNT=()
+rand_ms() { echo $(($1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1))); }
+secs_of() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+fault() { # KIND TEXT
+    NFAULTS=$((NFAULTS + 1))
+    COUNT[$1]=$((${COUNT[$1]:-0} + 1))
+    say "$2"
+}
+broker_busy() { [ -e "$WORK/broker.busy" ]; }
+paused() { [ -e "$WORK/paused.$1" ]; }
+
+# under_replicated: partitions of any topic (internal ones too) with fewer than 3 in-sync
+# replicas, from a metadata request.
+under_replicated() {
+    timeout 10 kcat -L -b "$B" 2>/dev/null | grep -c 'isrs: [0-9]*,\?[0-9]*$' || true
+}
+
+# broker_cycle K HOW DELAY_MS: in the background: stop node K (HOW kill or graceful), start it
+# again after DELAY_MS, then wait until every partition has its 3 replicas in sync again
+# (a rolling restart never takes a second broker while one is catching up).
+broker_cycle() {
+    local k=$1 how=$2 delay=$3
+    touch "$WORK/broker.busy"
+    (
+        if [ "$how" = graceful ]; then
+            "${KSH[@]}" stop-node "$k" --graceful >>"$WORK/kafka.log" 2>&1 || true
+        else
+            "${KSH[@]}" stop-node "$k" >>"$WORK/kafka.log" 2>&1 || true
+        fi
+        sleep "$(secs_of "$delay")"
+        "${KSH[@]}" start-node "$k" >>"$WORK/kafka.log" 2>&1 || "${KSH[@]}" start-node "$k" >>"$WORK/kafka.log" 2>&1 || true
+        for _ in $(seq 60); do
+            [ "$(under_replicated)" = 0 ] && break
+            sleep 1
+        done
+        say "broker $k back, $([ "$(under_replicated)" = 0 ] && echo "every partition in sync" || echo "STILL under-replicated")"
+        rm -f "$WORK/broker.busy"
+    ) &
+    BROKER_JOB=$!
+}
+
+leader_of_p0() {
+    timeout 10 kcat -L -b "$B" -t "$T.events" 2>/dev/null |
+        sed -n 's/^ *partition 0, leader \([0-9]*\),.*/\1/p' | head -1
+}
+
+# pause NAME MS: SIGSTOP, SIGCONT after MS, in the background.
+pause() {
+    local name=$1 ms=$2 pid
+    pid=$(cat "$WORK/pids/$name.pid")
+    touch "$WORK/paused.$name"
+    kill -STOP "$pid" 2>/dev/null || true
+    (
+        sleep "$(secs_of "$ms")"
+        kill -CONT "$pid" 2>/dev/null || true
+        rm -f "$WORK/paused.$name"
+        say "SIGCONT $name (pid $pid)"
+    ) &
+}
+
+control() {
+    curl -sf -m 5 -X POST --data-binary "$1" "http://127.0.0.1:$SINK_PORT/control" >/dev/null
+}
+
+KINDS=(kill kill kill kill kill broker-restart leader-kill pause pause endpoint-503 endpoint-reset)
+one_fault() {
+    local kind=${KINDS[RANDOM % ${#KINDS[@]}]} name pid k ms n cands=()
+    case $kind in
+        kill)
+            for name in "${DAEMONS[@]}"; do paused "$name" || cands+=("$name"); done
+            name=${cands[RANDOM % ${#cands[@]}]}
+            pid=$(cat "$WORK/pids/$name.pid")
+            kill -9 "$pid" 2>/dev/null || true
+            fault "kill-$name" "kill -9 $name (pid $pid)"
+            ;;
+        broker-restart | leader-kill)
+            if broker_busy; then
+                one_fault_endpoint
+                return
+            fi
+            ms=$(rand_ms 1000 4000)
+            if [ $kind = leader-kill ]; then
+                k=$(leader_of_p0)
+                [ -n "$k" ] || { one_fault_endpoint; return; }
+                broker_cycle "$k" kill "$ms"
+                fault leader-kill "kill -9 broker $k (leader of $T.events partition 0), start it after $(secs_of "$ms") s"
+            else
+                k=$((RANDOM % 3 + 1))
+                broker_cycle "$k" graceful "$ms"
+                fault broker-restart "restart broker $k (SIGTERM, start after $(secs_of "$ms") s)"
+            fi
+            ;;
+        pause)
+            for name in aggregator-a aggregator-b reporter producer; do paused "$name" || cands+=("$name"); done
+            ((${#cands[@]})) || { one_fault_endpoint; return; }
+            name=${cands[RANDOM % ${#cands[@]}]}
+            ms=$(rand_ms $((SESSION_MS + 1000)) $((SESSION_MS + 4000)))
+            pause "$name" "$ms"
+            fault "pause-$name" "SIGSTOP $name (pid $(cat "$WORK/pids/$name.pid")) for $(secs_of "$ms") s (session.timeout.ms $SESSION_MS)"
+            ;;
+        endpoint-503 | endpoint-reset) one_fault_endpoint $kind ;;
+    esac
+}
+one_fault_endpoint() {
+    local kind=${1:-endpoint-$([ $((RANDOM % 2)) = 0 ] && echo 503 || echo reset)} n
+    if [ "$kind" = endpoint-503 ]; then
+        n=$((RANDOM % 8 + 3))
+        control "{\"mode\":\"503\",\"count\":$n}" || { say "endpoint flap skipped (sink not answering)"; return; }
+        fault endpoint-503 "endpoint flaps: next $n requests answered 503"
+    else
+        n=$((RANDOM % 4 + 2))
+        control "{\"mode\":\"drop\",\"count\":$n}" || { say "endpoint flap skipped (sink not answering)"; return; }
+        fault endpoint-reset "endpoint flaps: next $n connections reset without an answer"
+    fi
+}
+
+say "faults begin"
+END_MS=$((SECS * 1000))
+next_fault=$(rand_ms "$FAULT_MIN_MS" "$FAULT_MAX_MS")
+next_file=0
+file_i=0
+drop_every=$((END_MS * 8 / 10 / ${#INPUTS[@]}))
+now_ms() { local n=$EPOCHREALTIME; awk -v a="$T0" -v b="$n" 'BEGIN { printf "%d", (b - a) * 1000 }'; }
+START_MS=$(now_ms)
+while :; do
+    t=$(($(now_ms) - START_MS))
+    ((t < END_MS)) || break
+    if ((file_i < ${#INPUTS[@]} && t >= next_file)); then
+        f=${INPUTS[file_i]}
+        cp "$f" "$WORK/spool/.$(basename "$f").tmp"
+        mv "$WORK/spool/.$(basename "$f").tmp" "$WORK/spool/incoming/$(basename "$f")"
+        say "file $(basename "$f") ($(wc -l <"$f") lines) dropped into the spool"
+        file_i=$((file_i + 1))
+        next_file=$((next_file + drop_every))
+    fi
+    if ((t >= next_fault)); then
+        one_fault
+        next_fault=$((t + $(rand_ms "$FAULT_MIN_MS" "$FAULT_MAX_MS")))
+    fi
+    sleep 0.2
+done
+while ((file_i < ${#INPUTS[@]})); do # CHAOS_FILES larger than the time allows
+    f=${INPUTS[file_i]}
+    cp "$f" "$WORK/spool/.tmp" && mv "$WORK/spool/.tmp" "$WORK/spool/incoming/$(basename "$f")"
+    file_i=$((file_i + 1))
+done
+
+# ---- drain: heal everything, wait until nothing moves --------------------------------------
+say "faults end: healing (SIGCONT, brokers back, endpoint ok), then draining"
+wait "${BROKER_JOB:-0}" 2>/dev/null || true
+for f in "$WORK"/pids/*.pid; do kill -CONT "$(cat "$f")" 2>/dev/null || true; done
+wait_for 20 eval '! compgen -G "$WORK/paused.*" >/dev/null' || true
+for k in 1 2 3; do "${KSH[@]}" start-node "$k" >>"$WORK/kafka.log" 2>&1 || true; done
+control '{"mode":"ok"}' || true
+DRAIN0=$SECONDS
+
+spool_empty() {
+    ! compgen -G "$WORK/spool/incoming/*" >/dev/null && ! compgen -G "$WORK/spool/processing/*" >/dev/null
+}
+# caught_up: every partition of the aggregators' group is at the end of the events topic, and
+# the reporter's group at the end of the rollups topic but for the last transaction's commit
+# marker (a read_committed librdkafka consumer commits the offset after the last message, so
+# a caught-up group shows LAG 1 there). Partitions that never held data show "-" and 0.
+caught_up() {
+    kafka_groups --describe --group "$T.agg" --group "$T.rep.sink" >"$WORK/lag.txt" 2>>"$WORK/kafka.log" || return 1
+    awk -v ev="$T.events" -v ro="$T.rollups" '
+        $2 == ev || $2 == ro {
+            n++
+            cur = $4; end = $5
+            if (cur == "-") { if (end != "0") bad++; next }
+            if (cur + ($2 == ro ? 1 : 0) < end + 0) bad++
+        }
+        END { exit !(n == 8 && bad == 0) }' "$WORK/lag.txt"
+}
+sink_sum() { curl -sf -m 10 "http://127.0.0.1:$SINK_PORT/rollups" | sha256sum | cut -c1-16; }
+prev=
+drained=0
+while ((SECONDS - DRAIN0 < DRAIN_SECS)); do
+    if spool_empty && caught_up; then
+        cur=$(sink_sum || echo none)
+        if [ "$cur" = "$prev" ] && [ "$cur" != none ]; then
+            drained=1
+            break
+        fi
+        prev=$cur
+    else
+        prev=
+    fi
+    sleep 2
+done
+if ((drained)); then
+    say "drained in $((SECONDS - DRAIN0)) s: spool empty, both groups at the end offsets, the sink unchanged"
+else
+    say "NOT drained after $DRAIN_SECS s (spool: $(find "$WORK/spool/incoming" "$WORK/spool/processing" -type f | wc -l) files left); lag:"
+    cat "$WORK/lag.txt" 2>/dev/null || true
+fi
+touch "$WORK/stop"
+wait "$SUPERVISOR" 2>/dev/null || true
+SUPERVISOR=
+
+# ---- compare -------------------------------------------------------------------------------
+bin/outreach-codec dump -X bootstrap.servers="$B" "$T.rollups" >"$WORK/rollups.dump" 2>>"$WORK/dump.log" ||
+    fail "cannot dump $T.rollups"
+"$PY" tests/chaos/chaos_check.py --sink "http://127.0.0.1:$SINK_PORT" --dump "$WORK/rollups.dump" \
+    --campaign "$CAMPAIGN" "${INPUTS[@]}" >"$WORK/check.out" 2>&1 || true
+cat "$WORK/check.out"
+M=$(sed -n 's/.* mismatches \([0-9]*\) .*/\1/p' "$WORK/check.out" | tail -1)
+[ -n "$M" ] || M=unknown
+rejects=$(cat "$WORK"/spool/done/*.errors 2>/dev/null | wc -l)
+failed=$(ls "$WORK/spool/failed" 2>/dev/null | wc -l)
+restarts=$(wc -l <"$WORK/restarts" 2>/dev/null || echo 0)
+crashes=$(wc -l <"$WORK/crashes" 2>/dev/null || echo 0)
+summary=""
+for k in $(printf '%s\n' "${!COUNT[@]}" | sort); do summary+=" $k=${COUNT[$k]}"; done
+echo "chaos: fault counts:$summary"
+echo "chaos: seed $SEED, $((SECONDS)) s wall, ${#INPUTS[@]} files ($(cat "${INPUTS[@]}" | wc -l) lines), $restarts daemon restarts, $crashes crashes, spool: $failed failed, $rejects reject lines"
+rc=0
+[ "$M" = 0 ] || rc=1
+((NFAULTS >= MIN_FAULTS)) || { echo "chaos: only $NFAULTS faults, $MIN_FAULTS wanted" >&2; rc=1; }
+((crashes == 0)) || { echo "chaos: crashes: $(cat "$WORK/crashes" | tr '\n' ' ')" >&2; rc=1; }
+((drained)) || rc=1
+if ((rc)); then
+    for f in "$WORK"/*.log; do echo "--- $f (last lines)" >&2; tail -n 8 "$f" >&2; done
+fi
+echo "chaos: faults $NFAULTS mismatches $M"
+exit $rc
