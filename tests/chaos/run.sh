@@ -93,7 +93,7 @@ for i in $(seq 1 "$NFILES"); do
 done
 # One file is delivered twice (a district office re-sending its export): counted once.
 cp "$WORK/in/part1.jsonl" "$WORK/in/part$((NFILES + 1)).jsonl"
-INPUTS=("$WORK"/in/part*)
+mapfile -t INPUTS < <(ls "$WORK"/in/part* | sort -V)
 
 # ---- the daemons and their supervisor ------------------------------------------------------
 T=$RUN
@@ -394,14 +394,14 @@ bin/outreach-codec dump -X bootstrap.servers="$B" "$T.rollups" >"$WORK/rollups.d
 cat "$WORK/check.out"
 M=$(sed -n 's/.* mismatches \([0-9]*\) .*/\1/p' "$WORK/check.out" | tail -1)
 [ -n "$M" ] || M=unknown
-rejects=$(cat "$WORK"/spool/done/*.errors 2>/dev/null | wc -l)
-failed=$(ls "$WORK/spool/failed" 2>/dev/null | wc -l)
-restarts=$(wc -l <"$WORK/restarts" 2>/dev/null || echo 0)
-crashes=$(wc -l <"$WORK/crashes" 2>/dev/null || echo 0)
+rejects=$(find "$WORK/spool/done" -name '*.errors' | wc -l)
+failed=$(find "$WORK/spool/failed" -type f | wc -l)
+restarts=$(cat "$WORK/restarts" 2>/dev/null | wc -l)
+crashes=$(cat "$WORK/crashes" 2>/dev/null | wc -l)
 summary=""
 for k in $(printf '%s\n' "${!COUNT[@]}" | sort); do summary+=" $k=${COUNT[$k]}"; done
 echo "chaos: fault counts:$summary"
-echo "chaos: seed $SEED, $((SECONDS)) s wall, ${#INPUTS[@]} files ($(cat "${INPUTS[@]}" | wc -l) lines), $restarts daemon restarts, $crashes crashes, spool: $failed failed, $rejects reject lines"
+echo "chaos: seed $SEED, $((SECONDS)) s wall, ${#INPUTS[@]} files ($(cat "${INPUTS[@]}" | wc -l) lines), $restarts daemon restarts, $crashes crashes, spool: $failed failed, $rejects with rejects"
 rc=0
 [ "$M" = 0 ] || rc=1
 ((NFAULTS >= MIN_FAULTS)) || { echo "chaos: only $NFAULTS faults, $MIN_FAULTS wanted" >&2; rc=1; }
