@@ -396,8 +396,9 @@ M=$(sed -n 's/.* mismatches \([0-9]*\) .*/\1/p' "$WORK/check.out" | tail -1)
 [ -n "$M" ] || M=unknown
 rejects=$(find "$WORK/spool/done" -name '*.errors' | wc -l)
 failed=$(find "$WORK/spool/failed" -type f | wc -l)
-restarts=$(cat "$WORK/restarts" 2>/dev/null | wc -l)
-crashes=$(cat "$WORK/crashes" 2>/dev/null | wc -l)
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+restarts=$(lines "$WORK/restarts")
+crashes=$(lines "$WORK/crashes")
 summary=""
 for k in $(printf '%s\n' "${!COUNT[@]}" | sort); do summary+=" $k=${COUNT[$k]}"; done
 echo "chaos: fault counts:$summary"
