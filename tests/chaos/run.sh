@@ -8,12 +8,13 @@
 #   CHAOS_SEED=1234 bash tests/chaos/run.sh    # replay a run's fault sequence and data
 #
 # Environment: CHAOS_SECONDS (100), CHAOS_SEED (random, printed), CHAOS_PORT (29092: first
-# broker; the cluster uses P..P+2 and P+1000..P+1002), CHAOS_FAULT_MIN_MS / _MAX_MS (3000 /
-# 5500: pause between faults), CHAOS_FILES (10) and CHAOS_EVENTS (2500 per file),
+# broker; the cluster uses P..P+2 and P+1000..P+1002), CHAOS_FAULT_MIN_MS / _MAX_MS (2500 /
+# 5000: pause between faults), CHAOS_FILES (10) and CHAOS_EVENTS (2500 per file),
 # CHAOS_MIN_FAULTS (20), CHAOS_DRAIN_SECONDS (180), KEEP_WORK=1 (keep logs on success).
 # Faults: kill -9 of each daemon (producer, aggregator-a, aggregator-b, reporter, sink),
 # broker restart (SIGTERM, start), kill -9 of the leader of events partition 0 (then start),
-# SIGSTOP of a daemon past its session timeout (then SIGCONT), endpoint 503s and resets.
+# SIGSTOP of an aggregator or the reporter past its session timeout (then SIGCONT), endpoint
+# 503s and connection resets; dealt from a shuffled deck so that each kind comes up.
 # A supervisor restarts any daemon that exits, 1 s later (systemd's Restart=always).
 # Last line: `chaos: faults N mismatches M`; exit 0 only if M = 0, N >= CHAOS_MIN_FAULTS and no
 # daemon died by a signal it was not sent.
@@ -25,8 +26,8 @@ REPO=$PWD
 SECS=${CHAOS_SECONDS:-100}
 SEED=${CHAOS_SEED:-$((($(od -An -N4 -tu4 /dev/urandom) % 1000000) + 1))}
 PORT=${CHAOS_PORT:-29092}
-FAULT_MIN_MS=${CHAOS_FAULT_MIN_MS:-3000}
-FAULT_MAX_MS=${CHAOS_FAULT_MAX_MS:-5500}
+FAULT_MIN_MS=${CHAOS_FAULT_MIN_MS:-2500}
+FAULT_MAX_MS=${CHAOS_FAULT_MAX_MS:-5000}
 NFILES=${CHAOS_FILES:-10}
 NEVENTS=${CHAOS_EVENTS:-2500}
 MIN_FAULTS=${CHAOS_MIN_FAULTS:-20}
@@ -250,54 +251,82 @@ control() {
     curl -sf -m 5 -X POST --data-binary "$1" "http://127.0.0.1:$SINK_PORT/control" >/dev/null
 }
 
-KINDS=(kill kill kill kill kill broker-restart leader-kill pause pause endpoint-503 endpoint-reset)
+# The faults come from a shuffled deck holding each kind once, dealt in order and shuffled
+# again when empty: every kind is tried about equally often, even in a short run. A card that
+# cannot be played now (a broker is still catching up, the daemon is paused) waits for a
+# later turn; the first playable card is played instead.
+CARDS=(kill-producer kill-aggregator-a kill-aggregator-b kill-reporter kill-sink broker-restart
+    leader-kill pause-aggregator-a pause-aggregator-b pause-reporter endpoint-503 endpoint-reset)
+DECK=()
+shuffle() {
+    local i j t
+    DECK=("${CARDS[@]}")
+    for ((i = ${#DECK[@]} - 1; i > 0; i--)); do
+        j=$((RANDOM % (i + 1)))
+        t=${DECK[i]} DECK[i]=${DECK[j]} DECK[j]=$t
+    done
+}
+playable() { # CARD
+    case $1 in
+        broker-restart | leader-kill) ! broker_busy ;;
+        kill-* | pause-*) ! paused "${1#*-}" ;;
+        *) true ;;
+    esac
+}
 one_fault() {
-    local kind=${KINDS[RANDOM % ${#KINDS[@]}]} name pid k ms n cands=()
-    case $kind in
-        kill)
-            for name in "${DAEMONS[@]}"; do paused "$name" || cands+=("$name"); done
-            name=${cands[RANDOM % ${#cands[@]}]}
+    local i card=
+    ((${#DECK[@]})) || shuffle
+    for i in "${!DECK[@]}"; do
+        if playable "${DECK[i]}"; then
+            card=${DECK[i]}
+            unset 'DECK[i]'
+            DECK=("${DECK[@]}")
+            break
+        fi
+    done
+    [ -n "$card" ] || card=endpoint-503
+    play "$card"
+}
+play() { # CARD
+    local card=$1 name pid k ms
+    case $card in
+        kill-*)
+            name=${card#kill-}
             pid=$(cat "$WORK/pids/$name.pid")
             kill -9 "$pid" 2>/dev/null || true
-            fault "kill-$name" "kill -9 $name (pid $pid)"
+            fault "$card" "kill -9 $name (pid $pid)"
             ;;
-        broker-restart | leader-kill)
-            if broker_busy; then
-                one_fault_endpoint
-                return
-            fi
+        broker-restart)
             ms=$(rand_ms 1000 4000)
-            if [ $kind = leader-kill ]; then
-                k=$(leader_of_p0)
-                [ -n "$k" ] || { one_fault_endpoint; return; }
-                broker_cycle "$k" kill "$ms"
-                fault leader-kill "kill -9 broker $k (leader of $T.events partition 0), start it after $(secs_of "$ms") s"
-            else
-                k=$((RANDOM % 3 + 1))
-                broker_cycle "$k" graceful "$ms"
-                fault broker-restart "restart broker $k (SIGTERM, start after $(secs_of "$ms") s)"
-            fi
+            k=$((RANDOM % 3 + 1))
+            broker_cycle "$k" graceful "$ms"
+            fault "$card" "restart broker $k (SIGTERM, start after $(secs_of "$ms") s)"
             ;;
-        pause)
-            for name in aggregator-a aggregator-b reporter producer; do paused "$name" || cands+=("$name"); done
-            ((${#cands[@]})) || { one_fault_endpoint; return; }
-            name=${cands[RANDOM % ${#cands[@]}]}
+        leader-kill)
+            ms=$(rand_ms 1000 4000)
+            k=$(leader_of_p0)
+            [ -n "$k" ] || { say "no leader for $T.events partition 0 in the metadata"; play endpoint-503; return; }
+            broker_cycle "$k" kill "$ms"
+            fault "$card" "kill -9 broker $k (leader of $T.events partition 0), start it after $(secs_of "$ms") s"
+            ;;
+        pause-*)
+            name=${card#pause-}
             ms=$(rand_ms $((SESSION_MS + 1000)) $((SESSION_MS + 4000)))
             pause "$name" "$ms"
-            fault "pause-$name" "SIGSTOP $name (pid $(cat "$WORK/pids/$name.pid")) for $(secs_of "$ms") s (session.timeout.ms $SESSION_MS)"
+            fault "$card" "SIGSTOP $name (pid $(cat "$WORK/pids/$name.pid")) for $(secs_of "$ms") s (session.timeout.ms $SESSION_MS)"
             ;;
-        endpoint-503 | endpoint-reset) one_fault_endpoint $kind ;;
+        endpoint-*) one_fault_endpoint "$card" ;;
     esac
 }
 one_fault_endpoint() {
-    local kind=${1:-endpoint-$([ $((RANDOM % 2)) = 0 ] && echo 503 || echo reset)} n
+    local kind=$1 n
     if [ "$kind" = endpoint-503 ]; then
         n=$((RANDOM % 8 + 3))
-        control "{\"mode\":\"503\",\"count\":$n}" || { say "endpoint flap skipped (sink not answering)"; return; }
+        wait_for 5 control "{\"mode\":\"503\",\"count\":$n}" || { say "endpoint flap skipped (sink not answering)"; return; }
         fault endpoint-503 "endpoint flaps: next $n requests answered 503"
     else
         n=$((RANDOM % 4 + 2))
-        control "{\"mode\":\"drop\",\"count\":$n}" || { say "endpoint flap skipped (sink not answering)"; return; }
+        wait_for 5 control "{\"mode\":\"drop\",\"count\":$n}" || { say "endpoint flap skipped (sink not answering)"; return; }
         fault endpoint-reset "endpoint flaps: next $n connections reset without an answer"
     fi
 }
