@@ -188,7 +188,9 @@ echo "chaos: topics $T.{events,rollups,seen,dlq}: 4 partitions, replication 3, m
 # ---- faults --------------------------------------------------------------------------------
 NFAULTS=0
 declare -A COUNT=()
-rand_ms() { echo $(($1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1))); }
+# rand_ms MIN MAX: sets R. Never call it in $(...): a subshell reseeds RANDOM (bash 5), and
+# CHAOS_SEED would no longer replay the run.
+rand_ms() { R=$(($1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1))); }
 secs_of() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 fault() { # KIND TEXT
     NFAULTS=$((NFAULTS + 1))
@@ -297,13 +299,15 @@ play() { # CARD
             fault "$card" "kill -9 $name (pid $pid)"
             ;;
         broker-restart)
-            ms=$(rand_ms 1000 4000)
+            rand_ms 1000 4000
+            ms=$R
             k=$((RANDOM % 3 + 1))
             broker_cycle "$k" graceful "$ms"
             fault "$card" "restart broker $k (SIGTERM, start after $(secs_of "$ms") s)"
             ;;
         leader-kill)
-            ms=$(rand_ms 1000 4000)
+            rand_ms 1000 4000
+            ms=$R
             k=$(leader_of_p0)
             [ -n "$k" ] || { say "no leader for $T.events partition 0 in the metadata"; play endpoint-503; return; }
             broker_cycle "$k" kill "$ms"
@@ -311,7 +315,8 @@ play() { # CARD
             ;;
         pause-*)
             name=${card#pause-}
-            ms=$(rand_ms $((SESSION_MS + 1000)) $((SESSION_MS + 4000)))
+            rand_ms $((SESSION_MS + 1000)) $((SESSION_MS + 4000))
+            ms=$R
             pause "$name" "$ms"
             fault "$card" "SIGSTOP $name (pid $(cat "$WORK/pids/$name.pid")) for $(secs_of "$ms") s (session.timeout.ms $SESSION_MS)"
             ;;
@@ -333,7 +338,8 @@ one_fault_endpoint() {
 
 say "faults begin"
 END_MS=$((SECS * 1000))
-next_fault=$(rand_ms "$FAULT_MIN_MS" "$FAULT_MAX_MS")
+rand_ms "$FAULT_MIN_MS" "$FAULT_MAX_MS"
+next_fault=$R
 next_file=0
 file_i=0
 drop_every=$((END_MS * 8 / 10 / ${#INPUTS[@]}))
@@ -352,7 +358,8 @@ while :; do
     fi
     if ((t >= next_fault)); then
         one_fault
-        next_fault=$((t + $(rand_ms "$FAULT_MIN_MS" "$FAULT_MAX_MS")))
+        rand_ms "$FAULT_MIN_MS" "$FAULT_MAX_MS"
+        next_fault=$((t + R))
     fi
     sleep 0.2
 done
