@@ -213,6 +213,7 @@ broker_cycle() {
     local k=$1 how=$2 delay=$3
     touch "$WORK/broker.busy"
     (
+        local t0=$SECONDS
         if [ "$how" = graceful ]; then
             "${KSH[@]}" stop-node "$k" --graceful >>"$WORK/kafka.log" 2>&1 || true
         else
@@ -224,7 +225,7 @@ broker_cycle() {
             [ "$(under_replicated)" = 0 ] && break
             sleep 1
         done
-        say "broker $k back, $([ "$(under_replicated)" = 0 ] && echo "every partition in sync" || echo "STILL under-replicated")"
+        say "broker $k back after $((SECONDS - t0)) s, $([ "$(under_replicated)" = 0 ] && echo "every partition in sync" || echo "STILL under-replicated")"
         rm -f "$WORK/broker.busy"
     ) &
     BROKER_JOB=$!
@@ -435,6 +436,15 @@ failed=$(find "$WORK/spool/failed" -type f | wc -l)
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 restarts=$(lines "$WORK/restarts")
 crashes=$(lines "$WORK/crashes")
+# What the faults cost, from the daemons' own logs and the sink's counters.
+restores=$(sed -n 's/.*NOTICE: restored [0-9]* partition(s) in \([0-9]*\) ms.*/\1/p' "$WORK"/aggregator-*.log | sort -n)
+lost=$(cat "$WORK"/aggregator-*.log | grep -c "NOTICE: lost [0-9]* partition" || true)
+sinkstats=$(curl -sf -m 10 "http://127.0.0.1:$SINK_PORT/stats" | "$PY" -c 'import json, sys
+s = json.load(sys.stdin); print("%s batches stored, %s re-sent batches recognised by key, %s key conflicts" % (s.get("batches"), s.get("duplicates"), s.get("conflicts")))' 2>/dev/null || echo "no /stats")
+retries=$(cat "$WORK/reporter.log" | grep -Ec "endpoint sink: batch .*(HTTP 5|Server returned nothing|Empty reply|Couldn.t connect|Timeout)" || true)
+if [ -n "$restores" ]; then
+    echo "chaos: aggregator restores $(wc -l <<<"$restores") (median $(sed -n "$((($(wc -l <<<"$restores") + 1) / 2))p" <<<"$restores") ms, max $(tail -1 <<<"$restores") ms), assignments lost $lost; reporter retried $retries requests; sink: $sinkstats"
+fi
 summary=""
 for k in $(printf '%s\n' "${!COUNT[@]}" | sort); do summary+=" $k=${COUNT[$k]}"; done
 echo "chaos: fault counts:$summary"
