@@ -9,7 +9,8 @@
 #
 # Environment: CHAOS_SECONDS (100), CHAOS_SEED (random, printed), CHAOS_PORT (29092: first
 # broker; the cluster uses P..P+2 and P+1000..P+1002), CHAOS_FAULT_MIN_MS / _MAX_MS (2500 /
-# 5000: pause between faults), CHAOS_FILES (10) and CHAOS_EVENTS (2500 per file),
+# 5000: pause between faults), CHAOS_FILES (one per 10 s, at least 10) and CHAOS_EVENTS (2500
+# per file),
 # CHAOS_MIN_FAULTS (20), CHAOS_DRAIN_SECONDS (180), KEEP_WORK=1 (keep logs on success).
 # Faults: kill -9 of each daemon (producer, aggregator-a, aggregator-b, reporter, sink),
 # broker restart (SIGTERM, start), kill -9 of the leader of events partition 0 (then start),
@@ -28,7 +29,7 @@ SEED=${CHAOS_SEED:-$((($(od -An -N4 -tu4 /dev/urandom) % 1000000) + 1))}
 PORT=${CHAOS_PORT:-29092}
 FAULT_MIN_MS=${CHAOS_FAULT_MIN_MS:-2500}
 FAULT_MAX_MS=${CHAOS_FAULT_MAX_MS:-5000}
-NFILES=${CHAOS_FILES:-10}
+NFILES=${CHAOS_FILES:-$((SECS < 100 ? 10 : SECS / 10))} # one file per 10 s of faults
 NEVENTS=${CHAOS_EVENTS:-2500}
 MIN_FAULTS=${CHAOS_MIN_FAULTS:-20}
 DRAIN_SECS=${CHAOS_DRAIN_SECONDS:-180}
