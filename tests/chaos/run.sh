@@ -9,9 +9,9 @@
 #
 # Environment: CHAOS_SECONDS (100), CHAOS_SEED (random, printed), CHAOS_PORT (29092: first
 # broker; the cluster uses P..P+2 and P+1000..P+1002), CHAOS_FAULT_MIN_MS / _MAX_MS (2500 /
-# 5000: pause between faults), CHAOS_FILES (one per 10 s, at least 10) and CHAOS_EVENTS (2500
-# per file),
-# CHAOS_MIN_FAULTS (20), CHAOS_DRAIN_SECONDS (180), KEEP_WORK=1 (keep logs on success).
+# 5000: pause between faults), CHAOS_FILES (one per 10 s of faults, at least 10),
+# CHAOS_EVENTS (2500 per file), CHAOS_MIN_FAULTS (20), CHAOS_DRAIN_SECONDS (180),
+# KEEP_WORK=1 (keep logs on success).
 # Faults: kill -9 of each daemon (producer, aggregator-a, aggregator-b, reporter, sink),
 # broker restart (SIGTERM, start), kill -9 of the leader of events partition 0 (then start),
 # SIGSTOP of an aggregator or the reporter past its session timeout (then SIGCONT), endpoint
@@ -85,6 +85,8 @@ mkdir -p "$OUTREACH_STATE/kafka"
 "${KSH[@]}" down --kill >/dev/null 2>&1 || true # a cluster left by an interrupted run
 kafka_ensure --brokers 3 --port "$PORT" 2>>"$WORK/kafka.log" || fail "no 3-broker cluster"
 B=$KAFKA_BOOTSTRAP
+"${KSH[@]}" status >/dev/null 2>&1 ||
+    fail "the brokers on 127.0.0.1:$PORT.. are not a cluster of ours (another one answers there?): set CHAOS_PORT"
 echo "chaos: seed $SEED (CHAOS_SEED=$SEED replays it), $SECS s of faults, cluster $B, work $WORK"
 
 # ---- data: generated files, dropped into the spool during the run ---------------------------
@@ -383,20 +385,33 @@ DRAIN0=$SECONDS
 spool_empty() {
     ! compgen -G "$WORK/spool/incoming/*" >/dev/null && ! compgen -G "$WORK/spool/processing/*" >/dev/null
 }
-# caught_up: every partition of the aggregators' group is at the end of the events topic, and
-# the reporter's group at the end of the rollups topic but for the last transaction's commit
-# marker (a read_committed librdkafka consumer commits the offset after the last message, so
-# a caught-up group shows LAG 1 there). Partitions that never held data show "-" and 0.
+# last_visible P: the offset of the last committed message of partition P of the rollups topic
+# (read_committed), or -1 when it holds none. Looks at the tail first: commit markers and
+# aborted transactions (a killed or fenced aggregator's) follow the last visible message.
+last_visible() {
+    local o n
+    for n in 64 4096 beginning; do
+        o=$(timeout 30 kcat -C -b "$B" -t "$T.rollups" -p "$1" -o "$([ $n = beginning ] && echo beginning || echo -$n)" \
+            -e -q -f '%o\n' -X isolation.level=read_committed 2>/dev/null | tail -n 1)
+        [ -n "$o" ] && { echo "$o"; return; }
+    done
+    echo -1
+}
+# caught_up: the aggregators' group is at the end of every events partition (LAG 0: events are
+# not transactional) and the reporter's group past the last visible rollup of every partition
+# (its offsets stop after that message: the markers and aborted records behind it are never
+# delivered, so LAG stays 1 or more there). Partitions that never held data show "-" and 0.
 caught_up() {
+    local p want cur
     kafka_groups --describe --group "$T.agg" --group "$T.rep.sink" >"$WORK/lag.txt" 2>>"$WORK/kafka.log" || return 1
-    awk -v ev="$T.events" -v ro="$T.rollups" '
-        $2 == ev || $2 == ro {
-            n++
-            cur = $4; end = $5
-            if (cur == "-") { if (end != "0") bad++; next }
-            if (cur + ($2 == ro ? 1 : 0) < end + 0) bad++
-        }
-        END { exit !(n == 8 && bad == 0) }' "$WORK/lag.txt"
+    awk -v ev="$T.events" '$2 == ev { n++; if ($4 == "-" ? $5 != "0" : $4 + 0 < $5 + 0) bad++ }
+        END { exit !(n == 4 && bad == 0) }' "$WORK/lag.txt" || return 1
+    for p in 0 1 2 3; do
+        cur=$(awk -v ro="$T.rollups" -v p="$p" '$2 == ro && $3 == p { print $4 }' "$WORK/lag.txt")
+        [ -n "$cur" ] || return 1
+        want=$(($(last_visible "$p") + 1))
+        if [ "$cur" = - ]; then [ "$want" = 0 ] || return 1; else [ "$cur" -ge "$want" ] || return 1; fi
+    done
 }
 sink_sum() { curl -sf -m 10 "http://127.0.0.1:$SINK_PORT/rollups" | sha256sum | cut -c1-16; }
 prev=
@@ -446,6 +461,9 @@ retries=$(cat "$WORK/reporter.log" | grep -Ec "endpoint sink: batch .*(HTTP 5|Se
 if [ -n "$restores" ]; then
     echo "chaos: aggregator restores $(wc -l <<<"$restores") (median $(sed -n "$((($(wc -l <<<"$restores") + 1) / 2))p" <<<"$restores") ms, max $(tail -1 <<<"$restores") ms), assignments lost $lost; reporter retried $retries requests; sink: $sinkstats"
 fi
+selfexits=$(awk '$2 != 137' "$WORK/restarts" 2>/dev/null | sort | uniq -c | awk '{printf "%s%s status %s x%s", (n++ ? ", " : ""), $2, $3, $1}')
+stalls=$(cat "$WORK"/aggregator-*.log | grep -c "watermarks of .*(retrying)" || true)
+echo "chaos: exits not caused by a fault: ${selfexits:-none}; restore watermark retries (stale partition leader): $stalls"
 summary=""
 for k in $(printf '%s\n' "${!COUNT[@]}" | sort); do summary+=" $k=${COUNT[$k]}"; done
 echo "chaos: fault counts:$summary"
