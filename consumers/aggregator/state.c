@@ -765,12 +765,14 @@ static int each_of(const struct op_map *live, const struct op_map *seen,
     }
     while (nr && op_map_next(live, &pos, &key, &len, &v))
         rs[i++] = v;
-    qsort(rs, nr, sizeof *rs, by_id);
+    if (nr) /* qsort(NULL, 0, ...) is undefined (glibc declares the base nonnull; UBSan) */
+        qsort(rs, nr, sizeof *rs, by_id);
     for (i = 0; rc == 0 && i < nr; i++)
         rc = rollup_cb(rs[i], opaque);
     for (pos = 0, i = 0; ns && op_map_next(seen, &pos, &key, &len, &v); i++)
         ids[i] = (struct seen_entry){key, len, (int64_t)(intptr_t)v};
-    qsort(ids, ns, sizeof *ids, by_key);
+    if (ns)
+        qsort(ids, ns, sizeof *ids, by_key);
     for (i = 0; rc == 0 && i < ns; i++)
         rc = seen_cb(ids[i].id, ids[i].n, ids[i].ms, opaque);
     free(rs);
