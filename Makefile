@@ -67,7 +67,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(B)/itests/%)
 
-.PHONY: all deps test unit-test valgrind-test integration-test interop-test fuzz bench demo \
+.PHONY: all deps test unit-test valgrind-test integration-test interop-test chaos fuzz bench demo \
         kafka-fetch kafka-up kafka-down kafka-status format format-check clean install uninstall \
         help
 
@@ -77,6 +77,7 @@ help:
 	@echo "make              build every program into bin/ (SANITIZE=address,undefined for ASan/UBSan)"
 	@echo "make deps         install missing Debian build and test packages (needs root)"
 	@echo "make test         deps + build + unit tests (plain, ASan/UBSan, valgrind) + interop + Kafka integration"
+	@echo "make chaos        the pipeline under random faults on a 3-broker cluster (CHAOS_SECONDS=100, CHAOS_SEED=)"
 	@echo "make fuzz         run the decoder fuzz target (FUZZ_SECONDS=60)"
 	@echo "make kafka-up     start a KRaft broker on 127.0.0.1:\$$KAFKA_PORT (9092); BROKERS=3 for a cluster"
 	@echo "make kafka-down   stop it"
@@ -160,6 +161,14 @@ interop-test: all
 integration-test: all
 	@bash tests/integration/run.sh
 
+# Faults at random moments on a 3-broker cluster of its own (127.0.0.1:$(CHAOS_PORT)..+2):
+# kill -9 of every daemon, broker restarts, partition leader kills, SIGSTOP, endpoint flaps.
+# Short form (make test) by default; the long form: make chaos CHAOS_SECONDS=1800.
+CHAOS_SECONDS ?= 100
+CHAOS_PORT    ?= 29092
+chaos: all
+	@CHAOS_SECONDS=$(CHAOS_SECONDS) CHAOS_PORT=$(CHAOS_PORT) bash tests/chaos/run.sh
+
 # The whole suite: plain build, then the same unit tests under ASan/UBSan, valgrind, the
 # independent-implementation checks and the integration tests on a real broker.
 test: deps
@@ -170,6 +179,7 @@ test: deps
 	$(MAKE) valgrind-test
 	$(MAKE) interop-test
 	$(MAKE) integration-test
+	$(MAKE) chaos
 	$(MAKE) fuzz FUZZ_SECONDS=20
 	@echo "make test: all suites passed"
 

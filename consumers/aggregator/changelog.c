@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "kafka.h"
 #include "event.h"
 #include "log.h"
 
@@ -324,6 +325,15 @@ static rd_kafka_resp_err_t watermarks(struct aggregator *a, const char *topic, i
             return e;
         op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topic, p,
                rd_kafka_err2str(e));
+        if (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+            e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+            /* librdkafka 2.0.2 answers NOT_LEADER here by refreshing only the topics the handle
+             * knows, and this assign-only reader knows none between restores: its cached
+             * leader stayed stale for 30 s and more after a broker restart (the chaos suite),
+             * until the retries ran out. A metadata request for the topic refreshes the cache. */
+            char ignored[256];
+            (void)op_kafka_partition_count(a->restorer, topic, 5000, ignored, sizeof ignored);
+        }
         op_clock_sleep_ms(500);
         agg_watchdog_ping(a);
     }
