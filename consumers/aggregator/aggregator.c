@@ -320,8 +320,13 @@ static enum txn_verdict txn_commit(struct aggregator *a)
 }
 
 /* Replaces the state of every partition in `parts` with what Kafka has committed, and
- * assigns them to the consumer at their committed offsets. */
-static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_list_t *parts)
+ * assigns them to the consumer at their committed offsets — or, with rewind (after an abort:
+ * they are assigned already), seeks them there. Re-assigning an assigned partition races
+ * a revoke that may follow at once (librdkafka 2.0.2 then aborts on an assertion in
+ * rd_kafka_assignment_partition_stopped: found by make chaos); seeking is librdkafka's own
+ * way to rewind a transactional consumer. */
+static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_list_t *parts,
+                              int rewind)
 {
     int64_t t0 = op_clock_mono_ms();
     char err[512];
@@ -376,11 +381,28 @@ static int restore_and_assign(struct aggregator *a, rd_kafka_topic_partition_lis
         op_log(OP_LOG_DEBUG, "partition %" PRId32 ": resuming at offset %" PRId64,
                committed->elems[i].partition, committed->elems[i].offset);
     }
-    rd_kafka_resp_err_t ae = rd_kafka_assign(a->consumer, committed);
-    rd_kafka_topic_partition_list_destroy(committed);
-    if (ae) {
-        op_log(OP_LOG_ERR, "assign: %s", rd_kafka_err2str(ae));
-        return -1;
+    if (rewind) {
+        rd_kafka_error_t *se = rd_kafka_seek_partitions(a->consumer, committed, 30000);
+        for (int i = 0; !se && i < committed->cnt; i++)
+            if (committed->elems[i].err) {
+                op_log(OP_LOG_ERR, "rewind partition %" PRId32 ": %s",
+                       committed->elems[i].partition, rd_kafka_err2str(committed->elems[i].err));
+                rd_kafka_topic_partition_list_destroy(committed);
+                return -1;
+            }
+        rd_kafka_topic_partition_list_destroy(committed);
+        if (se) {
+            op_log(OP_LOG_ERR, "rewind: %s", rd_kafka_error_string(se));
+            rd_kafka_error_destroy(se);
+            return -1;
+        }
+    } else {
+        rd_kafka_resp_err_t ae = rd_kafka_assign(a->consumer, committed);
+        rd_kafka_topic_partition_list_destroy(committed);
+        if (ae) {
+            op_log(OP_LOG_ERR, "assign: %s", rd_kafka_err2str(ae));
+            return -1;
+        }
     }
     a->stats.restores++;
     a->stats.last_restore_ms = op_clock_mono_ms() - t0;
@@ -420,7 +442,7 @@ static int abort_and_rewind(struct aggregator *a)
            assigned->cnt);
     drop_partitions(a, assigned); /* the store holds the committed state */
     a->n_dirty = 0;
-    int rc = restore_and_assign(a, assigned);
+    int rc = restore_and_assign(a, assigned, 1);
     rd_kafka_topic_partition_list_destroy(assigned);
     return rc;
 }
@@ -431,7 +453,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct aggregator *a = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         op_log(OP_LOG_NOTICE, "assigned %d partition(s)", parts->cnt);
-        if (restore_and_assign(a, parts) != 0)
+        if (restore_and_assign(a, parts, 0) != 0)
             a->fatal = 1;
         return;
     }
