@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "kafka.h"
 #include "event.h"
+#include "kafka.h"
 #include "log.h"
 
 /* ---- seen ids changelog ------------------------------------------------------------------
@@ -100,8 +100,6 @@ static int each_seen_record(const rd_kafka_message_t *m,
         memcpy(val, m->payload, m->len);
     return fn(m->key, m->key_len, strtoll(val, NULL, 10), opaque);
 }
-
-/* ---- the store after a commit -------------------------------------------------------- */
 
 /* ---- the store writer -----------------------------------------------------------------
  * After each Kafka commit the engine freezes the working sets (agg_state_freeze) and hands
