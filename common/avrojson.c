@@ -27,9 +27,10 @@ static const char *render(const struct jpath *p, char *buf, size_t size)
     size_t off = 0;
     buf[0] = 0;
     for (int i = n - 1; i >= 0 && off < size; i--) {
-        int w = chain[i]->name
-                    ? snprintf(buf + off, size - off, "%s%s", off ? "." : "", chain[i]->name)
-                    : snprintf(buf + off, size - off, "[%zu]", chain[i]->index);
+        /* An empty key ("": 1) shows as "", so a message never starts with a bare ':'. */
+        const char *name = chain[i]->name && !*chain[i]->name ? "\"\"" : chain[i]->name;
+        int w = name ? snprintf(buf + off, size - off, "%s%s", off ? "." : "", name)
+                     : snprintf(buf + off, size - off, "[%zu]", chain[i]->index);
         if (w < 0)
             break;
         off += (size_t)w;

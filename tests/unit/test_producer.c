@@ -617,6 +617,8 @@ static void test_json_field_messages(void **state)
     expect_variant(f, VISIT, "{\"staff\":null}", 1, "staff: required field missing");
     expect_variant(f, VISIT, "{\"colour\":\"red\"}", 0, "colour: unknown field");
     expect_variant(f, VISIT, "{\"amount_fen\":5}", 0, "amount_fen: unknown field");
+    /* An empty key is named as "" (make fuzz found the error without a field). */
+    expect_variant(f, VISIT, "{\"\":\"FORUM\"}", 0, "\"\": unknown field");
     expect_variant(f, VISIT, "{\"workers_reached\":\"300\"}", 0,
                    "workers_reached: expected an integer, got a string");
     expect_variant(f, VISIT, "{\"workers_reached\":3.5}", 0,
