@@ -107,6 +107,16 @@ int op_event_from_value(struct op_event *ev, const struct op_schema *s, avro_val
     if (avro_value_get_by_name(v, "note", &note, NULL) == 0 && /* v2 visit and funding */
         get_string(&c, "note", &ev->note))
         return -1;
+    avro_value_t corr;
+    if (avro_value_get_by_name(v, "correction", &corr, NULL) == 0) { /* v3 (survey v2) */
+        avro_value_t retr;
+        int b = 0;
+        if (avro_value_get_int(&corr, &ev->correction) || child(&c, "retracted", &retr) ||
+            avro_value_get_boolean(&retr, &b) ||
+            get_string(&c, "correction_reason", &ev->correction_reason))
+            return -1;
+        ev->retracted = b != 0;
+    }
 
     switch (ev->type) {
     case OP_EVENT_VISIT: {
@@ -194,6 +204,21 @@ static int text_ok(const char *s, size_t max, const char *name, char *field, siz
     return 1;
 }
 
+/* Free text (note, correction_reason): spreadsheet cells carry line breaks and tabs, nothing
+ * else below 0x20. NULL is fine. */
+static int free_text_ok(const char *s, const char *name, char *field, size_t field_size,
+                        char *reason, size_t reason_size)
+{
+    for (const char *p = s; p && *p; p++)
+        if (((unsigned char)*p < 0x20 && !strchr("\t\n\r", *p)) || *p == 0x7f) {
+            say(field, field_size, "%s", name);
+            say(reason, reason_size,
+                "contains a control character (only tab and line breaks are allowed)");
+            return 0;
+        }
+    return 1;
+}
+
 static int count_ok(int64_t v, int64_t max, const char *name, char *field, size_t field_size,
                     char *reason, size_t reason_size)
 {
@@ -221,15 +246,35 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
     TEXT(ev->agency_id, OP_EVENT_AGENCY_MAX, "agency_id");
     if (ev->campaign && *ev->campaign)
         TEXT(ev->campaign, OP_EVENT_CAMPAIGN_MAX, "campaign");
-    /* Free text: spreadsheet cells carry line breaks and tabs, nothing else below 0x20. */
-    for (const char *p = ev->note; p && *p; p++)
-        if (((unsigned char)*p < 0x20 && !strchr("\t\n\r", *p)) || *p == 0x7f) {
-            say(field, field_size, "note");
-            say(reason, reason_size,
-                "contains a control character (only tab and line breaks "
-                "are allowed)");
+    if (!free_text_ok(ev->note, "note", field, field_size, reason, reason_size))
+        return OP_EVENT_INVALID;
+
+    if (ev->correction < 0) {
+        say(field, field_size, "correction");
+        say(reason, reason_size, "%" PRId32 " is negative", ev->correction);
+        return OP_EVENT_INVALID;
+    }
+    if (ev->retracted && ev->correction == 0) {
+        say(field, field_size, "retracted");
+        say(reason, reason_size, "only a correction (correction > 0) can retract an event");
+        return OP_EVENT_INVALID;
+    }
+    if (ev->correction > 0) {
+        if (!ev->correction_reason || !*ev->correction_reason) {
+            say(field, field_size, "correction_reason");
+            say(reason, reason_size, "required when correction > 0");
             return OP_EVENT_INVALID;
         }
+        if (strlen(ev->correction_reason) > OP_EVENT_REASON_MAX) {
+            say(field, field_size, "correction_reason");
+            say(reason, reason_size, "%zu bytes, at most %d", strlen(ev->correction_reason),
+                OP_EVENT_REASON_MAX);
+            return OP_EVENT_INVALID;
+        }
+    }
+    if (!free_text_ok(ev->correction_reason, "correction_reason", field, field_size, reason,
+                      reason_size))
+        return OP_EVENT_INVALID;
 
     int64_t latest = rules->now_ms + rules->max_future_ms;
     const char *tname[2] = {"occurred_at", "reported_at"};

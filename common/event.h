@@ -22,6 +22,7 @@ enum op_event_type { OP_EVENT_VISIT = 0, OP_EVENT_FUNDING = 1, OP_EVENT_SURVEY =
 #define OP_EVENT_CAMPAIGN_MAX 128
 #define OP_EVENT_COUNT_MAX 10000000               /* people, households, enterprises per event */
 #define OP_EVENT_AMOUNT_MAX INT64_C(100000000000) /* fen per event: 1 billion yuan */
+#define OP_EVENT_REASON_MAX 500                   /* bytes of correction_reason */
 #define OP_EVENT_TIME_MIN INT64_C(946656000000)   /* 2000-01-01T00:00:00+08:00 */
 
 struct op_event_need {
@@ -40,6 +41,11 @@ struct op_event {
     uint32_t region;      /* 0 when region_text is not six digits */
     const char *campaign; /* NULL when absent */
     const char *note;     /* v2 free text; NULL when null or not in the schema */
+    /* Corrections (visit.v3, funding.v3, survey.v2; 0 / 0 / NULL for older writers): the
+     * highest correction of an event_id counts; retracted withdraws the event. */
+    int32_t correction;
+    int retracted;
+    const char *correction_reason;
     /* visit */
     int activity;
     int n_groups;

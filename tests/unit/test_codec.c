@@ -149,7 +149,8 @@ static void test_registry(void **state)
 {
     (void)state;
     struct op_codec *c = default_codec();
-    const char *names[] = {"visit.v1", "visit.v2", "funding.v1", "survey.v1", "rollup.v1"};
+    const char *names[] = {"visit.v1",  "visit.v2",  "visit.v3",  "funding.v1", "funding.v3",
+                           "survey.v1", "survey.v2", "rollup.v1", "rollup.v2"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const struct op_schema *s = op_codec_by_name(c, names[i]);
         assert_non_null(s);
@@ -157,8 +158,8 @@ static void test_registry(void **state)
         /* The fingerprint is the CRC of the canonical text. */
         assert_true(s->fingerprint == op_codec_crc64(s->canonical, strlen(s->canonical)));
     }
-    assert_string_equal(op_codec_reader(c, "visit")->name, "visit.v2");
-    assert_string_equal(op_codec_reader(c, "survey")->name, "survey.v1");
+    assert_string_equal(op_codec_reader(c, "visit")->name, "visit.v3");
+    assert_string_equal(op_codec_reader(c, "survey")->name, "survey.v2");
     assert_null(op_codec_reader(c, "nothing"));
 
     char err[256];
@@ -209,24 +210,28 @@ static void test_round_trip_events(void **state)
     static const struct {
         const char *schema, *json;
     } cases[] = {
-        {"visit.v2",
+        {"visit.v3",
          "{\"event_id\":\"v2-1\",\"occurred_at\":1734652800000,\"reported_at\":1734739200000,"
          "\"agency_id\":\"530000-ZGH\",\"region\":\"530000\",\"campaign\":null,\"activity\":"
          "\"HOME_VISIT\",\"target_groups\":[],\"workers_reached\":8,\"households\":8,\"staff\":3,"
-         "\"duration_minutes\":90,\"venue\":\"UNSPECIFIED\",\"note\":\"入户走访 困难职工\"}"},
-        {"funding.v2",
+         "\"duration_minutes\":90,\"venue\":\"UNSPECIFIED\",\"note\":\"入户走访 "
+         "困难职工\",\"correction\":0,\"retracted\":false,"
+         "\"correction_reason\":null}"},
+        {"funding.v3",
          "{\"event_id\":\"f-1\",\"occurred_at\":1734652800000,\"reported_at\":1734652800001,"
          "\"agency_id\":\"530000-ZGH\",\"region\":\"530000\",\"campaign\":\"2025 两节送温暖\","
          "\"amount_fen\":4000000000,\"source\":\"UNION_FUNDS\",\"purpose\":\"CASH_GRANT\","
          "\"recipients\":16000,\"target_group\":\"HARDSHIP_WORKERS\",\"disbursement\":"
-         "\"UNION_CARD\",\"note\":\"慰问金\"}"},
-        {"survey.v1",
+         "\"UNION_CARD\",\"note\":\"慰问金\",\"correction\":2,\"retracted\":false,"
+         "\"correction_reason\":\"金额录入错误：4亿应为4000万\"}"},
+        {"survey.v2",
          "{\"event_id\":\"s-1\",\"occurred_at\":1734652800000,\"reported_at\":1734652800000,"
          "\"agency_id\":\"450200-ZGH\",\"region\":\"450200\",\"campaign\":null,\"method\":"
          "\"FORUM\",\"enterprises\":12,\"respondents\":300,\"topic\":\"WAGES\",\"satisfaction\":"
          "{\"s1\":1,\"s2\":2,\"s3\":30,\"s4\":100,\"s5\":167},\"needs\":[{\"need\":\"OTHER\","
-         "\"count\":3}]}"},
-        {"rollup.v1",
+         "\"count\":3}],\"correction\":1,\"retracted\":true,"
+         "\"correction_reason\":\"重复上报\"}"},
+        {"rollup.v2",
          "{\"window_kind\":\"CAMPAIGN\",\"window\":\"2025 两节送温暖\",\"region\":\"650100\","
          "\"level\":\"PREFECTURE\",\"revision\":3,\"event_count\":2,\"first_event_at\":1,"
          "\"last_event_at\":2,\"visits\":1,\"visits_by_activity\":{\"CONDOLENCE_VISIT\":1},"
@@ -234,7 +239,7 @@ static void test_round_trip_events(void **state)
          "\"staff\":12,\"funding_fen\":0,\"funding_by_source_fen\":{},"
          "\"funding_by_purpose_fen\":{},\"recipients\":0,\"surveys\":0,\"enterprises\":0,"
          "\"respondents\":0,\"satisfaction\":{\"s1\":0,\"s2\":0,\"s3\":0,\"s4\":0,\"s5\":0},"
-         "\"needs\":{}}"},
+         "\"needs\":{},\"corrections\":4}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct op_buf b = OP_BUF_INIT;
@@ -372,15 +377,16 @@ static void test_evolution_shipped(void **state)
     const char *w, *r;
     json_t *got = decode_json(c, b.data, b.len, &w, &r);
     assert_string_equal(w, "visit.v1");
-    assert_string_equal(r, "visit.v2");
-    /* v1 fields as written; the fields v2 added carry visit.v2.avsc's defaults. */
+    assert_string_equal(r, "visit.v3");
+    /* v1 fields as written; the fields v2 and v3 added carry their schema's defaults. */
     assert_json_equal(got, "{\"event_id\":\"e-1\",\"occurred_at\":1735700000000,"
                            "\"reported_at\":1735790000000,\"agency_id\":\"ACFTU-650102\","
                            "\"region\":\"650102\",\"campaign\":\"2025 两节送温暖\","
                            "\"activity\":\"CONDOLENCE_VISIT\",\"target_groups\":[\"SANITATION\","
                            "\"MIGRANT_WORKERS\"],\"workers_reached\":2100,\"households\":0,"
                            "\"staff\":12,\"duration_minutes\":0,\"venue\":\"UNSPECIFIED\","
-                           "\"note\":null}");
+                           "\"note\":null,\"correction\":0,\"retracted\":false,"
+                           "\"correction_reason\":null}");
     json_decref(got);
     op_buf_free(&b);
 
@@ -390,12 +396,13 @@ static void test_evolution_shipped(void **state)
                 "\"purpose\":\"GOODS\",\"recipients\":2100,\"target_group\":\"SANITATION\"}",
                 &b);
     got = decode_json(c, b.data, b.len, &w, &r);
-    assert_string_equal(r, "funding.v2");
+    assert_string_equal(r, "funding.v3");
     assert_json_equal(got, "{\"event_id\":\"f\",\"occurred_at\":1,\"reported_at\":2,"
                            "\"agency_id\":\"a\",\"region\":\"650102\",\"campaign\":null,"
                            "\"amount_fen\":123456789012,\"source\":\"ENTERPRISE\",\"purpose\":"
                            "\"GOODS\",\"recipients\":2100,\"target_group\":\"SANITATION\","
-                           "\"disbursement\":\"UNSPECIFIED\",\"note\":null}");
+                           "\"disbursement\":\"UNSPECIFIED\",\"note\":null,"
+                           "\"correction\":0,\"retracted\":false,\"correction_reason\":null}");
     json_decref(got);
     op_buf_free(&b);
     op_codec_destroy(c);
