@@ -34,6 +34,7 @@ const char *const op_rollup_fields[] = {"window_kind",
                                         "respondents",
                                         "satisfaction",
                                         "needs",
+                                        "corrections",
                                         NULL};
 
 /* Limits for hostile input. Our events are a few hundred bytes; these bound the work and the

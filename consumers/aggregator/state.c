@@ -236,6 +236,7 @@ int agg_model_init(struct agg_model *m, const struct op_codec *codec,
     if (agg_campaigns_parse(campaigns, &m->campaigns, &m->n_campaigns, errstr, errstr_size) != 0)
         return -1;
     m->direct = rollup_layout_known(m->rollup->schema);
+    m->rollup_corrections = avro_schema_record_field_get(m->rollup->schema, "corrections") != NULL;
     if (agg_model_set_windows(m, NULL, 0) != 0) {
         op_set_err(errstr, errstr_size, "out of memory");
         return -1;
@@ -419,7 +420,7 @@ static void rollup_free(void *p)
 }
 
 /* Scalars in the order of the compact form. */
-#define AGG_SCALARS 18
+#define AGG_SCALARS 19
 static int64_t *scalars(struct agg_rollup *r, int64_t *out[AGG_SCALARS])
 {
     int64_t *list[AGG_SCALARS] = {&r->revision,        &r->event_count,     &r->first_at,
@@ -427,7 +428,8 @@ static int64_t *scalars(struct agg_rollup *r, int64_t *out[AGG_SCALARS])
                                   &r->households,      &r->staff,           &r->funding_fen,
                                   &r->recipients,      &r->surveys,         &r->enterprises,
                                   &r->respondents,     &r->satisfaction[0], &r->satisfaction[1],
-                                  &r->satisfaction[2], &r->satisfaction[3], &r->satisfaction[4]};
+                                  &r->satisfaction[2], &r->satisfaction[3], &r->satisfaction[4],
+                                  &r->corrections};
     memcpy(out, list, sizeof list);
     return out[0];
 }
@@ -463,7 +465,9 @@ static int get_varint(const unsigned char **p, const unsigned char *end, int64_t
     return -1;
 }
 
-#define AGG_FORMAT 1 /* first byte of the compact form */
+/* First byte of the compact form. Format 1 (stores written before corrections) lacks the
+ * last scalar, corrections, which then reads as 0. */
+#define AGG_FORMAT 2
 
 int agg_rollup_encode(const struct agg_rollup *r, struct op_buf *out)
 {
@@ -491,9 +495,10 @@ int agg_rollup_decode(struct agg_rollup *r, const void *data, size_t len)
     agg_rollup_clear(r);
     int64_t *s[AGG_SCALARS], n;
     scalars(r, s);
-    if (len < 1 || *p++ != AGG_FORMAT)
+    if (len < 1 || (*p != AGG_FORMAT && *p != 1))
         return -1;
-    for (int i = 0; i < AGG_SCALARS; i++)
+    int n_scalars = *p++ == 1 ? AGG_SCALARS - 1 : AGG_SCALARS;
+    for (int i = 0; i < n_scalars; i++)
         if (get_varint(&p, end, s[i]) != 0)
             return -1;
     if (get_varint(&p, end, &n) != 0 || n < 0 || n > AGG_DIMS * AGG_DIM)
@@ -982,6 +987,8 @@ int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, a
               avro_value_set_enum(&f, m->level_index[reg->level]);
     for (size_t i = 0; !bad && i < sizeof scalar_names / sizeof scalar_names[0]; i++)
         bad = set_long(v, scalar_names[i], *s[i]);
+    if (!bad && m->rollup_corrections)
+        bad = set_long(v, "corrections", r->corrections);
     for (int d = 0; !bad && d < AGG_DIMS; d++)
         bad = set_map(v, map_fields[d], r, d, m->symbols[d], m->n_symbols[d]);
     if (!bad) {
@@ -1088,6 +1095,13 @@ int agg_rollup_from_value(struct agg_model *m, avro_value_t *v, struct agg_rollu
                        region_text, scalar_names[i], avro_strerror());
             goto fail;
         }
+    avro_value_t corr; /* rollup.v2; a v1 record restored as is has none */
+    if (avro_value_get_by_name(v, "corrections", &corr, NULL) == 0 &&
+        avro_value_get_long(&corr, &r->corrections)) {
+        op_set_err(errstr, errstr_size, "rollup %s|%s: field corrections: avro-c: %s", window,
+                   region_text, avro_strerror());
+        goto fail;
+    }
     char why[200] = "";
     for (int d = 0; d < AGG_DIMS; d++)
         if (get_map(v, map_fields[d], r, d, m->symbols[d], m->n_symbols[d], why, sizeof why)) {
@@ -1180,7 +1194,8 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
         put_varint(out, r->enterprises) || put_varint(out, r->respondents);
     for (int i = 0; !bad && i < 5; i++)
         bad = put_varint(out, r->satisfaction[i]);
-    if (bad || put_map(out, vals[AGG_NEED], m->symbols[AGG_NEED], m->n_symbols[AGG_NEED])) {
+    if (bad || put_map(out, vals[AGG_NEED], m->symbols[AGG_NEED], m->n_symbols[AGG_NEED]) ||
+        put_varint(out, r->corrections)) {
         op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }

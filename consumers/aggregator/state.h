@@ -38,6 +38,7 @@ struct agg_model {
     int kind_index[AGG_KINDS]; /* WindowKind symbol index in the rollup schema */
     int level_index[4];        /* Level symbol index by enum op_region_level */
     int direct;                /* the rollup schema has the field order agg_rollup_write knows */
+    int rollup_corrections;    /* the rollup schema has the corrections field (v2 on) */
     struct agg_campaign *campaigns;
     size_t n_campaigns;
     /* Campaign window names by number: a rollup stores the number, not the name. The table
@@ -59,6 +60,7 @@ struct agg_rollup {
     int64_t revision, event_count, first_at, last_at;
     int64_t visits, workers_reached, households, staff;
     int64_t funding_fen, recipients, surveys, enterprises, respondents, satisfaction[5];
+    int64_t corrections; /* applied corrections and retractions of its events */
     struct agg_dimval *dims;
     uint16_t n_dims, cap_dims;
     int dirty; /* changed since the last take_dirty */
