@@ -18,8 +18,12 @@
 /* ---- seen ids changelog ------------------------------------------------------------------
  * The store is the index of counted ids; the seen topic is its changelog, written as batches
  * (one or a few records per partition and transaction, not one per event) keyed
- * "batch:<next events offset>:<n>" so keys never repeat, with header type=seen-batch. A
- * batch is entries of: 1 byte id length, the id, 8 bytes little-endian first-seen ms. */
+ * "batch:<next events offset>:<n>" so keys never repeat, with header type=seen-records. A
+ * batch is entries of: 1 byte id length, the id, 8 bytes little-endian first-seen ms, 2 bytes
+ * little-endian record length, the record (what the event contributed, for corrections;
+ * see correct.c). An id may appear again in a later batch (a correction): the later entry
+ * replaces it. Batches of type=seen-batch (before records were kept) have no length and
+ * record; their ids read with an empty record. */
 
 #define SEEN_BATCH_BYTES 65536
 
@@ -30,7 +34,7 @@ static int flush_seen_batch(struct aggregator *a, int32_t p, int *chunk)
     char key[64];
     int kl = snprintf(key, sizeof key, "batch:%" PRId64 ":%d", a->positions[p], (*chunk)++);
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
-    rd_kafka_header_add(h, "type", -1, "seen-batch", -1);
+    rd_kafka_header_add(h, "type", -1, "seen-records", -1);
     int rc =
         agg_produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
     a->seen_buf.len = 0;
@@ -43,17 +47,21 @@ struct seen_flush {
     int chunk;
 };
 
-static int add_seen_entry(const char *id, size_t n, int64_t ms, void *opaque)
+static int add_seen_entry(const char *id, size_t n, int64_t ms, const void *info, size_t len,
+                          void *opaque)
 {
     struct seen_flush *f = opaque;
     struct aggregator *a = f->a;
-    if (a->seen_buf.len + 1 + n + 8 > SEEN_BATCH_BYTES && flush_seen_batch(a, f->p, &f->chunk))
+    if (a->seen_buf.len + 1 + n + 10 + len > SEEN_BATCH_BYTES &&
+        flush_seen_batch(a, f->p, &f->chunk))
         return -1;
-    unsigned char len = (unsigned char)n, le[8];
+    unsigned char idlen = (unsigned char)n, le[10];
     for (int i = 0; i < 8; i++)
         le[i] = (unsigned char)((uint64_t)ms >> (8 * i));
-    return op_buf_append(&a->seen_buf, &len, 1) || op_buf_append(&a->seen_buf, id, n) ||
-                   op_buf_append(&a->seen_buf, le, 8)
+    le[8] = (unsigned char)(len & 0xff), le[9] = (unsigned char)(len >> 8);
+    return op_buf_append(&a->seen_buf, &idlen, 1) || op_buf_append(&a->seen_buf, id, n) ||
+                   op_buf_append(&a->seen_buf, le, 10) ||
+                   (len && op_buf_append(&a->seen_buf, info, len))
                ? -1
                : 0;
 }
@@ -67,29 +75,35 @@ int agg_produce_seen(struct aggregator *a, int32_t p)
     return flush_seen_batch(a, p, &f.chunk);
 }
 
-/* Calls fn(id, n, ms) for every entry of a seen-topic record: a batch (header type =
- * seen-batch) or, from versions before batches, one id as key with its time as value. */
-static int each_seen_record(const rd_kafka_message_t *m,
-                            int (*fn)(const char *id, size_t n, int64_t ms, void *opaque),
-                            void *opaque)
+/* Calls fn for every entry of a seen-topic record: a batch (header type = seen-records, or
+ * seen-batch without records) or, from versions before batches, one id as key with its time
+ * as value. */
+static int each_seen_record(const rd_kafka_message_t *m, agg_seen_cb fn, void *opaque)
 {
     rd_kafka_headers_t *h = NULL;
     const void *type = NULL;
     size_t type_len = 0;
+    int batch = 0; /* 1: seen-batch, 2: seen-records */
     if (rd_kafka_message_headers(m, &h) == 0 &&
-        rd_kafka_header_get_last(h, "type", &type, &type_len) == 0 && type_len == 10 &&
-        memcmp(type, "seen-batch", 10) == 0) {
+        rd_kafka_header_get_last(h, "type", &type, &type_len) == 0)
+        batch = type_len == 10 && memcmp(type, "seen-batch", 10) == 0     ? 1
+                : type_len == 12 && memcmp(type, "seen-records", 12) == 0 ? 2
+                                                                          : 0;
+    if (batch) {
         const unsigned char *q = m->payload, *end = q + m->len;
+        size_t fixed = batch == 2 ? 10 : 8;
         while (q < end) {
             size_t n = *q++;
-            if (n == 0 || n > OP_EVENT_ID_MAX || (size_t)(end - q) < n + 8)
+            if (n == 0 || n > OP_EVENT_ID_MAX || (size_t)(end - q) < n + fixed)
                 return -1;
             uint64_t ms = 0;
             for (int i = 0; i < 8; i++)
                 ms |= (uint64_t)q[n + (size_t)i] << (8 * i);
-            if (fn((const char *)q, n, (int64_t)ms, opaque) != 0)
+            size_t len = batch == 2 ? (size_t)q[n + 8] | (size_t)q[n + 9] << 8 : 0;
+            if ((size_t)(end - q) < n + fixed + len ||
+                fn((const char *)q, n, (int64_t)ms, q + n + fixed, len, opaque) != 0)
                 return -1;
-            q += n + 8;
+            q += n + fixed + len;
         }
         return 0;
     }
@@ -98,7 +112,7 @@ static int each_seen_record(const rd_kafka_message_t *m,
     char val[24] = "";
     if (m->payload && m->len < sizeof val)
         memcpy(val, m->payload, m->len);
-    return fn(m->key, m->key_len, strtoll(val, NULL, 10), opaque);
+    return fn(m->key, m->key_len, strtoll(val, NULL, 10), NULL, 0, opaque);
 }
 
 /* ---- the store writer -----------------------------------------------------------------
@@ -154,10 +168,13 @@ static int put_rollup(uint64_t id, const void *data, size_t len, void *opaque)
     return agg_store_put_encoded(sp->a->store, sp->p, id, data, len) || store_chunk(sp->a) ? -1 : 0;
 }
 
-static int put_seen(const char *id, size_t n, int64_t ms, void *opaque)
+static int put_seen(const char *id, size_t n, int64_t ms, const void *info, size_t len,
+                    void *opaque)
 {
     struct store_put *sp = opaque;
-    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms) || store_chunk(sp->a) ? -1 : 0;
+    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms, info, len) || store_chunk(sp->a)
+               ? -1
+               : 0;
 }
 
 /* Writer thread: the frozen generations, then the changelog offsets they bring the store to.
@@ -344,11 +361,12 @@ struct restore_ctx {
     struct agg_rollup r;
 };
 
-static int restore_seen(const char *id, size_t n, int64_t ms, void *opaque)
+static int restore_seen(const char *id, size_t n, int64_t ms, const void *info, size_t len,
+                        void *opaque)
 {
     struct restore_ctx *c = opaque;
     c->ids++;
-    return agg_store_put_seen(c->a->store, c->p, id, n, ms);
+    return agg_store_put_seen(c->a->store, c->p, id, n, ms, info, len);
 }
 
 /* Long restores are cut into LMDB transactions of this many writes, so the dirty pages a

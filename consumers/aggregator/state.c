@@ -548,6 +548,7 @@ void agg_state_destroy(struct agg_state *s)
         return;
     op_map_destroy(s->live, rollup_free);
     op_map_destroy(s->seen, NULL);
+    op_buf_free(&s->seen_data);
     agg_state_thaw(s);
     free(s->dirty);
     free(s);
@@ -557,6 +558,7 @@ void agg_state_release(struct agg_state *s)
 {
     op_map_destroy(s->live, rollup_free);
     op_map_destroy(s->seen, NULL);
+    s->seen_data.len = 0;
     s->live = op_map_new();
     s->seen = op_map_new();
     s->n_dirty = 0;
@@ -568,21 +570,80 @@ size_t agg_state_live(const struct agg_state *s)
     return s->live ? op_map_size(s->live) : 0;
 }
 
+/* A seen entry in an arena: ms (8 bytes), record length (2), record. *ref is offset + 1. */
+static int seen_append(struct op_buf *data, int64_t ms, const void *info, size_t len,
+                       uintptr_t *ref)
+{
+    if (len > UINT16_MAX)
+        return -1;
+    size_t at = data->len;
+    uint16_t l = (uint16_t)len;
+    unsigned char head[10];
+    memcpy(head, &ms, 8);
+    memcpy(head + 8, &l, 2);
+    if (op_buf_append(data, head, sizeof head) != 0 ||
+        (len && op_buf_append(data, info, len) != 0)) {
+        data->len = at;
+        return -1;
+    }
+    *ref = (uintptr_t)at + 1;
+    return 0;
+}
+
+static const unsigned char *seen_entry_at(const struct op_buf *data, void *ref, int64_t *ms,
+                                          size_t *len)
+{
+    const unsigned char *e = data->data + ((uintptr_t)ref - 1);
+    uint16_t l;
+    memcpy(ms, e, 8);
+    memcpy(&l, e + 8, 2);
+    *len = l;
+    return e + 10;
+}
+
+int agg_seen_get(struct agg_state *s, const char *event_id, size_t n, struct op_buf *info,
+                 int64_t *ms)
+{
+    if (!s->seen)
+        return -1;
+    info->len = 0;
+    const struct op_buf *data = &s->seen_data;
+    void *ref = op_map_get(s->seen, event_id, n);
+    if (!ref && s->frozen_seen && (ref = op_map_get(s->frozen_seen, event_id, n)))
+        data = &s->frozen_seen_data;
+    if (ref) {
+        int64_t t;
+        size_t len;
+        const unsigned char *rec = seen_entry_at(data, ref, &t, &len);
+        if (ms)
+            *ms = t;
+        return op_buf_append(info, rec, len) ? -1 : 1;
+    }
+    if (!s->backing.get_seen)
+        return 0;
+    if (ms)
+        *ms = 0;
+    return s->backing.get_seen(s->backing.opaque, s->partition, event_id, n, info);
+}
+
+int agg_seen_put(struct agg_state *s, const char *event_id, size_t n, int64_t ms,
+                 const void *info, size_t len)
+{
+    uintptr_t ref;
+    if (!s->seen || seen_append(&s->seen_data, ms, info, len, &ref) != 0)
+        return -1;
+    return op_map_put(s->seen, event_id, n, (void *)ref, NULL);
+}
+
 int agg_seen_check_add(struct agg_state *s, const char *event_id, int64_t now_ms)
 {
     size_t n = strlen(event_id);
-    if (!s->seen)
-        return -1;
-    if (op_map_get(s->seen, event_id, n) ||
-        (s->frozen_seen && op_map_get(s->frozen_seen, event_id, n)))
-        return 1;
-    if (s->backing.has_seen) {
-        int had = s->backing.has_seen(s->backing.opaque, s->partition, event_id, n);
-        if (had != 0)
-            return had;
-    }
-    /* The stored pointer is the time; 0 would read as absent, so store at least 1. */
-    return op_map_put(s->seen, event_id, n, (void *)(intptr_t)(now_ms > 0 ? now_ms : 1), NULL);
+    struct op_buf info = OP_BUF_INIT;
+    int had = agg_seen_get(s, event_id, n, &info, NULL);
+    op_buf_free(&info);
+    if (had != 0)
+        return had;
+    return agg_seen_put(s, event_id, n, now_ms, NULL, 0);
 }
 
 static const unsigned char *frozen_find(const struct agg_frozen *f, uint64_t id, size_t *len);
@@ -738,7 +799,7 @@ static int by_id(const void *x, const void *y)
 struct seen_entry {
     const char *id;
     size_t n;
-    int64_t ms;
+    void *ref;
 };
 
 /* LMDB's default key order: bytes, then length. */
@@ -750,8 +811,9 @@ static int by_key(const void *x, const void *y)
 }
 
 static int each_of(const struct op_map *live, const struct op_map *seen,
-                   int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
-                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
+                   const struct op_buf *seen_data,
+                   int (*rollup_cb)(const struct agg_rollup *r, void *opaque), agg_seen_cb seen_cb,
+                   void *opaque)
 {
     /* In key order: consecutive B-tree writes then share pages, so a store transaction
      * dirties (and writes back) far fewer pages than in hash order. */
@@ -775,20 +837,24 @@ static int each_of(const struct op_map *live, const struct op_map *seen,
     for (i = 0; rc == 0 && i < nr; i++)
         rc = rollup_cb(rs[i], opaque);
     for (pos = 0, i = 0; ns && op_map_next(seen, &pos, &key, &len, &v); i++)
-        ids[i] = (struct seen_entry){key, len, (int64_t)(intptr_t)v};
+        ids[i] = (struct seen_entry){key, len, v};
     if (ns)
         qsort(ids, ns, sizeof *ids, by_key);
-    for (i = 0; rc == 0 && i < ns; i++)
-        rc = seen_cb(ids[i].id, ids[i].n, ids[i].ms, opaque);
+    for (i = 0; rc == 0 && i < ns; i++) {
+        int64_t ms;
+        size_t rl;
+        const unsigned char *rec = seen_entry_at(seen_data, ids[i].ref, &ms, &rl);
+        rc = seen_cb(ids[i].id, ids[i].n, ms, rec, rl, opaque);
+    }
     free(rs);
     free(ids);
     return rc;
 }
 
 int agg_state_each(struct agg_state *s, int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
-                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque), void *opaque)
+                   agg_seen_cb seen_cb, void *opaque)
 {
-    return each_of(s->live, s->seen, rollup_cb, seen_cb, opaque);
+    return each_of(s->live, s->seen, &s->seen_data, rollup_cb, seen_cb, opaque);
 }
 
 /* ---- the frozen generation ---------------------------------------------------------- */
@@ -870,8 +936,7 @@ static int by_ref_id(const void *x, const void *y)
 
 int agg_state_each_frozen(const struct agg_state *s,
                           int (*rollup_cb)(uint64_t id, const void *data, size_t len, void *opaque),
-                          int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
-                          void *opaque)
+                          agg_seen_cb seen_cb, void *opaque)
 {
     const struct agg_frozen *f = &s->frozen;
     int rc = 0;
@@ -890,7 +955,7 @@ int agg_state_each_frozen(const struct agg_state *s,
         }
         free(refs);
     }
-    return rc ? rc : each_of(NULL, s->frozen_seen, NULL, seen_cb, opaque);
+    return rc ? rc : each_of(NULL, s->frozen_seen, &s->frozen_seen_data, NULL, seen_cb, opaque);
 }
 
 int agg_state_freeze(struct agg_state *s)
@@ -907,6 +972,8 @@ int agg_state_freeze(struct agg_state *s)
     s->frozen.on = 1;
     op_map_destroy(s->live, rollup_free);
     s->frozen_seen = s->seen;
+    s->frozen_seen_data = s->seen_data;
+    s->seen_data = (struct op_buf)OP_BUF_INIT;
     s->live = live, s->seen = seen;
     return 0;
 }
@@ -916,6 +983,7 @@ void agg_state_thaw(struct agg_state *s)
     frozen_free(&s->frozen);
     op_map_destroy(s->frozen_seen, NULL);
     s->frozen_seen = NULL;
+    op_buf_free(&s->frozen_seen_data);
 }
 
 /* ---- rollup records --------------------------------------------------------------------- */

@@ -71,8 +71,10 @@ struct agg_backing {
     /* 1 and *out filled (caller-owned rollup, dims allocated) when found, 0 when absent,
      * -1 on a storage error. */
     int (*load_rollup)(void *opaque, int32_t partition, uint64_t id, struct agg_rollup *out);
-    /* 1 when event_id (length n) was counted before, 0 when not, -1 on a storage error. */
-    int (*has_seen)(void *opaque, int32_t partition, const char *event_id, size_t n);
+    /* 1 when event_id (length n) was counted before, its record (agg_seen_get) appended to
+     * info when not NULL; 0 when not; -1 on a storage error. */
+    int (*get_seen)(void *opaque, int32_t partition, const char *event_id, size_t n,
+                    struct op_buf *info);
     void *opaque;
 };
 
@@ -80,7 +82,11 @@ struct agg_state {
     int32_t partition;
     struct agg_backing backing;
     struct op_map *live; /* 8-byte id -> struct agg_rollup: the working set */
-    struct op_map *seen; /* event_id -> seen time in ms: counted since the last flush */
+    /* event_id -> (offset + 1) in seen_data of its entry: counted since the last flush. An
+     * entry is the first-seen time in ms (8 bytes), the record's length (2 bytes) and the
+     * record (agg_seen_put): what the event contributed, for corrections. */
+    struct op_map *seen;
+    struct op_buf seen_data;
     /* The previous generation, committed to Kafka and being written to the backing by another
      * thread: read-only until agg_state_thaw; looked up between the working set and the
      * backing. Rollups are kept in their store encoding (a quarter of the memory of live
@@ -95,6 +101,7 @@ struct agg_state {
         int on;
     } frozen;
     struct op_map *frozen_seen;
+    struct op_buf frozen_seen_data;
     struct agg_rollup **dirty;
     size_t n_dirty, cap_dirty;
 };
@@ -146,8 +153,20 @@ int agg_rollup_encode(const struct agg_rollup *r, struct op_buf *out);
 int agg_rollup_decode(struct agg_rollup *r, const void *data, size_t len);
 
 /* 1 when event_id was already counted in this partition (since the last flush, or in the
- * backing), else records it (at now_ms) and returns 0; -1 on allocation or storage failure. */
+ * backing), else records it (at now_ms, with an empty record) and returns 0; -1 on
+ * allocation or storage failure. */
 int agg_seen_check_add(struct agg_state *s, const char *event_id, int64_t now_ms);
+
+/* An event id's entry: 1 with its record copied into info (cleared first) and its first-seen
+ * time in *ms (when not NULL), looked up in the working set, the frozen generation and the
+ * backing; 0 when the id is unknown; -1 on allocation or storage failure. An empty record
+ * is an id counted before records were kept. */
+int agg_seen_get(struct agg_state *s, const char *event_id, size_t n, struct op_buf *info,
+                 int64_t *ms);
+/* Records (or replaces, in the working set) event_id's entry. 0 or -1 (allocation, or a
+ * record over 65535 bytes). */
+int agg_seen_put(struct agg_state *s, const char *event_id, size_t n, int64_t ms,
+                 const void *info, size_t len);
 
 /* Adds a valid event to every window and every level of its region; touched rollups get
  * revision + 1 once per take_dirty cycle and join the dirty list. 0 or -1 (allocation or
@@ -161,9 +180,10 @@ int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *op
 
 /* Calls cb for every rollup of the working set, then for every newly seen id; stops at and
  * returns the first non-zero result. For the store's write after a Kafka commit. */
+typedef int (*agg_seen_cb)(const char *id, size_t n, int64_t ms, const void *info, size_t len,
+                           void *opaque);
 int agg_state_each(struct agg_state *s, int (*rollup_cb)(const struct agg_rollup *r, void *opaque),
-                   int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
-                   void *opaque);
+                   agg_seen_cb seen_cb, void *opaque);
 
 /* Forgets the working set and the newly seen ids (after they are stored, or after an abort:
  * the backing, with the frozen generation, then holds the committed state). */
@@ -179,8 +199,7 @@ int agg_state_freeze(struct agg_state *s);
  * call it while this one goes on with the working set. 0 when none is frozen. */
 int agg_state_each_frozen(const struct agg_state *s,
                           int (*rollup_cb)(uint64_t id, const void *data, size_t len, void *opaque),
-                          int (*seen_cb)(const char *id, size_t n, int64_t ms, void *opaque),
-                          void *opaque);
+                          agg_seen_cb seen_cb, void *opaque);
 /* Frees the frozen generation (once the backing holds it). */
 void agg_state_thaw(struct agg_state *s);
 

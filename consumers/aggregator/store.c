@@ -537,7 +537,8 @@ int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct ag
     return 1;
 }
 
-int agg_store_has_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n)
+int agg_store_get_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n,
+                       struct op_buf *info)
 {
     unsigned char kb[4 + OP_EVENT_ID_MAX];
     if (n > OP_EVENT_ID_MAX)
@@ -549,7 +550,23 @@ int agg_store_has_seen(struct agg_store *st, int32_t p, const char *event_id, si
     int rc = mdb_get(t, st->seen, &k, &v);
     if (rc == MDB_NOTFOUND)
         return 0;
-    return rc ? read_fail(st, "read seen id", rc) : 1;
+    if (rc)
+        return read_fail(st, "read seen id", rc);
+    if (v.mv_size < 8) {
+        op_set_err(st->read_error, sizeof st->read_error,
+                   "seen id of partition %" PRId32 ": malformed value (damaged store)", p);
+        return -1;
+    }
+    if (info && op_buf_append(info, (const char *)v.mv_data + 8, v.mv_size - 8) != 0) {
+        op_set_err(st->read_error, sizeof st->read_error, "out of memory");
+        return -1;
+    }
+    return 1;
+}
+
+int agg_store_has_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n)
+{
+    return agg_store_get_seen(st, p, event_id, n, NULL);
 }
 
 int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollup *r)
@@ -573,14 +590,21 @@ int agg_store_put_encoded(struct agg_store *st, int32_t p, uint64_t id, const vo
     return put(st, st->rollups, &k, &v, "write rollup");
 }
 
-int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms)
+int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms,
+                       const void *info, size_t len)
 {
     unsigned char kb[4 + OP_EVENT_ID_MAX];
     if (n == 0 || n > OP_EVENT_ID_MAX) {
         op_set_err(st->error, sizeof st->error, "event id of %zu bytes", n);
         return -1;
     }
-    MDB_val k = seen_key(kb, p, event_id, n), v = {sizeof ms, &ms};
+    st->buf.len = 0;
+    if (op_buf_append(&st->buf, &ms, sizeof ms) != 0 ||
+        (len && op_buf_append(&st->buf, info, len) != 0)) {
+        op_set_err(st->error, sizeof st->error, "out of memory");
+        return -1;
+    }
+    MDB_val k = seen_key(kb, p, event_id, n), v = {st->buf.len, st->buf.data};
     return put(st, st->seen, &k, &v, "write seen id");
 }
 
@@ -589,9 +613,10 @@ static int get_backed_rollup(void *opaque, int32_t p, uint64_t id, struct agg_ro
     return agg_store_get_rollup(opaque, p, id, out);
 }
 
-static int get_backed_seen(void *opaque, int32_t p, const char *event_id, size_t n)
+static int get_backed_seen(void *opaque, int32_t p, const char *event_id, size_t n,
+                           struct op_buf *info)
 {
-    return agg_store_has_seen(opaque, p, event_id, n);
+    return agg_store_get_seen(opaque, p, event_id, n, info);
 }
 
 struct agg_backing agg_store_backing(struct agg_store *st)
@@ -614,7 +639,7 @@ long agg_store_prune_seen(struct agg_store *st, int64_t cutoff_ms)
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         int64_t ms;
-        if (v.mv_size != sizeof ms)
+        if (v.mv_size < sizeof ms)
             continue;
         memcpy(&ms, v.mv_data, sizeof ms);
         if (ms < cutoff_ms) {

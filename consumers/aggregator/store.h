@@ -41,6 +41,9 @@ int agg_store_windows(struct agg_store *st, char ***names, size_t *n);
  * elsewhere). */
 int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct agg_rollup *out);
 int agg_store_has_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n);
+/* The same, appending the id's record (see agg_seen_get) to info when not NULL. */
+int agg_store_get_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n,
+                       struct op_buf *info);
 
 /* The backing that makes an agg_state read from this store. */
 struct agg_backing agg_store_backing(struct agg_store *st);
@@ -53,7 +56,9 @@ int agg_store_put_rollup(struct agg_store *st, int32_t p, const struct agg_rollu
 /* The same from a rollup's encoding (agg_rollup_encode). */
 int agg_store_put_encoded(struct agg_store *st, int32_t p, uint64_t id, const void *data,
                           size_t len);
-int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms);
+/* An id's first-seen time and record (info, len; may be empty). */
+int agg_store_put_seen(struct agg_store *st, int32_t p, const char *event_id, size_t n, int64_t ms,
+                       const void *info, size_t len);
 int agg_store_set_partition(struct agg_store *st, int32_t p, int64_t rollups_next,
                             int64_t seen_next);
 int agg_store_put_window(struct agg_store *st, uint16_t window, const char *name);

@@ -372,10 +372,12 @@ static int fake_load(void *opaque, int32_t p, uint64_t id, struct agg_rollup *ou
     return 1;
 }
 
-static int fake_seen(void *opaque, int32_t p, const char *id, size_t n)
+static int fake_seen(void *opaque, int32_t p, const char *id, size_t n, struct op_buf *info)
 {
     (void)opaque;
-    return p == 2 && n == 3 && memcmp(id, "old", 3) == 0;
+    if (p == 2 && n == 3 && memcmp(id, "old", 3) == 0)
+        return info ? (op_buf_append(info, "rec", 3) ? -1 : 1) : 1;
+    return 0;
 }
 
 static void test_seen_and_backing(void **state)
@@ -421,9 +423,10 @@ static int frozen_rollup_cb(uint64_t id, const void *data, size_t len, void *opa
     return 0;
 }
 
-static int frozen_id_cb(const char *id, size_t n, int64_t ms, void *opaque)
+static int frozen_id_cb(const char *id, size_t n, int64_t ms, const void *info, size_t len,
+                        void *opaque)
 {
-    (void)id, (void)n, (void)ms;
+    (void)id, (void)n, (void)ms, (void)info, (void)len;
     ((struct frozen_seen *)opaque)->ids++;
     return 0;
 }

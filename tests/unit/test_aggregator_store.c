@@ -53,8 +53,8 @@ static void fill(struct agg_store *st)
     r.workers_reached = 2100;
     assert_int_equal(agg_store_begin(st), 0);
     assert_int_equal(agg_store_put_rollup(st, 1, &r), 0);
-    assert_int_equal(agg_store_put_seen(st, 1, "ev-1", 4, 1000), 0);
-    assert_int_equal(agg_store_put_seen(st, 1, "ev-2", 4, 9000), 0);
+    assert_int_equal(agg_store_put_seen(st, 1, "ev-1", 4, 1000, NULL, 0), 0);
+    assert_int_equal(agg_store_put_seen(st, 1, "ev-2", 4, 9000, NULL, 0), 0);
     assert_int_equal(agg_store_put_window(st, 0, "2025 两节送温暖"), 0);
     assert_int_equal(agg_store_set_partition(st, 1, 17, 5), 0);
     assert_int_equal(agg_store_commit(st), 0);
@@ -69,7 +69,7 @@ static void test_commit_survives_reopen(void **state)
     fill(st);
     /* Not committed: gone after abort. */
     assert_int_equal(agg_store_begin(st), 0);
-    assert_int_equal(agg_store_put_seen(st, 1, "ev-3", 4, 1000), 0);
+    assert_int_equal(agg_store_put_seen(st, 1, "ev-3", 4, 1000, NULL, 0), 0);
     assert_int_equal(agg_store_set_partition(st, 1, 99, 99), 0);
     agg_store_abort(st);
     agg_store_close(st);
@@ -162,7 +162,7 @@ static void test_damaged_store_is_rebuilt(void **state)
         for (int i = 0; i < 3000; i++) {
             char id[32];
             int n = snprintf(id, sizeof id, "bulk-%d", i);
-            assert_int_equal(agg_store_put_seen(st, 2, id, (size_t)n, 1), 0);
+            assert_int_equal(agg_store_put_seen(st, 2, id, (size_t)n, 1, NULL, 0), 0);
         }
         assert_int_equal(agg_store_commit(st), 0);
         agg_store_close(st);
