@@ -35,6 +35,37 @@ int op_buf_append(struct op_buf *b, const void *data, size_t n)
     return 0;
 }
 
+int op_buf_put_varint(struct op_buf *b, int64_t v)
+{
+    if (b->cap - b->len < 10 && op_buf_reserve(b, 10) != 0)
+        return -1;
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag, as Avro's long */
+    unsigned char *o = b->data + b->len;
+    while (z > 0x7f) {
+        *o++ = (unsigned char)(z | 0x80);
+        z >>= 7;
+    }
+    *o++ = (unsigned char)z;
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
+
+int op_varint_get(const unsigned char **p, const unsigned char *end, int64_t *v)
+{
+    uint64_t z = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (*p >= end)
+            return -1;
+        unsigned char c = *(*p)++;
+        z |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 void op_buf_free(struct op_buf *b)
 {
     free(b->data);

@@ -4,6 +4,7 @@
 #define OP_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct op_buf {
     unsigned char *data;
@@ -26,6 +27,12 @@ int op_buf_append(struct op_buf *b, const void *data, size_t n);
 /* Appends printf-formatted text (without its NUL). Returns 0 or -1 (allocation failure or a
  * formatting error; the buffer keeps what it had). */
 int op_buf_printf(struct op_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Appends v as an Avro long: zigzag, then base-128 varint (at most 10 bytes). 0 or -1. */
+int op_buf_put_varint(struct op_buf *b, int64_t v);
+
+/* Reads an Avro long at *p (before end), advancing *p. 0, or -1 when cut off or too long. */
+int op_varint_get(const unsigned char **p, const unsigned char *end, int64_t *v);
 
 void op_buf_free(struct op_buf *b);
 

@@ -31,6 +31,9 @@
 #include "state.h"
 #include "store.h"
 
+#include "audit.h"
+#include "correct.h"
+
 const struct op_conf_def aggregator_conf_defs[] = {
     {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are read from", 0, 0},
     {"rollups.topic", OP_CONF_STRING, "outreach.rollups",
@@ -39,6 +42,9 @@ const struct op_conf_def aggregator_conf_defs[] = {
      "compacted topic of counted event ids (dedup state), co-partitioned with events", 0, 0},
     {"dlq.topic", OP_CONF_STRING, "outreach.events.dlq",
      "dead-letter topic for undecodable, invalid or unauthorised events", 0, 0},
+    {"audit.topic", OP_CONF_STRING, "outreach.audit",
+     "topic of the audit trail: one entry per applied correction or retraction (kept forever)", 0,
+     0},
     {"group.name", OP_CONF_STRING, "outreach-aggregator", "consumer group of the aggregators", 0,
      0},
     {"instance.id", OP_CONF_STRING, NULL,
@@ -478,6 +484,24 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- events ----------------------------------------------------------------------------- */
 
+/* The audit entry of the correction just applied (a->counted), in the open transaction. */
+static int produce_audit(struct aggregator *a, const rd_kafka_message_t *m,
+                         const struct op_event *ev)
+{
+    char err[256];
+    struct agg_audit_source src = {m->partition, m->offset, op_clock_wall_ms()};
+    a->buf.len = 0;
+    if (agg_audit_write(&a->model, a->audit_schema, &a->audit_value, ev, &a->counted, &src, &a->buf,
+                        err, sizeof err) != 0) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return -1;
+    }
+    op_log(OP_LOG_INFO, "event %s: correction %" PRId32 "%s applied (%zu rollups changed)",
+           ev->event_id, ev->correction, ev->retracted ? " (retraction)" : "", a->counted.touch.n);
+    return agg_produce(a, a->audit_topic, RD_KAFKA_PARTITION_UA, ev->event_id, strlen(ev->event_id),
+                       a->buf.data, a->buf.len, NULL);
+}
+
 /* Processes one event inside the open transaction. Returns 0, or -1 when producing failed
  * (the transaction must abort). */
 static int handle(struct aggregator *a, rd_kafka_message_t *m)
@@ -511,26 +535,50 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
         rc = dead_letter(a, m, verdict == OP_EVENT_UNAUTHORIZED ? "unauthorized" : "invalid", err);
         goto done;
     }
-    int dup = agg_seen_check_add(s, ev.event_id, op_clock_wall_ms());
-    if (dup < 0) {
-        agg_store_failed(a, "dedup look-up (or out of memory)");
-        return -1;
-    }
-    if (dup) {
-        a->stats.duplicates++;
-        op_log(OP_LOG_DEBUG, "duplicate event_id %s ignored", ev.event_id);
-        rc = 0;
-        goto done;
-    }
-    /* The id reaches the seen topic with the transaction's batch (produce_seen). */
+    int64_t now = op_clock_wall_ms();
+    struct agg_count_rules crules = {a->authz, a->forgotten_before_ms, a->max_future_ms};
     size_t dirty_before = s->n_dirty;
-    if (agg_apply(&a->model, s, &ev) != 0) {
-        agg_store_failed(a, "rollup look-up (or out of memory)");
+    if (agg_count(&a->model, s, &ev, now, &crules, &a->counted) != 0) {
+        agg_store_failed(a, "dedup or rollup look-up (or out of memory)");
         return -1;
     }
     a->n_dirty += s->n_dirty - dirty_before;
-    a->stats.events_counted++;
-    rc = 0;
+    /* The id and its contribution reach the seen topic with the transaction's batch
+     * (produce_seen). */
+    switch (a->counted.outcome) {
+    case AGG_COUNTED:
+        a->stats.events_counted++;
+        break;
+    case AGG_DUPLICATE:
+        a->stats.duplicates++;
+        op_log(OP_LOG_DEBUG, "duplicate event_id %s (correction %" PRId32 ") ignored", ev.event_id,
+               ev.correction);
+        break;
+    case AGG_STALE:
+        a->stats.stale++;
+        op_log(OP_LOG_INFO,
+               "stale: event %s correction %" PRId32 " arrived after correction %" PRId32
+               " was applied; ignored",
+               ev.event_id, ev.correction, a->counted.from);
+        break;
+    case AGG_EXPIRED:
+        a->stats.expired++;
+        rc = dead_letter(a, m, "correction-expired", a->counted.detail);
+        break;
+    case AGG_UNAUTHORIZED:
+        rc = dead_letter(a, m, "unauthorized", a->counted.detail);
+        break;
+    case AGG_CORRECTED:
+    case AGG_RETRACTED:
+        if (a->counted.outcome == AGG_CORRECTED)
+            a->stats.corrections++;
+        else
+            a->stats.retractions++;
+        if (a->counted.from < 0) /* nothing of it counted before: it is counted now */
+            a->stats.events_counted++;
+        rc = produce_audit(a, m, &ev);
+        break;
+    }
 done:
     a->positions[p] = m->offset + 1;
     return rc;
@@ -602,6 +650,17 @@ static void metrics_cb(void *opaque, struct op_buf *out)
          offsetof(struct aggregator_stats, duplicates)},
         {"outreach_aggregator_dead_lettered_total", "events sent to the dead-letter topic",
          offsetof(struct aggregator_stats, dead_lettered)},
+        {"outreach_aggregator_corrections_applied_total",
+         "corrections applied (the event counts with its new figures)",
+         offsetof(struct aggregator_stats, corrections)},
+        {"outreach_aggregator_retractions_total", "retractions applied (the event counts nowhere)",
+         offsetof(struct aggregator_stats, retractions)},
+        {"outreach_aggregator_stale_total",
+         "records ignored because a higher correction of the event was applied",
+         offsetof(struct aggregator_stats, stale)},
+        {"outreach_aggregator_corrections_expired_total",
+         "corrections dead-lettered: the event's contribution was forgotten (dedup horizon)",
+         offsetof(struct aggregator_stats, expired)},
         {"outreach_aggregator_rollups_written_total", "rollup records produced",
          offsetof(struct aggregator_stats, rollups_written)},
         {"outreach_aggregator_transactions_committed_total", "Kafka transactions committed",
@@ -724,6 +783,7 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     a->rollups_topic = op_conf_get(conf, "rollups.topic");
     a->seen_topic = op_conf_get(conf, "seen.topic");
     a->dlq_topic = op_conf_get(conf, "dlq.topic");
+    a->audit_topic = op_conf_get(conf, "audit.topic");
     a->commit_interval_ms = op_conf_get_int(conf, "commit.interval.ms");
     a->horizon_ms = op_conf_get_int(conf, "dedup.horizon.days") * 86400000LL;
     a->max_future_ms = op_conf_get_int(conf, "max.future.skew.s") * 1000LL;
@@ -755,6 +815,12 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         goto fail;
     }
     a->have_rollup_value = 1;
+    a->audit_schema = op_codec_reader(a->codec, "audit");
+    if (!a->audit_schema || avro_generic_value_new(a->audit_schema->iface, &a->audit_value) != 0) {
+        op_set_err(errstr, errstr_size, "audit schema: avro-c: %s", avro_strerror());
+        goto fail;
+    }
+    a->have_audit_value = 1;
 
     char instance[OP_KAFKA_INSTANCE_MAX + 1], txn_id[300];
     if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), instance, sizeof instance, errstr,
@@ -867,6 +933,7 @@ static int open_store(struct aggregator *a)
         return -1;
     }
     a->last_prune_ms = op_clock_wall_ms() - 540000; /* first prune a minute after start */
+    a->forgotten_before_ms = agg_store_forgotten_before(a->store);
     return 0;
 }
 
@@ -883,17 +950,19 @@ static int start(struct aggregator *a)
     const char *const seen_cfg[] = {"cleanup.policy", "compact,delete", "retention.ms", horizon,
                                     NULL};
     const char *const dlq_cfg[] = {"retention.ms", "2592000000", NULL};
+    const char *const audit_cfg[] = {"retention.ms", "-1", NULL}; /* an audit trail is kept */
     struct op_kafka_topic_spec events = {a->events_topic, (int)parts, repl, NULL};
     int n_events = 0;
     if (op_kafka_ensure_topics(a->producer, &events, 1, 60000, &n_events, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "%s", err);
         return -1;
     }
-    struct op_kafka_topic_spec outs[3] = {{a->rollups_topic, n_events, repl, rollup_cfg},
+    struct op_kafka_topic_spec outs[4] = {{a->rollups_topic, n_events, repl, rollup_cfg},
                                           {a->seen_topic, n_events, repl, seen_cfg},
-                                          {a->dlq_topic, n_events, repl, dlq_cfg}};
-    int n_out[3] = {0, 0, 0};
-    if (op_kafka_ensure_topics(a->producer, outs, 3, 60000, n_out, err, sizeof err) != 0) {
+                                          {a->dlq_topic, n_events, repl, dlq_cfg},
+                                          {a->audit_topic, n_events, repl, audit_cfg}};
+    int n_out[4] = {0, 0, 0, 0};
+    if (op_kafka_ensure_topics(a->producer, outs, 4, 60000, n_out, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "%s", err);
         return -1;
     }
@@ -1043,6 +1112,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             }
             if (pruned)
                 op_log(OP_LOG_INFO, "forgot %ld event ids older than the dedup horizon", pruned);
+            a->forgotten_before_ms = agg_store_forgotten_before(a->store);
         }
     }
     op_notify("STOPPING=1");
@@ -1105,6 +1175,8 @@ void aggregator_destroy(struct aggregator *a)
     pthread_mutex_destroy(&a->lock);
     if (a->have_rollup_value)
         avro_value_decref(&a->rollup_value);
+    if (a->have_audit_value)
+        avro_value_decref(&a->audit_value);
     op_buf_free(&a->buf);
     if (a->model_ready)
         agg_model_free(&a->model);

@@ -19,6 +19,7 @@ int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_s
 /* Counters, readable at any time (written by the engine's thread only). */
 struct aggregator_stats {
     uint64_t events_read, events_counted, duplicates, dead_lettered;
+    uint64_t corrections, retractions, stale, expired; /* docs/events.md, Corrections */
     uint64_t rollups_written, txn_committed, txn_aborted, restores;
     uint64_t partitions_restored_full; /* partitions the store could not vouch for */
     int64_t last_restore_ms;           /* duration of the last restore */

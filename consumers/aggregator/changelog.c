@@ -172,9 +172,8 @@ static int put_seen(const char *id, size_t n, int64_t ms, const void *info, size
                     void *opaque)
 {
     struct store_put *sp = opaque;
-    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms, info, len) || store_chunk(sp->a)
-               ? -1
-               : 0;
+    return agg_store_put_seen(sp->a->store, sp->p, id, n, ms, info, len) || store_chunk(sp->a) ? -1
+                                                                                               : 0;
 }
 
 /* Writer thread: the frozen generations, then the changelog offsets they bring the store to.
@@ -435,6 +434,17 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
             full++;
             op_log(OP_LOG_NOTICE, "partition %" PRId32 ": full restore from the topics (%s)", p,
                    why);
+            /* The seen topic no longer starts at 0: its retention (the dedup horizon) deleted
+             * ids, whose contributions are forgotten from now on. */
+            int64_t cut = op_clock_wall_ms() - a->horizon_ms;
+            if (lo[1] > 0 && cut > a->forgotten_before_ms) {
+                if (agg_store_put_forgotten_before(a->store, cut) != 0) {
+                    op_set_err(errstr, errstr_size, "store: %s", agg_store_error(a->store));
+                    rc = -1;
+                    break;
+                }
+                a->forgotten_before_ms = cut;
+            }
         }
         for (int i = 0; i < 2; i++) {
             int64_t from = have ? (rec[i] > lo[i] ? rec[i] : lo[i]) : lo[i];

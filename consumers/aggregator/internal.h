@@ -16,6 +16,7 @@
 #include "health.h"
 #include "regions.h"
 #include "state.h"
+#include "correct.h"
 #include "store.h"
 
 struct aggregator {
@@ -26,7 +27,7 @@ struct aggregator {
     struct agg_model model;
     int model_ready;
     rd_kafka_t *consumer, *producer, *restorer;
-    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic;
+    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic, *audit_topic;
     int partitions;
     struct agg_state **states; /* by partition; NULL when not assigned */
     struct agg_store *store;
@@ -43,6 +44,13 @@ struct aggregator {
     int64_t last_prune_ms;
     avro_value_t rollup_value;
     int have_rollup_value;
+    const struct op_schema *audit_schema;
+    avro_value_t audit_value;
+    int have_audit_value;
+    struct agg_counted counted; /* the outcome of the event being handled */
+    /* Ids counted before this may have been forgotten (see agg_count_rules); kept in the
+     * store, raised by prunes and by restores that found the seen topic truncated. */
+    int64_t forgotten_before_ms;
     struct op_buf buf;
     int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
     int fatal;           /* set from callbacks: leave the loop and exit 1 */

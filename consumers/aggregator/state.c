@@ -335,7 +335,7 @@ static uint16_t month_number(int64_t ms)
 }
 
 /* The window's name into out (at least 11 bytes for day and month), or NULL. */
-static const char *window_name(const struct agg_model *m, int kind, uint16_t w, char *out)
+const char *agg_window_name(const struct agg_model *m, int kind, uint16_t w, char out[11])
 {
     switch (kind) {
     case AGG_DAY:
@@ -353,18 +353,18 @@ static const char *window_name(const struct agg_model *m, int kind, uint16_t w, 
     return NULL;
 }
 
-static const char *const kind_names[AGG_KINDS] = {"DAY", "MONTH", "CAMPAIGN", "ALL"};
+const char *const agg_kind_names[AGG_KINDS] = {"DAY", "MONTH", "CAMPAIGN", "ALL"};
 
 int agg_rollup_key(const struct agg_model *m, const struct agg_rollup *r, char *out,
                    size_t out_size)
 {
     char buf[11];
     int kind = agg_rollup_kind(r);
-    const char *w = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), buf) : NULL;
+    const char *w = kind < AGG_KINDS ? agg_window_name(m, kind, agg_rollup_window(r), buf) : NULL;
     if (!w)
         return -1;
     int len =
-        snprintf(out, out_size, "%s|%s|%06" PRIu32, kind_names[kind], w, agg_rollup_region(r));
+        snprintf(out, out_size, "%s|%s|%06" PRIu32, agg_kind_names[kind], w, agg_rollup_region(r));
     return len < 0 || (size_t)len >= out_size ? -1 : len;
 }
 
@@ -383,6 +383,8 @@ static int dim_add(struct agg_rollup *r, int dim, int sym, int64_t v)
     for (uint16_t i = 0; i < r->n_dims; i++)
         if (r->dims[i].tag == tag) {
             r->dims[i].v += v;
+            if (r->dims[i].v == 0) /* a correction took it back: keep the list sparse */
+                r->dims[i] = r->dims[--r->n_dims];
             return 0;
         }
     if (v == 0)
@@ -423,46 +425,14 @@ static void rollup_free(void *p)
 #define AGG_SCALARS 19
 static int64_t *scalars(struct agg_rollup *r, int64_t *out[AGG_SCALARS])
 {
-    int64_t *list[AGG_SCALARS] = {&r->revision,        &r->event_count,     &r->first_at,
-                                  &r->last_at,         &r->visits,          &r->workers_reached,
-                                  &r->households,      &r->staff,           &r->funding_fen,
-                                  &r->recipients,      &r->surveys,         &r->enterprises,
-                                  &r->respondents,     &r->satisfaction[0], &r->satisfaction[1],
-                                  &r->satisfaction[2], &r->satisfaction[3], &r->satisfaction[4],
-                                  &r->corrections};
+    int64_t *list[AGG_SCALARS] = {
+        &r->revision,        &r->event_count,     &r->first_at,        &r->last_at,
+        &r->visits,          &r->workers_reached, &r->households,      &r->staff,
+        &r->funding_fen,     &r->recipients,      &r->surveys,         &r->enterprises,
+        &r->respondents,     &r->satisfaction[0], &r->satisfaction[1], &r->satisfaction[2],
+        &r->satisfaction[3], &r->satisfaction[4], &r->corrections};
     memcpy(out, list, sizeof list);
     return out[0];
-}
-
-static int put_varint(struct op_buf *b, int64_t v)
-{
-    if (b->cap - b->len < 10 && op_buf_reserve(b, 10) != 0)
-        return -1;
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); /* zigzag, as Avro's long */
-    unsigned char *o = b->data + b->len;
-    while (z > 0x7f) {
-        *o++ = (unsigned char)(z | 0x80);
-        z >>= 7;
-    }
-    *o++ = (unsigned char)z;
-    b->len = (size_t)(o - b->data);
-    return 0;
-}
-
-static int get_varint(const unsigned char **p, const unsigned char *end, int64_t *v)
-{
-    uint64_t z = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
-        if (*p >= end)
-            return -1;
-        unsigned char c = *(*p)++;
-        z |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
-            return 0;
-        }
-    }
-    return -1;
 }
 
 /* First byte of the compact form. Format 1 (stores written before corrections) lacks the
@@ -477,13 +447,13 @@ int agg_rollup_encode(const struct agg_rollup *r, struct op_buf *out)
     if (op_buf_append(out, head, 1) != 0)
         return -1;
     for (int i = 0; i < AGG_SCALARS; i++)
-        if (put_varint(out, *s[i]) != 0)
+        if (op_buf_put_varint(out, *s[i]) != 0)
             return -1;
-    if (put_varint(out, r->n_dims) != 0)
+    if (op_buf_put_varint(out, r->n_dims) != 0)
         return -1;
     for (uint16_t i = 0; i < r->n_dims; i++) {
         head[0] = r->dims[i].tag;
-        if (op_buf_append(out, head, 1) != 0 || put_varint(out, r->dims[i].v) != 0)
+        if (op_buf_append(out, head, 1) != 0 || op_buf_put_varint(out, r->dims[i].v) != 0)
             return -1;
     }
     return 0;
@@ -499,9 +469,9 @@ int agg_rollup_decode(struct agg_rollup *r, const void *data, size_t len)
         return -1;
     int n_scalars = *p++ == 1 ? AGG_SCALARS - 1 : AGG_SCALARS;
     for (int i = 0; i < n_scalars; i++)
-        if (get_varint(&p, end, s[i]) != 0)
+        if (op_varint_get(&p, end, s[i]) != 0)
             return -1;
-    if (get_varint(&p, end, &n) != 0 || n < 0 || n > AGG_DIMS * AGG_DIM)
+    if (op_varint_get(&p, end, &n) != 0 || n < 0 || n > AGG_DIMS * AGG_DIM)
         return -1;
     if (n > 0 && !(r->dims = malloc((size_t)n * sizeof *r->dims)))
         return -1;
@@ -510,7 +480,7 @@ int agg_rollup_decode(struct agg_rollup *r, const void *data, size_t len)
         if (p >= end)
             goto bad;
         uint8_t tag = *p++;
-        if ((tag >> 5) >= AGG_DIMS || get_varint(&p, end, &r->dims[i].v) != 0)
+        if ((tag >> 5) >= AGG_DIMS || op_varint_get(&p, end, &r->dims[i].v) != 0)
             goto bad;
         r->dims[i].tag = tag;
         r->n_dims++;
@@ -549,6 +519,7 @@ void agg_state_destroy(struct agg_state *s)
     op_map_destroy(s->live, rollup_free);
     op_map_destroy(s->seen, NULL);
     op_buf_free(&s->seen_data);
+    op_buf_free(&s->scratch);
     agg_state_thaw(s);
     free(s->dirty);
     free(s);
@@ -626,8 +597,8 @@ int agg_seen_get(struct agg_state *s, const char *event_id, size_t n, struct op_
     return s->backing.get_seen(s->backing.opaque, s->partition, event_id, n, info);
 }
 
-int agg_seen_put(struct agg_state *s, const char *event_id, size_t n, int64_t ms,
-                 const void *info, size_t len)
+int agg_seen_put(struct agg_state *s, const char *event_id, size_t n, int64_t ms, const void *info,
+                 size_t len)
 {
     uintptr_t ref;
     if (!s->seen || seen_append(&s->seen_data, ms, info, len, &ref) != 0)
@@ -697,44 +668,96 @@ static int mark_dirty(struct agg_state *s, struct agg_rollup *r)
     return 0;
 }
 
-static int add_event(struct agg_rollup *r, const struct op_event *ev)
+const char *const agg_delta_names[AGG_DELTAS] = {
+    "event_count", "visits",     "workers_reached", "households",  "staff",
+    "funding_fen", "recipients", "surveys",         "enterprises", "respondents"};
+
+/* What ev adds to a rollup's scalars (sign 1) or takes away (-1), in agg_delta_names order. */
+static void event_deltas(const struct op_event *ev, int sign, int64_t d[AGG_DELTAS])
 {
-    if (r->event_count == 0 || ev->occurred_at < r->first_at)
+    memset(d, 0, AGG_DELTAS * sizeof *d);
+    d[0] = sign;
+    switch (ev->type) {
+    case OP_EVENT_VISIT:
+        d[1] = sign, d[2] = sign * (int64_t)ev->workers_reached;
+        d[3] = sign * (int64_t)ev->households, d[4] = sign * (int64_t)ev->staff;
+        break;
+    case OP_EVENT_FUNDING:
+        d[5] = sign * ev->amount_fen, d[6] = sign * (int64_t)ev->recipients;
+        break;
+    case OP_EVENT_SURVEY:
+        d[7] = sign, d[8] = sign * (int64_t)ev->enterprises, d[9] = sign * (int64_t)ev->respondents;
+        break;
+    }
+}
+
+/* Adds ev to r (sign 1) or takes it away (-1). first/last event times only widen: a
+ * correction or retraction does not narrow them (docs/events.md). */
+static int add_event(struct agg_rollup *r, const struct op_event *ev, int sign)
+{
+    if (sign > 0 && (r->event_count == 0 || ev->occurred_at < r->first_at))
         r->first_at = ev->occurred_at;
-    if (r->event_count == 0 || ev->occurred_at > r->last_at)
+    if (sign > 0 && (r->event_count == 0 || ev->occurred_at > r->last_at))
         r->last_at = ev->occurred_at;
-    r->event_count++;
+    int64_t d[AGG_DELTAS];
+    event_deltas(ev, sign, d);
+    int64_t *scalar[AGG_DELTAS] = {
+        &r->event_count, &r->visits,     &r->workers_reached, &r->households,  &r->staff,
+        &r->funding_fen, &r->recipients, &r->surveys,         &r->enterprises, &r->respondents};
+    for (int i = 0; i < AGG_DELTAS; i++)
+        *scalar[i] += d[i];
     int bad = 0;
     switch (ev->type) {
     case OP_EVENT_VISIT:
-        r->visits++;
-        bad |= dim_add(r, AGG_ACTIVITY, ev->activity, 1);
-        r->workers_reached += ev->workers_reached;
+        bad |= dim_add(r, AGG_ACTIVITY, ev->activity, sign);
         for (int i = 0; i < ev->n_groups; i++)
-            bad |= dim_add(r, AGG_GROUP, ev->groups[i], ev->workers_reached);
-        r->households += ev->households;
-        r->staff += ev->staff;
+            bad |= dim_add(r, AGG_GROUP, ev->groups[i], sign * (int64_t)ev->workers_reached);
         break;
     case OP_EVENT_FUNDING:
-        r->funding_fen += ev->amount_fen;
-        bad |= dim_add(r, AGG_SOURCE, ev->source, ev->amount_fen);
-        bad |= dim_add(r, AGG_PURPOSE, ev->purpose, ev->amount_fen);
-        r->recipients += ev->recipients;
+        bad |= dim_add(r, AGG_SOURCE, ev->source, sign * ev->amount_fen);
+        bad |= dim_add(r, AGG_PURPOSE, ev->purpose, sign * ev->amount_fen);
         break;
     case OP_EVENT_SURVEY:
-        r->surveys++;
-        r->enterprises += ev->enterprises;
-        r->respondents += ev->respondents;
         for (int i = 0; i < 5; i++)
-            r->satisfaction[i] += ev->satisfaction[i];
+            r->satisfaction[i] += sign * (int64_t)ev->satisfaction[i];
         for (int i = 0; i < ev->n_needs; i++)
-            bad |= dim_add(r, AGG_NEED, ev->needs[i].kind, ev->needs[i].count);
+            bad |= dim_add(r, AGG_NEED, ev->needs[i].kind, sign * (int64_t)ev->needs[i].count);
         break;
     }
     return bad ? -1 : 0;
 }
 
-int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_event *ev)
+size_t agg_event_windows(const struct agg_model *m, int64_t occurred_at,
+                         struct agg_window out[AGG_MAX_WINDOWS])
+{
+    size_t nw = 0;
+    out[nw++] = (struct agg_window){AGG_DAY, day_number(occurred_at)};
+    out[nw++] = (struct agg_window){AGG_MONTH, month_number(occurred_at)};
+    out[nw++] = (struct agg_window){AGG_ALL, 0};
+    for (size_t c = 0; c < m->n_campaigns && nw < AGG_MAX_WINDOWS; c++)
+        if (occurred_at >= m->campaigns[c].start_ms && occurred_at < m->campaigns[c].end_ms)
+            out[nw++] = (struct agg_window){AGG_CAMPAIGN, m->campaigns[c].window};
+    return nw;
+}
+
+static int touch_add(struct agg_touch *t, uint64_t id, const int64_t d[AGG_DELTAS])
+{
+    size_t i = 0;
+    while (i < t->n && t->id[i] != id)
+        i++;
+    if (i == t->n) {
+        if (t->n == AGG_MAX_TOUCH)
+            return -1;
+        t->id[t->n] = id;
+        memset(t->d[t->n++], 0, sizeof t->d[0]);
+    }
+    for (int k = 0; k < AGG_DELTAS; k++)
+        t->d[i][k] += d[k];
+    return 0;
+}
+
+int agg_apply_windows(const struct agg_model *m, struct agg_state *s, const struct op_event *ev,
+                      const struct agg_window *w, size_t nw, int sign, struct agg_touch *touch)
 {
     const struct op_region *chain[3];
     size_t levels = op_regions_chain(m->regions, ev->region, chain);
@@ -752,25 +775,35 @@ int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_ev
     for (int i = 0; i < ev->n_needs; i++)
         if (ev->needs[i].kind >= m->n_symbols[AGG_NEED])
             return -1;
-
-    uint16_t windows[AGG_KINDS + 16];
-    int kinds[AGG_KINDS + 16];
-    size_t nw = 0;
-    windows[nw] = day_number(ev->occurred_at), kinds[nw++] = AGG_DAY;
-    windows[nw] = month_number(ev->occurred_at), kinds[nw++] = AGG_MONTH;
-    windows[nw] = 0, kinds[nw++] = AGG_ALL;
-    for (size_t c = 0; c < m->n_campaigns && nw < sizeof windows / sizeof windows[0]; c++)
-        if (ev->occurred_at >= m->campaigns[c].start_ms && ev->occurred_at < m->campaigns[c].end_ms)
-            windows[nw] = m->campaigns[c].window, kinds[nw++] = AGG_CAMPAIGN;
-
-    for (size_t w = 0; w < nw; w++)
+    int64_t d[AGG_DELTAS];
+    event_deltas(ev, sign, d);
+    for (size_t i = 0; i < nw; i++)
         for (size_t l = 0; l < levels; l++) {
-            struct agg_rollup *r =
-                rollup_get(s, agg_rollup_id(kinds[w], windows[w], chain[l]->code));
-            if (!r || mark_dirty(s, r) != 0 || add_event(r, ev) != 0)
+            uint64_t id = agg_rollup_id(w[i].kind, w[i].number, chain[l]->code);
+            struct agg_rollup *r = rollup_get(s, id);
+            if (!r || mark_dirty(s, r) != 0 || add_event(r, ev, sign) != 0 ||
+                (touch && touch_add(touch, id, d) != 0))
                 return -1;
         }
     return 0;
+}
+
+int agg_touch_count_correction(struct agg_state *s, const struct agg_touch *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        struct agg_rollup *r = rollup_get(s, t->id[i]);
+        if (!r || mark_dirty(s, r) != 0)
+            return -1;
+        r->corrections++;
+    }
+    return 0;
+}
+
+int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_event *ev)
+{
+    struct agg_window w[AGG_MAX_WINDOWS];
+    size_t nw = agg_event_windows(m, ev->occurred_at, w);
+    return agg_apply_windows(m, s, ev, w, nw, 1, NULL);
 }
 
 int agg_take_dirty(struct agg_state *s, int (*cb)(struct agg_rollup *r, void *opaque), void *opaque)
@@ -1025,7 +1058,7 @@ static int names_of(const struct agg_model *m, const struct agg_rollup *r, char 
 {
     int kind = agg_rollup_kind(r);
     *reg = op_regions_find(m->regions, agg_rollup_region(r));
-    *window = kind < AGG_KINDS ? window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
+    *window = kind < AGG_KINDS ? agg_window_name(m, kind, agg_rollup_window(r), wbuf) : NULL;
     if (!*reg || !*window) {
         op_set_err(errstr, errstr_size, "rollup %016" PRIx64 ": unknown region or window", r->id);
         return -1;
@@ -1066,7 +1099,7 @@ int agg_rollup_to_value(const struct agg_model *m, const struct agg_rollup *r, a
             bad = set_long(&sat, s_names[i], r->satisfaction[i]);
     }
     if (bad) {
-        op_set_err(errstr, errstr_size, "rollup %s|%s|%s: avro-c: %s", kind_names[kind], window,
+        op_set_err(errstr, errstr_size, "rollup %s|%s|%s: avro-c: %s", agg_kind_names[kind], window,
                    region, avro_strerror());
         return -1;
     }
@@ -1198,7 +1231,7 @@ fail:
 
 static int put_string(struct op_buf *b, const char *str, size_t n)
 {
-    return put_varint(b, (int64_t)n) || op_buf_append(b, str, n) ? -1 : 0;
+    return op_buf_put_varint(b, (int64_t)n) || op_buf_append(b, str, n) ? -1 : 0;
 }
 
 /* A dimension's values by symbol, from the sparse list. */
@@ -1214,12 +1247,12 @@ static int put_map(struct op_buf *b, const int64_t *vals, const char *const *sym
     int64_t count = 0;
     for (int i = 0; i < n; i++)
         count += vals[i] != 0;
-    if (count && put_varint(b, count))
+    if (count && op_buf_put_varint(b, count))
         return -1;
     for (int i = 0; i < n; i++)
-        if (vals[i] && (put_string(b, syms[i], strlen(syms[i])) || put_varint(b, vals[i])))
+        if (vals[i] && (put_string(b, syms[i], strlen(syms[i])) || op_buf_put_varint(b, vals[i])))
             return -1;
-    return put_varint(b, 0); /* end of blocks */
+    return op_buf_put_varint(b, 0); /* end of blocks */
 }
 
 int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro_value_t *scratch,
@@ -1247,23 +1280,24 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
         head[2 + i] = (unsigned char)(m->rollup->fingerprint >> (8 * i));
     int bad =
         op_buf_reserve(out, 256) || op_buf_append(out, head, sizeof head) ||
-        put_varint(out, m->kind_index[kind]) || put_string(out, window, strlen(window)) ||
-        put_string(out, region, (size_t)rl) || put_varint(out, m->level_index[reg->level]) ||
-        put_varint(out, r->revision) || put_varint(out, r->event_count) ||
-        put_varint(out, r->first_at) || put_varint(out, r->last_at) || put_varint(out, r->visits) ||
+        op_buf_put_varint(out, m->kind_index[kind]) || put_string(out, window, strlen(window)) ||
+        put_string(out, region, (size_t)rl) || op_buf_put_varint(out, m->level_index[reg->level]) ||
+        op_buf_put_varint(out, r->revision) || op_buf_put_varint(out, r->event_count) ||
+        op_buf_put_varint(out, r->first_at) || op_buf_put_varint(out, r->last_at) ||
+        op_buf_put_varint(out, r->visits) ||
         put_map(out, vals[AGG_ACTIVITY], m->symbols[AGG_ACTIVITY], m->n_symbols[AGG_ACTIVITY]) ||
-        put_varint(out, r->workers_reached) ||
+        op_buf_put_varint(out, r->workers_reached) ||
         put_map(out, vals[AGG_GROUP], m->symbols[AGG_GROUP], m->n_symbols[AGG_GROUP]) ||
-        put_varint(out, r->households) || put_varint(out, r->staff) ||
-        put_varint(out, r->funding_fen) ||
+        op_buf_put_varint(out, r->households) || op_buf_put_varint(out, r->staff) ||
+        op_buf_put_varint(out, r->funding_fen) ||
         put_map(out, vals[AGG_SOURCE], m->symbols[AGG_SOURCE], m->n_symbols[AGG_SOURCE]) ||
         put_map(out, vals[AGG_PURPOSE], m->symbols[AGG_PURPOSE], m->n_symbols[AGG_PURPOSE]) ||
-        put_varint(out, r->recipients) || put_varint(out, r->surveys) ||
-        put_varint(out, r->enterprises) || put_varint(out, r->respondents);
+        op_buf_put_varint(out, r->recipients) || op_buf_put_varint(out, r->surveys) ||
+        op_buf_put_varint(out, r->enterprises) || op_buf_put_varint(out, r->respondents);
     for (int i = 0; !bad && i < 5; i++)
-        bad = put_varint(out, r->satisfaction[i]);
+        bad = op_buf_put_varint(out, r->satisfaction[i]);
     if (bad || put_map(out, vals[AGG_NEED], m->symbols[AGG_NEED], m->n_symbols[AGG_NEED]) ||
-        put_varint(out, r->corrections)) {
+        op_buf_put_varint(out, r->corrections)) {
         op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }

@@ -104,6 +104,7 @@ struct agg_state {
     struct op_buf frozen_seen_data;
     struct agg_rollup **dirty;
     size_t n_dirty, cap_dirty;
+    struct op_buf scratch; /* a seen record being read or written (correct.c) */
 };
 
 /* Builds the model from the default codec's schemas. campaigns is "NAME:YYYY-MM-DD:YYYY-MM-DD"
@@ -165,13 +166,51 @@ int agg_seen_get(struct agg_state *s, const char *event_id, size_t n, struct op_
                  int64_t *ms);
 /* Records (or replaces, in the working set) event_id's entry. 0 or -1 (allocation, or a
  * record over 65535 bytes). */
-int agg_seen_put(struct agg_state *s, const char *event_id, size_t n, int64_t ms,
-                 const void *info, size_t len);
+int agg_seen_put(struct agg_state *s, const char *event_id, size_t n, int64_t ms, const void *info,
+                 size_t len);
 
 /* Adds a valid event to every window and every level of its region; touched rollups get
  * revision + 1 once per take_dirty cycle and join the dirty list. 0 or -1 (allocation or
  * storage failure). */
 int agg_apply(const struct agg_model *m, struct agg_state *s, const struct op_event *ev);
+
+/* A window an event counts in: its kind and number (day and month numbers, a campaign's
+ * interned number, 0 for ALL). */
+struct agg_window {
+    int kind;
+    uint16_t number;
+};
+#define AGG_MAX_WINDOWS (AGG_KINDS + 16)
+/* The windows an event that occurred at occurred_at counts in under the model's campaigns;
+ * returns how many (at most AGG_MAX_WINDOWS). */
+size_t agg_event_windows(const struct agg_model *m, int64_t occurred_at,
+                         struct agg_window out[AGG_MAX_WINDOWS]);
+
+/* The scalar figures a correction's audit entry reports, by rollup field name. */
+#define AGG_DELTAS 10
+extern const char *const agg_delta_names[AGG_DELTAS];
+extern const char *const agg_kind_names[AGG_KINDS]; /* "DAY", "MONTH", "CAMPAIGN", "ALL" */
+
+/* Rollups an event's changes touched, each with the sum of its scalar changes. */
+#define AGG_MAX_TOUCH (2 * AGG_MAX_WINDOWS * 3)
+struct agg_touch {
+    size_t n;
+    uint64_t id[AGG_MAX_TOUCH];
+    int64_t d[AGG_MAX_TOUCH][AGG_DELTAS];
+};
+
+/* Adds (sign 1) or takes away (sign -1) ev's figures in windows w[0..nw) at every level of
+ * ev->region, as agg_apply; with touch, records each rollup and its changes there. 0 or -1
+ * (allocation or storage failure, or an enum outside the model). */
+int agg_apply_windows(const struct agg_model *m, struct agg_state *s, const struct op_event *ev,
+                      const struct agg_window *w, size_t nw, int sign, struct agg_touch *touch);
+
+/* Counts one more correction in every rollup of t. 0 or -1. */
+int agg_touch_count_correction(struct agg_state *s, const struct agg_touch *t);
+
+/* The name of window number w of a kind: "YYYY-MM-DD", "YYYY-MM", the campaign, "all"; out
+ * holds computed names. NULL when the number is unknown. */
+const char *agg_window_name(const struct agg_model *m, int kind, uint16_t w, char out[11]);
 
 /* Hands the dirty rollups to cb (in the order they became dirty) and clears the list. Stops
  * at and returns the first non-zero cb result; then the remaining stay dirty. */

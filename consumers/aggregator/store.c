@@ -512,6 +512,26 @@ int agg_store_put_window(struct agg_store *st, uint16_t window, const char *name
     return put(st, st->meta, &k, &v, "write window name");
 }
 
+int64_t agg_store_forgotten_before(struct agg_store *st)
+{
+    char v[32];
+    MDB_txn *t = reader(st);
+    int64_t ms = 0;
+    if (t && meta_get(t, st->meta, "forgotten.before", v, sizeof v) == 0)
+        ms = strtoll(v, NULL, 10);
+    if (t && (st->write_elsewhere || !st->write))
+        reader_done(st);
+    return ms;
+}
+
+int agg_store_put_forgotten_before(struct agg_store *st, int64_t ms)
+{
+    char v[32];
+    snprintf(v, sizeof v, "%" PRId64, ms);
+    MDB_val k = text("forgotten.before"), val = text(v);
+    return put(st, st->meta, &k, &val, "write forgotten.before");
+}
+
 /* ---- rollups and seen ids --------------------------------------------------------------- */
 
 int agg_store_get_rollup(struct agg_store *st, int32_t p, uint64_t id, struct agg_rollup *out)
@@ -652,6 +672,12 @@ long agg_store_prune_seen(struct agg_store *st, int64_t cutoff_ms)
     if (rc && rc != MDB_NOTFOUND) {
         agg_store_abort(st);
         return fail(st, "prune", rc);
+    }
+    /* What was removed is forgotten: a correction of it can no longer be applied. */
+    if (removed > 0 && cutoff_ms > agg_store_forgotten_before(st) &&
+        agg_store_put_forgotten_before(st, cutoff_ms) != 0) {
+        agg_store_abort(st);
+        return -1;
     }
     return agg_store_commit(st) == 0 ? removed : -1;
 }

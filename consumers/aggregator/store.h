@@ -74,6 +74,11 @@ size_t agg_store_pending(const struct agg_store *st);
 int agg_store_commit(struct agg_store *st);
 void agg_store_abort(struct agg_store *st);
 
+/* The time before which counted ids may have been forgotten (pruned, or lost to the seen
+ * topic's retention before a restore): 0 when none was. The put is part of the open write. */
+int64_t agg_store_forgotten_before(struct agg_store *st);
+int agg_store_put_forgotten_before(struct agg_store *st, int64_t ms);
+
 /* Deletes ids first seen before cutoff_ms (own write transaction). Returns how many, or -1. */
 long agg_store_prune_seen(struct agg_store *st, int64_t cutoff_ms);
 
