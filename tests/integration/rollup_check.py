@@ -4,8 +4,14 @@ files (JSON Lines or CSV as the producer reads them) with its own code, decodes 
 topic dump (outreach-codec dump output) with fastavro, and compares them field by field.
 
 Usage: rollup_check.py --dump DUMP.jsonl --regions schemas/regions.csv
-                       --campaign "NAME:YYYY-MM-DD:YYYY-MM-DD" [--schema schemas/rollup.v1.avsc]
+                       --campaign "NAME:YYYY-MM-DD:YYYY-MM-DD" [--schemas schemas]
                        [--min-revision-key KEY=N]... EVENTS_FILE...
+Events are taken in file order (files in the order given). Corrections (docs/events.md) follow
+the rules as written there: per event_id the highest `correction` counts; the same
+(event_id, correction) again changes nothing, a lower one is stale; a retraction takes the
+event out of every window and level; each applied correction or retraction adds 1 to
+`corrections` of every rollup it changed (old and new windows and regions), and
+first/last_event_at widen with every version applied, never narrow.
 Exit 0 when every rollup equals the reference and every parent equals the sum of its
 children plus the events filed at the parent itself; 1 with the differences otherwise."""
 import argparse
@@ -16,7 +22,11 @@ import io
 import json
 import sys
 
+import glob
+import os
+
 import fastavro
+import fastavro.schema
 
 TZ = datetime.timezone(datetime.timedelta(hours=8))
 SUM_FIELDS = ["event_count", "visits", "workers_reached", "households", "staff", "funding_fen",
@@ -43,7 +53,8 @@ def read_events(path):
             for row in csv.DictReader(f):
                 e = {k: v for k, v in row.items() if v not in ("", None)}
                 for k in ("workers_reached", "households", "staff", "amount_fen", "recipients",
-                          "enterprises", "respondents", "s1", "s2", "s3", "s4", "s5"):
+                          "enterprises", "respondents", "s1", "s2", "s3", "s4", "s5",
+                          "correction"):
                     if k in e:
                         e[k] = int(e[k])
                 if "target_groups" in e:
@@ -103,48 +114,71 @@ def empty(kind, window, region, level):
          "satisfaction": {k: 0 for k in ("s1", "s2", "s3", "s4", "s5")}}
     for f in SUM_FIELDS:
         r[f] = 0
+    r["corrections"] = 0
     for f in MAP_FIELDS:
         r[f] = collections.Counter()
     return r
 
 
-def add(r, e, t):
+def add(r, e, t, sign=1):
+    """Adds event e (occurred at t) to rollup r, or takes it away with sign -1."""
     occ = t
-    r["first_event_at"] = occ if r["first_event_at"] is None else min(r["first_event_at"], occ)
-    r["last_event_at"] = occ if r["last_event_at"] is None else max(r["last_event_at"], occ)
-    r["event_count"] += 1
+    if sign > 0:
+        r["first_event_at"] = occ if r["first_event_at"] is None else min(r["first_event_at"], occ)
+        r["last_event_at"] = occ if r["last_event_at"] is None else max(r["last_event_at"], occ)
+    r["event_count"] += sign
     typ = e["type"]
     if typ == "visit":
-        r["visits"] += 1
-        r["visits_by_activity"][e["activity"]] += 1
+        r["visits"] += sign
+        r["visits_by_activity"][e["activity"]] += sign
         wr = e.get("workers_reached", 0)
-        r["workers_reached"] += wr
+        r["workers_reached"] += sign * wr
         for g in e.get("target_groups", []):
-            r["workers_by_group"][g] += wr
-        r["households"] += e.get("households", 0)
-        r["staff"] += e.get("staff", 0)
+            r["workers_by_group"][g] += sign * wr
+        r["households"] += sign * e.get("households", 0)
+        r["staff"] += sign * e.get("staff", 0)
     elif typ == "funding":
         amt = e["amount_fen"]
-        r["funding_fen"] += amt
-        r["funding_by_source_fen"][e["source"]] += amt
-        r["funding_by_purpose_fen"][e["purpose"]] += amt
-        r["recipients"] += e.get("recipients", 0)
+        r["funding_fen"] += sign * amt
+        r["funding_by_source_fen"][e["source"]] += sign * amt
+        r["funding_by_purpose_fen"][e["purpose"]] += sign * amt
+        r["recipients"] += sign * e.get("recipients", 0)
     elif typ == "survey":
-        r["surveys"] += 1
-        r["enterprises"] += e.get("enterprises", 0)
-        r["respondents"] += e.get("respondents", 0)
+        r["surveys"] += sign
+        r["enterprises"] += sign * e.get("enterprises", 0)
+        r["respondents"] += sign * e.get("respondents", 0)
         for k, v in e.get("satisfaction", {}).items():
-            r["satisfaction"][k] += v
+            r["satisfaction"][k] += sign * v
         for n in e.get("needs", []):
-            r["needs"][n["need"]] += n["count"]
+            r["needs"][n["need"]] += sign * n["count"]
     else:
         raise ValueError("unknown type %r" % typ)
 
 
+def truthy(v):
+    """retracted as JSON (true/false) or a CSV cell (true/false, 1/0, 是/否)."""
+    if isinstance(v, bool):
+        return v
+    return str(v).strip().lower() in ("true", "1", "是")
+
+
 def reference(files, regions, campaigns):
-    seen = set()
+    counted = {}  # event_id -> (correction, event or None when retracted, t)
     rollups = {}
     own = {}  # the same, but each event only at the region it names
+
+    def apply(e, t, sign, touched):
+        for kind, win in windows(t, campaigns):
+            for code in chain(regions, e["region"]):
+                key = "%s|%s|%s" % (kind, win, code)
+                if key not in rollups:
+                    rollups[key] = empty(kind, win, code, regions[code][0])
+                add(rollups[key], e, t, sign)
+                touched.add(key)
+            key = "%s|%s|%s" % (kind, win, e["region"])
+            if key not in own:
+                own[key] = empty(kind, win, e["region"], regions[e["region"]][0])
+            add(own[key], e, t, sign)
 
     for path in files:
         for e in read_events(path):
@@ -153,25 +187,34 @@ def reference(files, regions, campaigns):
                 # The producer derives ids from content: a record repeated verbatim is the
                 # same event, different content a different one.
                 eid = "content:" + json.dumps(e, sort_keys=True, ensure_ascii=False)
-            if eid in seen:
-                continue
-            seen.add(eid)
+            corr = int(e.get("correction", 0) or 0)
+            retracted = truthy(e.get("retracted", False))
+            prev = counted.get(eid)
+            if prev is not None and corr <= prev[0]:
+                continue  # a duplicate, or stale
+            touched = set()
+            if prev is not None and prev[1] is not None:
+                apply(prev[1], prev[2], -1, touched)
             t = parse_time(e["occurred_at"])
-            for kind, win in windows(t, campaigns):
-                for code in chain(regions, e["region"]):
-                    key = "%s|%s|%s" % (kind, win, code)
-                    if key not in rollups:
-                        rollups[key] = empty(kind, win, code, regions[code][0])
-                    add(rollups[key], e, t)
-                key = "%s|%s|%s" % (kind, win, e["region"])
-                if key not in own:
-                    own[key] = empty(kind, win, e["region"], regions[e["region"]][0])
-                add(own[key], e, t)
-    return rollups, own, len(seen)
+            if not retracted:
+                apply(e, t, 1, touched)
+            if corr > 0:
+                for key in touched:
+                    rollups[key]["corrections"] += 1
+            counted[eid] = (corr, None if retracted else e, t)
+    return rollups, own, len(counted)
 
 
-def decode_dump(path, schema_path):
-    schema = fastavro.parse_schema(json.load(open(schema_path)))
+def decode_dump(path, schema_dir):
+    """The latest value of every key, each decoded with its writer schema (by fingerprint)
+    and read as the newest rollup schema (fields a writer lacks take their default)."""
+    writers = {}
+    for p in sorted(glob.glob(os.path.join(schema_dir, "rollup.v*.avsc"))):
+        parsed = fastavro.parse_schema(json.load(open(p)))
+        canon = fastavro.schema.to_parsing_canonical_form(parsed)
+        fp = fastavro.schema.fingerprint(canon, "CRC-64-AVRO")
+        writers[bytes.fromhex(fp)] = (int(p.rsplit(".v", 1)[1].split(".")[0]), parsed)
+    reader = max(writers.values(), key=lambda v: v[0])[1]
     latest = {}
     with open(path) as f:
         for line in f:
@@ -182,7 +225,9 @@ def decode_dump(path, schema_path):
                 continue
             if raw[:2] != b"\xc3\x01":
                 raise SystemExit("rollup %s: not single-object encoded" % m["key"])
-            rec = fastavro.schemaless_reader(io.BytesIO(raw[10:]), schema)
+            if raw[2:10] not in writers:
+                raise SystemExit("rollup %s: unknown writer schema %s" % (m["key"], raw[2:10].hex()))
+            rec = fastavro.schemaless_reader(io.BytesIO(raw[10:]), writers[raw[2:10]][1], reader)
             for f in ("first_event_at", "last_event_at"):  # fastavro returns datetimes
                 if isinstance(rec[f], datetime.datetime):
                     rec[f] = round(rec[f].timestamp() * 1000)
@@ -206,7 +251,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dump", required=True)
     ap.add_argument("--regions", required=True)
-    ap.add_argument("--schema", default="schemas/rollup.v1.avsc")
+    ap.add_argument("--schemas", default="schemas", help="directory of rollup.vN.avsc")
     ap.add_argument("--campaign", action="append", default=[])
     ap.add_argument("--expect-events", type=int, help="distinct event ids the files must hold")
     ap.add_argument("--min-revision", action="append", default=[],
@@ -222,7 +267,7 @@ def main():
         campaigns.append((name, start, end))
     regions = load_regions(a.regions)
     want, own, n_events = reference(a.files, regions, campaigns)
-    got = decode_dump(a.dump, a.schema)
+    got = decode_dump(a.dump, a.schemas)
     problems = []
     if a.expect_events is not None and n_events != a.expect_events:
         problems.append("input holds %d distinct events, expected %d" % (n_events, a.expect_events))
