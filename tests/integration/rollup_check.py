@@ -164,6 +164,7 @@ def truthy(v):
 
 def reference(files, regions, campaigns):
     counted = {}  # event_id -> (correction, event or None when retracted, t)
+    applied = []  # (event_id, correction, retracted) of every applied correction, in order
     rollups = {}
     own = {}  # the same, but each event only at the region it names
 
@@ -201,7 +202,9 @@ def reference(files, regions, campaigns):
             if corr > 0:
                 for key in touched:
                     rollups[key]["corrections"] += 1
+                applied.append((eid, corr, retracted))
             counted[eid] = (corr, None if retracted else e, t)
+    reference.applied = applied
     return rollups, own, len(counted)
 
 
@@ -256,6 +259,8 @@ def main():
     ap.add_argument("--expect-events", type=int, help="distinct event ids the files must hold")
     ap.add_argument("--min-revision", action="append", default=[],
                     help="KEY=N: that rollup's revision must be at least N")
+    ap.add_argument("--audit", help="dump of the audit topic: it must hold each applied "
+                    "correction of the reference exactly once, and nothing else")
     ap.add_argument("files", nargs="+")
     a = ap.parse_args()
     campaigns = []
@@ -311,6 +316,18 @@ def main():
             if {k: v for k, v in total.items() if v} != p[f]:
                 problems.append("%s: %s != children + own events" % (pkey, f))
         checked_parents += 1
+    if a.audit:
+        schema = fastavro.parse_schema(json.load(open(os.path.join(a.schemas, "audit.v1.avsc"))))
+        got_audit = collections.Counter()
+        for line in open(a.audit):
+            m = json.loads(line)
+            e = fastavro.schemaless_reader(io.BytesIO(bytes.fromhex(m["hex"])[10:]), schema)
+            got_audit[(e["event_id"], e["correction_to"], e["retracted"])] += 1
+        want_audit = collections.Counter(reference.applied)
+        if got_audit != want_audit:
+            problems.append("audit: %d entries, reference %d; missing %r; extra or repeated %r"
+                            % (sum(got_audit.values()), sum(want_audit.values()),
+                               list(want_audit - got_audit)[:5], list(got_audit - want_audit)[:5]))
     for spec in a.min_revision:
         key, n = spec.rsplit("=", 1)
         if key not in got or got[key]["revision"] < int(n):
