@@ -695,9 +695,10 @@ static void event_deltas(const struct op_event *ev, int sign, int64_t d[AGG_DELT
  * correction or retraction does not narrow them (docs/events.md). */
 static int add_event(struct agg_rollup *r, const struct op_event *ev, int sign)
 {
-    if (sign > 0 && (r->event_count == 0 || ev->occurred_at < r->first_at))
+    /* 0: no event yet (times are after 2000); a rollup a retraction emptied keeps its span. */
+    if (sign > 0 && (r->first_at == 0 || ev->occurred_at < r->first_at))
         r->first_at = ev->occurred_at;
-    if (sign > 0 && (r->event_count == 0 || ev->occurred_at > r->last_at))
+    if (sign > 0 && (r->last_at == 0 || ev->occurred_at > r->last_at))
         r->last_at = ev->occurred_at;
     int64_t d[AGG_DELTAS];
     event_deltas(ev, sign, d);

@@ -280,6 +280,15 @@ static void test_region_and_time_move(void **state)
     assert_int_equal(count(f, s, &later, &c), AGG_CORRECTED);
     assert_int_equal(funding_at(f, s, AGG_DAY, 650103), 0); /* the old day emptied */
     assert_int_equal(funding_at(f, s, AGG_ALL, 650103), 1200);
+    /* first/last event times widen with every version applied and never narrow, also
+     * across an emptied rollup: a new event an hour later leaves first_at at T0. */
+    struct agg_rollup *day = get(f, s, AGG_DAY, NULL, 650103);
+    assert_int_equal(day->event_count, 0);
+    struct op_event next = funding("f-3b", 650103, 1, 0);
+    next.occurred_at = next.reported_at = T0 + 3600000;
+    assert_int_equal(count(f, s, &next, &c), AGG_COUNTED);
+    assert_true(day->first_at == T0);
+    assert_true(day->last_at == T0 + 3600000);
     agg_state_destroy(s);
 }
 
