@@ -568,6 +568,9 @@ static int handle(struct aggregator *a, rd_kafka_message_t *m)
     case AGG_UNAUTHORIZED:
         rc = dead_letter(a, m, "unauthorized", a->counted.detail);
         break;
+    case AGG_TYPE_CHANGED:
+        rc = dead_letter(a, m, "invalid", a->counted.detail);
+        break;
     case AGG_CORRECTED:
     case AGG_RETRACTED:
         if (a->counted.outcome == AGG_CORRECTED)

@@ -58,8 +58,8 @@ static int add_change(const struct agg_model *m, avro_value_t *changes, uint64_t
     struct agg_rollup key = {.id = id};
     char wbuf[11], region[12];
     int kind = agg_rollup_kind(&key);
-    const char *window = kind < AGG_KINDS ? agg_window_name(m, kind, agg_rollup_window(&key), wbuf)
-                                          : NULL;
+    const char *window =
+        kind < AGG_KINDS ? agg_window_name(m, kind, agg_rollup_window(&key), wbuf) : NULL;
     const struct op_region *reg = op_regions_find(m->regions, agg_rollup_region(&key));
     if (!window || !reg)
         return -1;

@@ -21,7 +21,7 @@
 int agg_record_encode(const struct op_event *ev, const struct agg_window *w, size_t nw,
                       struct op_buf *out)
 {
-    int64_t head[] = {RECORD_FORMAT,    ev->correction,  ev->retracted != 0, ev->type,
+    int64_t head[] = {RECORD_FORMAT,       ev->correction,  ev->retracted != 0, ev->type,
                       (int64_t)ev->region, ev->occurred_at, (int64_t)nw};
     int bad = 0;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
@@ -188,6 +188,13 @@ int agg_count(const struct agg_model *m, struct agg_state *s, const struct op_ev
             out->from = prev.ev.correction;
             return 0;
         }
+        if (ev->type != prev.ev.type) {
+            out->outcome = AGG_TYPE_CHANGED;
+            snprintf(out->detail, sizeof out->detail,
+                     "type: event %.128s is a %s; a correction cannot change the record type",
+                     ev->event_id, op_event_type_name(prev.ev.type));
+            return 0;
+        }
         if (rules->authz && !op_authz_check(rules->authz, ev->agency_id, prev.ev.region)) {
             out->outcome = AGG_UNAUTHORIZED;
             snprintf(out->detail, sizeof out->detail,
@@ -220,6 +227,8 @@ int agg_count(const struct agg_model *m, struct agg_state *s, const struct op_ev
         return -1;
     if (touch)
         touch_sort(touch);
-    out->outcome = ev->correction == 0 ? AGG_COUNTED : ev->retracted ? AGG_RETRACTED : AGG_CORRECTED;
+    out->outcome = ev->correction == 0 ? AGG_COUNTED
+                   : ev->retracted     ? AGG_RETRACTED
+                                       : AGG_CORRECTED;
     return 0;
 }

@@ -13,13 +13,14 @@
 
 /* What counting one valid event did. */
 enum agg_outcome {
-    AGG_COUNTED = 0,   /* an original report, first seen: counted */
-    AGG_DUPLICATE,     /* this (event_id, correction) was seen before: nothing changed */
-    AGG_STALE,         /* a lower correction than the one that counts: nothing changed */
-    AGG_CORRECTED,     /* a correction now counts instead of what counted before */
-    AGG_RETRACTED,     /* a retraction: the event counts nowhere now */
-    AGG_EXPIRED,       /* a correction whose original may have been forgotten: dead letter */
-    AGG_UNAUTHORIZED   /* a correction by an agency not authorised for the old region */
+    AGG_COUNTED = 0,  /* an original report, first seen: counted */
+    AGG_DUPLICATE,    /* this (event_id, correction) was seen before: nothing changed */
+    AGG_STALE,        /* a lower correction than the one that counts: nothing changed */
+    AGG_CORRECTED,    /* a correction now counts instead of what counted before */
+    AGG_RETRACTED,    /* a retraction: the event counts nowhere now */
+    AGG_EXPIRED,      /* a correction whose original may have been forgotten: dead letter */
+    AGG_UNAUTHORIZED, /* a correction by an agency not authorised for the old region */
+    AGG_TYPE_CHANGED  /* a correction of another record type than the event: dead letter */
 };
 
 /* The rules agg_count applies beyond op_event_validate's. */
@@ -39,7 +40,7 @@ struct agg_counted {
     int32_t from;
     uint32_t old_region;
     struct agg_touch touch;
-    char detail[400]; /* why, for AGG_EXPIRED and AGG_UNAUTHORIZED */
+    char detail[400]; /* why, for the dead-letter outcomes */
 };
 
 /* Counts a valid event ev in s (at now_ms): applies the rules of docs/events.md

@@ -16,14 +16,8 @@ aggc() {
     agg "$name" "$prefix" -X audit.topic="$prefix.audit" -X authz.default=deny \
         -X agency.XJ.regions=65 -X agency.YN.regions=53 -X agency.TS.regions=650102 "$@"
 }
-publish1() { # one conversion thread: the file order is the order the aggregator sees
-    local prefix=$1 rc=0
-    shift
-    bin/outreach-producer -X bootstrap.servers="$B" -X events.topic="$prefix.events" \
-        -X authz.default=allow -X topic.partitions=4 -X producer.threads=1 -q "$@" \
-        >>"$WORK/producer.log" 2>&1 || rc=$?
-    [ "$rc" -eq 0 ] || fail "producer exited $rc"
-}
+# One conversion thread: the file order is the order the aggregator sees.
+publish1() { PUBLISH_ARGS="-X producer.threads=1" publish "$@"; }
 dump() { bin/outreach-codec dump -X bootstrap.servers="$B" "$1" >"$2" 2>>"$WORK/dump.log"; }
 # wait_metric PORT EXPR: until the metrics satisfy EXPR (30 s).
 wait_metric() {
@@ -60,9 +54,11 @@ cat >"$WORK/late.jsonl" <<EOF
 {"type":"funding","event_id":"e-1",$T,"agency_id":"XJ","region":"650102","amount_fen":9000,$F}
 {"type":"funding","event_id":"f-1",$T,"agency_id":"YN","region":"530102","amount_fen":40000000000,$F}
 EOF
-# TS may report for 650102 only: moving u-1 out of 650103 is not its to do.
+# TS may report for 650102 only: moving u-1 out of 650103 is not its to do; and a
+# correction cannot turn a funding event into a visit.
 cat >"$WORK/rogue.jsonl" <<EOF
 {"type":"funding","event_id":"u-1",$T,"agency_id":"TS","region":"650102","amount_fen":1,$F,"correction":1,"correction_reason":"x"}
+{"type":"visit","event_id":"f-2",$T,"agency_id":"XJ","region":"650103","workers_reached":1,$V,"correction":1,"correction_reason":"类型填错"}
 EOF
 aggc c1 "$P" -X instance.id="c1-$RUN" -X health.listen=127.0.0.1:0
 HP=$(health_port c1)
@@ -82,7 +78,7 @@ dump "$P.rollups" "$WORK/after-dup.jsonl"
 cmp -s "$WORK/after-fix.jsonl" "$WORK/after-dup.jsonl" || fail "re-sent corrections changed rollups"
 publish1 "$P" "$WORK/late.jsonl" "$WORK/rogue.jsonl"
 wait_metric "$HP" 'm["outreach_aggregator_stale_total"] == 2'
-wait_metric "$HP" 'm["outreach_aggregator_dead_lettered_total"] == 1'
+wait_metric "$HP" 'm["outreach_aggregator_dead_lettered_total"] == 2'
 check "$P" 60 "$WORK/base.jsonl" "$WORK/fix.jsonl" "$WORK/fix.jsonl" "$WORK/late.jsonl"
 metrics_check "$HP" 'm["outreach_aggregator_corrections_applied_total"] == 4' \
     'm["outreach_aggregator_retractions_total"] == 1' \
@@ -125,11 +121,12 @@ EOF
 dump "$P.dlq" "$WORK/dlq.jsonl"
 "$PY" - "$WORK/dlq.jsonl" <<'EOF' || fail "dead letters"
 import json, sys
-dl = [json.loads(l) for l in open(sys.argv[1])]
-assert len(dl) == 1, dl
-h = dl[0]["headers"]
+dl = [json.loads(l)["headers"] for l in open(sys.argv[1])]
+assert len(dl) == 2, dl
+h = dl[0]
 assert h["dlq.reason"] == "unauthorized" and "650103" in h["dlq.error"], h
-print("corrections: the unauthorised correction is a dead letter:", h["dlq.error"])
+assert dl[1]["dlq.reason"] == "invalid" and "record type" in dl[1]["dlq.error"], dl[1]
+print("corrections: dead letters:", h["dlq.error"], "/", dl[1]["dlq.error"])
 EOF
 dump "$P.audit" "$WORK/audit.jsonl"
 check "$P" 30 "$WORK/base.jsonl" "$WORK/fix.jsonl" "$WORK/fix.jsonl" "$WORK/late.jsonl" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The aggregator's local state store under faults, against a real broker: the process dies
 # (as kill -9 would leave it) between the Kafka commit and the store commit, in the middle of
-# a store write, and right after it; the store file is truncated and overwritten with
+# a store write, and right after it, with corrections and retractions in the input; the store file is truncated and overwritten with
 # garbage. Every time the restart must end with rollups equal to the independent reference
 # (tests/integration/rollup_check.py), restoring from the store + changelog tail where the
 # store is sound and in full, with the reason logged, where it is not.
@@ -30,7 +30,9 @@ last_restore() { grep "restored .* rollup records" "$WORK/$1.log" | tail -1; }
 
 echo "== 1. death between the Kafka commit and the store commit, and inside a store write"
 P=store1.$RUN
-bin/outreach-gen --seed 601 --events 30000 >"$WORK/f.jsonl"
+# With corrections and retractions mixed in: their records go through the same store writes.
+bin/outreach-gen --seed 601 --events 30000 --correct-rate 0.05 --retract-rate 0.02 >"$WORK/f.jsonl"
+export PUBLISH_ARGS="-X producer.threads=1" # the file order, as rollup_check.py applies it
 agg f "$P" -X instance.id="f-$RUN"
 wait_ready f
 kill -TERM "$AGG_PID"; wait "$AGG_PID" || true # topics exist now: publish while nobody runs

@@ -47,12 +47,16 @@ wait_ready() {
     fail "$1 never became ready"
 }
 
-# publish PREFIX FILE...: through the real producer.
+# publish PREFIX FILE...: through the real producer; $PUBLISH_ARGS are added (e.g. -X
+# producer.threads=1 where files hold corrections: then the aggregator sees the file order,
+# the order rollup_check.py applies them in).
 publish() {
     local prefix=$1 rc=0
     shift
+    # shellcheck disable=SC2086 # PUBLISH_ARGS is a list of words
     bin/outreach-producer -X bootstrap.servers="$B" -X events.topic="$prefix.events" \
-        -X authz.default=allow -X topic.partitions=4 -q "$@" >>"$WORK/producer.log" 2>&1 || rc=$?
+        -X authz.default=allow -X topic.partitions=4 ${PUBLISH_ARGS:-} -q "$@" \
+        >>"$WORK/producer.log" 2>&1 || rc=$?
     [ "$rc" -eq 0 ] || fail "producer exited $rc"
 }
 

@@ -306,6 +306,11 @@ static void test_unauthorized_for_old_region(void **state)
     assert_non_null(strstr(c.detail, "650103"));
     assert_int_equal(funding_at(f, s, AGG_ALL, 650103), 1000);
     assert_int_equal(funding_at(f, s, AGG_ALL, 650000), 1000);
+    /* A correction cannot change the record type. */
+    struct op_event as_visit = visit("f-4", 650103, 1, 1);
+    assert_int_equal(count(f, s, &as_visit, &c), AGG_TYPE_CHANGED);
+    assert_non_null(strstr(c.detail, "funding"));
+    assert_int_equal(funding_at(f, s, AGG_ALL, 650103), 1000);
     /* Nothing was recorded: the same correction by an authorised office still applies. */
     fix.agency_id = "XJ";
     assert_int_equal(count(f, s, &fix, &c), AGG_CORRECTED);
