@@ -22,6 +22,10 @@ const struct producer_alias producer_aliases[] = {
     {"活动名称", "campaign", NULL},
     {"专项活动", "campaign", NULL},
     {"备注", "note", NULL},
+    /* corrections (visit.v3, funding.v3, survey.v2) */
+    {"更正次数", "correction", NULL},
+    {"撤回", "retracted", NULL},
+    {"更正原因", "correction_reason", NULL},
     /* visit */
     {"活动类型", "activity", NULL},
     {"服务对象", "target_groups", NULL},

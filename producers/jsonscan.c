@@ -18,7 +18,7 @@
 #define JS_MAX_DEPTH 8
 #define JS_MAX_SYMBOLS 64
 
-enum js_kind { JS_STRING, JS_INT, JS_LONG, JS_TS, JS_ENUM, JS_UNION, JS_ARRAY, JS_RECORD };
+enum js_kind { JS_STRING, JS_INT, JS_LONG, JS_TS, JS_ENUM, JS_UNION, JS_ARRAY, JS_RECORD, JS_BOOL };
 
 struct js_field;
 
@@ -120,6 +120,9 @@ struct js_type {
     struct js_node *root; /* NULL: this type always takes the generic path */
     int ev[EV_N];
     int note; /* field number of the optional free-text note (v2, nullable), or -1 */
+    /* Field numbers of correction (int), retracted (boolean) and correction_reason (nullable
+     * string): visit.v3, funding.v3, survey.v2; -1 when the reader schema has none. */
+    int correction, retracted, reason;
 };
 
 struct producer_jscan {
@@ -199,6 +202,11 @@ static int from_default(struct producer_jscan *js, const struct js_node *nd, jso
             return -1;
         v->i = sym_index(nd, json_string_value(j), json_string_length(j));
         return v->i < 0 ? -1 : 0;
+    case JS_BOOL:
+        if (!json_is_boolean(j))
+            return -1;
+        v->i = json_is_true(j);
+        return 0;
     case JS_UNION: {
         if (json_is_null(j)) {
             v->first = NULL;
@@ -326,6 +334,8 @@ static struct js_node *build(struct producer_jscan *js, const struct op_schema *
         nd->kind = JS_INT;
     else if (is_avro_int64(s))
         nd->kind = ts ? JS_TS : JS_LONG;
+    else if (is_avro_boolean(s))
+        nd->kind = JS_BOOL;
     else if (is_avro_enum(s)) {
         nd->kind = JS_ENUM;
         nd->nsym = avro_schema_enum_number_of_symbols(s);
@@ -384,6 +394,22 @@ struct producer_jscan *producer_jscan_new(const struct producer_conv *conv)
                      (fn->kind == JS_UNION && fn->inner->kind == JS_STRING)))
                     ty->note = (int)k;
             }
+            ty->correction = ty->retracted = ty->reason = -1;
+            for (size_t k = 0; k < root->nf; k++) {
+                const struct js_node *fn = root->f[k].node;
+                const char *fname = root->f[k].name;
+                if (!strcmp(fname, "correction") && fn->kind == JS_INT)
+                    ty->correction = (int)k;
+                else if (!strcmp(fname, "retracted") && fn->kind == JS_BOOL)
+                    ty->retracted = (int)k;
+                else if (!strcmp(fname, "correction_reason") && fn->kind == JS_UNION &&
+                         fn->inner->kind == JS_STRING)
+                    ty->reason = (int)k;
+            }
+            /* All three or none, as op_event_from_value reads them. */
+            if ((ty->correction < 0) != (ty->retracted < 0) ||
+                (ty->correction < 0) != (ty->reason < 0))
+                root = NULL;
             for (int e = 0; e < EV_N; e++) {
                 ty->ev[e] = -1;
                 for (size_t k = 0; k < root->nf; k++)
@@ -724,6 +750,16 @@ static const char *value(struct producer_jscan *js, const struct js_node *nd, co
         v->i = sym_index(nd, s, n);
         return v->i < 0 ? NULL : p;
     }
+    case JS_BOOL:
+        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+            v->i = 1;
+            return p + 4;
+        }
+        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+            v->i = 0;
+            return p + 5;
+        }
+        return NULL;
     case JS_UNION:
         if (*p == 'n') {
             if (end - p < 4 || memcmp(p, "null", 4) != 0)
@@ -809,6 +845,9 @@ static int encode(struct op_buf *b, const struct js_node *nd, const struct js_va
         put_varint(&w, v->i);
         b->len = (size_t)(w - b->data);
         return 0;
+    case JS_BOOL: /* one byte, 0 or 1 (not a varint) */
+        b->data[b->len++] = v->i ? 1 : 0;
+        return 0;
     case JS_UNION:
         put_varint(&w, v->first ? nd->other_index : nd->null_index);
         b->len = (size_t)(w - b->data);
@@ -844,6 +883,7 @@ static int same(const struct js_node *nd, const struct js_val *v, const struct j
     case JS_LONG:
     case JS_TS:
     case JS_ENUM:
+    case JS_BOOL:
         return v->i == d->i;
     case JS_UNION:
         if (!d->first)
@@ -940,6 +980,8 @@ static int canon(struct op_buf *b, const struct js_node *nd, const struct js_val
     case JS_ENUM: {
         return put_str(b, nd->sym[v->i], nd->symlen[v->i]);
     }
+    case JS_BOOL:
+        return v->i ? put(b, "true", 4) : put(b, "false", 5);
     case JS_UNION:
         return v->first ? canon(b, nd->inner, v->first, 0) : put(b, "null", 4);
     case JS_ARRAY:
@@ -1075,7 +1117,17 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
         note = note->first;
     if (note && !note->s)
         note = NULL;
-    if (keep_str(js, &fv[ty->ev[EV_ID]], &o_id) ||
+    /* Corrections, as op_event_from_value reads them (correction_reason NULL when null). */
+    const struct js_val *why = ty->reason >= 0 ? fv[ty->reason].first : NULL;
+    size_t o_why = 0;
+    if (ty->correction >= 0) {
+        ev->correction = (int32_t)fv[ty->correction].i;
+        ev->retracted = fv[ty->retracted].i != 0;
+    }
+    /* A correction names the event it corrects: the generic path says so. */
+    if (derive && ev->correction > 0)
+        return 0;
+    if (keep_str(js, &fv[ty->ev[EV_ID]], &o_id) || (why && keep_str(js, why, &o_why)) ||
         keep_str(js, &fv[ty->ev[EV_AGENCY]], &o_agency) ||
         keep_str(js, &fv[ty->ev[EV_REGION]], &o_region) ||
         (camp && keep_str(js, camp, &o_campaign)) || (note && keep_str(js, note, &o_note)))
@@ -1086,6 +1138,7 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
     ev->region_text = base + o_region;
     ev->campaign = camp ? base + o_campaign : NULL;
     ev->note = note ? base + o_note : NULL;
+    ev->correction_reason = why ? base + o_why : NULL;
     ev->occurred_at = fv[ty->ev[EV_OCCURRED]].i;
     ev->reported_at = fv[ty->ev[EV_REPORTED]].i;
     if (op_regions_parse_code(ev->region_text, &ev->region) != 0)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "aliases.h"
 #include "avrojson.h"
@@ -572,6 +573,15 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
     }
     if (op_event_from_value(&out->ev, s, v, field, field_size, reason, reason_size) != 0)
         return -1;
+    /* A derived id hashes the content, correction included: it could never name the event
+     * being corrected, and the correction would be counted as one more event. */
+    if (derive && out->ev.correction > 0) {
+        say(field, field_size, "event_id");
+        say(reason, reason_size,
+            "required when correction > 0: the id of the event corrected (for a derived id, "
+            "see the --receipt of its publication)");
+        return -1;
+    }
     struct op_event_rules rules = {conv->regions, conv->authz, now_ms, conv->max_future_ms};
     if (op_event_validate(&out->ev, &rules, field, field_size, reason, reason_size) !=
         OP_EVENT_VALID)
@@ -864,6 +874,21 @@ static int parse_int(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
+/* A boolean cell: true/false (any case, as spreadsheets write TRUE), 1/0, 是/否. 1, 0, or -1
+ * when it is none of these. */
+static int cell_bool(const char *s, size_t n)
+{
+    static const char *const yes[] = {"true", "1", "\xE6\x98\xAF" /* 是 */};
+    static const char *const no[] = {"false", "0", "\xE5\x90\xA6" /* 否 */};
+    for (size_t i = 0; i < 3; i++) {
+        if (strlen(yes[i]) == n && strncasecmp(s, yes[i], n) == 0)
+            return 1;
+        if (strlen(no[i]) == n && strncasecmp(s, no[i], n) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 /* One scalar cell as the JSON value of schema s (NULL with field/reason on error). */
 static json_t *cell_scalar(avro_schema_t s, int ts, const char *path, const char *text, size_t n,
                            char *field, size_t field_size, char *reason, size_t reason_size)
@@ -882,6 +907,16 @@ static json_t *cell_scalar(avro_schema_t s, int ts, const char *path, const char
     trim(&text, &n);
     if (is_avro_enum(s))
         return json_stringn(text, n);
+    if (is_avro_boolean(s)) {
+        int b = cell_bool(text, n);
+        if (b >= 0)
+            return json_boolean(b);
+        say(field, field_size, "%s", path);
+        say(reason, reason_size,
+            "\"%.*s\" is not a boolean (write true or false, 1 or 0, 是 or 否)", clip(text, n, 40),
+            text);
+        return NULL;
+    }
     if (is_avro_int32(s) || is_avro_int64(s)) {
         int64_t v;
         if (parse_int(text, n, &v) == 0)

@@ -127,6 +127,10 @@ static void compare(struct fx *f, const char *line, size_t len)
     same_str(x->agency_id, y->agency_id, "agency_id", shown);
     same_str(x->region_text, y->region_text, "region", shown);
     same_str(x->campaign, y->campaign, "campaign", shown);
+    same_str(x->note, y->note, "note", shown);
+    same_str(x->correction_reason, y->correction_reason, "correction_reason", shown);
+    assert_int_equal(x->correction, y->correction);
+    assert_int_equal(x->retracted, y->retracted);
     assert_int_equal(x->type, y->type);
     assert_int_equal(x->occurred_at, y->occurred_at);
     assert_int_equal(x->reported_at, y->reported_at);
@@ -232,7 +236,16 @@ static const char *const inserts[] = {" ",
                                       "\"satisfaction\":{\"s1\":1},",
                                       "\"needs\":[{\"need\":\"HOUSING\",\"count\":2}],",
                                       "\"target_groups\":[\"SANITATION\",\"SANITATION\"],",
-                                      "123456789012345678901,"};
+                                      "123456789012345678901,",
+                                      "\"correction\":2,",
+                                      "\"correction\":\"2\",",
+                                      "\"retracted\":true,",
+                                      "\"retracted\":false,",
+                                      "\"retracted\":1,",
+                                      "\"correction_reason\":\"金额录入错误\",",
+                                      "\"correction_reason\":null,",
+                                      "\"correction\":1,\"correction_reason\":\"区县填错\",",
+                                      "false,"};
 
 static void mutate_and_compare(struct fx *f, const char *line, size_t len)
 {
@@ -367,6 +380,43 @@ static void test_shapes(void **state)
         "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"ACFTU-530000\",\"region\":"
         "\"110101\",\"amount_fen\":5,\"source\":\"GOVERNMENT\",\"purpose\":\"GOODS\","
         "\"recipients\":1,\"target_group\":\"OTHER\"}",
+        /* corrections: a fix, a retraction, their defaults written out, and the rules */
+        "{\"type\":\"funding\",\"event_id\":\"f\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"530622\","
+        "\"amount_fen\":400000000,\"source\":\"GOVERNMENT\",\"purpose\":\"GOODS\","
+        "\"recipients\":1,\"target_group\":\"OTHER\",\"correction\":1,\"correction_reason\":"
+        "\"金额录入错误\"}",
+        "{\"type\":\"visit\",\"event_id\":\"a\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"530622\","
+        "\"activity\":\"FORUM\",\"target_groups\":[\"OTHER\"],\"workers_reached\":1,"
+        "\"households\":0,\"staff\":1,\"correction\":3,\"retracted\":true,"
+        "\"correction_reason\":\"重复上报\\n见附件\"}",
+        "{\"type\":\"visit\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"530622\","
+        "\"activity\":\"FORUM\",\"target_groups\":[\"OTHER\"],\"workers_reached\":1,"
+        "\"households\":0,\"staff\":1,\"correction\":0,\"retracted\":false,"
+        "\"correction_reason\":null}",
+        "{\"type\":\"survey\",\"event_id\":\"s\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"370212\","
+        "\"method\":\"FORUM\",\"enterprises\":1,\"respondents\":9,\"topic\":\"HEALTH\","
+        "\"satisfaction\":{},\"needs\":[],\"correction\":2,\"correction_reason\":\"区县填错\"}",
+        /* derived id with a correction; retracted without a correction; no reason; negative */
+        "{\"type\":\"survey\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"370212\","
+        "\"method\":\"FORUM\",\"enterprises\":1,\"respondents\":9,\"topic\":\"HEALTH\","
+        "\"satisfaction\":{},\"needs\":[],\"correction\":2,\"correction_reason\":\"区县填错\"}",
+        "{\"type\":\"survey\",\"event_id\":\"s\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"370212\","
+        "\"method\":\"FORUM\",\"enterprises\":1,\"respondents\":9,\"topic\":\"HEALTH\","
+        "\"satisfaction\":{},\"needs\":[],\"retracted\":true}",
+        "{\"type\":\"survey\",\"event_id\":\"s\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"370212\","
+        "\"method\":\"FORUM\",\"enterprises\":1,\"respondents\":9,\"topic\":\"HEALTH\","
+        "\"satisfaction\":{},\"needs\":[],\"correction\":1,\"correction_reason\":\"\"}",
+        "{\"type\":\"survey\",\"event_id\":\"s\",\"occurred_at\":\"2025-01-06T10:00:00Z\","
+        "\"reported_at\":\"2025-01-06T10:00:00Z\",\"agency_id\":\"X\",\"region\":\"370212\","
+        "\"method\":\"FORUM\",\"enterprises\":1,\"respondents\":9,\"topic\":\"HEALTH\","
+        "\"satisfaction\":{},\"needs\":[],\"correction\":-1}",
         "{\"type\":\"\"}",
         "{\"type\":\"parade\"}",
         "{\"type\":1}",
@@ -375,9 +425,11 @@ static void test_shapes(void **state)
         "{}",
         "{\"type\":\"visit\"}x",
     };
+    uint64_t valid0 = f->valid;
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         compare_s(f, lines[i]);
-    assert_true(f->conv.n_fast >= 5);
+    assert_true(f->conv.n_fast >= 9);
+    assert_int_equal(f->valid - valid0, 10); /* 6 of the first ones, then 4 corrections */
 }
 
 /* With --type visit: records without "type" take the fast path, a late "type" does not. */
