@@ -1245,7 +1245,7 @@ static void test_check_run_csv(void **state)
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, NULL);
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, NULL};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
     producer_publish(p, in, "in.csv", &sink, &f, &run);
@@ -1311,7 +1311,7 @@ static void test_check_run_csv_bad_cells(void **state)
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, "1024");
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, NULL};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
     producer_publish(p, in, "b.csv", &sink, &f, &run);
@@ -1367,7 +1367,7 @@ static void test_check_run_bad_header_and_jsonl(void **state)
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, NULL);
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, NULL};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
     producer_publish(p, in, "h.csv", &sink, &f, &run);
