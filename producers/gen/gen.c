@@ -22,6 +22,11 @@
 #define ANCHOR_PCT 4
 /* Retries before an id-less event that keeps colliding with an earlier one gets an id. */
 #define UNIQUE_TRIES 64
+/* Originals held back behind their correction (out of order), at most. */
+#define PENDING_CAP 64
+/* Event limits of common/event.h that a ×10 correction must respect. */
+#define COUNT_MAX 10000000
+#define AMOUNT_MAX INT64_C(100000000000)
 
 enum ev_type { T_VISIT, T_FUNDING, T_SURVEY };
 
@@ -312,12 +317,25 @@ static const uint16_t hour_weight[24] = {0, 0, 0, 0, 0, 0, 0, 1, 4, 9, 10, 8,
 
 /* ---- the event ---------------------------------------------------------------------------- */
 
+/* Why a correction was made (struct event.why): what it changed, or a retraction's reason. */
+#define WHY_AMOUNT 1u
+#define WHY_COUNT 2u
+#define WHY_REGION 4u
+#define WHY_TIME 8u
+#define WHY_RETRACT 0x80u /* | index into retract_reasons */
+
+static const char *const fix_reasons[4] = {"金额录入错误", "人数录入错误", "区县填错",
+                                           "活动日期填错"};
+static const char *const retract_reasons[3] = {"重复上报", "活动未举办", "误报"};
+
 /* One event as drawn. Presentation choices (null or omitted campaign, v2 fields written or
  * not) are part of it, so a duplicate re-renders to the same bytes. */
 struct event {
     uint8_t type, has_id, has_v2, campaign_null, late, outside;
-    uint8_t level; /* of region: enum op_region_level */
-    int8_t note;   /* index into notes, -1 for none */
+    uint8_t level;          /* of region: enum op_region_level */
+    int8_t note;            /* index into notes, -1 for none */
+    uint8_t retracted, why; /* corrections: WHY_* */
+    int32_t correction;     /* 0: the original report */
     uint64_t seq;
     int64_t occurred, reported; /* Shanghai wall-clock seconds since 1970-01-01T00:00 */
     uint32_t agency, region;
@@ -372,7 +390,21 @@ struct gen {
 
     struct event *ring; /* the last RING_CAP originals, for duplicates */
     size_t ring_n, ring_pos;
-    uint64_t *keys; /* content keys of id-less events: open addressing, 0 = empty */
+
+    /* Corrections (--correct-rate, --retract-rate): one draw per line, [0, thr_correct) a
+     * correction, [thr_correct, thr_fix_end) a retraction. */
+    int corrections; /* either rate > 0: also the CSV's three correction columns */
+    uint64_t thr_correct, thr_fix_end;
+    struct hist {
+        struct event first, last; /* the original and the last version sent */
+        int32_t max;              /* highest correction sent */
+    } * hist;                     /* the last RING_CAP originals with an event_id */
+    size_t hist_n, hist_pos;
+    struct event pending[PENDING_CAP]; /* originals held back behind their correction */
+    uint64_t pending_due[PENDING_CAP]; /* written once this many lines are out */
+    size_t npending;
+    struct event fix; /* the correction line being written */
+    uint64_t *keys;   /* content keys of id-less events: open addressing, 0 = empty */
     size_t keys_cap, keys_n;
 
     uint64_t seq;
@@ -590,6 +622,10 @@ static const struct opt_def {
      "share without event_id (the producer derives it)"},
     {"outside-rate", "P", OPT_RATE, offsetof(struct gen_opts, outside_rate), "0.1",
      "share in the 150 days before or 60 after the window"},
+    {"correct-rate", "P", OPT_RATE, offsetof(struct gen_opts, correct_rate), "0",
+     "share of lines correcting one of the last 4096 events with an event_id (see CORRECTIONS)"},
+    {"retract-rate", "P", OPT_RATE, offsetof(struct gen_opts, retract_rate), "0",
+     "share of lines retracting one of them (retracted: true)"},
 };
 #define OPT_COUNT (sizeof opt_defs / sizeof opt_defs[0])
 
@@ -726,6 +762,10 @@ int gen_opts_check(const struct gen_opts *opts, char *errstr, size_t errstr_size
     }
     if (!(opts->types & GEN_TYPE_ALL)) {
         snprintf(errstr, errstr_size, "--types: no type selected");
+        return -1;
+    }
+    if (opts->correct_rate + opts->retract_rate > 1.0) {
+        snprintf(errstr, errstr_size, "--correct-rate and --retract-rate add up to more than 1");
         return -1;
     }
     return 0;
@@ -1388,10 +1428,10 @@ static int keys_insert(struct gen *g, uint64_t key)
     return 1;
 }
 
-static void make_original(struct gen *g, struct event *ev)
+static void make_original(struct gen *g, struct event *ev, int force_id)
 {
     uint64_t seq = ++g->seq;
-    int has_id = !rng_chance(&g->rng, g->thr_noid);
+    int has_id = force_id || !rng_chance(&g->rng, g->thr_noid);
     for (int tries = 0;; tries++) {
         memset(ev, 0, sizeof *ev);
         ev->seq = seq;
@@ -1414,6 +1454,193 @@ static void make_original(struct gen *g, struct event *ev)
     g->st.late += ev->late;
     g->st.outside += ev->outside;
     g->st.no_id += !ev->has_id;
+}
+
+/* ---- corrections and retractions --------------------------------------------------------- */
+
+/* The region index of an office by its code (offices are in code order), or -1. */
+static long office_index(const struct gen *g, uint32_t code)
+{
+    size_t lo = 0, hi = g->noffices;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint32_t c = region_at(g, g->offices[mid])->code;
+        if (c == code)
+            return (long)g->offices[mid];
+        if (c < code)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* ×10 or ÷10, as in 4亿 typed for 4000万, within the limits of common/event.h. */
+static int64_t scale10(struct gen *g, int64_t v, int64_t max)
+{
+    if (rng_pct(&g->rng, 50) && v <= max / 10)
+        return v * 10;
+    return v / 10;
+}
+
+/* Changes some of the amount or counts, the region (to another one the same office may
+ * report for) and occurred_at (by 1 to 5 days), and reports it again later. */
+static void fix_event(struct gen *g, struct event *ev)
+{
+    struct rng *r = &g->rng;
+    unsigned want = 0, why = 0;
+    if (rng_pct(r, 60))
+        want |= WHY_COUNT;
+    if (rng_pct(r, 30))
+        want |= WHY_REGION;
+    if (rng_pct(r, 30))
+        want |= WHY_TIME;
+    if (want & WHY_REGION) {
+        long oi = office_index(g, ev->agency);
+        for (int tries = 0; oi >= 0 && tries < 8; tries++) {
+            const struct op_region *reg = region_at(g, pick_region(g, (size_t)oi));
+            if (reg->code != ev->region) {
+                ev->region = reg->code;
+                ev->level = (uint8_t)reg->level;
+                why |= WHY_REGION;
+                break;
+            }
+        }
+    }
+    if (want & WHY_TIME) {
+        int64_t days = rng_range(r, 1, 5);
+        ev->occurred += (rng_pct(r, 50) ? days : -days) * 86400;
+        why |= WHY_TIME;
+    }
+    if ((want & WHY_COUNT) || !why) {
+        if (ev->type == T_FUNDING) {
+            ev->f.amount = scale10(g, ev->f.amount, AMOUNT_MAX);
+            why |= WHY_AMOUNT;
+        } else if (ev->type == T_VISIT) {
+            ev->v.workers = (int32_t)scale10(g, ev->v.workers, COUNT_MAX);
+            why |= WHY_COUNT;
+        } else {
+            int32_t answers = 0;
+            for (int i = 0; i < 5; i++)
+                answers += ev->s.sat[i];
+            if (rng_pct(r, 50) && ev->s.respondents <= COUNT_MAX / 10 &&
+                ev->s.enterprises <= COUNT_MAX / 10) {
+                ev->s.respondents *= 10;
+                ev->s.enterprises *= 10;
+            } else {
+                ev->s.enterprises /= 10;
+                if (answers <= ev->s.respondents / 10) /* s1+…+s5 <= respondents */
+                    ev->s.respondents /= 10;
+            }
+            why |= WHY_COUNT;
+        }
+    }
+    int64_t base = ev->reported > ev->occurred ? ev->reported : ev->occurred;
+    ev->reported = base + rng_range(r, 1, 72) * 3600 + rng_range(r, 0, 59) * 60;
+    ev->why = (uint8_t)why;
+    ev->retracted = 0;
+}
+
+/* A history entry: uniformly among the last RING_CAP, or (prefer) one already corrected. */
+static struct hist *pick_hist(struct gen *g, int prefer_corrected, int32_t min_max)
+{
+    struct hist *h = NULL;
+    for (int tries = 0; tries < (prefer_corrected ? 256 : 1); tries++) {
+        h = &g->hist[(g->hist_pos + RING_CAP - 1 - rng_range(&g->rng, 0, (uint32_t)g->hist_n - 1)) %
+                     RING_CAP];
+        if (h->max >= min_max)
+            return h;
+    }
+    return prefer_corrected && min_max > 0 ? NULL : h;
+}
+
+static struct hist *hist_push(struct gen *g, const struct event *ev)
+{
+    struct hist *h = &g->hist[g->hist_pos];
+    h->first = h->last = *ev;
+    h->max = 0;
+    g->hist_pos = (g->hist_pos + 1) % RING_CAP;
+    if (g->hist_n < RING_CAP)
+        g->hist_n++;
+    return h;
+}
+
+/* A correction line: mostly the next correction of an event, with some exact repeats, stale
+ * (lower) numbers and corrections written before their original. */
+static const struct event *make_correction(struct gen *g)
+{
+    struct event *out = &g->fix;
+    struct hist *h;
+    uint32_t x = rng_range(&g->rng, 0, 99);
+    if (x < 10) { /* the last version sent, again: a duplicate */
+        h = pick_hist(g, 1, 1);
+        if (!h)
+            h = pick_hist(g, 0, 0);
+        *out = h->last;
+        g->st.correction_dups++;
+        return out;
+    }
+    if (x < 15 && (h = pick_hist(g, 1, 1)) != NULL) { /* an older number: stale */
+        if (h->max >= 2) {
+            *out = h->last;
+            fix_event(g, out);
+            out->correction = (int32_t)rng_range(&g->rng, 1, (uint32_t)h->max - 1);
+        } else {
+            *out = h->first; /* the original, sent again after its correction */
+        }
+        g->st.stale++;
+        return out;
+    }
+    if (x >= 15 && x < 20 && g->npending < PENDING_CAP) {
+        /* Out of order: the correction of a new event first, its original a few lines on. */
+        size_t k = g->npending++;
+        make_original(g, &g->pending[k], 1);
+        g->pending_due[k] = g->st.events + 1 + rng_range(&g->rng, 1, 50);
+        h = hist_push(g, &g->pending[k]);
+        *out = h->first;
+        fix_event(g, out);
+        out->correction = h->max = 1;
+        h->last = *out;
+        g->st.out_of_order++;
+        return out;
+    }
+    h = pick_hist(g, 0, 0);
+    *out = h->last;
+    fix_event(g, out); /* a retracted event is reinstated */
+    out->correction = ++h->max;
+    h->last = *out;
+    g->st.corrections++;
+    return out;
+}
+
+/* A retraction: the last version of an event, withdrawn, with the next number. */
+static const struct event *make_retraction(struct gen *g)
+{
+    struct hist *h = pick_hist(g, 0, 0);
+    struct event *out = &g->fix;
+    *out = h->last;
+    out->correction = ++h->max;
+    out->retracted = 1;
+    out->why = (uint8_t)(WHY_RETRACT | rng_range(&g->rng, 0, 2));
+    out->reported += rng_range(&g->rng, 1, 72) * 3600;
+    h->last = *out;
+    g->st.retractions++;
+    return out;
+}
+
+/* The correction_reason of ev: the retraction's, or what the correction changed. */
+static void reason_text(const struct event *ev, char *buf, size_t size)
+{
+    if (ev->why & WHY_RETRACT) {
+        snprintf(buf, size, "%s", retract_reasons[(ev->why & 0x7f) % 3]);
+        return;
+    }
+    size_t n = 0;
+    buf[0] = 0;
+    for (unsigned b = 0; b < 4; b++)
+        if (ev->why & (1u << b))
+            n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "；" : "",
+                                  fix_reasons[b]);
 }
 
 /* ---- rendering --------------------------------------------------------------------------- */
@@ -1670,13 +1897,26 @@ static void render_jsonl(const struct gen *g, const struct event *ev, struct out
         PUTS(o, ",\"note\":");
         put_jstr(o, notes[ev->note]);
     }
+    if (ev->correction > 0) { /* an original leaves the v3 fields at their defaults */
+        char why[128];
+        reason_text(ev, why, sizeof why);
+        PUTS(o, ",\"correction\":");
+        put_i64(o, ev->correction);
+        if (ev->retracted)
+            PUTS(o, ",\"retracted\":true");
+        PUTS(o, ",\"correction_reason\":");
+        put_jstr(o, why);
+    }
     PUTS(o, "}\n");
 }
 
-#define CSV_HEADER                                                                                 \
+#define CSV_COLUMNS                                                                                \
     "type,event_id,occurred_at,reported_at,agency_id,region,campaign,activity,target_groups,"      \
     "workers_reached,households,staff,amount_fen,source,purpose,recipients,target_group,"          \
-    "method,enterprises,respondents,topic,s1,s2,s3,s4,s5,needs\n"
+    "method,enterprises,respondents,topic,s1,s2,s3,s4,s5,needs"
+#define CSV_HEADER CSV_COLUMNS "\n"
+/* With --correct-rate or --retract-rate: three more columns. */
+#define CSV_HEADER_FIX CSV_COLUMNS ",correction,retracted,correction_reason\n"
 
 static void render_csv(const struct gen *g, const struct event *ev, struct out *o)
 {
@@ -1711,7 +1951,7 @@ static void render_csv(const struct gen *g, const struct event *ev, struct out *
         put_i64(o, ev->v.households);
         PUTS(o, ",");
         put_i64(o, ev->v.staff);
-        PUTS(o, ",,,,,,,,,,,,,,,\n"); /* 5 funding + 10 survey cells */
+        PUTS(o, ",,,,,,,,,,,,,,,"); /* 5 funding + 10 survey cells */
     } else if (ev->type == T_FUNDING) {
         PUTS(o, ",,,,,,"); /* 5 visit cells */
         put_i64(o, ev->f.amount);
@@ -1723,7 +1963,7 @@ static void render_csv(const struct gen *g, const struct event *ev, struct out *
         put_i64(o, ev->f.recipients);
         PUTS(o, ",");
         put_str(o, grp_sym[ev->f.group]);
-        PUTS(o, ",,,,,,,,,,\n"); /* 10 survey cells */
+        PUTS(o, ",,,,,,,,,,"); /* 10 survey cells */
     } else {
         PUTS(o, ",,,,,,,,,,,"); /* 5 visit + 5 funding cells */
         put_str(o, met_sym[ev->s.method]);
@@ -1745,8 +1985,22 @@ static void render_csv(const struct gen *g, const struct event *ev, struct out *
             PUTS(o, ":");
             put_i64(o, ev->s.counts[i]);
         }
-        PUTS(o, "\n");
     }
+    if (g->corrections) {
+        PUTS(o, ",");
+        if (ev->correction > 0) {
+            char why[128];
+            reason_text(ev, why, sizeof why);
+            put_i64(o, ev->correction);
+            PUTS(o, ",");
+            if (ev->retracted)
+                PUTS(o, "true");
+            PUTS(o, ",");
+            put_cstr(o, why);
+        } else
+            PUTS(o, ",,");
+    }
+    PUTS(o, "\n");
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
@@ -1871,12 +2125,17 @@ struct gen *gen_new(const struct gen_opts *opts, const struct op_regions *regs, 
     g->thr_late = rate_threshold(opts->late_rate);
     g->thr_noid = rate_threshold(opts->no_id_rate);
     g->thr_outside = rate_threshold(opts->outside_rate);
+    g->thr_correct = rate_threshold(opts->correct_rate);
+    g->thr_fix_end = g->thr_correct + rate_threshold(opts->retract_rate);
+    g->corrections = g->thr_fix_end > 0;
     g->campaign_first = days_from_civil(2024, 12, 20);
     g->campaign_last = days_from_civil(2025, 2, 12);
 
     g->desc_end = malloc((g->nregions ? g->nregions : 1) * sizeof *g->desc_end);
     g->ring = malloc(RING_CAP * sizeof *g->ring);
-    if (!g->desc_end || !g->ring) {
+    if (g->corrections)
+        g->hist = malloc(RING_CAP * sizeof *g->hist);
+    if (!g->desc_end || !g->ring || (g->corrections && !g->hist)) {
         snprintf(errstr, errstr_size, "out of memory");
         goto cleanup;
     }
@@ -1915,6 +2174,7 @@ void gen_destroy(struct gen *g)
         free(g->by_level[l]);
     free(g->cum);
     free(g->ring);
+    free(g->hist);
     free(g->keys);
     free(g);
 }
@@ -1925,22 +2185,43 @@ int gen_next(struct gen *g, const char **line, size_t *len)
 
     if (g->o.format == GEN_FORMAT_CSV && !g->header_done) {
         g->header_done = 1;
-        *line = CSV_HEADER;
-        *len = sizeof CSV_HEADER - 1;
+        *line = g->corrections ? CSV_HEADER_FIX : CSV_HEADER;
+        *len = strlen(*line);
         return 1;
     }
     if (g->st.events >= g->o.events)
         return 0;
 
-    const struct event *ev;
-    if (g->ring_n && rng_chance(&g->rng, g->thr_dup)) {
+    const struct event *ev = NULL;
+    if (g->corrections) {
+        uint64_t left = g->o.events - g->st.events;
+        if (g->npending && (g->st.events >= g->pending_due[0] || left <= g->npending)) {
+            /* An original held back behind its correction (stale once it arrives). */
+            g->fix = g->pending[0];
+            g->npending--;
+            memmove(g->pending, g->pending + 1, g->npending * sizeof *g->pending);
+            memmove(g->pending_due, g->pending_due + 1, g->npending * sizeof *g->pending_due);
+            ev = &g->fix;
+            g->st.late_originals++;
+        } else if (g->hist_n) {
+            uint64_t u = rng_next(&g->rng) >> 11; /* as rng_chance: 53 bits */
+            if (u < g->thr_correct && left > g->npending + 1)
+                ev = make_correction(g);
+            else if (u >= g->thr_correct && u < g->thr_fix_end)
+                ev = make_retraction(g);
+        }
+    }
+    if (ev) {
+    } else if (g->ring_n && rng_chance(&g->rng, g->thr_dup)) {
         ev =
             &g->ring[(g->ring_pos + RING_CAP - 1 - rng_range(&g->rng, 0, (uint32_t)g->ring_n - 1)) %
                      RING_CAP];
         g->st.duplicates++;
     } else {
         struct event *slot = &g->ring[g->ring_pos];
-        make_original(g, slot);
+        make_original(g, slot, 0);
+        if (g->corrections && slot->has_id)
+            hist_push(g, slot);
         g->ring_pos = (g->ring_pos + 1) % RING_CAP;
         if (g->ring_n < RING_CAP)
             g->ring_n++;

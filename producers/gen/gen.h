@@ -12,8 +12,8 @@
 /*
  * Output contract (the producer reads exactly this; keep --help in main.c in step)
  * =================================================================================
- * Field names, enum symbols and types are those of the newest schemas: visit.v2, funding.v2,
- * survey.v1 (the .avsc files in schemas/, docs/events.md). Every string is UTF-8.
+ * Field names, enum symbols and types are those of the newest schemas: visit.v3, funding.v3,
+ * survey.v2 (the .avsc files in schemas/, docs/events.md). Every string is UTF-8.
  *
  * JSON Lines (--format jsonl, the default): one object per line, "\n"-terminated,
  *   - "type": "visit" | "funding" | "survey" is the first key, then the schema's fields in
@@ -39,7 +39,10 @@
  *   - survey: "method", "enterprises", "respondents", "topic",
  *     "satisfaction": {"s1":..,"s2":..,"s3":..,"s4":..,"s5":..} (all 0 when not asked,
  *     sum <= respondents), "needs": [{"need":"HOUSING","count":3}, ...] (distinct kinds,
- *     count >= 1, possibly empty).
+ *     count >= 1, possibly empty);
+ *   - correction lines only (see Corrections below): "correction" (>= 1), "retracted": true
+ *     (retractions only) and "correction_reason" (Chinese text), last, in that order. An
+ *     original never writes them (their defaults: 0, false, null).
  *
  * CSV (--format csv): a header row, then one row per event, "\n"-terminated, 27 columns:
  *   type,event_id,occurred_at,reported_at,agency_id,region,campaign,activity,target_groups,
@@ -49,11 +52,27 @@
  *   campaign means null. target_groups joins symbols with ';', needs joins NEED:count with
  *   ';' (e.g. HOUSING:3;MEDICAL:1). A cell containing ',', '"', CR or LF is quoted with
  *   '"' and its quotes doubled (RFC 4180). The v2-only fields have no column (their
- *   defaults apply).
+ *   defaults apply). With --correct-rate or --retract-rate above 0 the header has three more
+ *   columns, correction,retracted,correction_reason: empty on originals, "N,,reason" on a
+ *   correction and "N,true,reason" on a retraction.
  *
  * Duplicates (--dup-rate) repeat an earlier line of the same run byte for byte: the same
  * event reported twice. Late events (--late-rate) have reported_at 2 to 10 weeks after
  * occurred_at; every other event is reported within 8 days.
+ *
+ * Corrections (--correct-rate, --retract-rate; both 0 by default, and then the output is
+ * byte for byte that of the versions before them). One draw per line picks a correction
+ * (probability correct-rate), a retraction (retract-rate) or else what the other options
+ * say. Both name one of the last 4096 events with an explicit event_id. Of the correction
+ * lines, about 80 % are the next correction of the event (correction = highest sent + 1,
+ * changing some of: amount_fen or the counts x10 or /10, the region to another one the same
+ * office may report for, occurred_at by 1 to 5 days; reported_at 1 to 72 h after the version
+ * corrected); 10 % repeat the last version sent byte for byte; 5 % carry a number lower than
+ * the highest sent (stale: the original again, or a changed version under an older number);
+ * 5 % are correction 1 of a new event, whose original follows 2 to 51 lines later (always
+ * within the run). A retraction is the last version with the next number, retracted: true,
+ * a reason and a later reported_at; a later correction reinstates the event. gen_stats
+ * counts each kind.
  *
  * The same options give the same bytes on any machine: the generator uses only its own
  * PRNG (xoshiro256** seeded by splitmix64) and integer arithmetic. JSON Lines and CSV runs
@@ -76,7 +95,8 @@ struct gen_opts {
     int32_t start_day, end_day; /* main window, days since 1970-01-01, inclusive */
     uint32_t agencies;          /* distinct reporting offices; 0 = all of them */
     double dup_rate, late_rate, no_id_rate, outside_rate; /* probabilities in [0, 1] */
-    int have_seed, have_events;                           /* both options are required */
+    double correct_rate, retract_rate; /* shares of lines; 0 (default): no corrections */
+    int have_seed, have_events;        /* both options are required */
 };
 
 /* Sets every option to its default. */
@@ -124,6 +144,13 @@ struct gen_stats {
     uint64_t no_id;      /* originals without event_id */
     uint64_t outside;    /* originals outside the main window */
     uint64_t by_type[3]; /* originals per type: visit, funding, survey */
+    /* --correct-rate lines, by kind; every one names an event_id. */
+    uint64_t corrections;     /* the next number of an event: highest sent + 1 */
+    uint64_t correction_dups; /* the last version of an event sent again, byte for byte */
+    uint64_t stale;           /* a number lower than the highest sent */
+    uint64_t out_of_order;    /* correction 1 of a new event, written before its original */
+    uint64_t late_originals;  /* those originals, written after their correction */
+    uint64_t retractions;     /* --retract-rate lines: retracted, highest + 1 */
 };
 const struct gen_stats *gen_get_stats(const struct gen *g);
 

@@ -27,7 +27,7 @@ static void usage(FILE *out)
             "  --stats                    print a summary of the run to stderr\n"
             "  -h, --help                 this text\n"
             "\n"
-            "FORMATS (field names, enum symbols and types of visit.v2, funding.v2, survey.v1)\n"
+            "FORMATS (field names, enum symbols and types of visit.v3, funding.v3, survey.v2)\n"
             "  jsonl  one object per line; \"type\" first, then the schema's fields in order:\n"
             "    {\"type\":\"visit\",\"event_id\":\"gen-7-000001\",\"occurred_at\":\n"
             "     \"2025-01-15T10:30:00+08:00\",\"reported_at\":\"2025-01-16T09:12:41+08:00\",\n"
@@ -45,16 +45,39 @@ static void usage(FILE *out)
             "      needs [{\"need\":\"HOUSING\",\"count\":3}]\n"
             "    - v2 fields (duration_minutes, venue, disbursement, note) omitted when the\n"
             "      source reported none; note only when there is one\n"
+            "    - correction, retracted, correction_reason: only on correction lines (below)\n"
             "  csv    header row, then 27 columns per row, empty cells for other types' fields:\n"
             "    type,event_id,occurred_at,reported_at,agency_id,region,campaign,activity,\n"
             "    target_groups,workers_reached,households,staff,amount_fen,source,purpose,\n"
             "    recipients,target_group,method,enterprises,respondents,topic,s1,s2,s3,s4,s5,\n"
             "    needs\n"
             "    - lists joined by ';' (needs as HOUSING:3;MEDICAL:1); empty event_id: derive\n"
-            "      it; empty campaign: null; RFC 4180 quoting; lines end in LF; no v2 columns\n"
+            "      it; empty campaign: null; RFC 4180 quoting; lines end in LF; no v2 columns;\n"
+            "      with --correct-rate or --retract-rate above 0, three more columns:\n"
+            "      correction,retracted,correction_reason (empty on originals)\n"
             "\n"
             "Duplicates repeat an earlier line byte for byte; late events are reported 2 to 10\n"
-            "weeks after they occurred, all others within 8 days.\n"
+            "weeks after they occurred, all others within 8 days.\n");
+    fprintf(out,
+            "\nCORRECTIONS (both rates 0 by default: the output is then that of earlier versions)\n"
+            "  A line is a correction with probability --correct-rate, a retraction with\n"
+            "  --retract-rate (the other lines: originals and --dup-rate duplicates). Both name\n"
+            "  one of the last 4096 events that had an event_id. Of the correction lines:\n"
+            "    ~80 %% the next correction: correction = highest sent for the id + 1, a Chinese\n"
+            "          correction_reason saying what changed (金额录入错误, 人数录入错误,\n"
+            "          区县填错, 活动日期填错), some of: amount_fen (funding), workers_reached\n"
+            "          (visit) or respondents and enterprises (survey) x10 or /10; the region,\n"
+            "          to another the same office may report for; occurred_at by 1 to 5 days;\n"
+            "          reported_at 1 to 72 hours after the version it corrects\n"
+            "    ~10 %% the last version of an event again, byte for byte (a duplicate)\n"
+            "    ~5 %%  a lower number than the highest sent (stale): the original again, or a\n"
+            "          changed version under an older correction number\n"
+            "    ~5 %%  correction 1 of a new event, whose original follows 2 to 51 lines later\n"
+            "          (out of order; written before the run ends)\n"
+            "  A retraction is the last version with retracted: true, the next number, a reason\n"
+            "  (重复上报, 活动未举办, 误报) and a later reported_at. A correction after it\n"
+            "  reinstates the event.\n"
+            "\n"
             "Exit status: 0 done, 1 write error, 2 usage or setup error.\n");
 }
 
@@ -149,12 +172,16 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "outreach-gen: %llu lines: %llu events (visit %llu, funding %llu, survey %llu), "
                 "%llu duplicates, %llu late, %llu without id, %llu outside the window, "
-                "%zu offices\n",
+                "%zu offices; corrections %llu (and %llu repeated, %llu stale, %llu before their "
+                "original), retractions %llu\n",
                 (unsigned long long)st->events, (unsigned long long)st->originals,
                 (unsigned long long)st->by_type[0], (unsigned long long)st->by_type[1],
                 (unsigned long long)st->by_type[2], (unsigned long long)st->duplicates,
                 (unsigned long long)st->late, (unsigned long long)st->no_id,
-                (unsigned long long)st->outside, gen_agency_count(g));
+                (unsigned long long)st->outside, gen_agency_count(g),
+                (unsigned long long)st->corrections, (unsigned long long)st->correction_dups,
+                (unsigned long long)st->stale, (unsigned long long)st->out_of_order,
+                (unsigned long long)st->retractions);
     }
 
 cleanup:

@@ -12,10 +12,15 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "authz.h"
 #include "buf.h"
+#include "codec.h"
 #include "embed.h"
+#include "map.h"
 #include "regions.h"
 #include "../../producers/gen/gen.h"
+#include "../../producers/input.h"
+#include "../../producers/record.h"
 
 #define CAMPAIGN "2025 两节送温暖"
 #define NRATE 20000
@@ -943,6 +948,258 @@ static void test_id_less_unique(void **state)
     op_buf_free(&out);
 }
 
+/* ---- corrections (issue #11) ------------------------------------------------------------- */
+
+/* What the test knows of one event_id, from the output alone. */
+struct idstate {
+    int32_t max;      /* highest correction seen */
+    int original;     /* a correction-0 line was seen */
+    int first_corr;   /* the first line of the id was a correction */
+    size_t last;      /* the line of the highest correction (or the original) */
+    json_t *last_obj; /* that line, parsed */
+};
+
+static void free_idstate(void *v)
+{
+    struct idstate *st = v;
+    json_decref(st->last_obj);
+    free(st);
+}
+
+/* The fields a retraction keeps from the version it withdraws. */
+static json_t *without_fix_fields(json_t *o)
+{
+    json_t *c = json_deep_copy(o);
+    json_object_del(c, "correction");
+    json_object_del(c, "retracted");
+    json_object_del(c, "correction_reason");
+    json_object_del(c, "reported_at");
+    return c;
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return v ? json_integer_value(v) : 0;
+}
+
+static void test_corrections(void **state)
+{
+    struct gen_opts o;
+    struct op_buf out = OP_BUF_INIT, out2 = OP_BUF_INIT, csv = OP_BUF_INIT;
+    struct gen_stats st, st2;
+    char err[256], id[32], prefix[16];
+    (void)state;
+
+    opts_for(&o, "11", "20000");
+    set(&o, "correct-rate", "0.1");
+    set(&o, "retract-rate", "0.03");
+    set(&o, "dup-rate", "0");
+    run(&o, &out, &st);
+    run(&o, &out2, &st2);
+    assert_int_equal(out.len, out2.len); /* deterministic by seed */
+    assert_memory_equal(out.data, out2.data, out.len);
+
+    /* The producer's own conversion, with the run's offices as the only authorised agencies:
+     * every line, region moves included, must be valid. */
+    struct op_codec *codec = op_codec_new_default(err, sizeof err);
+    struct op_authz *authz = op_authz_new();
+    assert_non_null(codec);
+    assert_non_null(authz);
+    struct gen *g = gen_new(&o, regs, err, sizeof err);
+    assert_non_null(g);
+    for (size_t i = 0; i < gen_agency_count(g); i++) {
+        assert_int_equal(gen_agency_at(g, i, id, sizeof id, prefix, sizeof prefix), 0);
+        assert_int_equal(op_authz_add(authz, id, prefix, err, sizeof err), 0);
+    }
+    gen_destroy(g);
+    struct producer_conv conv;
+    assert_int_equal(producer_conv_init(&conv, codec, regs, authz, 600000, -1, err, sizeof err), 0);
+    const int64_t now = INT64_C(1798761600000); /* 2027-01-01 */
+
+    const char **lines;
+    size_t *lens, n = split_lines(&out, &lines, &lens);
+    assert_int_equal(n, 20000);
+    struct op_map *ids = op_map_new();
+    size_t fixes = 0, retractions = 0, dups = 0, stale = 0, ooo = 0, region_moves = 0,
+           time_moves = 0, scaled = 0, funding_fixes = 0, with_corr = 0, with_retr = 0;
+    for (size_t i = 0; i < n; i++) {
+        char field[PRODUCER_FIELD_MAX], reason[PRODUCER_REASON_MAX];
+        struct producer_rec rec;
+        if (producer_conv_json(&conv, lines[i], lens[i], now, &rec, field, sizeof field, reason,
+                               sizeof reason) != 0)
+            fail_msg("line %zu: %s: %s\n%.*s", i + 1, field, reason, (int)lens[i], lines[i]);
+        json_t *obj = json_loadb(lines[i], lens[i], 0, NULL);
+        assert_non_null(obj);
+        json_t *idj = json_object_get(obj, "event_id");
+        int32_t c = (int32_t)jint(obj, "correction");
+        int retracted = json_is_true(json_object_get(obj, "retracted"));
+        with_corr += c > 0;
+        with_retr += retracted;
+        if (c > 0) {
+            const char *why = json_string_value(json_object_get(obj, "correction_reason"));
+            assert_non_null(idj); /* a correction names its event */
+            assert_true(why && *why);
+        } else {
+            assert_null(json_object_get(obj, "correction_reason"));
+            assert_false(retracted);
+        }
+        if (!idj) {
+            json_decref(obj);
+            continue;
+        }
+        const char *key = json_string_value(idj);
+        struct idstate *s = op_map_get(ids, key, strlen(key));
+        if (!s) {
+            s = calloc(1, sizeof *s);
+            assert_non_null(s);
+            assert_int_equal(op_map_put(ids, key, strlen(key), s, NULL), 0);
+            s->max = -1;
+            s->first_corr = c > 0;
+            if (c > 0) { /* out of order: correction 1 before its original */
+                assert_int_equal(c, 1);
+                assert_false(retracted);
+                ooo++;
+            }
+        } else if (c > s->max) {
+            assert_int_equal(c, s->max + 1); /* the highest sent + 1 */
+            if (retracted) {
+                /* Everything of the last version but the report time. */
+                json_t *a = without_fix_fields(obj), *b = without_fix_fields(s->last_obj);
+                if (!json_equal(a, b))
+                    fail_msg("line %zu retracts with other fields than line %zu", i + 1,
+                             s->last + 1);
+                json_decref(a);
+                json_decref(b);
+                retractions++;
+            } else {
+                fixes++;
+                json_t *prev = s->last_obj;
+                region_moves += strcmp(json_string_value(json_object_get(obj, "region")),
+                                       json_string_value(json_object_get(prev, "region"))) != 0;
+                time_moves += strcmp(json_string_value(json_object_get(obj, "occurred_at")),
+                                     json_string_value(json_object_get(prev, "occurred_at"))) != 0;
+                if (json_object_get(obj, "amount_fen")) {
+                    int64_t x = jint(obj, "amount_fen"), y = jint(prev, "amount_fen");
+                    funding_fixes++;
+                    if (x != y) {
+                        assert_true(x == y * 10 || x == y / 10); /* 4亿 for 4000万 */
+                        scaled++;
+                    }
+                }
+            }
+        } else if (c == s->max) { /* a duplicate: the very same line again */
+            assert_int_equal(lens[i], lens[s->last]);
+            assert_memory_equal(lines[i], lines[s->last], lens[i]);
+            dups++;
+        } else {
+            stale++;
+        }
+        if (c == 0)
+            s->original = 1;
+        if (c > s->max) {
+            s->max = c;
+            s->last = i;
+            json_decref(s->last_obj);
+            s->last_obj = json_incref(obj);
+        }
+        json_decref(obj);
+    }
+    /* Every id corrected out of order got its original later; counts as the generator says. */
+    size_t pos = 0, klen;
+    const char *k;
+    void *v;
+    while (op_map_next(ids, &pos, &k, &klen, &v))
+        assert_true(((struct idstate *)v)->original);
+    assert_int_equal(fixes, st.corrections);
+    assert_int_equal(retractions, st.retractions);
+    assert_int_equal(dups, st.correction_dups);
+    assert_int_equal(ooo, st.out_of_order);
+    assert_int_equal(stale, st.stale + st.late_originals);
+    assert_int_equal(st.late_originals, st.out_of_order);
+    size_t fix_lines = st.corrections + st.correction_dups + st.stale + st.out_of_order;
+    assert_rate("correction lines", fix_lines, n, 0.1);
+    assert_rate("retractions", retractions, n, 0.03);
+    /* Shares among the correction lines: about 10 % repeats, 5 % stale, 5 % out of order. */
+    assert_true(dups > fix_lines * 6 / 100 && dups < fix_lines * 14 / 100);
+    assert_true(st.stale > fix_lines * 2 / 100 && st.stale < fix_lines * 8 / 100);
+    assert_true(ooo > fix_lines * 2 / 100 && ooo < fix_lines * 8 / 100);
+    print_message("corrections: %zu new, %zu repeated, %zu stale, %zu out of order, %zu "
+                  "retractions; %zu region and %zu time moves, %zu of %zu amounts x10 or /10\n",
+                  fixes, dups, st.stale, ooo, retractions, region_moves, time_moves, scaled,
+                  funding_fixes);
+    assert_true(region_moves > fixes / 20 && time_moves > fixes / 5);
+    assert_true(scaled > funding_fixes / 3);
+    free(lines);
+    free(lens);
+    op_map_destroy(ids, free_idstate);
+
+    /* CSV: the same events, three more columns, every row valid for the producer. */
+    set(&o, "format", "csv");
+    run(&o, &csv, NULL);
+    n = split_lines(&csv, &lines, &lens);
+    assert_int_equal(n, 20001);
+    struct producer_cells cells;
+    struct producer_csv_header hdr;
+    memset(&cells, 0, sizeof cells);
+    size_t bad;
+    const char *why;
+    char field[PRODUCER_FIELD_MAX], reason[PRODUCER_REASON_MAX];
+    assert_int_equal(producer_csv_split(lines[0], lens[0], &cells, &bad, &why), 0);
+    assert_int_equal(cells.n, 30);
+    assert_int_equal(producer_csv_header_init(&hdr, &conv, cells.cell, cells.len, cells.n, field,
+                                              sizeof field, reason, sizeof reason),
+                     0);
+    size_t csv_fixes = 0, csv_retractions = 0;
+    for (size_t i = 1; i < n; i++) {
+        struct producer_rec rec;
+        assert_int_equal(producer_csv_split(lines[i], lens[i], &cells, &bad, &why), 0);
+        if (producer_conv_csv(&conv, &hdr, cells.cell, cells.len, cells.n, now, &rec, field,
+                              sizeof field, reason, sizeof reason) != 0)
+            fail_msg("CSV line %zu: %s: %s", i + 1, field, reason);
+        csv_fixes += rec.ev.correction > 0;
+        csv_retractions += rec.ev.retracted;
+    }
+    assert_int_equal(csv_fixes, with_corr);
+    assert_int_equal(csv_retractions, with_retr);
+    producer_csv_header_free(&hdr);
+    producer_cells_free(&cells);
+    free(lines);
+    free(lens);
+
+    /* Rates at 0 (the default): no correction anywhere, the CSV keeps its 27 columns. */
+    op_buf_free(&out);
+    opts_for(&o, "11", "3000");
+    run(&o, &out, &st);
+    assert_int_equal(op_buf_append(&out, "", 1), 0);
+    assert_null(strstr((const char *)out.data, "correction"));
+    assert_int_equal(st.corrections + st.retractions + st.correction_dups + st.stale, 0);
+    op_buf_free(&csv);
+    set(&o, "format", "csv");
+    run(&o, &csv, NULL);
+    assert_int_equal(op_buf_append(&csv, "", 1), 0);
+    assert_null(strstr((const char *)csv.data, "correction"));
+    assert_int_equal(strcspn((const char *)csv.data, "\n"),
+                     strlen("type,event_id,occurred_at,"
+                            "reported_at,agency_id,region,campaign,activity,target_groups,workers_"
+                            "reached,households,"
+                            "staff,amount_fen,source,purpose,recipients,target_group,method,"
+                            "enterprises,respondents,"
+                            "topic,s1,s2,s3,s4,s5,needs"));
+
+    set(&o, "correct-rate", "0.7");
+    assert_int_equal(gen_opts_set(&o, "retract-rate", "0.4", err, sizeof err), 0);
+    assert_int_equal(gen_opts_check(&o, err, sizeof err), -1);
+    assert_string_equal(err, "--correct-rate and --retract-rate add up to more than 1");
+
+    producer_conv_free(&conv);
+    op_authz_destroy(authz);
+    op_codec_destroy(codec);
+    op_buf_free(&out);
+    op_buf_free(&out2);
+    op_buf_free(&csv);
+}
+
 static void test_write_and_empty(void **state)
 {
     struct gen_opts o;
@@ -989,7 +1246,7 @@ int main(void)
         cmocka_unit_test(test_jsonl_contract),  cmocka_unit_test(test_csv),
         cmocka_unit_test(test_rates),           cmocka_unit_test(test_agencies),
         cmocka_unit_test(test_regions_spread),  cmocka_unit_test(test_id_less_unique),
-        cmocka_unit_test(test_write_and_empty),
+        cmocka_unit_test(test_write_and_empty), cmocka_unit_test(test_corrections),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

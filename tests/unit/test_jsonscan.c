@@ -275,7 +275,8 @@ static void mutate_and_compare(struct fx *f, const char *line, size_t len)
     }
 }
 
-/* Generated records of every type, with derived ids, late and out-of-window events. */
+/* Generated records of every type, with derived ids, late and out-of-window events, and (the
+ * last seed) corrections and retractions. */
 static void test_generated(void **state)
 {
     struct fx *f = *state;
@@ -291,6 +292,10 @@ static void test_generated(void **state)
         assert_int_equal(gen_opts_set(&o, "start", "2025-01-01", err, sizeof err), 0);
         assert_int_equal(gen_opts_set(&o, "end", "2025-12-31", err, sizeof err), 0);
         assert_int_equal(gen_opts_set(&o, "no-id-rate", "0.3", err, sizeof err), 0);
+        if (s == 2) { /* corrections and retractions (#11) */
+            assert_int_equal(gen_opts_set(&o, "correct-rate", "0.15", err, sizeof err), 0);
+            assert_int_equal(gen_opts_set(&o, "retract-rate", "0.05", err, sizeof err), 0);
+        }
         struct gen *g = gen_new(&o, f->regions, err, sizeof err);
         assert_non_null(g);
         const char *line;
