@@ -98,6 +98,11 @@ EOF
 {"event_id":"V-4","occurred_at":1,"reported_at":2,"agency_id":"b","region":"650102","activity":"FORUM","target_groups":["MIGRANT_WORKERS"],"workers_reached":20,"households":0,"staff":3,"duration_minutes":90,"venue":"UNION_STATION","note":"备注：座谈会"}
 EOF
         fi
+        if [ "$1" = visit.v3 ]; then
+            cat <<'EOF'
+{"event_id":"V-4","occurred_at":1,"reported_at":3,"agency_id":"b","region":"650102","activity":"FORUM","target_groups":["MIGRANT_WORKERS"],"workers_reached":2,"households":0,"staff":3,"duration_minutes":90,"venue":"UNION_STATION","note":null,"correction":1,"retracted":true,"correction_reason":"重复上报"}
+EOF
+        fi
         ;;
     funding.*)
         cat <<'EOF'
@@ -107,6 +112,11 @@ EOF
         if [ "$1" != funding.v1 ]; then
             cat <<'EOF'
 {"event_id":"F-3","occurred_at":1,"reported_at":2,"agency_id":"c","region":"650102","amount_fen":0,"source":"GOVERNMENT","purpose":"GOODS","recipients":0,"target_group":"SANITATION","disbursement":"VOUCHER","note":"消费券"}
+EOF
+        fi
+        if [ "$1" = funding.v3 ]; then
+            cat <<'EOF'
+{"event_id":"F-3","occurred_at":1,"reported_at":2,"agency_id":"c","region":"650102","amount_fen":4000000000,"source":"GOVERNMENT","purpose":"GOODS","recipients":0,"target_group":"SANITATION","disbursement":"VOUCHER","note":"消费券","correction":2147483647,"retracted":false,"correction_reason":"金额录入错误"}
 EOF
         fi
         ;;
@@ -173,6 +183,9 @@ done
 bin/outreach-gen --seed 3 --events 12 --format csv >"$SEEDS-csv/gen.csv"
 bin/outreach-gen --seed 3 --events 12 --format csv >"$SEEDS-record/gen.csv"
 bin/outreach-gen --seed 3 --events 12 >"$SEEDS-record/gen.jsonl"
+bin/outreach-gen --seed 3 --events 40 --correct-rate 0.3 --retract-rate 0.1 >"$SEEDS-record/gen-fix.jsonl"
+bin/outreach-gen --seed 3 --events 40 --correct-rate 0.3 --retract-rate 0.1 --format csv \
+    >"$SEEDS-record/gen-fix.csv"
 cp tests/fuzz/seeds/*.csv "$SEEDS-csv/"
 cp tests/fuzz/seeds/*.csv tests/fuzz/seeds/*.jsonl "$SEEDS-record/"
 if /usr/bin/python3 tests/unit/xlsx_fixtures.py "$SEEDS-xlsx" >/dev/null &&
