@@ -132,6 +132,12 @@ EOF
 {"window_kind":"ALL","window":"","region":"650000","level":"PROVINCE","revision":9223372036854775807,"event_count":0,"first_event_at":-9223372036854775808,"last_event_at":0,"visits":0,"visits_by_activity":{},"workers_reached":0,"workers_by_group":{},"households":0,"staff":0,"funding_fen":0,"funding_by_source_fen":{},"funding_by_purpose_fen":{},"recipients":0,"surveys":0,"enterprises":0,"respondents":0,"satisfaction":{"s1":0,"s2":0,"s3":0,"s4":0,"s5":0},"needs":{}}
 EOF
         ;;
+    audit.*)
+        cat <<'EOF'
+{"event_id":"yn-2025lj-f-007","event_type":"FUNDING","agency_id":"530000-ZGH","correction_from":0,"correction_to":1,"retracted":false,"reason":"金额录入错误","reported_at":1736470800000,"applied_at":1736471000000,"source_partition":2,"source_offset":41,"changes":[{"window_kind":"DAY","window":"2025-01-06","region":"530100","level":"PREFECTURE","deltas":{"funding_fen":-36000000000}},{"window_kind":"ALL","window":"all","region":"530000","level":"PROVINCE","deltas":{}}]}
+{"event_id":"","event_type":"VISIT","agency_id":"","correction_from":null,"correction_to":2147483647,"retracted":true,"reason":null,"reported_at":-9223372036854775808,"applied_at":9223372036854775807,"source_partition":-1,"source_offset":-1,"changes":[]}
+EOF
+        ;;
     *) return 1 ;;
     esac
 }
