@@ -3,8 +3,8 @@
 # ($KAFKA_BOOTSTRAP): --receipt lists every published record as FILE:LINE<TAB>event_id, with
 # the id the topic really holds (derived ids recomputed by producer_check.py, the topic read
 # back), rejected rows absent, every input of the run in one file; a run that publishes
-# nothing replaces it; the spool files NAME.receipt beside the file in done/; corrections
-# (retracted written 是, 1, true) are published with their fields.
+# nothing replaces it; failed deliveries are left out; the spool files NAME.receipt beside the
+# file in done/; corrections (retracted written 是/否 in CSV, true in JSON) keep their fields.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
