@@ -61,6 +61,11 @@ static void usage(FILE *out)
         "                      input, stdin.rejects in the current directory); written only\n"
         "                      when something is rejected, replaced on every run; a CSV rejects\n"
         "                      file starts with the header, so it can be fixed and re-sent\n"
+        "  --receipt FILE      write FILE:LINE<TAB>event_id (.xlsx: FILE:SHEET!ROW<TAB>id) for\n"
+        "                      every published record, every input of the run in one file,\n"
+        "                      in input order; written to a temporary file and renamed at\n"
+        "                      the end of the run (input.receipt). It names derived ids\n"
+        "                      (d-<hash>), which a correction must repeat (docs/producer.md)\n"
         "  --check             validate only: report and keep rejects, publish nothing\n"
         "  --progress          a progress line (records/s, counts) at most every second; the\n"
         "                      default when stderr is a terminal (--no-progress: never)\n"
@@ -78,7 +83,9 @@ static void usage(FILE *out)
         "  DIR/processing/  the file being published; after a crash or kill -9 it is published\n"
         "                   again from the start, with the same event ids\n"
         "  DIR/done/        every good record acknowledged by the broker; NAME.errors and\n"
-        "                   NAME.rejects beside it when some records were rejected\n"
+        "                   NAME.rejects beside it when some records were rejected, and\n"
+        "                   NAME.receipt (FILE:LINE<TAB>event_id per published record;\n"
+        "                   also in failed/ when some were published; spool.receipts)\n"
         "  DIR/failed/      nothing publishable (no valid record, unusable CSV header,\n"
         "                   unreadable file, not a regular file: a symbolic link, FIFO or\n"
         "                   directory is filed here unread) or a delivery error no retry\n"
@@ -111,6 +118,7 @@ static void usage(FILE *out)
 struct args {
     struct producer_opts opts;
     struct op_conf *conf; /* --encoding sets input.encoding, in order with -F and -X */
+    int receipt;          /* --receipt was given */
 };
 
 static int option(int argc, char **argv, int i, void *opaque)
@@ -130,7 +138,8 @@ static int option(int argc, char **argv, int i, void *opaque)
         return 1;
     }
     int takes = !strcmp(o, "--format") || !strcmp(o, "--type") || !strcmp(o, "--rejects") ||
-                !strcmp(o, "--spool") || !strcmp(o, "--encoding") || !strcmp(o, "--sheet");
+                !strcmp(o, "--spool") || !strcmp(o, "--encoding") || !strcmp(o, "--sheet") ||
+                !strcmp(o, "--receipt");
     if (!takes)
         return 0;
     if (i + 1 >= argc || !argv[i + 1][0]) {
@@ -165,6 +174,13 @@ static int option(int argc, char **argv, int i, void *opaque)
         char err[256];
         if (op_conf_set(a->conf, "input.sheet", v, err, sizeof err) != 0) {
             fprintf(stderr, "outreach-producer: --sheet %s: %s\n", v, err);
+            return -1;
+        }
+    } else if (!strcmp(o, "--receipt")) {
+        char err[256];
+        a->receipt = 1;
+        if (op_conf_set(a->conf, "input.receipt", v, err, sizeof err) != 0) {
+            fprintf(stderr, "outreach-producer: --receipt %s: %s\n", v, err);
             return -1;
         }
     } else if (!strcmp(o, "--rejects"))
@@ -204,9 +220,15 @@ int main(int argc, char **argv)
         op_conf_destroy(conf);
         return 2;
     }
-    if (a.opts.spool && (a.opts.check_only || a.opts.rejects)) {
-        fprintf(stderr, "outreach-producer: --spool does not combine with --check or --rejects "
-                        "(see --help)\n");
+    if (a.opts.spool && (a.opts.check_only || a.opts.rejects || a.receipt)) {
+        fprintf(stderr, "outreach-producer: --spool does not combine with --check, --rejects or "
+                        "--receipt (see --help)\n");
+        op_conf_destroy(conf);
+        return 2;
+    }
+    if (a.opts.check_only && a.receipt) {
+        fprintf(stderr, "outreach-producer: --receipt lists published records and --check "
+                        "publishes none (publishing again is harmless: the ids repeat)\n");
         op_conf_destroy(conf);
         return 2;
     }

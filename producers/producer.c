@@ -24,6 +24,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "notify.h"
+#include "receipt.h"
 #include "record.h"
 #include "regions.h"
 #include "workers.h"
@@ -60,6 +61,14 @@ const struct op_conf_def producer_conf_defs[] = {
      0, 0},
     {"input.sheet", OP_CONF_STRING, NULL,
      ".xlsx inputs: the worksheet to read (default: the first); --sheet sets it", 0, 0},
+    {"input.receipt", OP_CONF_STRING, NULL,
+     "one-shot runs: write FILE:LINE<TAB>event_id of every published record to this file, "
+     "replaced atomically at the end of each run (unset: none); --receipt sets it",
+     0, 0},
+    {"spool.receipts", OP_CONF_BOOL, "true",
+     "spool: write NAME.receipt (FILE:LINE<TAB>event_id of every published record) beside "
+     "each file filed under done/ or failed/",
+     0, 0},
     {"spool.rescan.ms", OP_CONF_INT, "30000",
      "spool: how often incoming/ is listed besides inotify (catches missed events)", 100, 3600000},
     {"spool.settle.ms", OP_CONF_INT, "2000",
@@ -392,6 +401,8 @@ static int permanent(rd_kafka_resp_err_t e)
 static void failed(struct producer *p, struct producer_file *f, long line, rd_kafka_resp_err_t e)
 {
     f->n.failed++;
+    if (p->sink && p->sink->receipt)
+        producer_receipt_failed(p->sink->receipt, line);
     if (permanent(e))
         f->failed_permanent++;
     if (!f->first_failure[0])
@@ -559,8 +570,11 @@ static void convert_batch(void *arg, int wi, struct producer_batch *b)
             producer_batch_reject(b, j, field, reason);
         else if (p->opts.check_only)
             j->state = PRODUCER_JOB_OK;
-        else
+        else {
             produce(p, j, &rec);
+            if (j->state == PRODUCER_JOB_OK && p->sink->receipt)
+                producer_batch_set_id(b, j, rec.ev.event_id);
+        }
     }
 }
 
@@ -573,6 +587,8 @@ static void account(struct producer *p, struct producer_file *f, struct producer
         case PRODUCER_JOB_OK:
             if (p->opts.check_only)
                 f->n.published++;
+            else if (p->sink->receipt)
+                producer_receipt_add(p->sink->receipt, j->line, producer_batch_id(b, j));
             break;
         case PRODUCER_JOB_FAILED:
             pthread_mutex_lock(&p->count_mu);
@@ -831,7 +847,8 @@ static void publish_xlsx(struct producer *p, struct producer_file *f, struct pro
                         pthread_mutex_lock(&p->count_mu);
                         failed(p, f, row->row, e);
                         pthread_mutex_unlock(&p->count_mu);
-                    }
+                    } else if (p->sink->receipt)
+                        producer_receipt_add(p->sink->receipt, row->row, rec.ev.event_id);
                 }
             }
         }
@@ -1009,6 +1026,9 @@ void producer_publish(struct producer *p, const char *path, const char *name,
     drain(p, f);
     f->n.published += atomic_exchange(&p->dr_published, 0);
 done:
+    /* Every delivery report of the file is in: its receipt lines are final. */
+    if (sink && sink->receipt) /* an I/O error is reported when the receipt is committed */
+        producer_receipt_end_file(sink->receipt, name, f->sheet);
     if (f->failures_reported > 10 && !(sink && sink->errors_path))
         diag(p, f, "%s: %" PRIu64 " more failed deliveries not shown", name,
              f->failures_reported - 10);
@@ -1226,6 +1246,22 @@ int producer_run_files(struct producer *p, char *const *paths, int n, volatile s
     memset(&total, 0, sizeof total);
     int fatal = 0;
     char *shared = NULL;
+    /* One receipt for the run, every input in it, replaced only when the run is over. */
+    const char *rpath = p->opts.check_only ? NULL : op_conf_get(p->conf, "input.receipt");
+    struct producer_receipt *receipt = NULL;
+    if (rpath && *rpath) {
+        char *tmp = malloc(strlen(rpath) + 32);
+        snprintf(err, sizeof err, "out of memory");
+        if (tmp) {
+            snprintf(tmp, strlen(rpath) + 32, "%s.%ld.tmp", rpath, (long)getpid());
+            receipt = producer_receipt_new(tmp, err, sizeof err);
+        }
+        free(tmp);
+        if (!receipt) {
+            fprintf(stderr, "outreach-producer: receipt: %s\n", err);
+            return PRODUCER_EXIT_FATAL;
+        }
+    }
     for (int i = 0; i < n; i++) {
         int is_stdin = strcmp(paths[i], "-") == 0;
         const char *name = is_stdin ? "stdin" : paths[i];
@@ -1236,13 +1272,14 @@ int producer_run_files(struct producer *p, char *const *paths, int n, volatile s
             own = malloc(len);
             if (!own) {
                 fprintf(stderr, "outreach-producer: out of memory\n");
+                producer_receipt_destroy(receipt);
                 return PRODUCER_EXIT_FATAL;
             }
             snprintf(own, len, "%s.rejects", name);
             rejects = own;
         } else
             shared = (char *)rejects;
-        struct producer_sink sink = {rejects, NULL, p->opts.rejects != NULL};
+        struct producer_sink sink = {rejects, NULL, p->opts.rejects != NULL, receipt};
         struct producer_file f;
         producer_publish(p, paths[i], name, &sink, &f, run);
         /* The rejects file holds this run's rejects only: an old one would mislead. */
@@ -1271,6 +1308,15 @@ int producer_run_files(struct producer *p, char *const *paths, int n, volatile s
         op_log(OP_LOG_INFO, "removed %s left by an earlier run", shared);
     close_kafka(p);
     producer_print_counts(stderr, "outreach-producer: ", &total, p->opts.check_only);
+    if (receipt) {
+        if (producer_receipt_commit(receipt, rpath, err, sizeof err) != 0) {
+            fprintf(stderr, "outreach-producer: receipt not written: %s\n", err);
+            fatal = 1;
+        } else
+            fprintf(stderr, "outreach-producer: receipt %s: %" PRIu64 " published records\n", rpath,
+                    total.published);
+        producer_receipt_destroy(receipt);
+    }
     if (fatal || p->fatal) {
         if (!*run)
             fprintf(stderr,

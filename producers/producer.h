@@ -43,11 +43,16 @@ struct producer_counts {
     uint64_t lines, header, blank, record_lines;
 };
 
+struct producer_receipt; /* receipt.h */
+
 /* Where one file's diagnostics go. */
 struct producer_sink {
     const char *rejects_path; /* original text of rejected records; NULL: none */
     const char *errors_path;  /* FILE:LINE: FIELD: reason lines; NULL: stderr */
     int keep_rejects_open;    /* shared --rejects file: keep it open for the next file */
+    /* Published records are added to it (producer_receipt_end_file is called for the file
+     * once its deliveries are in); NULL: none. */
+    struct producer_receipt *receipt;
 };
 
 /* The outcome of one file. */

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "notify.h"
 #include "map.h"
+#include "receipt.h"
 
 struct spool {
     struct producer *p;
@@ -30,6 +31,7 @@ struct spool {
     int ifd, lockfd;
     struct op_map *closed; /* names inotify saw closed or moved in: complete files */
     int64_t rescan_ms, settle_ms, retry_max_ms;
+    int receipts;                 /* spool.receipts: NAME.receipt beside each filed file */
     int64_t backoff_ms, retry_at; /* a file in processing/ waits for a retry */
     /* Counters: written by the spool thread under lock, read by the HTTP thread. */
     pthread_mutex_t lock;
@@ -294,9 +296,11 @@ static char *unique_name(const char *dir, const char *name)
         else
             snprintf(cand, sizeof cand, "%s.%d", name, i);
         char *a = join(dir, cand), *b = joinf(dir, "", cand, ".errors");
-        int taken = !a || !b || exists(a) || exists(b);
+        char *c = joinf(dir, "", cand, ".receipt");
+        int taken = !a || !b || !c || exists(a) || exists(b) || exists(c);
         free(a);
         free(b);
+        free(c);
         if (!taken)
             return strdup(cand);
     }
@@ -320,14 +324,22 @@ static enum outcome publish_one(struct spool *s, const char *name)
     char *path = join(s->processing, name);
     char *errors = joinf(s->processing, ".", name, ".errors.tmp");
     char *rejects = joinf(s->processing, ".", name, ".rejects.tmp");
-    char *dest = NULL, *dpath = NULL, *derr = NULL, *drej = NULL;
-    if (!path || !errors || !rejects)
+    char *rtmp = joinf(s->processing, ".", name, ".receipt.tmp");
+    char *dest = NULL, *dpath = NULL, *derr = NULL, *drej = NULL, *drec = NULL;
+    struct producer_receipt *receipt = NULL;
+    if (!path || !errors || !rejects || !rtmp)
         goto cleanup;
     unlink(errors);
     unlink(rejects);
+    if (s->receipts) {
+        char err[512];
+        receipt = producer_receipt_new(rtmp, err, sizeof err);
+        if (!receipt) /* the events still go out: a receipt is a convenience, not the data */
+            op_log(OP_LOG_ERR, "%s: no receipt: %s", name, err);
+    }
     op_log(OP_LOG_INFO, "%s: publishing", name);
     int64_t t0 = op_clock_mono_ms();
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, receipt};
     producer_publish(s->p, path, name, &sink, &f, s->run);
     watchdog_ping(s);
     if (f.interrupted) {
@@ -363,7 +375,8 @@ static enum outcome publish_one(struct spool *s, const char *name)
     dpath = dest ? join(ddir, dest) : NULL;
     derr = dest ? joinf(ddir, "", dest, ".errors") : NULL;
     drej = dest ? joinf(ddir, "", dest, ".rejects") : NULL;
-    if (!dpath || !derr || !drej)
+    drec = dest ? joinf(ddir, "", dest, ".receipt") : NULL;
+    if (!dpath || !derr || !drej || !drec)
         goto cleanup;
     if (f.reported > 0) {
         FILE *fp = fopen(errors, "a");
@@ -378,6 +391,11 @@ static enum outcome publish_one(struct spool *s, const char *name)
     }
     if (access(rejects, F_OK) == 0 && move(rejects, drej) != 0)
         goto cleanup;
+    if (receipt && f.n.published > 0) {
+        char err[512];
+        if (producer_receipt_commit(receipt, drec, err, sizeof err) != 0)
+            op_log(OP_LOG_ERR, "%s: no receipt: %s", name, err);
+    }
     /* Last: once the file leaves processing/, nothing of it is published again. */
     if (move(path, dpath) != 0) {
         count_file(s, &f.n, 0, 0);
@@ -396,10 +414,13 @@ cleanup:
     free(path);
     free(errors);
     free(rejects);
+    producer_receipt_destroy(receipt); /* removes the temporary file unless it was filed */
+    free(rtmp);
     free(dest);
     free(dpath);
     free(derr);
     free(drej);
+    free(drec);
     return out;
 }
 
@@ -536,6 +557,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
     s.rescan_ms = op_conf_get_int(conf, "spool.rescan.ms");
     s.settle_ms = op_conf_get_int(conf, "spool.settle.ms");
     s.retry_max_ms = op_conf_get_int(conf, "spool.retry.max.ms");
+    s.receipts = op_conf_get_bool(conf, "spool.receipts");
     int rc = 2;
     s.incoming = join(dir, "incoming");
     s.processing = join(dir, "processing");

@@ -85,6 +85,21 @@ const char *producer_batch_reason(const struct producer_batch *b, const struct p
     return f + strlen(f) + 1;
 }
 
+int producer_batch_set_id(struct producer_batch *b, struct producer_job *j, const char *id)
+{
+    j->note_off = b->notes.len;
+    if (op_buf_append(&b->notes, id, strlen(id) + 1) != 0) {
+        j->note_off = (size_t)-1;
+        return -1;
+    }
+    return 0;
+}
+
+const char *producer_batch_id(const struct producer_batch *b, const struct producer_job *j)
+{
+    return j->note_off == (size_t)-1 ? NULL : (const char *)b->notes.data + j->note_off;
+}
+
 static void *worker_main(void *v)
 {
     struct worker_arg *a = v;

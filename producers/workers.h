@@ -24,7 +24,7 @@ struct producer_job {
     size_t text_off, text_len; /* the record in UTF-8, to convert (in data) */
     enum producer_job_state state;
     int err;         /* FAILED: the rd_kafka_resp_err_t */
-    size_t note_off; /* REJECTED: in notes */
+    size_t note_off; /* REJECTED: in notes; OK with a receipt: the event id, in notes */
 };
 
 struct producer_batch {
@@ -50,6 +50,11 @@ int producer_batch_reject(struct producer_batch *b, struct producer_job *j, cons
 /* The field and reason of a rejected job. */
 const char *producer_batch_field(const struct producer_batch *b, const struct producer_job *j);
 const char *producer_batch_reason(const struct producer_batch *b, const struct producer_job *j);
+
+/* Keeps the event id of a published job (OK) for the receipt. Returns 0 or -1 (out of memory:
+ * producer_batch_id then gives NULL). */
+int producer_batch_set_id(struct producer_batch *b, struct producer_job *j, const char *id);
+const char *producer_batch_id(const struct producer_batch *b, const struct producer_job *j);
 
 struct producer_pool;
 

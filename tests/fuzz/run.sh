@@ -98,6 +98,11 @@ EOF
 {"event_id":"V-4","occurred_at":1,"reported_at":2,"agency_id":"b","region":"650102","activity":"FORUM","target_groups":["MIGRANT_WORKERS"],"workers_reached":20,"households":0,"staff":3,"duration_minutes":90,"venue":"UNION_STATION","note":"备注：座谈会"}
 EOF
         fi
+        if [ "$1" = visit.v3 ]; then
+            cat <<'EOF'
+{"event_id":"V-4","occurred_at":1,"reported_at":3,"agency_id":"b","region":"650102","activity":"FORUM","target_groups":["MIGRANT_WORKERS"],"workers_reached":2,"households":0,"staff":3,"duration_minutes":90,"venue":"UNION_STATION","note":null,"correction":1,"retracted":true,"correction_reason":"重复上报"}
+EOF
+        fi
         ;;
     funding.*)
         cat <<'EOF'
@@ -107,6 +112,11 @@ EOF
         if [ "$1" != funding.v1 ]; then
             cat <<'EOF'
 {"event_id":"F-3","occurred_at":1,"reported_at":2,"agency_id":"c","region":"650102","amount_fen":0,"source":"GOVERNMENT","purpose":"GOODS","recipients":0,"target_group":"SANITATION","disbursement":"VOUCHER","note":"消费券"}
+EOF
+        fi
+        if [ "$1" = funding.v3 ]; then
+            cat <<'EOF'
+{"event_id":"F-3","occurred_at":1,"reported_at":2,"agency_id":"c","region":"650102","amount_fen":4000000000,"source":"GOVERNMENT","purpose":"GOODS","recipients":0,"target_group":"SANITATION","disbursement":"VOUCHER","note":"消费券","correction":2147483647,"retracted":false,"correction_reason":"金额录入错误"}
 EOF
         fi
         ;;
@@ -120,6 +130,12 @@ EOF
         cat <<'EOF'
 {"window_kind":"DAY","window":"2025-01-15","region":"650102","level":"COUNTY","revision":1,"event_count":3,"first_event_at":1734652800000,"last_event_at":1734739200000,"visits":2,"visits_by_activity":{"HOME_VISIT":1,"FORUM":1},"workers_reached":21,"workers_by_group":{"HARDSHIP_WORKERS":1,"MIGRANT_WORKERS":20},"households":1,"staff":5,"funding_fen":10000000,"funding_by_source_fen":{"UNION_FUNDS":10000000},"funding_by_purpose_fen":{"CASH_GRANT":10000000},"recipients":100,"surveys":1,"enterprises":3,"respondents":120,"satisfaction":{"s1":1,"s2":2,"s3":10,"s4":50,"s5":57},"needs":{"WAGES_ARREARS":5}}
 {"window_kind":"ALL","window":"","region":"650000","level":"PROVINCE","revision":9223372036854775807,"event_count":0,"first_event_at":-9223372036854775808,"last_event_at":0,"visits":0,"visits_by_activity":{},"workers_reached":0,"workers_by_group":{},"households":0,"staff":0,"funding_fen":0,"funding_by_source_fen":{},"funding_by_purpose_fen":{},"recipients":0,"surveys":0,"enterprises":0,"respondents":0,"satisfaction":{"s1":0,"s2":0,"s3":0,"s4":0,"s5":0},"needs":{}}
+EOF
+        ;;
+    audit.*)
+        cat <<'EOF'
+{"event_id":"yn-2025lj-f-007","event_type":"FUNDING","agency_id":"530000-ZGH","correction_from":0,"correction_to":1,"retracted":false,"reason":"金额录入错误","reported_at":1736470800000,"applied_at":1736471000000,"source_partition":2,"source_offset":41,"changes":[{"window_kind":"DAY","window":"2025-01-06","region":"530100","level":"PREFECTURE","deltas":{"funding_fen":-36000000000}},{"window_kind":"ALL","window":"all","region":"530000","level":"PROVINCE","deltas":{}}]}
+{"event_id":"","event_type":"VISIT","agency_id":"","correction_from":null,"correction_to":2147483647,"retracted":true,"reason":null,"reported_at":-9223372036854775808,"applied_at":9223372036854775807,"source_partition":-1,"source_offset":-1,"changes":[]}
 EOF
         ;;
     *) return 1 ;;
@@ -173,6 +189,9 @@ done
 bin/outreach-gen --seed 3 --events 12 --format csv >"$SEEDS-csv/gen.csv"
 bin/outreach-gen --seed 3 --events 12 --format csv >"$SEEDS-record/gen.csv"
 bin/outreach-gen --seed 3 --events 12 >"$SEEDS-record/gen.jsonl"
+bin/outreach-gen --seed 3 --events 40 --correct-rate 0.3 --retract-rate 0.1 >"$SEEDS-record/gen-fix.jsonl"
+bin/outreach-gen --seed 3 --events 40 --correct-rate 0.3 --retract-rate 0.1 --format csv \
+    >"$SEEDS-record/gen-fix.csv"
 cp tests/fuzz/seeds/*.csv "$SEEDS-csv/"
 cp tests/fuzz/seeds/*.csv tests/fuzz/seeds/*.jsonl "$SEEDS-record/"
 if /usr/bin/python3 tests/unit/xlsx_fixtures.py "$SEEDS-xlsx" >/dev/null &&

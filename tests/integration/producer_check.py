@@ -283,6 +283,12 @@ def csv_value(schema, node, text):
     text = text.strip()
     if k == "enum":
         return text
+    if k == "boolean":  # docs/producer.md: true/false (any case), 1/0, 是/否
+        if text.lower() in ("true", "1", "是"):
+            return True
+        if text.lower() in ("false", "0", "否"):
+            return False
+        raise ValueError("not a boolean: %r" % text)
     if k in ("int", "long") or (isinstance(node, dict) and node["type"] in ("int", "long")):
         return int(text)
     if k == "array":

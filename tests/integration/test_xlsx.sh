@@ -60,7 +60,7 @@ dump "$T.jsonl" twin.dump
 for x in events.xlsx events-xw.xlsx; do
     step "$x: published, the bad row rejected"
     set +e
-    "$P" -F p.conf -X "events.topic=$T.$x" --no-progress "$x" 2>"$x.err"
+    "$P" -F p.conf -X "events.topic=$T.$x" --no-progress --receipt "$x.receipt" "$x" 2>"$x.err"
     rc=$?
     set -e
     [ $rc -eq 1 ] || { cat "$x.err" >&2; fail "$x: exit $rc, expected 1 (one reject)"; }
@@ -69,6 +69,7 @@ for x in events.xlsx events-xw.xlsx; do
         E notes | sed "s|^|$x:|"
         echo "$x:$SHEET!$BAD: activity: unknown value \"PARTY\" (expected one of CONDOLENCE_VISIT, HOME_VISIT, FORUM, FREE_CLINIC, HEALTH_CHECK, LEGAL_AID, JOB_FAIR, SKILLS_TRAINING, PSYCHOLOGICAL_SERVICE, MEALS, PERFORMANCE, OTHER)"
         echo "outreach-producer: $(E counts)"
+        echo "outreach-producer: receipt $x.receipt: 300 published records"
     } | sort >want.err
     sort "$x.err" >got.err
     if ! cmp -s want.err got.err; then
@@ -87,6 +88,23 @@ rows = list(csv.reader(open(sys.argv[1], encoding="utf-8-sig", newline="")))
 exp = json.load(open("expect.json", encoding="utf-8"))
 assert rows[0] == exp["header"], rows[0]
 assert rows[1:] == [exp["bad_cells"]], rows[1:]
+EOF
+    # The receipt: FILE:SHEET!ROW and the id of every published row, the bad row absent. The
+    # twin's ids come from producer_check.py; event i sits on sheet row 3 + i, plus the bad row
+    # after the 10th event and the empty one after the 20th.
+    "${CHECK[@]}" --derive twin.jsonl >twin.ids
+    "$PY" - "$x" twin.ids "$x.receipt" <<'EOF' || fail "$x: receipt"
+import json, sys
+x, ids, got = sys.argv[1], sys.argv[2], open(sys.argv[3], encoding="utf-8").read()
+sheet = json.load(open("expect.json", encoding="utf-8"))["sheet"]
+want = []
+for line in open(ids, encoding="utf-8"):
+    src, eid = line.rstrip("\n").split("\t")
+    i = int(src.rsplit(":", 1)[1]) - 1
+    want.append("%s:%s!%d\t%s\n" % (x, sheet, 3 + i + (i >= 10) + (i >= 20), eid))
+if got != "".join(want):
+    print("".join(want)[:600], "---", got[:600])
+    sys.exit(1)
 EOF
 done
 

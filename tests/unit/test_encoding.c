@@ -276,7 +276,7 @@ static void check_run(const char *encoding, const char *path, const char *name,
     unlink(r);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, encoding);
-    struct producer_sink sink = {r, e, 0};
+    struct producer_sink sink = {r, e, 0, NULL};
     volatile sig_atomic_t run = 1;
     producer_publish(p, path, name, &sink, f, &run);
     producer_destroy(p);

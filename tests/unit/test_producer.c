@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "../../producers/input.h"
 #include "../../producers/producer.h"
+#include "../../producers/receipt.h"
 #include "../../producers/record.h"
 #include "regions.h"
 
@@ -1245,7 +1246,7 @@ static void test_check_run_csv(void **state)
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, NULL);
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, NULL};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
     producer_publish(p, in, "in.csv", &sink, &f, &run);
@@ -1311,7 +1312,7 @@ static void test_check_run_csv_bad_cells(void **state)
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, "1024");
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, NULL};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
     producer_publish(p, in, "b.csv", &sink, &f, &run);
@@ -1367,7 +1368,7 @@ static void test_check_run_bad_header_and_jsonl(void **state)
     snprintf(rejects, sizeof rejects, "%s.rejects", in);
     struct op_conf *conf;
     struct producer *p = check_producer(&conf, NULL);
-    struct producer_sink sink = {rejects, errors, 0};
+    struct producer_sink sink = {rejects, errors, 0, NULL};
     struct producer_file f;
     volatile sig_atomic_t run = 1;
     producer_publish(p, in, "h.csv", &sink, &f, &run);
@@ -1411,6 +1412,58 @@ static void test_check_run_bad_header_and_jsonl(void **state)
     op_conf_destroy(conf);
 }
 
+/* Receipts (receipt.c): sorted per file, failed deliveries left out, .xlsx rows named
+ * FILE:SHEET!ROW, nothing at the final name before the commit, the temporary file gone after. */
+static void test_receipt(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_receipt.XXXXXX", tmp[128], dest[128], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(tmp, sizeof tmp, "%s/r.tsv.1.tmp", dir);
+    snprintf(dest, sizeof dest, "%s/r.tsv", dir);
+    struct producer_receipt *r = producer_receipt_new(tmp, err, sizeof err);
+    assert_non_null(r);
+    /* Accounted in any order (as workers finish); line 4 failed after it was added. */
+    assert_int_equal(producer_receipt_add(r, 7, "d-0123456789abcdef0123456789abcdef"), 0);
+    assert_int_equal(producer_receipt_add(r, 2, "t-1"), 0);
+    assert_int_equal(producer_receipt_add(r, 4, "t-4"), 0);
+    producer_receipt_failed(r, 4);
+    producer_receipt_failed(r, 9); /* never added (refused at once) */
+    assert_int_equal(producer_receipt_end_file(r, "a\tb.csv", ""), 2);
+    assert_int_equal(producer_receipt_add(r, 3, "x-3"), 0);
+    assert_int_equal(producer_receipt_end_file(r, "book.xlsx", "走访"), 1);
+    assert_int_equal(producer_receipt_end_file(r, "empty.jsonl", NULL), 0);
+    assert_int_equal(producer_receipt_add(r, 4, "t-4b"), 0); /* the failure list was per file */
+    assert_int_equal(producer_receipt_end_file(r, "c.jsonl", NULL), 1);
+    assert_int_equal(access(dest, F_OK), -1);
+    assert_int_equal(producer_receipt_commit(r, dest, err, sizeof err), 0);
+    producer_receipt_destroy(r);
+    char *got = slurp(dest);
+    assert_non_null(got);
+    assert_string_equal(got, "a?b.csv:2\tt-1\n"
+                             "a?b.csv:7\td-0123456789abcdef0123456789abcdef\n"
+                             "book.xlsx:走访!3\tx-3\n"
+                             "c.jsonl:4\tt-4b\n");
+    free(got);
+    assert_int_equal(access(tmp, F_OK), -1);
+    /* Not committed (a run that stopped): the temporary file goes, the old receipt stays. */
+    r = producer_receipt_new(tmp, err, sizeof err);
+    assert_non_null(r);
+    assert_int_equal(producer_receipt_add(r, 1, "z"), 0);
+    producer_receipt_end_file(r, "z.csv", NULL);
+    producer_receipt_destroy(r);
+    assert_int_equal(access(tmp, F_OK), -1);
+    got = slurp(dest);
+    assert_non_null(got);
+    assert_true(strncmp(got, "a?b.csv:2\t", 10) == 0);
+    free(got);
+    /* A directory that is not there: a clear error. */
+    assert_null(producer_receipt_new("/nonexistent/dir/r.tmp", err, sizeof err));
+    assert_string_equal(err, "/nonexistent/dir/r.tmp: No such file or directory");
+    unlink(dest);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1440,6 +1493,7 @@ int main(void)
         cmocka_unit_test(test_check_run_csv),
         cmocka_unit_test(test_check_run_csv_bad_cells),
         cmocka_unit_test(test_check_run_bad_header_and_jsonl),
+        cmocka_unit_test(test_receipt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -402,7 +402,7 @@ static void check_run(const char *path, const char *name, const char *sheet,
     struct producer *p = producer_new(conf, &opts, err, sizeof err);
     if (!p)
         fail_msg("%s", err);
-    struct producer_sink sink = {r, e, 0};
+    struct producer_sink sink = {r, e, 0, NULL};
     volatile sig_atomic_t run = 1;
     producer_publish(p, path, name, &sink, f, &run);
     producer_destroy(p);
