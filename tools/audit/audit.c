@@ -142,10 +142,9 @@ static void print_change(FILE *out, json_t *c, const struct op_regions *regs)
     fprintf(out, " %s(%s)", r ? r->name : "?", level ? level : str_field(c, "level"));
     /* in the order of the rollup's fields, whatever the map's order */
     json_t *d = json_object_get(c, "deltas");
-    static const char *const order[] = {"funding_fen", "recipients",  "visits",
-                                        "workers_reached", "households", "staff",
-                                        "surveys",     "enterprises", "respondents",
-                                        "event_count"};
+    static const char *const order[] = {"funding_fen", "recipients", "visits",  "workers_reached",
+                                        "households",  "staff",      "surveys", "enterprises",
+                                        "respondents", "event_count"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         json_t *v = json_object_get(d, order[i]);
         if (!json_is_integer(v))
@@ -190,7 +189,8 @@ int audit_print_entry(FILE *out, json_t *e, const struct op_regions *regs)
         fprintf(out, "%" PRId64, (int64_t)json_integer_value(from));
     else
         fputs("无", out); /* nothing counted before: the correction came first */
-    fprintf(out, "→%" PRId64 "\t%s\t", (int64_t)json_integer_value(json_object_get(e, "correction_to")),
+    fprintf(out, "→%" PRId64 "\t%s\t",
+            (int64_t)json_integer_value(json_object_get(e, "correction_to")),
             json_is_true(json_object_get(e, "retracted")) ? "是" : "否");
     const char *reason = json_string_value(json_object_get(e, "reason"));
     put_cell(out, reason && reason[0] ? reason : "-");

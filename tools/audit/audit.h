@@ -12,7 +12,7 @@
 #include "regions.h"
 
 struct audit_filter {
-    uint32_t region;   /* 0: any; else a change's region is it or lies under it */
+    uint32_t region;    /* 0: any; else a change's region is it or lies under it */
     const char *agency; /* NULL: any; else agency_id equals it */
     const char *event;  /* NULL: any; else event_id equals it */
     int has_since;

@@ -130,9 +130,9 @@ static int list_one(const rd_kafka_message_t *m, void *opaque)
     char err[512];
     avro_value_t *v;
     const struct op_schema *reader = NULL;
-    int rc = m->payload ? op_codec_decode(l->codec, m->payload, m->len, &v, NULL, &reader, err,
-                                          sizeof err)
-                        : OP_CODEC_ERR_FRAMING;
+    int rc = m->payload
+                 ? op_codec_decode(l->codec, m->payload, m->len, &v, NULL, &reader, err, sizeof err)
+                 : OP_CODEC_ERR_FRAMING;
     if (rc == 0 && reader != l->reader) {
         snprintf(err, sizeof err, "a %s record, not an audit entry", reader->name);
         rc = OP_CODEC_ERR_UNKNOWN;
