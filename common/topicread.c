@@ -34,9 +34,12 @@ rd_kafka_t *op_topicread_new(const struct op_conf *conf, const char *group_id, c
     /* Topics written in transactions: only committed messages are real, an aborted one was
      * written again by the retry. */
     const char *const settings[][2] = {
-        {"group.id", group_id},           {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
-        {"isolation.level", "read_committed"}, {"auto.offset.reset", "earliest"},
+        {"group.id", group_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"enable.partition.eof", "true"},
+        {"isolation.level", "read_committed"},
+        {"auto.offset.reset", "earliest"},
     };
     char err[512];
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
@@ -156,8 +159,7 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
 int op_topicread_scan(rd_kafka_t *rk, const char *topic, const struct op_topicread_opts *o,
                       uint64_t *read, char *errstr, size_t errstr_size)
 {
-    int parts =
-        op_kafka_partition_count(rk, topic, o->metadata_timeout_ms, errstr, errstr_size);
+    int parts = op_kafka_partition_count(rk, topic, o->metadata_timeout_ms, errstr, errstr_size);
     if (parts < 0)
         return -1;
     for (int32_t p = 0; p < parts && (!o->run || *o->run); p++) {

@@ -37,10 +37,10 @@ typedef int64_t (*op_topicread_start_cb)(int32_t p, void *opaque);
 typedef int (*op_topicread_msg_cb)(const rd_kafka_message_t *m, void *opaque);
 
 struct op_topicread_opts {
-    int metadata_timeout_ms; /* topic metadata and each watermark query */
-    int64_t idle_timeout_ms; /* fail when a partition's end is not reached after this long
-                              * without a message */
-    volatile sig_atomic_t *run; /* stop between messages when it becomes 0 (may be NULL) */
+    int metadata_timeout_ms;     /* topic metadata and each watermark query */
+    int64_t idle_timeout_ms;     /* fail when a partition's end is not reached after this long
+                                  * without a message */
+    volatile sig_atomic_t *run;  /* stop between messages when it becomes 0 (may be NULL) */
     op_topicread_start_cb start; /* NULL: every partition from its beginning */
     op_topicread_msg_cb msg;
     void *opaque;

@@ -383,7 +383,9 @@ json_t *reporter_rollup_payload(json_t *avro, const struct op_regions *regions, 
                                                                         : json_null()))
             goto oom;
     }
-    if (put_map(o, avro, "needs", errstr, errstr_size))
+    /* rollup.v1 messages resolve to the v2 reader with corrections 0 */
+    if (put_map(o, avro, "needs", errstr, errstr_size) ||
+        put_int(o, avro, "corrections", errstr, errstr_size))
         goto fail;
     /* Fields of newer rollup versions: passed through, after the known ones, sorted. */
     {
