@@ -14,6 +14,7 @@
 
 #include "avrojson.h"
 #include "map.h"
+#include "money.h"
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -30,13 +31,7 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 
 int reporter_format_yuan(int64_t fen, char *out, size_t size)
 {
-    /* The magnitude in unsigned arithmetic, so INT64_MIN has one too. */
-    uint64_t mag = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-    int n = snprintf(out, size, "%s%" PRIu64 ".%02u", fen < 0 ? "-" : "", mag / 100,
-                     (unsigned)(mag % 100));
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    return n;
+    return op_money_yuan(fen, 0, out, size);
 }
 
 /* Adds x (any value) to the fraction q + r/t with r < t, without overflow. */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../tools/audit/audit.h"
+#include "money.h"
 #include "timestamp.h"
 
 static struct op_regions *regs;
@@ -50,17 +51,18 @@ static void test_yuan(void **state)
 {
     (void)state;
     char b[40];
-    audit_format_yuan(0, 1, b, sizeof b);
+    op_money_yuan(0, 1, b, sizeof b);
     assert_string_equal(b, "0.00");
-    audit_format_yuan(5, 1, b, sizeof b);
+    op_money_yuan(5, 1, b, sizeof b);
     assert_string_equal(b, "+0.05");
-    audit_format_yuan(-5, 1, b, sizeof b);
+    op_money_yuan(-5, 1, b, sizeof b);
     assert_string_equal(b, "-0.05");
-    audit_format_yuan(-36000000000LL, 0, b, sizeof b);
+    op_money_yuan(-36000000000LL, 0, b, sizeof b);
     assert_string_equal(b, "-360000000.00");
-    audit_format_yuan(INT64_MIN, 1, b, sizeof b);
+    assert_int_equal(op_money_yuan(100, 0, b, 4), -1); /* "1.00" does not fit in 4 */
+    op_money_yuan(INT64_MIN, 1, b, sizeof b);
     assert_string_equal(b, "-92233720368547758.08");
-    audit_format_yuan(123405, 0, b, sizeof b);
+    op_money_yuan(123405, 0, b, sizeof b);
     assert_string_equal(b, "1234.05");
 }
 

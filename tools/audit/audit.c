@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "labels.h"
+#include "money.h"
 #include "timestamp.h"
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -105,13 +106,6 @@ int audit_matches(const struct audit_filter *f, json_t *e, const struct op_regio
     return 1;
 }
 
-void audit_format_yuan(int64_t fen, int sign, char *buf, size_t size)
-{
-    uint64_t mag = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-    const char *s = fen < 0 ? "-" : sign && fen > 0 ? "+" : "";
-    snprintf(buf, size, "%s%" PRIu64 ".%02u", s, mag / 100, (unsigned)(mag % 100));
-}
-
 void audit_print_header(FILE *out)
 {
     fputs("时间\t事件编号\t单位\t更正\t撤回\t原因\n", out);
@@ -152,7 +146,7 @@ static void print_change(FILE *out, json_t *c, const struct op_regions *regs)
         int64_t x = json_integer_value(v);
         char num[40];
         if (!strcmp(order[i], "funding_fen"))
-            audit_format_yuan(x, 1, num, sizeof num);
+            op_money_yuan(x, 1, num, sizeof num);
         else
             snprintf(num, sizeof num, "%+" PRId64, x);
         fprintf(out, "  %s %s", op_label(OP_LABEL_FIGURE, order[i], 1), num);

@@ -39,7 +39,4 @@ void audit_print_header(FILE *out);
  * and level, and its deltas (money in yuan with two decimals). Returns 0 or -1 (write error). */
 int audit_print_entry(FILE *out, json_t *e, const struct op_regions *regs);
 
-/* fen as yuan with two decimals and an explicit sign ("+1234.56", "-0.05", "0.00"). */
-void audit_format_yuan(int64_t fen, int sign, char *buf, size_t size);
-
 #endif
