@@ -465,6 +465,16 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
                          int32_t partition, const struct reporter_msg *msgs, size_t n, char *errstr,
                          size_t errstr_size)
 {
+    return reporter_batch_build_kind(b, codec, regions, endpoint, topic, partition, msgs, n, 0,
+                                     errstr, errstr_size);
+}
+
+int reporter_batch_build_kind(struct reporter_batch *b, struct op_codec *codec,
+                              const struct op_regions *regions, const char *endpoint,
+                              const char *topic, int32_t partition, const struct reporter_msg *msgs,
+                              size_t n, int audit, char *errstr, size_t errstr_size)
+{
+    const char *kind = audit ? "audit" : "rollup";
     memset(b, 0, sizeof *b);
     struct op_map *latest = NULL; /* rollup key -> index + 1 of the kept message */
     json_t **kept = NULL;
@@ -511,9 +521,10 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
                 goto oom;
             continue;
         }
-        if (strcmp(reader->type, "rollup") != 0) {
-            snprintf(err, sizeof err, "a %s record, not a rollup", reader->type);
-            if (add_poison(b, i, "not-a-rollup", err) != 0)
+        if (strcmp(reader->type, kind) != 0) {
+            snprintf(err, sizeof err, "a %s record, not %s", reader->type,
+                     audit ? "an audit entry" : "a rollup");
+            if (add_poison(b, i, audit ? "not-an-audit-entry" : "not-a-rollup", err) != 0)
                 goto oom;
             continue;
         }
@@ -524,8 +535,14 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
             continue;
         }
         int64_t rev = 0;
-        json_t *pj = reporter_rollup_payload(aj, regions, key, &rev, err, sizeof err);
-        json_decref(aj);
+        json_t *pj;
+        if (audit) { /* every entry is sent, as the record's JSON: nothing supersedes it */
+            pj = aj;
+            snprintf(key, sizeof key, "%" PRId64, m->offset);
+        } else {
+            pj = reporter_rollup_payload(aj, regions, key, &rev, err, sizeof err);
+            json_decref(aj);
+        }
         if (!pj) {
             if (add_poison(b, i, "invalid", err) != 0)
                 goto oom;
@@ -572,7 +589,7 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
         json_decref(rollups);
         goto oom;
     }
-    if (json_object_set_new(b->doc, "rollups", rollups))
+    if (json_object_set_new(b->doc, audit ? "entries" : "rollups", rollups))
         goto oom;
     for (size_t i = 0; i < n; i++)
         if (kept[i]) {

@@ -318,21 +318,36 @@ static int plain_body(struct sink_server *s, struct MHD_Connection *c, struct re
     return 0;
 }
 
-static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
-                                    const char *method, const char *url)
+/* The injected failure for this POST (counting it down), and the delay of "slow". */
+static enum sink_fail_mode take_mode(struct sink_server *s, long *delay)
 {
-    char key[SINK_KEY_MAX] = "", detail[SINK_KEY_MAX + 256], err[512];
-    enum sink_fail_mode mode;
-    long delay;
     pthread_mutex_lock(&s->lock);
-    mode = s->mode;
-    delay = s->delay_ms;
+    enum sink_fail_mode mode = s->mode;
+    *delay = s->delay_ms;
     if (mode != SINK_FAIL_OK) {
         s->injected++;
         if (s->remaining > 0 && --s->remaining == 0)
             s->mode = SINK_FAIL_OK;
     }
     pthread_mutex_unlock(&s->lock);
+    return mode;
+}
+
+static void slow_answer(struct sink_server *s, long delay)
+{
+    int64_t until = op_clock_mono_ms() + delay;
+    while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                                    const char *method, const char *url)
+{
+    char key[SINK_KEY_MAX] = "", detail[SINK_KEY_MAX + 256], err[512];
+    long delay;
+    enum sink_fail_mode mode = take_mode(s, &delay);
     size_t kl = idem_key(c, key, sizeof key);
     if (s->dump_dir && !rq->too_large)
         dump_body(s, c, rq, key, sink_fail_mode_name(mode));
@@ -395,11 +410,7 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
     }
     if (mode == SINK_FAIL_SLOW) {
         /* Stored already: an answer that comes too late is the case idempotency exists for. */
-        int64_t until = op_clock_mono_ms() + delay;
-        while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
-            struct timespec ts = {0, 20 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        slow_answer(s, delay);
         size_t dl = strlen(detail);
         snprintf(detail + dl, sizeof detail - dl, " injected=slow:%ldms", delay);
     }
@@ -416,6 +427,19 @@ static enum MHD_Result post_audit(struct sink_server *s, struct MHD_Connection *
 {
     char err[512], detail[600];
     unsigned status;
+    long delay;
+    enum sink_fail_mode mode = take_mode(s, &delay);
+    if (mode == SINK_FAIL_DROP) {
+        log_request(c, method, url, 0, rq, "injected=drop: connection closed");
+        return MHD_NO;
+    }
+    if (mode == SINK_FAIL_503 || mode == SINK_FAIL_400) {
+        status = mode == SINK_FAIL_503 ? 503 : 400;
+        log_request(c, method, url, status, rq,
+                    mode == SINK_FAIL_503 ? "injected=503" : "injected=400");
+        return respond_error(c, status, mode == SINK_FAIL_503 ? "injected 503" : "injected 400",
+                             mode == SINK_FAIL_503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, "1");
+    }
     if (rq->too_large) {
         log_request(c, method, url, 413, rq, "body too large");
         return respond_error(c, 413, "body over 64 MiB", NULL, NULL);
@@ -438,7 +462,10 @@ static enum MHD_Result post_audit(struct sink_server *s, struct MHD_Connection *
         log_request(c, method, url, status, rq, detail);
         return respond_error(c, status, err, NULL, NULL);
     }
-    snprintf(detail, sizeof detail, "audit: received=%zu added=%zu", received, added);
+    snprintf(detail, sizeof detail, "audit: received=%zu added=%zu%s", received, added,
+             mode == SINK_FAIL_SLOW ? " injected=slow" : "");
+    if (mode == SINK_FAIL_SLOW)
+        slow_answer(s, delay);
     log_request(c, method, url, 200, rq, detail);
     return respond_json(c, 200,
                         json_pack("{s:I,s:I,s:I}", "received", (json_int_t)received, "added",
