@@ -190,7 +190,38 @@ expect_rc 1 "mixed topic"
 grep -qF "$T.mixed 0:1: not an audit entry: framing" "$WORK/mixed.err" || fail "mixed: offset 1 not reported"
 grep -qF "$T.mixed 0:2: not an audit entry" "$WORK/mixed.err" || fail "mixed: offset 2 not reported"
 
-echo "== 7. --help tells the filters"
+echo "== 7. an open transaction: its entry is not listed, and the listing does not wait for it"
+kafka_topics --create --topic "$T.tx" --partitions 1 >/dev/null
+kcat -P -b "$B" -t "$T.tx" -p 0 -k ev-fund-4 "$WORK/m4"
+# entry 2 (ev-visit-2) in a transaction kcat never commits (interrupted below)
+$PY -c '
+import sys; v = open(sys.argv[1], "rb").read(); assert b"@@END@@" not in v and b"@@K@@" not in v
+sys.stdout.buffer.write(b"ev-visit-2@@K@@" + v + b"@@END@@")' "$WORK/m2" >"$WORK/open.bin"
+mkfifo "$WORK/fifo"
+kcat -P -b "$B" -t "$T.tx" -p 0 -K '@@K@@' -D '@@END@@' -X "transactional.id=$T-open" \
+    -X transaction.timeout.ms=60000 <"$WORK/fifo" 2>"$WORK/kcat.err" &
+KPID=$!
+exec 3>"$WORK/fifo"
+cat "$WORK/open.bin" >&3
+head -c 200000 /dev/zero | tr '\0' x >&3 # kcat reads in blocks: push our message out
+for _ in $(seq 150); do
+    kcat -C -b "$B" -t "$T.tx" -p 0 -e -q -f '%k\n' -X isolation.level=read_uncommitted 2>/dev/null |
+        grep -qx ev-visit-2 && break
+    sleep 0.2
+done
+kcat -C -b "$B" -t "$T.tx" -p 0 -e -q -f '%k\n' -X isolation.level=read_uncommitted |
+    grep -qx ev-visit-2 || fail "the open transaction's message never reached the topic"
+RC=0
+timeout 60 bin/outreach-audit -X bootstrap.servers="$B" -X audit.topic="$T.tx" --json \
+    >"$WORK/tx.out" 2>"$WORK/tx.err" || RC=$?
+kill -INT $KPID 2>/dev/null || true
+exec 3>&-
+wait $KPID 2>/dev/null || true
+expect_rc 0 "topic with an open transaction"
+[ "$($PY -c 'import json,sys; print(",".join(json.loads(l)["event_id"] for l in open(sys.argv[1])))' "$WORK/tx.out")" = ev-fund-4 ] ||
+    fail "with an open transaction: listed $(cat "$WORK/tx.out"), expected only ev-fund-4"
+
+echo "== 8. --help tells the filters"
 bin/outreach-audit --help >"$WORK/help.out"
 for w in --region --agency --since --event --json audit.topic read_committed; do
     grep -qF -- "$w" "$WORK/help.out" || fail "--help lacks $w"
