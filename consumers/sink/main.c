@@ -168,7 +168,7 @@ static int option(int argc, char **argv, int i, void *opaque)
             return -1;
         a->o.max_rollups = (size_t)n;
     } else if (strcmp(o, "--max-audit") == 0) {
-        if (parse_long(o, v, 1, 100000000, &n) != 0)
+        if (parse_long(o, v, 1, 10000000, &n) != 0)
             return -1;
         a->o.max_audit = (size_t)n;
     } else if (strcmp(o, "--max-inflates") == 0) {
