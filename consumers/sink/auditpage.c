@@ -92,10 +92,12 @@ static int change_item(struct op_buf *out, json_t *c, const struct op_regions *r
         sink_html_escape(out, r ? r->name : str(c, "region")))
         return -1;
     json_t *d = json_object_get(c, "deltas");
+    int shown = 0;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         json_t *v = json_object_get(d, order[i]);
         if (!json_is_integer(v))
             continue;
+        shown++;
         char num[OP_MONEY_YUAN_MAX + 8];
         if (strcmp(order[i], "funding_fen") == 0)
             op_money_yuan(json_integer_value(v), 1, num, sizeof num);
@@ -105,6 +107,8 @@ static int change_item(struct op_buf *out, json_t *c, const struct op_regions *r
             op_buf_printf(out, " <span data-field=\"%s\">%s</span>", order[i], num))
             return -1;
     }
+    if (!shown && add(out, zhl ? " · 数字未变" : " · no figure changed"))
+        return -1;
     return add(out, "</li>");
 }
 

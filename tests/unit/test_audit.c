@@ -155,6 +155,22 @@ static void test_print_entry(void **state)
     json_decref(e);
 }
 
+static void test_print_no_figure(void **state)
+{
+    (void)state;
+    json_t *e = entry("A1", 0, "530100", NULL); /* the fixture's level: COUNTY */
+    json_object_set_new(json_array_get(json_object_get(e, "changes"), 0), "deltas", json_object());
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    assert_int_equal(audit_print_entry(f, e, regs), 0);
+    fclose(f);
+    assert_non_null(strstr(text, "  日 2025-01-15  530100 昆明市(县级)  数字未变\n"));
+    free(text);
+    json_decref(e);
+}
+
 static void test_format_shanghai(void **state)
 {
     (void)state;
@@ -170,9 +186,13 @@ static void test_format_shanghai(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_yuan),         cmocka_unit_test(test_since),
-        cmocka_unit_test(test_region_parse), cmocka_unit_test(test_matches),
-        cmocka_unit_test(test_print_entry),  cmocka_unit_test(test_format_shanghai),
+        cmocka_unit_test(test_yuan),
+        cmocka_unit_test(test_since),
+        cmocka_unit_test(test_region_parse),
+        cmocka_unit_test(test_matches),
+        cmocka_unit_test(test_print_entry),
+        cmocka_unit_test(test_format_shanghai),
+        cmocka_unit_test(test_print_no_figure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

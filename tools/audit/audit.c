@@ -139,10 +139,12 @@ static void print_change(FILE *out, json_t *c, const struct op_regions *regs)
     static const char *const order[] = {"funding_fen", "recipients", "visits",  "workers_reached",
                                         "households",  "staff",      "surveys", "enterprises",
                                         "respondents", "event_count"};
+    int shown = 0;
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         json_t *v = json_object_get(d, order[i]);
         if (!json_is_integer(v))
             continue;
+        shown++;
         int64_t x = json_integer_value(v);
         char num[40];
         if (!strcmp(order[i], "funding_fen"))
@@ -161,8 +163,10 @@ static void print_change(FILE *out, json_t *c, const struct op_regions *regs)
         fputs("  ", out);
         put_cell(out, k);
         fprintf(out, " %+" PRId64, (int64_t)json_integer_value(v));
+        shown++;
     }
-    fputc('\n', out);
+    /* the rollup got a new revision (its corrections count) without a figure changing */
+    fputs(shown ? "\n" : "  数字未变\n", out);
 }
 
 int audit_print_entry(FILE *out, json_t *e, const struct op_regions *regs)
