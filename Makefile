@@ -36,8 +36,9 @@ LIB         := $(B)/libop.a
 EMBED_FILES := $(sort $(wildcard schemas/*.avsc)) schemas/regions.csv
 
 # Each program: bin/NAME built from the .c files of one folder.
-PROGRAMS := outreach-codec outreach-mock-broker outreach-dlq
+PROGRAMS := outreach-codec outreach-mock-broker outreach-dlq outreach-audit
 outreach-codec_DIR := tools/codec
+outreach-audit_DIR := tools/audit
 outreach-mock-broker_DIR := tools/mockbroker
 outreach-dlq_DIR := tools/dlq
 ifneq ($(wildcard producers/*.c),)

@@ -35,10 +35,33 @@ static const struct label levels[] = {
     {NULL, NULL, NULL},
 };
 
+/* The reporter's xlsx column titles say the same. */
+static const struct label figures[] = {
+    {"event_count", "事件数", "Events"},
+    {"visits", "走访慰问(次)", "Visits"},
+    {"workers_reached", "服务职工(人)", "Workers reached"},
+    {"households", "户数", "Households"},
+    {"staff", "工作人员(人)", "Staff"},
+    {"funding_fen", "资金(元)", "Funding (yuan)"},
+    {"recipients", "受助人数", "Recipients"},
+    {"surveys", "调研(次)", "Surveys"},
+    {"enterprises", "调研企业(家)", "Enterprises surveyed"},
+    {"respondents", "受访人数", "Respondents"},
+    {"corrections", "更正次数", "Corrections"},
+    {NULL, NULL, NULL},
+};
+
+static const struct label window_kinds[] = {
+    {"DAY", "日", "Day"},        {"MONTH", "月", "Month"}, {"CAMPAIGN", "活动", "Campaign"},
+    {"ALL", "累计", "All time"}, {NULL, NULL, NULL},
+};
+
 const char *op_label(enum op_label_enum e, const char *symbol, int zh)
 {
     const struct label *t = e == OP_LABEL_FUNDING_SOURCE    ? sources
                             : e == OP_LABEL_FUNDING_PURPOSE ? purposes
+                            : e == OP_LABEL_FIGURE          ? figures
+                            : e == OP_LABEL_WINDOW_KIND     ? window_kinds
                                                             : levels;
     for (; symbol && t->symbol; t++)
         if (strcmp(t->symbol, symbol) == 0)

@@ -15,6 +15,7 @@
 #include "jsonscan.h"
 #include "kafka.h"
 #include "sha256.h"
+#include "timestamp.h"
 
 static void say(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -45,128 +46,9 @@ static avro_schema_t deref(avro_schema_t s)
 
 /* ---- timestamps ------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
-/* n digits at s[*i] into *out; advances *i. */
-static int digits(const char *s, size_t len, size_t *i, int n, int *out)
-{
-    int v = 0;
-    for (int k = 0; k < n; k++, (*i)++) {
-        if (*i >= len || s[*i] < '0' || s[*i] > '9')
-            return -1;
-        v = v * 10 + (s[*i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 int producer_ts_parse(const char *s, size_t len, int64_t *ms, const char **why)
 {
-    static const char syntax[] = "expected YYYY-MM-DDThh:mm:ss[.sss] and Z or ±hh:mm";
-    size_t i = 0;
-    int Y, M, D, h, m, sec = 0, frac = 0;
-    if (digits(s, len, &i, 4, &Y) || i >= len || s[i++] != '-' || digits(s, len, &i, 2, &M) ||
-        i >= len || s[i++] != '-' || digits(s, len, &i, 2, &D) || i >= len ||
-        (s[i] != 'T' && s[i] != 't' && s[i] != ' ')) {
-        *why = syntax;
-        return -1;
-    }
-    i++;
-    if (digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':' || digits(s, len, &i, 2, &m)) {
-        *why = syntax;
-        return -1;
-    }
-    if (i < len && s[i] == ':') {
-        i++;
-        if (digits(s, len, &i, 2, &sec)) {
-            *why = syntax;
-            return -1;
-        }
-        if (i < len && s[i] == '.') {
-            i++;
-            int nd = 0;
-            for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
-                if (nd < 3)
-                    frac = frac * 10 + (s[i] - '0');
-                else if (s[i] != '0') {
-                    *why = "more precise than a millisecond";
-                    return -1;
-                }
-            }
-            if (nd == 0 || nd > 9) {
-                *why = syntax;
-                return -1;
-            }
-            for (; nd < 3; nd++)
-                frac *= 10;
-        }
-    }
-    int off_min = 0;
-    if (i >= len) {
-        *why = "no UTC offset (add Z or an offset such as +08:00)";
-        return -1;
-    }
-    if (s[i] == 'Z' || s[i] == 'z') {
-        i++;
-    } else if (s[i] == '+' || s[i] == '-') {
-        int sign = s[i++] == '-' ? -1 : 1, oh, om;
-        if (digits(s, len, &i, 2, &oh) || i >= len || s[i++] != ':' || digits(s, len, &i, 2, &om)) {
-            *why = syntax;
-            return -1;
-        }
-        if (oh > 23 || om > 59) {
-            *why = "UTC offset out of range";
-            return -1;
-        }
-        off_min = sign * (oh * 60 + om);
-    } else {
-        *why = syntax;
-        return -1;
-    }
-    if (i != len) {
-        *why = syntax;
-        return -1;
-    }
-    if (M < 1 || M > 12) {
-        *why = "month out of range";
-        return -1;
-    }
-    if (D < 1 || D > days_in_month(Y, M)) {
-        *why = "day out of range";
-        return -1;
-    }
-    if (h > 23) {
-        *why = "hour out of range";
-        return -1;
-    }
-    if (m > 59) {
-        *why = "minute out of range";
-        return -1;
-    }
-    if (sec > 59) {
-        *why = "second out of range";
-        return -1;
-    }
-    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
-    *ms = ((days * 86400 + h * 3600 + m * 60 + sec) - (int64_t)off_min * 60) * 1000 + frac;
-    return 0;
+    return op_ts_parse(s, len, ms, why);
 }
 
 /* ---- context ---------------------------------------------------------------------------- */

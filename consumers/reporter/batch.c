@@ -14,6 +14,7 @@
 
 #include "avrojson.h"
 #include "map.h"
+#include "money.h"
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -30,13 +31,7 @@ static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
 
 int reporter_format_yuan(int64_t fen, char *out, size_t size)
 {
-    /* The magnitude in unsigned arithmetic, so INT64_MIN has one too. */
-    uint64_t mag = fen < 0 ? (uint64_t)0 - (uint64_t)fen : (uint64_t)fen;
-    int n = snprintf(out, size, "%s%" PRIu64 ".%02u", fen < 0 ? "-" : "", mag / 100,
-                     (unsigned)(mag % 100));
-    if (n < 0 || (size_t)n >= size)
-        return -1;
-    return n;
+    return op_money_yuan(fen, 0, out, size);
 }
 
 /* Adds x (any value) to the fraction q + r/t with r < t, without overflow. */
@@ -383,7 +378,9 @@ json_t *reporter_rollup_payload(json_t *avro, const struct op_regions *regions, 
                                                                         : json_null()))
             goto oom;
     }
-    if (put_map(o, avro, "needs", errstr, errstr_size))
+    /* rollup.v1 messages resolve to the v2 reader with corrections 0 */
+    if (put_map(o, avro, "needs", errstr, errstr_size) ||
+        put_int(o, avro, "corrections", errstr, errstr_size))
         goto fail;
     /* Fields of newer rollup versions: passed through, after the known ones, sorted. */
     {
@@ -468,6 +465,16 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
                          int32_t partition, const struct reporter_msg *msgs, size_t n, char *errstr,
                          size_t errstr_size)
 {
+    return reporter_batch_build_kind(b, codec, regions, endpoint, topic, partition, msgs, n, 0,
+                                     errstr, errstr_size);
+}
+
+int reporter_batch_build_kind(struct reporter_batch *b, struct op_codec *codec,
+                              const struct op_regions *regions, const char *endpoint,
+                              const char *topic, int32_t partition, const struct reporter_msg *msgs,
+                              size_t n, int audit, char *errstr, size_t errstr_size)
+{
+    const char *kind = audit ? "audit" : "rollup";
     memset(b, 0, sizeof *b);
     struct op_map *latest = NULL; /* rollup key -> index + 1 of the kept message */
     json_t **kept = NULL;
@@ -514,9 +521,10 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
                 goto oom;
             continue;
         }
-        if (strcmp(reader->type, "rollup") != 0) {
-            snprintf(err, sizeof err, "a %s record, not a rollup", reader->type);
-            if (add_poison(b, i, "not-a-rollup", err) != 0)
+        if (strcmp(reader->type, kind) != 0) {
+            snprintf(err, sizeof err, "a %s record, not %s", reader->type,
+                     audit ? "an audit entry" : "a rollup");
+            if (add_poison(b, i, audit ? "not-an-audit-entry" : "not-a-rollup", err) != 0)
                 goto oom;
             continue;
         }
@@ -527,8 +535,14 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
             continue;
         }
         int64_t rev = 0;
-        json_t *pj = reporter_rollup_payload(aj, regions, key, &rev, err, sizeof err);
-        json_decref(aj);
+        json_t *pj;
+        if (audit) { /* every entry is sent, as the record's JSON: nothing supersedes it */
+            pj = aj;
+            snprintf(key, sizeof key, "%" PRId64, m->offset);
+        } else {
+            pj = reporter_rollup_payload(aj, regions, key, &rev, err, sizeof err);
+            json_decref(aj);
+        }
         if (!pj) {
             if (add_poison(b, i, "invalid", err) != 0)
                 goto oom;
@@ -575,7 +589,7 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
         json_decref(rollups);
         goto oom;
     }
-    if (json_object_set_new(b->doc, "rollups", rollups))
+    if (json_object_set_new(b->doc, audit ? "entries" : "rollups", rollups))
         goto oom;
     for (size_t i = 0; i < n; i++)
         if (kept[i]) {

@@ -107,6 +107,14 @@ int reporter_batch_build(struct reporter_batch *b, struct op_codec *codec,
                          const struct op_regions *regions, const char *endpoint, const char *topic,
                          int32_t partition, const struct reporter_msg *msgs, size_t n, char *errstr,
                          size_t errstr_size);
+/* The same for an endpoint's audit stream (audit 1): the messages must be audit entries
+ * (schemas/audit.v1.avsc; others are poison, reason not-an-audit-entry), each is sent as its
+ * record's JSON, none supersedes another (b->rollups counts them), and the document holds them
+ * in "entries" instead of "rollups". audit 0 is reporter_batch_build. */
+int reporter_batch_build_kind(struct reporter_batch *b, struct op_codec *codec,
+                              const struct op_regions *regions, const char *endpoint,
+                              const char *topic, int32_t partition, const struct reporter_msg *msgs,
+                              size_t n, int audit, char *errstr, size_t errstr_size);
 void reporter_batch_free(struct reporter_batch *b);
 
 /* Appends the batch's rollups as JSON Lines (one rollup object per line) to out. 0 or -1. */

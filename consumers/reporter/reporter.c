@@ -102,6 +102,12 @@ const struct op_conf_def reporter_conf_defs[] = {
     {"endpoint.*.max.retries", OP_CONF_INT, "0",
      "retries of a failing batch before it goes to the DLQ instead (0: retry forever)", 0,
      1000000000},
+    {"endpoint.*.audit.topic", OP_CONF_STRING, NULL,
+     "also deliver the corrections audit trail of this topic (e.g. outreach.audit) to the "
+     "endpoint's URL with its last path segment replaced by audit (http://H/rollups -> "
+     "http://H/audit), as the stream NAME.audit (own group, DLQ, metrics); http(s) endpoints "
+     "only (unset: off)",
+     0, 0},
     {"endpoint.*.gzip.level", OP_CONF_INT, "1",
      "zlib level of the request body (1 fast .. 9 small)", 1, 9},
     {"health.listen", OP_CONF_STRING, NULL,
@@ -151,7 +157,11 @@ struct inflight {
 struct reporter_endpoint {
     struct reporter *r;
     struct op_conf *conf; /* the configuration it was set up from (a reload brings a newer) */
-    char name[REPORTER_NAME_MAX + 1];
+    char name[REPORTER_NAME_MAX + 8];  /* NAME, or NAME.audit for its audit stream */
+    char cname[REPORTER_NAME_MAX + 1]; /* NAME: its endpoint.NAME.* settings */
+    int audit;                         /* the audit stream of endpoint cname */
+    const char *topic;                 /* rollups.topic, or endpoint.NAME.audit.topic */
+    char audit_url[1024];
     const char *url;
     char url_shown[512];        /* url without user:password@, for messages (op_url_redact) */
     char *dir;                  /* file:// endpoints */
@@ -272,7 +282,7 @@ static void part_clear(struct part *pt)
 static void pause_resume(struct reporter_endpoint *ep, int32_t p, int pause)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, ep->r->topic, p);
+    rd_kafka_topic_partition_list_add(l, ep->topic, p);
     rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(ep->consumer, l)
                                   : rd_kafka_resume_partitions(ep->consumer, l);
     rd_kafka_topic_partition_list_destroy(l);
@@ -339,12 +349,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             for (int i = 0; i < parts->cnt; i++)
                 parts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
             op_log(OP_LOG_INFO, "endpoint %s: reading %s from the beginning (xlsx workbooks)",
-                   ep->name, ep->r->topic);
+                   ep->name, ep->topic);
         }
         char list[256];
         partition_list(parts, list, sizeof list);
         op_log(OP_LOG_INFO, "endpoint %s: assigned %d partition(s) of %s: [%s] (member %s)",
-               ep->name, parts->cnt, ep->r->topic, list, ep->member_id);
+               ep->name, parts->cnt, ep->topic, list, ep->member_id);
         if (coop)
             error = rd_kafka_incremental_assign(rk, parts);
         else if (rd_kafka_assign(rk, parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -507,17 +517,17 @@ static int dlq_poison(struct reporter_endpoint *ep)
         rd_kafka_header_add(h, "dlq.reason", -1, p->reason, -1);
         rd_kafka_header_add(h, "dlq.error", -1, p->detail, -1);
         rd_kafka_header_add(h, "dlq.endpoint", -1, ep->name, -1);
-        rd_kafka_header_add(h, "dlq.source.topic", -1, ep->r->topic, -1);
+        rd_kafka_header_add(h, "dlq.source.topic", -1, ep->topic, -1);
         hdr_int(h, "dlq.source.partition", fl->partition);
         hdr_int(h, "dlq.source.offset", m->offset);
         hdr_int(h, "dlq.time", op_clock_wall_ms());
         if (dlq_produce(ep, m->key, m->key_len, m->value, m->len, h) != 0)
             return -1;
         op_log(OP_LOG_WARNING,
-               "endpoint %s: %s [%" PRId32 "] @%" PRId64 " is not a rollup (%s: %s): "
+               "endpoint %s: %s [%" PRId32 "] @%" PRId64 " is not %s (%s: %s): "
                "dead-lettered to %s",
-               ep->name, ep->r->topic, fl->partition, m->offset, p->reason, p->detail,
-               ep->dlq_topic);
+               ep->name, ep->topic, fl->partition, m->offset,
+               ep->audit ? "an audit entry" : "a rollup", p->reason, p->detail, ep->dlq_topic);
         ep->stats.poison++;
     }
     return 0;
@@ -535,7 +545,7 @@ static int dlq_batch(struct reporter_endpoint *ep)
                         (ssize_t)fl->reject_body.len);
     rd_kafka_header_add(h, "dlq.endpoint", -1, ep->name, -1);
     rd_kafka_header_add(h, "dlq.batch_id", -1, fl->batch.key, -1);
-    rd_kafka_header_add(h, "dlq.source.topic", -1, ep->r->topic, -1);
+    rd_kafka_header_add(h, "dlq.source.topic", -1, ep->topic, -1);
     hdr_int(h, "dlq.source.partition", fl->partition);
     hdr_int(h, "dlq.source.first_offset", fl->batch.first_offset);
     hdr_int(h, "dlq.source.last_offset", fl->batch.last_offset);
@@ -552,7 +562,7 @@ static void finish(struct reporter_endpoint *ep)
 {
     struct inflight *fl = &ep->fl;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, ep->r->topic, fl->partition)->offset =
+    rd_kafka_topic_partition_list_add(l, ep->topic, fl->partition)->offset =
         fl->batch.last_offset + 1;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     /* Tried even when stopping: the endpoint has the batch, so committing saves a re-send. */
@@ -570,7 +580,7 @@ static void finish(struct reporter_endpoint *ep)
          * key and the endpoint recognises it; a later commit of this partition covers it. */
         ep->stats.commit_failures++;
         op_log(OP_LOG_WARNING, "endpoint %s: commit of %s [%" PRId32 "] @%" PRId64 ": %s", ep->name,
-               ep->r->topic, fl->partition, fl->batch.last_offset + 1, rd_kafka_err2str(e));
+               ep->topic, fl->partition, fl->batch.last_offset + 1, rd_kafka_err2str(e));
     } else {
         ep->stats.commits++;
         if (fl->partition < ep->n_parts)
@@ -615,8 +625,8 @@ static void cut_batch(struct reporter_endpoint *ep)
     if (pt->paused && pt->n < (size_t)ep->batch_size)
         pause_resume(ep, best, 0);
     char err[512];
-    if (reporter_batch_build(&fl->batch, ep->codec, ep->r->regions, ep->name, ep->r->topic, best,
-                             fl->msgs, fl->n, err, sizeof err) != 0 ||
+    if (reporter_batch_build_kind(&fl->batch, ep->codec, ep->r->regions, ep->name, ep->topic, best,
+                                  fl->msgs, fl->n, ep->audit, err, sizeof err) != 0 ||
         (fl->batch.rollups > 0 && !ep->dir && !ep->xlsx &&
          reporter_gzip(fl->batch.json.data, fl->batch.json.len, ep->gzip_level, &fl->gz) != 0)) {
         op_log(OP_LOG_ERR, "endpoint %s: building a batch: %s", ep->name,
@@ -670,7 +680,7 @@ static void attempt(struct reporter_endpoint *ep)
         op_log(OP_LOG_WARNING,
                "endpoint %s: batch %s (%zu rollups, %s [%" PRId32 "] %" PRId64 "..%" PRId64
                ") dead-lettered to %s: %s, status %ld",
-               ep->name, fl->batch.key, fl->batch.rollups, ep->r->topic, fl->partition,
+               ep->name, fl->batch.key, fl->batch.rollups, ep->topic, fl->partition,
                fl->batch.first_offset, fl->batch.last_offset, ep->dlq_topic, fl->reject_reason,
                fl->reject_status);
         finish(ep);
@@ -876,7 +886,7 @@ static uint64_t queued_messages(const struct reporter_endpoint *ep)
  * to be delivered. */
 static void update_lag(struct reporter_endpoint *ep)
 {
-    const char *topic = ep->r->topic;
+    const char *topic = ep->topic;
     rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(ep->n_parts + 1);
     for (int p = 0; p < ep->n_parts; p++)
         if (ep->parts[p].assigned)
@@ -938,15 +948,15 @@ static void *endpoint_main(void *opaque)
     struct reporter_endpoint *ep = opaque;
     struct reporter *r = ep->r;
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, r->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, ep->topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(ep->consumer, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e) {
-        op_log(OP_LOG_ERR, "endpoint %s: subscribe %s: %s", ep->name, r->topic,
+        op_log(OP_LOG_ERR, "endpoint %s: subscribe %s: %s", ep->name, ep->topic,
                rd_kafka_err2str(e));
         ep->fatal = 1;
     } else {
-        op_log(OP_LOG_NOTICE, "endpoint %s: delivering %s to %s as group %s", ep->name, r->topic,
+        op_log(OP_LOG_NOTICE, "endpoint %s: delivering %s to %s as group %s", ep->name, ep->topic,
                ep->url_shown, ep->group);
     }
     ep->last_status_ms = op_clock_mono_ms();
@@ -1105,11 +1115,11 @@ static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_
 {
     struct op_conf *conf = ep->conf;
     memset(oa, 0, sizeof *oa);
-    oa->token_url = ep_str(conf, ep->name, "oauth2.token_url");
-    oa->client_id = ep_str(conf, ep->name, "oauth2.client_id");
-    oa->client_secret = ep_str(conf, ep->name, "oauth2.client_secret");
-    oa->scope = ep_str(conf, ep->name, "oauth2.scope");
-    const char *auth = ep_str(conf, ep->name, "oauth2.client_auth");
+    oa->token_url = ep_str(conf, ep->cname, "oauth2.token_url");
+    oa->client_id = ep_str(conf, ep->cname, "oauth2.client_id");
+    oa->client_secret = ep_str(conf, ep->cname, "oauth2.client_secret");
+    oa->scope = ep_str(conf, ep->cname, "oauth2.scope");
+    const char *auth = ep_str(conf, ep->cname, "oauth2.client_auth");
     ep->oauth2 = oa->token_url != NULL;
     if (!ep->oauth2) {
         if (oa->client_id || oa->client_secret || oa->scope) {
@@ -1149,16 +1159,84 @@ static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_
     return 0;
 }
 
+/* The audit stream's URL: the endpoint's, its last path segment replaced by "audit" (query
+ * kept out): http://h/rollups -> http://h/audit, http://h -> http://h/audit. */
+static int audit_url(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
+{
+    const char *u = ep->url;
+    if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+        set_err(errstr, errstr_size,
+                "endpoint.%s.audit.topic: only http(s) endpoints deliver the audit trail",
+                ep->cname);
+        return -1;
+    }
+    const char *auth = strstr(u, "://") + 3;
+    size_t path = strcspn(auth, "/?#");
+    const char *end = auth + path + strcspn(auth + path, "?#");
+    const char *slash = auth + path;
+    for (const char *p = slash; p < end; p++)
+        if (*p == '/')
+            slash = p;
+    int n = slash < end && *slash == '/'
+                ? snprintf(ep->audit_url, sizeof ep->audit_url, "%.*s/audit", (int)(slash - u), u)
+                : snprintf(ep->audit_url, sizeof ep->audit_url, "%.*s/audit", (int)(end - u), u);
+    if (n < 0 || (size_t)n >= sizeof ep->audit_url) {
+        set_err(errstr, errstr_size, "endpoint.%s.url: too long", ep->cname);
+        return -1;
+    }
+    ep->url = ep->audit_url;
+    return 0;
+}
+
+/* Endpoint NAME's audit stream, when endpoint.NAME.audit.topic is set: a second endpoint
+ * object named NAME.audit over the same settings. 0, or -1 with errstr. */
+static int add_audit_stream(struct reporter *r, struct reporter_endpoint *base, char *errstr,
+                            size_t errstr_size)
+{
+    const char *topic = ep_str(base->conf, base->name, "audit.topic");
+    if (!topic)
+        return 0;
+    if (!topic_valid(topic, REPORTER_TOPIC_MAX)) {
+        set_err(errstr, errstr_size,
+                "endpoint.%s.audit.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'",
+                base->name, topic, REPORTER_TOPIC_MAX);
+        return -1;
+    }
+    struct reporter_endpoint **np = realloc(r->eps, (r->n_eps + 1) * sizeof *np);
+    struct reporter_endpoint *ep = calloc(1, sizeof *ep);
+    if (np)
+        r->eps = np;
+    if (!np || !ep) {
+        free(ep);
+        set_err(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    r->eps[r->n_eps++] = ep;
+    ep->r = r;
+    ep->conf = base->conf;
+    ep->audit = 1;
+    ep->topic = topic;
+    snprintf(ep->cname, sizeof ep->cname, "%.64s", base->name);
+    snprintf(ep->name, sizeof ep->name, "%.64s.audit", base->name);
+    return 0;
+}
+
 static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
 {
     struct op_conf *conf = ep->conf;
     char err[512];
-    ep->url = ep_str(conf, ep->name, "url");
+    if (!ep->cname[0])
+        snprintf(ep->cname, sizeof ep->cname, "%.64s", ep->name);
+    if (!ep->topic)
+        ep->topic = ep->r->topic;
+    ep->url = ep_str(conf, ep->cname, "url");
+    if (ep->audit && audit_url(ep, errstr, errstr_size) != 0)
+        return -1;
     op_url_redact(ep->url, ep->url_shown, sizeof ep->url_shown);
-    ep->batch_size = (long)ep_int(conf, ep->name, "batch.size");
-    ep->max_delay_ms = (long)ep_int(conf, ep->name, "max.delay.ms");
-    ep->max_retries = (long)ep_int(conf, ep->name, "max.retries");
-    ep->gzip_level = (int)ep_int(conf, ep->name, "gzip.level");
+    ep->batch_size = (long)ep_int(conf, ep->cname, "batch.size");
+    ep->max_delay_ms = (long)ep_int(conf, ep->cname, "max.delay.ms");
+    ep->max_retries = (long)ep_int(conf, ep->cname, "max.retries");
+    ep->gzip_level = (int)ep_int(conf, ep->cname, "gzip.level");
     ep->rng = (uint64_t)op_clock_wall_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ep;
     snprintf(ep->group, sizeof ep->group, "%s.%s", op_conf_get(conf, "group.prefix"), ep->name);
     snprintf(ep->dlq_topic, sizeof ep->dlq_topic, "%s.%s", op_conf_get(conf, "dlq.topic.prefix"),
@@ -1172,7 +1250,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
                 ep->dlq_topic);
         return -1;
     }
-    const char *token = ep_str(conf, ep->name, "token");
+    const char *token = ep_str(conf, ep->cname, "token");
     int xlsx = strncmp(ep->url, "xlsx:", 5) == 0;
     if (xlsx || strncmp(ep->url, "file:", 5) == 0) {
         ep->dir = xlsx ? reporter_xlsx_dir_of_url(ep->url) : reporter_file_dir_of_url(ep->url);
@@ -1203,7 +1281,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
                 return -1;
         }
     } else if (strncmp(ep->url, "http://", 7) == 0 || strncmp(ep->url, "https://", 8) == 0) {
-        snprintf(err, sizeof err, "endpoint.%s.tls.verify", ep->name);
+        snprintf(err, sizeof err, "endpoint.%s.tls.verify", ep->cname);
         int verify = op_conf_get_bool(conf, err);
         struct reporter_oauth2_opts oa;
         struct reporter_http_opts o = {ep->url,
@@ -1212,16 +1290,16 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
                                        NULL,
                                        NULL,
                                        verify,
-                                       (long)ep_int(conf, ep->name, "timeout.ms"),
-                                       ep_str(conf, ep->name, "tls.key.password"),
+                                       (long)ep_int(conf, ep->cname, "timeout.ms"),
+                                       ep_str(conf, ep->cname, "tls.key.password"),
                                        NULL};
         static const char *const tls_names[3] = {"ca", "cert", "key"};
         const char **files[3] = {&o.ca, &o.cert, &o.key};
         for (int i = 0; i < 3; i++) {
             char tls_name[16];
             snprintf(tls_name, sizeof tls_name, "tls.%s", tls_names[i]);
-            const char *now = ep_str(conf, ep->name, tls_name),
-                       *old = ep_str(conf, ep->name, tls_names[i]);
+            const char *now = ep_str(conf, ep->cname, tls_name),
+                       *old = ep_str(conf, ep->cname, tls_names[i]);
             if (now && old && strcmp(now, old) != 0) {
                 set_err(errstr, errstr_size,
                         "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
@@ -1346,6 +1424,9 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     for (const struct op_conf_def *d = reporter_conf_defs; d->key; d++)
         if (strncmp(d->key, "endpoint.*.", 11) == 0 &&
             op_conf_foreach(conf, d->key, check_orphan, &c) != 0)
+            goto fail;
+    for (size_t i = 0, n = r->n_eps; i < n; i++)
+        if (add_audit_stream(r, r->eps[i], errstr, errstr_size) != 0)
             goto fail;
     for (size_t i = 0; i < r->n_eps; i++)
         if (endpoint_setup(r->eps[i], errstr, errstr_size) != 0)
@@ -1516,6 +1597,8 @@ static int reload_endpoint(const char *name, const char *key, const char *value,
     c->added++;
     op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url_shown,
            ep->group);
+    if (ep_str(c->conf, name, "audit.topic"))
+        op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s: restart to start its audit stream", name);
     return 0;
 }
 
@@ -1542,7 +1625,7 @@ static void reload(struct reporter *r)
     op_conf_foreach(conf, "endpoint.*.url", reload_endpoint, &c);
     for (size_t i = 0; i < r->n_eps; i++) {
         char key[256];
-        snprintf(key, sizeof key, "endpoint.%s.url", r->eps[i]->name);
+        snprintf(key, sizeof key, "endpoint.%s.url", r->eps[i]->cname);
         if (!op_conf_get(conf, key))
             op_log(OP_LOG_WARNING,
                    "SIGHUP: endpoint %s is no longer configured: restart to "

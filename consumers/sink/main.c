@@ -33,11 +33,20 @@ static void usage(FILE *out)
             "visits|workers|surveys&lang=zh|en, charts as inline SVG, then the table of\n"
             "?window=KIND|window, province then prefecture rows) and\n"
             "GET /table.txt?window=KIND|window (the same rows as aligned plain text).\n"
+            "Audit entries (更正/撤回, schemas/audit.v1.avsc as JSON): POST /audit\n"
+            "{\"entries\":[...]} (same token, size and gzip rules; all or nothing, 400 naming\n"
+            "the bad field; an entry already held by (event_id, correction_to) is a duplicate:\n"
+            "200 {\"received\":N,\"added\":M,\"duplicates\":D}); GET /audit?region=CODE\n"
+            "(entries touching CODE or a region under it, newest first, JSON; &limit=N) and\n"
+            "GET /audit.html?region=CODE&lang=zh|en (the same as a page, linked from the\n"
+            "table's 更正 column).\n"
             "Answers to POST /rollups: 200 {\"accepted\":N,\"applied\":M,\"duplicate\":false},\n"
             "200 with duplicate:true for a repeated key, 422 for a key reused with another\n"
             "body, 400 for an invalid batch, 401 without the token, 413 over 64 MiB, 507 over\n"
             "--max-rollups, 503\n"
-            "(Retry-After: 1) when --max-inflates gzip bodies are being inflated.\n"
+            "(Retry-After: 1) when --max-inflates gzip bodies are being inflated.\n");
+    /* two strings: C11 compilers need not take literals over 4095 bytes */
+    fprintf(out,
             "\n"
             "Options:\n"
             "  --listen HOST:PORT  address to serve (default 127.0.0.1:8080; port 0 picks a\n"
@@ -59,11 +68,15 @@ static void usage(FILE *out)
             "                      a rollup must name one of its regions at its level, and a\n"
             "                      window of its kind: DAY YYYY-MM-DD, MONTH YYYY-MM, ALL all,\n"
             "                      CAMPAIGN a name (else 400)\n"
+            "  --max-audit N       audit entries (POST /audit) kept in memory (default 100000);\n"
+            "                      beyond that the oldest are dropped and counted\n"
+            "                      (outreach_sink_audit_evicted_total); not kept across restarts\n"
             "  --max-inflates N    gzip bodies inflated at once (default 4; each may take\n"
             "                      64 MiB; more at once get 503 with Retry-After: 1)\n"
             "  --enable-control    serve /control (failure injection at run time; without\n"
             "                      it /control is 404)\n"
-            "  --fail MODE         failure injection for tests, on POST /rollups: ok, 503\n"
+            "  --fail MODE         failure injection for tests, on POST /rollups and /audit:\n"
+            "                      ok, 503\n"
             "                      (with Retry-After: 1), 400, slow (store, then wait\n"
             "                      --fail-delay-ms before answering), drop (close without an\n"
             "                      answer)\n"
@@ -115,13 +128,10 @@ static int option(int argc, char **argv, int i, void *opaque)
 {
     struct args *a = opaque;
     const char *o = argv[i];
-    static const char *const with_value[] = {"--listen",       "--state",
-                                             "--token-file",   "--dump-dir",
-                                             "--max-keys",     "--tls-cert",
-                                             "--tls-key",      "--fail",
-                                             "--fail-count",   "--fail-delay-ms",
-                                             "--max-inflates", "--max-rollups",
-                                             "--regions",      NULL};
+    static const char *const with_value[] = {
+        "--listen",       "--state",       "--token-file", "--dump-dir",   "--max-keys",
+        "--tls-cert",     "--tls-key",     "--fail",       "--fail-count", "--fail-delay-ms",
+        "--max-inflates", "--max-rollups", "--regions",    "--max-audit",  NULL};
     if (strcmp(o, "--insecure-listen") == 0 || strcmp(o, "--enable-control") == 0) {
         *(o[2] == 'i' ? &a->o.insecure_listen : &a->o.enable_control) = 1;
         return 1;
@@ -157,6 +167,10 @@ static int option(int argc, char **argv, int i, void *opaque)
         if (parse_long(o, v, 0, 1000000000, &n) != 0)
             return -1;
         a->o.max_rollups = (size_t)n;
+    } else if (strcmp(o, "--max-audit") == 0) {
+        if (parse_long(o, v, 1, 10000000, &n) != 0)
+            return -1;
+        a->o.max_audit = (size_t)n;
     } else if (strcmp(o, "--max-inflates") == 0) {
         if (parse_long(o, v, 1, 1024, &n) != 0)
             return -1;

@@ -29,6 +29,7 @@ static const char *const columns[][3] = {
     {"respondents", "Respondents", "受访人数"},
     {"satisfaction_mean", "Satisfaction", "满意度"},
     {"revision", "Revision", "版本"},
+    {"corrections", "Corrections", "更正"},
 };
 #define N_COLUMNS (sizeof columns / sizeof columns[0])
 
@@ -403,9 +404,22 @@ int sink_page_render(const struct sink_store *s, const struct op_regions *region
             if (add(out, "<td class=\"") || add(out, cls) || add(out, "\" data-field=\"") ||
                 add(out, columns[k][0]) || add(out, "\""))
                 goto cleanup;
-            if (shown ? add(out, " data-value=\"") || cell(out, v) || add(out, "\">") ||
-                            add(out, shown)
-                      : add(out, ">") || cell(out, v))
+            /* Corrections link to the audit entries of the region (and the regions under it);
+             * the count stays in data-value. */
+            int audit_link = strcmp(columns[k][0], "corrections") == 0 && json_is_integer(v) &&
+                             json_integer_value(v) > 0;
+            if (audit_link) {
+                if (add(out, " data-value=\"") || cell(out, v) ||
+                    add(out, "\"><a class=\"audit\" href=\"/audit.html?region=") ||
+                    sink_url_encode(out, json_string_value(json_object_get(r, "region"))
+                                             ? json_string_value(json_object_get(r, "region"))
+                                             : "") ||
+                    add(out, o.zh ? "" : "&amp;lang=en") || add(out, "\">") || cell(out, v) ||
+                    add(out, " →</a>"))
+                    goto cleanup;
+            } else if (shown ? add(out, " data-value=\"") || cell(out, v) || add(out, "\">") ||
+                                   add(out, shown)
+                             : add(out, ">") || cell(out, v))
                 goto cleanup;
             if (add(out, "</td>"))
                 goto cleanup;

@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 #include <zlib.h>
 
+#include "audit.h"
 #include "buf.h"
 #include "err.h"
 #include "health.h"
@@ -40,6 +41,7 @@ struct sink_server {
     unsigned port;
     pthread_mutex_t lock;
     struct sink_store *store;
+    struct sink_audit *audit;   /* POST /audit entries (memory only, bounded) */
     struct op_regions *regions; /* rollups must name one of these */
     char *token;
     char *dump_dir;
@@ -277,21 +279,75 @@ static void log_request(struct MHD_Connection *c, const char *method, const char
 
 /* ---- routes ----------------------------------------------------------------------------- */
 
-static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
-                                    const char *method, const char *url)
+/* The request body without its Content-Encoding (gzip or identity): *body and *len point into
+ * rq->body or plain (the caller frees plain). 0, or -1 with *status and the reason in err. */
+static int plain_body(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                      struct op_buf *plain, const char **body, size_t *len, unsigned *status,
+                      char *err, size_t err_size)
 {
-    char key[SINK_KEY_MAX] = "", detail[SINK_KEY_MAX + 256], err[512];
-    enum sink_fail_mode mode;
-    long delay;
+    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
+    *body = (const char *)rq->body.data;
+    *len = rq->body.len;
+    if (enc && (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)) {
+        /* Each inflate may take SINK_BODY_MAX + 1 bytes: their number bounds the memory. */
+        if (atomic_fetch_add(&s->inflating, 1) >= s->max_inflates) {
+            atomic_fetch_sub(&s->inflating, 1);
+            *status = 503;
+            op_set_err(err, err_size, "too many gzip bodies at once (over %d): retry",
+                       s->max_inflates);
+            return -1;
+        }
+        int g = sink_gunzip(rq->body.data, rq->body.len, plain, SINK_BODY_MAX);
+        atomic_fetch_sub(&s->inflating, 1);
+        if (g != 0) {
+            op_buf_free(plain);
+            *status = g == -2 ? 413 : g == -3 ? 500 : 400;
+            op_set_err(err, err_size, "%s",
+                       g == -2   ? "gunzip: over 64 MiB"
+                       : g == -3 ? "out of memory"
+                                 : "bad gzip");
+            return -1;
+        }
+        *body = (const char *)plain->data;
+        *len = plain->len;
+    } else if (enc && strcasecmp(enc, "identity") != 0) {
+        *status = 415;
+        op_set_err(err, err_size, "Content-Encoding: only gzip or identity");
+        return -1;
+    }
+    return 0;
+}
+
+/* The injected failure for this POST (counting it down), and the delay of "slow". */
+static enum sink_fail_mode take_mode(struct sink_server *s, long *delay)
+{
     pthread_mutex_lock(&s->lock);
-    mode = s->mode;
-    delay = s->delay_ms;
+    enum sink_fail_mode mode = s->mode;
+    *delay = s->delay_ms;
     if (mode != SINK_FAIL_OK) {
         s->injected++;
         if (s->remaining > 0 && --s->remaining == 0)
             s->mode = SINK_FAIL_OK;
     }
     pthread_mutex_unlock(&s->lock);
+    return mode;
+}
+
+static void slow_answer(struct sink_server *s, long delay)
+{
+    int64_t until = op_clock_mono_ms() + delay;
+    while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                                    const char *method, const char *url)
+{
+    char key[SINK_KEY_MAX] = "", detail[SINK_KEY_MAX + 256], err[512];
+    long delay;
+    enum sink_fail_mode mode = take_mode(s, &delay);
     size_t kl = idem_key(c, key, sizeof key);
     if (s->dump_dir && !rq->too_large)
         dump_body(s, c, rq, key, sink_fail_mode_name(mode));
@@ -318,37 +374,14 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
         log_request(c, method, url, 400, rq, "no Idempotency-Key");
         return respond_error(c, 400, "Idempotency-Key: missing or not a quoted string", NULL, NULL);
     }
-    const char *enc = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding");
     struct op_buf plain = OP_BUF_INIT;
-    const char *body = (const char *)rq->body.data;
-    size_t len = rq->body.len;
-    if (enc && (strcasecmp(enc, "gzip") == 0 || strcasecmp(enc, "x-gzip") == 0)) {
-        /* Each inflate may take SINK_BODY_MAX + 1 bytes: their number bounds the memory. */
-        if (atomic_fetch_add(&s->inflating, 1) >= s->max_inflates) {
-            atomic_fetch_sub(&s->inflating, 1);
-            snprintf(detail, sizeof detail, "key=\"%s\" over %d concurrent gzip bodies", key,
-                     s->max_inflates);
-            log_request(c, method, url, 503, rq, detail);
-            return respond_error(c, 503, "too many gzip bodies at once: retry",
-                                 MHD_HTTP_HEADER_RETRY_AFTER, "1");
-        }
-        int g = sink_gunzip(rq->body.data, rq->body.len, &plain, SINK_BODY_MAX);
-        atomic_fetch_sub(&s->inflating, 1);
-        if (g != 0) {
-            op_buf_free(&plain);
-            status = g == -2 ? 413 : g == -3 ? 500 : 400;
-            snprintf(detail, sizeof detail, "key=\"%s\" %s", key,
-                     g == -2   ? "gunzip: over 64 MiB"
-                     : g == -3 ? "out of memory"
-                               : "bad gzip");
-            log_request(c, method, url, status, rq, detail);
-            return respond_error(c, status, detail, NULL, NULL);
-        }
-        body = (const char *)plain.data;
-        len = plain.len;
-    } else if (enc && strcasecmp(enc, "identity") != 0) {
-        log_request(c, method, url, 415, rq, "unsupported Content-Encoding");
-        return respond_error(c, 415, "Content-Encoding: only gzip or identity", NULL, NULL);
+    const char *body;
+    size_t len;
+    if (plain_body(s, c, rq, &plain, &body, &len, &status, err, sizeof err) != 0) {
+        snprintf(detail, sizeof detail, "key=\"%s\" %s", key, err);
+        log_request(c, method, url, status, rq, detail);
+        return respond_error(c, status, err, status == 503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
+                             "1");
     }
     size_t accepted = 0, applied = 0;
     pthread_mutex_lock(&s->lock);
@@ -377,17 +410,105 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
     }
     if (mode == SINK_FAIL_SLOW) {
         /* Stored already: an answer that comes too late is the case idempotency exists for. */
-        int64_t until = op_clock_mono_ms() + delay;
-        while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
-            struct timespec ts = {0, 20 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        slow_answer(s, delay);
         size_t dl = strlen(detail);
         snprintf(detail + dl, sizeof detail - dl, " injected=slow:%ldms", delay);
     }
     log_request(c, method, url, status, rq, detail);
     rc = respond_json(c, status, answer, NULL, NULL);
     return rc;
+}
+
+/* POST /audit: audit entries (更正/撤回) for the page's audit view; same auth, size and
+ * encoding rules as /rollups. No Idempotency-Key needed: entries are kept once per
+ * (event_id, correction_to), so a re-sent body changes nothing. */
+static enum MHD_Result post_audit(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                                  const char *method, const char *url)
+{
+    char err[512], detail[600];
+    unsigned status;
+    long delay;
+    enum sink_fail_mode mode = take_mode(s, &delay);
+    if (mode == SINK_FAIL_DROP) {
+        log_request(c, method, url, 0, rq, "injected=drop: connection closed");
+        return MHD_NO;
+    }
+    if (mode == SINK_FAIL_503 || mode == SINK_FAIL_400) {
+        status = mode == SINK_FAIL_503 ? 503 : 400;
+        log_request(c, method, url, status, rq,
+                    mode == SINK_FAIL_503 ? "injected=503" : "injected=400");
+        return respond_error(c, status, mode == SINK_FAIL_503 ? "injected 503" : "injected 400",
+                             mode == SINK_FAIL_503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL, "1");
+    }
+    if (rq->too_large) {
+        log_request(c, method, url, 413, rq, "body too large");
+        return respond_error(c, 413, "body over 64 MiB", NULL, NULL);
+    }
+    struct op_buf plain = OP_BUF_INIT;
+    const char *body;
+    size_t len, received = 0, added = 0;
+    if (plain_body(s, c, rq, &plain, &body, &len, &status, err, sizeof err) != 0) {
+        log_request(c, method, url, status, rq, err);
+        return respond_error(c, status, err, status == 503 ? MHD_HTTP_HEADER_RETRY_AFTER : NULL,
+                             "1");
+    }
+    pthread_mutex_lock(&s->lock);
+    int rc = sink_audit_apply(s->audit, body ? body : "", len, &received, &added, err, sizeof err);
+    pthread_mutex_unlock(&s->lock);
+    op_buf_free(&plain);
+    if (rc != 0) {
+        status = rc == -1 ? 400 : 500;
+        snprintf(detail, sizeof detail, "audit: %.500s", err);
+        log_request(c, method, url, status, rq, detail);
+        return respond_error(c, status, err, NULL, NULL);
+    }
+    snprintf(detail, sizeof detail, "audit: received=%zu added=%zu%s", received, added,
+             mode == SINK_FAIL_SLOW ? " injected=slow" : "");
+    if (mode == SINK_FAIL_SLOW)
+        slow_answer(s, delay);
+    log_request(c, method, url, 200, rq, detail);
+    return respond_json(c, 200,
+                        json_pack("{s:I,s:I,s:I}", "received", (json_int_t)received, "added",
+                                  (json_int_t)added, "duplicates", (json_int_t)(received - added)),
+                        NULL, NULL);
+}
+
+/* GET /audit?region=CODE (JSON) and /audit.html?region=CODE&lang=zh|en (the view). */
+static enum MHD_Result audit_view(struct sink_server *s, struct MHD_Connection *c, struct req *rq,
+                                  const char *method, const char *url, int html)
+{
+    const char *region = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "region");
+    const char *lang = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang");
+    const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+    uint32_t code = 0;
+    unsigned long long limit = 0;
+    char *end = NULL;
+    const char *bad = NULL;
+    if (region && region[0] &&
+        (op_regions_parse_code(region, &code) != 0 || !op_regions_find(s->regions, code)))
+        bad = "region: not a 6-digit code of the region table";
+    else if (lang && strcmp(lang, "zh") != 0 && strcmp(lang, "en") != 0)
+        bad = "lang: zh or en";
+    else if (limit_s && (limit_s[0] < '0' || limit_s[0] > '9' ||
+                         (limit = strtoull(limit_s, &end, 10), *end) || limit > SIZE_MAX))
+        bad = "limit: a number of entries (0: all)";
+    if (bad) {
+        log_request(c, method, url, 400, rq, bad);
+        return respond_error(c, 400, bad, NULL, NULL);
+    }
+    struct op_buf b = OP_BUF_INIT;
+    pthread_mutex_lock(&s->lock);
+    int rc = html
+                 ? sink_audit_page(s->audit, s->regions, code, !lang || strcmp(lang, "zh") == 0, &b)
+                 : sink_audit_json(s->audit, code, (size_t)limit, &b);
+    pthread_mutex_unlock(&s->lock);
+    if (rc != 0 || (!html && op_buf_append(&b, "\n", 1) != 0)) {
+        op_buf_free(&b);
+        log_request(c, method, url, 500, rq, "out of memory");
+        return respond_error(c, 500, "out of memory", NULL, NULL);
+    }
+    log_request(c, method, url, 200, rq, "");
+    return respond(c, 200, html ? "text/html; charset=utf-8" : "application/json", &b, NULL, NULL);
 }
 
 static json_t *control_state(struct sink_server *s)
@@ -453,6 +574,13 @@ static enum MHD_Result stats(struct sink_server *s, struct MHD_Connection *c, st
         "idempotency_keys", (json_int_t)sink_store_keys(s->store), "injected",
         (json_int_t)s->injected, "fail_mode", sink_fail_mode_name(s->mode), "fail_remaining",
         (json_int_t)s->remaining, "uptime_ms", (json_int_t)(op_clock_mono_ms() - s->started_ms));
+    const struct sink_audit_stats *as = sink_audit_stats(s->audit);
+    json_object_set_new(
+        j, "audit",
+        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "entries", (json_int_t)sink_audit_size(s->audit),
+                  "posts", (json_int_t)as->posts, "invalid", (json_int_t)as->invalid, "received",
+                  (json_int_t)as->received, "added", (json_int_t)as->added, "duplicates",
+                  (json_int_t)as->duplicates, "evicted", (json_int_t)as->evicted));
     pthread_mutex_unlock(&s->lock);
     log_request(c, method, url, 200, rq, "");
     return respond_json(c, 200, j, NULL, NULL);
@@ -468,6 +596,8 @@ static enum MHD_Result metrics(struct sink_server *s, struct MHD_Connection *c, 
     const struct sink_stats *st = sink_store_stats(s->store);
     const uint64_t v[] = {st->batches, st->duplicates, st->conflicts, st->invalid, st->full};
     uint64_t rollups = sink_store_count(s->store);
+    const struct sink_audit_stats as = *sink_audit_stats(s->audit);
+    uint64_t audit_entries = sink_audit_size(s->audit);
     pthread_mutex_unlock(&s->lock);
     op_prom_header(&b, "outreach_sink_batches_total", "counter",
                    "POST /rollups answers: accepted (stored), duplicate (Idempotency-Key seen), "
@@ -480,6 +610,21 @@ static enum MHD_Result metrics(struct sink_server *s, struct MHD_Connection *c, 
     }
     op_prom_header(&b, "outreach_sink_rollups", "gauge", "rollup keys stored");
     op_prom_sample_u64(&b, "outreach_sink_rollups", NULL, rollups);
+    op_prom_header(&b, "outreach_sink_audit_entries", "gauge",
+                   "audit entries held (POST /audit; at most --max-audit)");
+    op_prom_sample_u64(&b, "outreach_sink_audit_entries", NULL, audit_entries);
+    op_prom_header(&b, "outreach_sink_audit_received_total", "counter",
+                   "audit entries in accepted POST /audit bodies: added (new) or duplicate "
+                   "((event_id, correction_to) already held)");
+    op_prom_sample_u64(&b, "outreach_sink_audit_received_total", "result=\"added\"", as.added);
+    op_prom_sample_u64(&b, "outreach_sink_audit_received_total", "result=\"duplicate\"",
+                       as.duplicates);
+    op_prom_header(&b, "outreach_sink_audit_invalid_total", "counter",
+                   "POST /audit bodies refused (400)");
+    op_prom_sample_u64(&b, "outreach_sink_audit_invalid_total", NULL, as.invalid);
+    op_prom_header(&b, "outreach_sink_audit_evicted_total", "counter",
+                   "audit entries dropped, oldest first, to stay within --max-audit");
+    op_prom_sample_u64(&b, "outreach_sink_audit_evicted_total", NULL, as.evicted);
     op_prom_header(&b, "outreach_sink_ready", "gauge",
                    "1 when /readyz answers 200 (state loaded, listening)");
     op_prom_sample_u64(&b, "outreach_sink_ready", NULL, 1);
@@ -538,6 +683,14 @@ static enum MHD_Result dispatch(struct sink_server *s, struct MHD_Connection *c,
             return post_rollups(s, c, rq, method, url);
         if (get)
             return read_view(s, c, rq, method, url, 0);
+    } else if (strcmp(url, "/audit") == 0) {
+        if (post)
+            return post_audit(s, c, rq, method, url);
+        if (get)
+            return audit_view(s, c, rq, method, url, 0);
+    } else if (strcmp(url, "/audit.html") == 0) {
+        if (get)
+            return audit_view(s, c, rq, method, url, 1);
     } else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
         if (get)
             return read_view(s, c, rq, method, url, 1);
@@ -568,7 +721,8 @@ static enum MHD_Result dispatch(struct sink_server *s, struct MHD_Connection *c,
     }
     log_request(c, method, url, 405, rq, "");
     return respond_error(c, 405, "method not allowed", MHD_HTTP_HEADER_ALLOW,
-                         strcmp(url, "/rollups") == 0   ? "GET, HEAD, POST"
+                         strcmp(url, "/rollups") == 0 || strcmp(url, "/audit") == 0
+                             ? "GET, HEAD, POST"
                          : strcmp(url, "/control") == 0 ? "GET, POST"
                                                         : "GET, HEAD");
 }
@@ -856,6 +1010,11 @@ struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *an
     if (!s->store)
         goto fail;
     sink_store_set_limits(s->store, s->regions, o->max_rollups);
+    s->audit = sink_audit_new(o->max_audit, s->regions);
+    if (!s->audit) {
+        op_set_err(errstr, errstr_size, "out of memory (--max-audit %zu)", o->max_audit);
+        goto fail;
+    }
     int loopback = 0;
     fd = bind_listen(o->listen, !o->token && !o->insecure_listen, &loopback, &v6, &s->port, line,
                      sizeof line, errstr, errstr_size);
@@ -916,6 +1075,7 @@ void sink_server_stop(struct sink_server *s)
     if (s->d)
         MHD_stop_daemon(s->d);
     sink_store_close(s->store);
+    sink_audit_destroy(s->audit);
     op_regions_destroy(s->regions);
     pthread_mutex_destroy(&s->lock);
     if (s->token) {

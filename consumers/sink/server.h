@@ -38,6 +38,7 @@ struct sink_server_opts {
     int enable_control;             /* serve /control (failure injection); 404 otherwise */
     int max_inflates;               /* gzip bodies inflated at once (0: SINK_INFLATES_DEFAULT) */
     size_t max_rollups;             /* rollup keys kept at most (0: no cap) */
+    size_t max_audit;               /* audit entries kept (0: SINK_AUDIT_MAX_DEFAULT) */
     const char *regions;            /* region table CSV, NULL: the built-in copy */
     enum sink_fail_mode fail_mode;
     long fail_count;

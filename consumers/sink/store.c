@@ -271,6 +271,11 @@ int sink_validate_rollup(json_t *r, const struct op_regions *regions, char *key,
         check_money_map(r, "funding_by_purpose_fen", "funding_by_purpose_yuan", errstr,
                         errstr_size))
         return -1;
+    json_t *corrections = json_object_get(r, "corrections"); /* rollup.v2; absent before */
+    if (corrections && (!json_is_integer(corrections) || json_integer_value(corrections) < 0)) {
+        op_set_err(errstr, errstr_size, "corrections: not an integer >= 0");
+        return -1;
+    }
     json_t *mean = json_object_get(r, "satisfaction_mean");
     if (!mean || (!json_is_null(mean) && !json_is_string(mean))) {
         op_set_err(errstr, errstr_size, "satisfaction_mean: %s",

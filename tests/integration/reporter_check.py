@@ -3,7 +3,8 @@
 
   gen      write rollup records (JSON) for a test topic: several windows and regions, several
            revisions per key (a few stale ones after newer ones), big money amounts
-  produce  encode them with `outreach-codec encode rollup.v1` and produce each as one message
+  produce  encode them with `outreach-codec encode rollup.v1` (rollup.v2 for records with
+           corrections, gen --corrections) and produce each as one message
            with kcat (one file per message, one transactional kcat call per key, so the topic
            also holds transaction markers), plus a poison message and a tombstone
   expect   the latest revision per key of a topic dump (`outreach-codec dump`), decoded with
@@ -103,6 +104,12 @@ def rollup(regs, rnd, kind, window, region, rev):
     }
 
 
+def with_corrections(v, rnd):
+    """A rollup.v2 record: corrections 0 or more (every third one has none)."""
+    v["corrections"] = rnd.choice([0, 1, 2, 7, 12345, 2**40])
+    return v
+
+
 def cmd_gen(a):
     """Writes JSON lines {key, partition, value}; value null = tombstone, "poison" = junk."""
     rnd = random.Random(a.seed)
@@ -116,8 +123,10 @@ def cmd_gen(a):
                 revs.append(revs[0])  # a stale revision after newer ones
             part = zlib.crc32(key.encode()) % a.partitions
             for rev in revs:
-                out.append({"key": key, "partition": part,
-                            "value": rollup(regs, rnd, kind, window, region, rev)})
+                v = rollup(regs, rnd, kind, window, region, rev)
+                if a.corrections:
+                    v = with_corrections(v, rnd)
+                out.append({"key": key, "partition": part, "value": v})
     if a.junk:
         out.append({"key": "DAY|2025-01-15|999999", "partition": 0, "value": "poison"})
         out.append({"key": "DAY|2025-01-15|650000-gone", "partition": 0, "value": None})
@@ -129,16 +138,21 @@ def cmd_gen(a):
 
 def cmd_produce(a):
     msgs = [json.loads(l) for l in open(a.messages, encoding="utf-8")]
-    avro = [m for m in msgs if isinstance(m["value"], dict)]
     codec = os.path.join(ROOT, "bin", "outreach-codec")
-    enc = subprocess.run([codec, "encode", "rollup.v1"], check=True, capture_output=True,
-                         input="".join(json.dumps(m["value"], ensure_ascii=False) + "\n"
-                                       for m in avro).encode())
-    hexes = enc.stdout.decode().split()
-    if len(hexes) != len(avro):
-        fail(["codec encoded %d of %d records: %s" % (len(hexes), len(avro), enc.stderr.decode())])
-    for m, h in zip(avro, hexes):
-        m["bytes"] = bytes.fromhex(h)
+    # rollup.v2 adds corrections: records that carry it are written as v2, the others as v1
+    for version, pick in (("rollup.v1", lambda v: "corrections" not in v),
+                          ("rollup.v2", lambda v: "corrections" in v)):
+        avro = [m for m in msgs if isinstance(m["value"], dict) and pick(m["value"])]
+        if not avro:
+            continue
+        enc = subprocess.run([codec, "encode", version], check=True, capture_output=True,
+                             input="".join(json.dumps(m["value"], ensure_ascii=False) + "\n"
+                                           for m in avro).encode())
+        hexes = enc.stdout.decode().split()
+        if len(hexes) != len(avro):
+            fail(["codec encoded %d of %d records: %s" % (len(hexes), len(avro), enc.stderr.decode())])
+        for m, h in zip(avro, hexes):
+            m["bytes"] = bytes.fromhex(h)
     groups = collections.OrderedDict()
     for m in msgs:
         if m["value"] == "poison":
@@ -176,14 +190,22 @@ def cmd_produce(a):
 def decode_dump(path):
     """(latest, per_message): latest rollup per key by revision, decoded with fastavro."""
     import fastavro
-    schema = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "rollup.v1.avsc"))))
+    from fastavro.schema import fingerprint, to_parsing_canonical_form
+    # writer schemas by their CRC-64-AVRO fingerprint (fastavro gives the bytes of the framing,
+    # little-endian)
+    writers = {}
+    for name in ("rollup.v1", "rollup.v2"):
+        sch = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", name + ".avsc"))))
+        fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(sch), "CRC-64-AVRO"))
+        writers[fp] = sch
     latest = {}
     for line in open(path, encoding="utf-8"):
         m = json.loads(line)
         raw = bytes.fromhex(m["hex"]) if m.get("hex") else None
-        if not raw or raw[:2] != b"\xc3\x01":
+        if not raw or raw[:2] != b"\xc3\x01" or raw[2:10] not in writers:
             continue
-        v = fastavro.schemaless_reader(io.BytesIO(raw[10:]), schema)
+        v = fastavro.schemaless_reader(io.BytesIO(raw[10:]), writers[raw[2:10]])
+        v.setdefault("corrections", 0)  # rollup.v2's default for v1 writers
         for f in ("first_event_at", "last_event_at"):  # fastavro gives datetimes: back to ms
             if isinstance(v[f], datetime.datetime):
                 v[f] = (v[f] - EPOCH) // datetime.timedelta(milliseconds=1)
@@ -437,6 +459,8 @@ def main():
     g.add_argument("--revisions", type=int, default=4)
     g.add_argument("--first-revision", type=int, default=1)
     g.add_argument("--junk", action="store_true")
+    g.add_argument("--corrections", action="store_true",
+                   help="rollup.v2 records with a corrections count (else rollup.v1)")
     g.add_argument("--out", required=True)
     p = sub.add_parser("produce")
     p.add_argument("--bootstrap", required=True)

@@ -236,16 +236,23 @@ DUPS=$(stat "$sinkA_PORT" duplicates)
 [ "$(stat "$sinkA_PORT" conflicts)" = 0 ] || fail "an Idempotency-Key was reused for another body"
 ok "endpoint refused, then 503 (Retry-After honoured), then timeouts, then dropped connections, then back: all $NKEYS rollups arrived, equal to the topic's latest revisions ($DUPS re-sent batches recognised by key); consumer lag > 0 while down, 0 after delivery"
 
-# While it runs: newer revisions of the same keys reach the endpoint too.
-"${CHECK[@]}" gen --seed 2 --first-revision 10 --out "$WORK/gen2.jsonl"
+# While it runs: newer revisions of the same keys reach the endpoint too, now as rollup.v2
+# with corrections counts (compare checks each payload's corrections against fastavro's
+# reading: the v2 value, or 0 for a key whose latest revision is still a v1 message).
+"${CHECK[@]}" gen --seed 2 --first-revision 10 --corrections --out "$WORK/gen2.jsonl"
 "${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen2.jsonl"
 dump "$TOPIC" "$WORK/dump2.jsonl"
 wait_for 60 "new revisions at sink A" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
+NCORR=$("$PY" -c '
+import json, sys, urllib.request
+b = json.load(urllib.request.urlopen(sys.argv[1] + "/rollups"))
+print(sum(1 for r in b["rollups"] if r["corrections"] > 0))' "http://127.0.0.1:$sinkA_PORT")
+[ "$NCORR" -gt 0 ] || fail "no rollup with corrections > 0 reached sink A"
 stop_pid "$rep1_PID"
 # The reporter's own counters: requests made and connections it had to open (after refusals,
 # timeouts and dropped connections a new one is needed; otherwise the connection is reused).
 STOPLINE=$(grep "endpoint prov stopping" "$WORK/rep1.log")
-ok "live updates delivered; clean stop on SIGTERM; ${STOPLINE#*stopping: }"
+ok "live updates delivered ($NCORR rollups with corrections > 0); clean stop on SIGTERM; ${STOPLINE#*stopping: }"
 
 # ---- 2. kill -9 mid-batch ------------------------------------------------------------------
 start_sink sinkB --state "$WORK/b.state" --dump-dir "$WORK/b.dump" --fail slow --fail-count 1 \

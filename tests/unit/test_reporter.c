@@ -377,6 +377,9 @@ static void test_payload_shape(void **state)
         NULL};
     for (const char *const *fl = fields; *fl; fl++)
         assert_non_null(json_object_get(r, *fl));
+    /* a rollup.v1 message reads with rollup.v2's default: no corrections */
+    assert_true(json_is_integer(json_object_get(r, "corrections")));
+    assert_int_equal(json_integer_value(json_object_get(r, "corrections")), 0);
     /* Maps come out with sorted keys. */
     assert_non_null(strstr(text, "\"visits_by_activity\":{\"FREE_CLINIC\":1,\"HOME_VISIT\":1}"));
     json_t *r2 = json_array_get(json_object_get(doc, "rollups"), 1);
@@ -411,7 +414,7 @@ static void test_payload_fields(void **state)
         "\"households\":0,\"staff\":0,\"funding_fen\":-1,\"funding_by_source_fen\":{},"
         "\"funding_by_purpose_fen\":{},\"recipients\":0,\"surveys\":0,\"enterprises\":0,"
         "\"respondents\":0,\"satisfaction\":{\"s1\":0,\"s2\":0,\"s3\":0,\"s4\":0,\"s5\":0},"
-        "\"needs\":{},\"venues\":{\"HOME\":3}}",
+        "\"needs\":{},\"corrections\":2,\"venues\":{\"HOME\":3}}",
         0, NULL);
     assert_non_null(a);
     json_t *p = reporter_rollup_payload(a, f->regions, key, &rev, err, sizeof err);
@@ -422,6 +425,7 @@ static void test_payload_fields(void **state)
     assert_true(json_is_null(json_object_get(p, "satisfaction_mean")));
     assert_string_equal(json_string_value(json_object_get(p, "funding_yuan")), "-0.01");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "venues"), "HOME")), 3);
+    assert_int_equal(json_integer_value(json_object_get(p, "corrections")), 2);
     json_decref(p);
     /* A missing field is an error naming it. */
     json_object_del(a, "revision");

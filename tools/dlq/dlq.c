@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "kafka.h"
 #include "log.h"
+#include "topicread.h"
 
 const struct op_conf_def dlq_conf_defs[] = {
     {"dlq.topic", OP_CONF_STRING, "outreach.events.dlq",
@@ -197,63 +198,8 @@ static int reason_selected(const struct dlq_opts *o, const char *reason)
 
 static rd_kafka_t *new_reader(const struct op_conf *conf, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
-    /* assign() only: the group is never joined and no offset is ever committed. Dead letters
-     * are written in the aggregator's transactions, so only committed ones are real: an
-     * aborted one was written again by the retry. */
-    static const char *const settings[][2] = {
-        {"group.id", "outreach-dlq"},          {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
-        {"isolation.level", "read_committed"}, {"auto.offset.reset", "earliest"},
-    };
-    char err[512];
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (rd_kafka_conf_set(c, settings[i][0], settings[i][1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
-    if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
-}
-
-static void close_reader(rd_kafka_t *rk)
-{
-    if (!rk)
-        return;
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-}
-
-/* Low and high watermarks, retrying while leadership settles. */
-static int watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int timeout_ms, int64_t *lo,
-                      int64_t *hi, char *errstr, size_t errstr_size)
-{
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    int64_t deadline = op_clock_mono_ms() + timeout_ms;
-    for (;;) {
-        e = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi, timeout_ms);
-        if (!e)
-            return 0;
-        if (op_clock_mono_ms() >= deadline || !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                                                e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE))
-            break;
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    set_err(errstr, errstr_size, "%s [%" PRId32 "]: watermarks: %s", topic, p, rd_kafka_err2str(e));
-    return -1;
+    /* assign() only: the group is never joined and no offset is ever committed. */
+    return op_topicread_new(conf, "outreach-dlq", errstr, errstr_size);
 }
 
 /* Called for each selected message; returns 0 to go on, -1 to stop with an error. */
@@ -263,6 +209,35 @@ struct scan_stats {
     uint64_t read, selected;
 };
 
+struct scan_ctx {
+    const struct dlq_opts *o;
+    visit_cb cb;
+    void *opaque;
+    struct scan_stats *st;
+};
+
+static int64_t scan_start(int32_t p, void *opaque)
+{
+    const struct scan_ctx *c = opaque;
+    if (c->o->n_from == 0)
+        return RD_KAFKA_OFFSET_BEGINNING;
+    for (size_t i = 0; i < c->o->n_from; i++)
+        if (c->o->from[i].partition == p)
+            return c->o->from[i].offset;
+    return OP_TOPICREAD_SKIP;
+}
+
+static int scan_message(const rd_kafka_message_t *m, void *opaque)
+{
+    struct scan_ctx *c = opaque;
+    struct dlq_meta meta;
+    read_meta(m, &meta);
+    if (!reason_selected(c->o, meta.reason))
+        return 0;
+    c->st->selected++;
+    return c->cb(m, &meta, c->opaque);
+}
+
 /* Reads every partition of the DLQ (or those named by --from) from its start to the high
  * watermark it had before we began, in partition then offset order, and calls cb for each
  * message whose reason is selected. Returns 0, or -1 with errstr. */
@@ -271,108 +246,21 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
                 char *errstr, size_t errstr_size)
 {
     int md_timeout = (int)op_conf_get_int(conf, "metadata.timeout.ms");
-    int64_t idle_max = op_conf_get_int(conf, "read.timeout.ms");
-    int parts = op_kafka_partition_count(rk, o->topic, md_timeout, errstr, errstr_size);
-    if (parts < 0)
-        return -1;
-    for (size_t i = 0; i < o->n_from; i++)
-        if (o->from[i].partition >= parts) {
-            set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
-                    o->from[i].partition, o->from[i].offset, o->topic, parts);
+    if (o->n_from > 0) {
+        int parts = op_kafka_partition_count(rk, o->topic, md_timeout, errstr, errstr_size);
+        if (parts < 0)
             return -1;
-        }
-    for (int32_t p = 0; p < parts && *run; p++) {
-        int64_t start = RD_KAFKA_OFFSET_BEGINNING;
-        if (o->n_from > 0) {
-            int named = 0;
-            for (size_t i = 0; i < o->n_from; i++)
-                if (o->from[i].partition == p) {
-                    start = o->from[i].offset;
-                    named = 1;
-                }
-            if (!named)
-                continue;
-        }
-        int64_t lo, hi;
-        if (watermarks(rk, o->topic, p, md_timeout, &lo, &hi, errstr, errstr_size) != 0)
-            return -1;
-        if (start == RD_KAFKA_OFFSET_BEGINNING || start < lo)
-            start = lo;
-        if (start >= hi)
-            continue;
-        op_log(OP_LOG_DEBUG, "%s [%" PRId32 "]: reading offsets %" PRId64 "..%" PRId64, o->topic, p,
-               start, hi - 1);
-        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(list, o->topic, p)->offset = start;
-        rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
-        rd_kafka_topic_partition_list_destroy(list);
-        if (e) {
-            set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", o->topic, p,
-                    rd_kafka_err2str(e));
-            return -1;
-        }
-        int done = 0, rc = 0;
-        int64_t last = op_clock_mono_ms(), at = start;
-        while (!done && *run) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-            if (!m) {
-                if (op_clock_mono_ms() - last > idle_max) {
-                    set_err(errstr, errstr_size,
-                            "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
-                            "received for %" PRId64 " ms at offset %" PRId64,
-                            o->topic, p, hi, idle_max, at);
-                    rc = -1;
-                    break;
-                }
-                continue;
+        for (size_t i = 0; i < o->n_from; i++)
+            if (o->from[i].partition >= parts) {
+                set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
+                        o->from[i].partition, o->from[i].offset, o->topic, parts);
+                return -1;
             }
-            /* Leftovers of the previous partition's assignment are not ours. */
-            if (m->partition != p || !m->rkt || strcmp(rd_kafka_topic_name(m->rkt), o->topic)) {
-                rd_kafka_message_destroy(m);
-                continue;
-            }
-            last = op_clock_mono_ms();
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                /* With read_committed the end is the last stable offset: an open transaction
-                 * holds what follows, and waiting for it could take transaction.timeout.ms. */
-                done = 1;
-            } else if (m->err) {
-                op_log(OP_LOG_WARNING, "%s [%" PRId32 "]: %s", o->topic, p,
-                       rd_kafka_message_errstr(m));
-                if (m->err == RD_KAFKA_RESP_ERR__FATAL ||
-                    m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-                    m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-                    set_err(errstr, errstr_size, "%s [%" PRId32 "]: %s", o->topic, p,
-                            rd_kafka_message_errstr(m));
-                    rc = -1;
-                }
-            } else if (m->offset >= hi) {
-                done = 1; /* written after we started */
-            } else {
-                at = m->offset + 1;
-                st->read++;
-                struct dlq_meta meta;
-                read_meta(m, &meta);
-                if (reason_selected(o, meta.reason)) {
-                    st->selected++;
-                    if (cb(m, &meta, opaque) != 0) {
-                        set_err(errstr, errstr_size, "stopped at %" PRId32 ":%" PRId64, p,
-                                m->offset);
-                        rc = -1;
-                    }
-                }
-                if (m->offset >= hi - 1)
-                    done = 1;
-            }
-            rd_kafka_message_destroy(m);
-            if (rc)
-                break;
-        }
-        rd_kafka_assign(rk, NULL);
-        if (rc)
-            return -1;
     }
-    return 0;
+    struct scan_ctx c = {o, cb, opaque, st};
+    struct op_topicread_opts ro = {
+        md_timeout, op_conf_get_int(conf, "read.timeout.ms"), run, scan_start, scan_message, &c};
+    return op_topicread_scan(rk, o->topic, &ro, &st->read, errstr, errstr_size);
 }
 
 /* ---- list ------------------------------------------------------------------------------- */
@@ -411,7 +299,7 @@ int dlq_list(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
     }
     struct scan_stats st = {0, 0};
     int rc = scan(rk, conf, o, run, list_one, out, &st, err, sizeof err);
-    close_reader(rk);
+    op_topicread_close(rk);
     if (fflush(out) != 0)
         rc = -1;
     if (rc != 0) {
@@ -540,7 +428,8 @@ int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_po
         rc = DLQ_EXIT_INCOMPLETE;
         goto cleanup;
     }
-    if (watermarks(rk, o->topic, at.partition, md_timeout, &lo, &hi, err, sizeof err) != 0) {
+    if (op_topicread_watermarks(rk, o->topic, at.partition, md_timeout, &lo, &hi, err,
+                                sizeof err) != 0) {
         op_log(OP_LOG_ERR, "%s", err);
         goto cleanup;
     }
@@ -593,7 +482,7 @@ int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_po
     }
     rd_kafka_assign(rk, NULL);
 cleanup:
-    close_reader(rk);
+    op_topicread_close(rk);
     return rc;
 }
 
@@ -853,6 +742,6 @@ int dlq_replay(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
 cleanup:
     if (r.producer)
         rd_kafka_destroy(r.producer);
-    close_reader(r.reader);
+    op_topicread_close(r.reader);
     return rc;
 }
