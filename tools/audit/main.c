@@ -1,6 +1,7 @@
 /* outreach-audit: list the corrections and retractions (更正/撤回) the aggregator applied, from
  * its audit topic, filtered by region, agency, time or event. Arguments and Kafka here; the
  * filters and the table in audit.c. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,10 @@ int main(int argc, char **argv)
                                    &l};
     uint64_t read = 0;
     if (op_topicread_scan(rk, l.topic, &ro, &read, err, sizeof err) != 0 || fflush(stdout) != 0) {
+        if (ferror(stdout) && errno == EPIPE) { /* `| head` has read what it wanted */
+            rc = EXIT_OK;
+            goto cleanup;
+        }
         fprintf(stderr, "outreach-audit: %s\n", ferror(stdout) ? "cannot write the listing" : err);
         goto cleanup;
     }
