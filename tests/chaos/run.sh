@@ -93,7 +93,9 @@ echo "chaos: seed $SEED (CHAOS_SEED=$SEED replays it), $SECS s of faults, cluste
 for i in $(seq 1 "$NFILES"); do
     fmt=jsonl
     ((i % 3 == 0)) && fmt=csv
-    bin/outreach-gen --seed $((SEED * 100 + i)) --events "$NEVENTS" --format $fmt >"$WORK/in/part$i.$fmt"
+    # With corrections and retractions (更正/撤回) mixed in, as offices send them.
+    bin/outreach-gen --seed $((SEED * 100 + i)) --events "$NEVENTS" --format $fmt \
+        --correct-rate 0.04 --retract-rate 0.01 >"$WORK/in/part$i.$fmt"
 done
 # One file is delivered twice (a district office re-sending its export): counted once.
 cp "$WORK/in/part1.jsonl" "$WORK/in/part$((NFILES + 1)).jsonl"
@@ -131,6 +133,7 @@ start_daemon() { # NAME: starts it in the background, pid in $WORK/pids/NAME.pid
             bin/outreach-producer --spool "$WORK/spool" -X bootstrap.servers="$B" \
                 -X events.topic="$T.events" -X topic.partitions=4 -X authz.default=allow \
                 -X spool.rescan.ms=1000 -X spool.settle.ms=500 -X spool.retry.max.ms=2000 \
+                -X producer.threads=1 \
                 -X message.timeout.ms=20000 >>"$WORK/$name.log" 2>&1 &
             ;;
     esac
