@@ -178,6 +178,17 @@ if [ -x bin/outreach-audit ]; then
         >"$WORK/audit-yn.txt" || fail "outreach-audit --agency failed"
     grep -q -- "f-1" "$WORK/audit-yn.txt" || fail "outreach-audit --agency YN lacks f-1"
     ! grep -q -- "v-1" "$WORK/audit-yn.txt" || fail "outreach-audit --agency YN lists v-1"
+    # Each case as the office reads it: from -> to, withdrawn or not, the reason, the deltas.
+    grep -qP '\tf-1\tYN\t0→1\t否\t金额录入错误' "$WORK/audit-yn.txt" || fail "audit: f-1 line"
+    grep -q -- '-360000000.00' "$WORK/audit-yn.txt" || fail "audit: f-1 lacks the -3.6亿 yuan change"
+    grep -qP '\tv-1\tXJ\t0→1\t是\t重复上报' "$WORK/audit-list.txt" || fail "audit: v-1 line"
+    grep -qP '\te-1\tXJ\t无→1\t否' "$WORK/audit-list.txt" || fail "audit: e-1 line"
+    grep -qP '\ts-1\tXJ\t0→2\t否' "$WORK/audit-list.txt" || fail "audit: s-1 line"
+    awk '/\tm-1\t/{on=1; next} /^[^ ]/{on=0} on' "$WORK/audit-list.txt" >"$WORK/m1.txt"
+    grep -q '650102 天山区' "$WORK/m1.txt" && grep -q '650103 沙依巴克区' "$WORK/m1.txt" ||
+        fail "audit: the region move does not list both counties"
+else
+    fail "bin/outreach-audit was not built"
 fi
 
 echo "-- without its store: the contributions come back from the seen changelog"
