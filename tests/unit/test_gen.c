@@ -18,7 +18,7 @@
 #include "embed.h"
 #include "map.h"
 #include "regions.h"
-#include "../../producers/gen/gen.h"
+#include "../../tools/gen/gen.h"
 #include "../../producers/input.h"
 #include "../../producers/record.h"
 
