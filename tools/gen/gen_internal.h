@@ -335,8 +335,8 @@ static inline unsigned rng_pick(struct rng *r, const uint16_t *w, unsigned n)
 
 /* Draws up to k distinct indexes by weight into out; returns how many (fewer if the
  * weights run out). */
-static inline unsigned rng_pick_distinct(struct rng *r, const uint16_t *weights, unsigned n, unsigned k,
-                                  uint8_t *out)
+static inline unsigned rng_pick_distinct(struct rng *r, const uint16_t *weights, unsigned n,
+                                         unsigned k, uint8_t *out)
 {
     uint16_t w[16];
     unsigned got = 0;
@@ -363,7 +363,7 @@ static inline const struct op_region *region_at(const struct gen *g, size_t i)
 
 /* Minutes as offices note them: in tens. */
 static inline void set_duration(struct gen *g, struct event *ev, unsigned duration_lo,
-                         unsigned duration_hi)
+                                unsigned duration_hi)
 {
     ev->v.duration =
         (int32_t)(duration_lo + 10 * rng_range(&g->rng, 0, (duration_hi - duration_lo) / 10));
