@@ -45,9 +45,9 @@ ifneq ($(wildcard producers/*.c),)
 PROGRAMS += outreach-producer
 outreach-producer_DIR := producers
 endif
-ifneq ($(wildcard producers/gen/*.c),)
+ifneq ($(wildcard tools/gen/*.c),)
 PROGRAMS += outreach-gen
-outreach-gen_DIR := producers/gen
+outreach-gen_DIR := tools/gen
 endif
 ifneq ($(wildcard consumers/aggregator/*.c),)
 PROGRAMS += outreach-aggregator

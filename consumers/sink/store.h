@@ -78,6 +78,8 @@ size_t sink_store_count(const struct sink_store *s);
 size_t sink_store_keys(const struct sink_store *s); /* Idempotency-Keys remembered */
 const struct sink_stats *sink_store_stats(const struct sink_store *s);
 
+/* ---- validate.c ---- */
+
 /* Checks one rollup object of a batch: the fields the sink relies on, their types, and that
  * every yuan string equals its fen integer. With regions, also that the region is in the
  * table at the rollup's level, and the window has the form of its kind: DAY YYYY-MM-DD (a

@@ -58,7 +58,7 @@ $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer -Icommon -I"$OUT" $PKG_CFLAGS \
 mkdir -p "$OUT/producers"
 pobjs=()
 for src in producers/input.c producers/record.c producers/jsonscan.c producers/encoding.c \
-    producers/xlsx.c producers/aliases.c; do
+    producers/xlsx.c producers/xlsx_parts.c producers/xlsx_sheet.c producers/aliases.c; do
     obj=$OUT/producers/$(basename "${src%.c}").o
     # shellcheck disable=SC2086
     $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer-no-link -Icommon -I"$OUT" $PKG_CFLAGS \

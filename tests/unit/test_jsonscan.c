@@ -14,7 +14,7 @@
 #include "authz.h"
 #include "codec.h"
 #include "regions.h"
-#include "../../producers/gen/gen.h"
+#include "../../tools/gen/gen.h"
 #include "../../producers/record.h"
 
 /* 2026-01-01T00:00:00Z: later than every generated event of 2025. */

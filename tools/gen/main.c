@@ -1,5 +1,6 @@
 /* outreach-gen: writes synthetic 送温暖 events (JSON Lines or CSV) to stdout for demos,
- * load and end-to-end tests of the pipeline; arguments and output only, logic in gen.c. */
+ * load and end-to-end tests of the pipeline; arguments and output only, logic in the other files
+ * (gen.h; gen_internal.h lists them). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
