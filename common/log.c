@@ -12,7 +12,8 @@
 
 #define DEFAULT_PROG "outreach"
 
-int op_log_level = OP_LOG_INFO;
+atomic_int op_log_level = OP_LOG_INFO;
+static atomic_int log_pinned; /* -v/-q, 0 when none */
 
 /* Set once at startup and only read afterwards, so no lock is needed. */
 static int log_json;
@@ -38,6 +39,34 @@ static int clamp_level(int level)
 const char *op_log_level_name(int level)
 {
     return level_names[clamp_level(level)];
+}
+
+void op_log_set_level(int level)
+{
+    atomic_store(&op_log_level, clamp_level(level));
+}
+
+void op_log_pin_level(int level)
+{
+    atomic_store(&log_pinned, level > 0 ? clamp_level(level) : 0);
+}
+
+int op_log_pinned_level(void)
+{
+    return atomic_load(&log_pinned);
+}
+
+int op_log_set_level_name(const char *name)
+{
+    int level = atomic_load(&log_pinned);
+    if (!level) {
+        if (!name)
+            return 0;
+        if (op_log_level_parse(name, &level) != 0)
+            return -1;
+    }
+    op_log_set_level(level);
+    return 0;
 }
 
 int op_log_level_parse(const char *name, int *level)

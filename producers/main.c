@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "event.h"
 #include "log.h"
+#include "service.h"
 #include "producer.h"
 
 static void usage(FILE *out)
@@ -216,9 +217,9 @@ int main(int argc, char **argv)
         op_conf_destroy(conf);
         return 2;
     }
-    op_cli_install_signals();
-    int rc = a.opts.spool ? producer_spool_run(p, a.opts.spool, &op_cli_run)
-                          : producer_run_files(p, argv + first, nfiles, &op_cli_run);
+    op_service_install_signals();
+    int rc = a.opts.spool ? producer_spool_run(p, a.opts.spool, &op_service_run)
+                          : producer_run_files(p, argv + first, nfiles, &op_service_run);
     producer_destroy(p);
     op_conf_destroy(conf);
     return rc;

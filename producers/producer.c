@@ -23,7 +23,7 @@
 #include "err.h"
 #include "kafka.h"
 #include "log.h"
-#include "notify.h"
+#include "service.h"
 #include "record.h"
 #include "regions.h"
 #include "workers.h"
@@ -156,8 +156,6 @@ struct producer {
     int progress, tty, progress_shown;
     int64_t progress_at;
     uint64_t progress_read;
-    /* Spool under systemd: half of WatchdogSec, pinged while a long file is published. */
-    int64_t watchdog_ms, last_ping_ms;
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -217,10 +215,7 @@ static void clear_progress(struct producer *p)
 static void progress(struct producer *p, struct producer_file *f, int force)
 {
     int64_t now = op_clock_mono_ms();
-    if (p->watchdog_ms && now - p->last_ping_ms >= p->watchdog_ms) {
-        op_notify("WATCHDOG=1");
-        p->last_ping_ms = now;
-    }
+    op_service_ping(); /* spool under systemd: a long file must not look like a hang */
     if (!p->progress)
         return;
     if (!force && now - p->progress_at < 1000)
@@ -1078,10 +1073,6 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
         p->sheet = NULL;
     p->tty = isatty(STDERR_FILENO);
     p->progress = opts->progress < 0 ? p->tty : opts->progress;
-    if (opts->spool) {
-        p->watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
-        p->last_ping_ms = op_clock_mono_ms();
-    }
 
     char buf[64];
     const char *mt = op_conf_kafka_get(conf, "message.timeout.ms", buf, sizeof buf);

@@ -28,7 +28,7 @@
 #include "log.h"
 #include "url.h"
 #include "xlsx.h"
-#include "notify.h"
+#include "service.h"
 #include "regions.h"
 
 const struct op_conf_def reporter_conf_defs[] = {
@@ -200,8 +200,8 @@ struct reporter {
     struct reporter_endpoint **eps;
     size_t n_eps;
     atomic_int stop;
-    pthread_mutex_t lock; /* guards every endpoint's snap and snap_ready */
-    struct op_health *health;
+    pthread_mutex_t lock;       /* guards every endpoint's snap and snap_ready */
+    struct op_service *service; /* health endpoint, sd_notify, watchdog */
 };
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -1534,10 +1534,7 @@ static void reload(struct reporter *r)
     }
     r->reloaded = nr;
     r->reloaded[r->n_reloaded++] = conf;
-    int level;
-    const char *lv = op_conf_get(conf, "log.level");
-    if (lv && op_log_level_parse(lv, &level) == 0)
-        op_log_level = level;
+    (void)op_service_apply_log_level(conf); /* -v/-q stay */
     struct reload_ctx c = {r, conf, 0};
     op_conf_foreach(conf, "endpoint.*.url", reload_endpoint, &c);
     for (size_t i = 0; i < r->n_eps; i++) {
@@ -1556,20 +1553,13 @@ static void reload(struct reporter *r)
 int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_atomic_t *reload_flag)
 {
     int rc = 0;
-    const char *listen = op_conf_get(r->conf, "health.listen");
-    if (listen && *listen) {
-        char err[256];
-        r->health = op_health_start(listen, ready_cb, metrics_cb, r, err, sizeof err);
-        if (!r->health) {
-            op_log(OP_LOG_ERR, "%s", err);
-            return 2;
-        }
-        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen,
-               op_health_port(r->health));
+    char err[256];
+    r->service = op_service_start(op_conf_get(r->conf, "health.listen"), ready_cb, metrics_cb, r,
+                                  err, sizeof err);
+    if (!r->service) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return 2;
     }
-    /* Half of systemd's WatchdogSec: pinged from this loop, which only waits 100 ms. */
-    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000),
-            last_ping_ms = op_clock_mono_ms();
     for (size_t i = 0; i < r->n_eps; i++) {
         struct reporter_endpoint *ep = r->eps[i];
         atomic_init(&ep->done, 0);
@@ -1582,13 +1572,10 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
         ep->started = 1;
     }
     if (rc == 0)
-        op_notify("READY=1\nSTATUS=delivering");
+        op_service_ready(r->service, "delivering");
     while (rc == 0 && *run) {
-        op_clock_sleep_ms(100);
-        if (watchdog_ms && op_clock_mono_ms() - last_ping_ms >= watchdog_ms) {
-            op_notify("WATCHDOG=1");
-            last_ping_ms = op_clock_mono_ms();
-        }
+        op_clock_sleep_ms(100); /* the watchdog is pinged from this loop only */
+        op_service_ping();
         for (size_t i = 0; i < r->n_eps; i++)
             if (atomic_load(&r->eps[i]->done) && r->eps[i]->fatal)
                 rc = 1;
@@ -1597,7 +1584,7 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
             reload(r);
         }
     }
-    op_notify("STOPPING=1");
+    op_service_stopping(r->service);
     atomic_store(&r->stop, 1);
     for (size_t i = 0; i < r->n_eps; i++)
         if (r->eps[i]->started) {
@@ -1615,7 +1602,7 @@ void reporter_destroy(struct reporter *r)
 {
     if (!r)
         return;
-    op_health_stop(r->health); /* first: its thread reads the snapshots */
+    op_service_stop(r->service); /* first: its thread reads the snapshots */
     atomic_store(&r->stop, 1);
     for (size_t i = 0; i < r->n_eps; i++) {
         if (r->eps[i]->started)

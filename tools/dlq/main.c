@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "dlq.h"
 #include "log.h"
+#include "service.h"
 
 static void usage(FILE *out)
 {
@@ -191,13 +192,13 @@ int main(int argc, char **argv)
         goto cleanup;
     if (!a.opts.topic)
         a.opts.topic = op_conf_get(conf, "dlq.topic");
-    op_cli_install_signals();
+    op_service_install_signals();
     if (cmd == CMD_LIST)
-        rc = dlq_list(conf, &a.opts, stdout, &op_cli_run);
+        rc = dlq_list(conf, &a.opts, stdout, &op_service_run);
     else if (cmd == CMD_SHOW)
-        rc = dlq_show(conf, &a.opts, at, stdout, &op_cli_run);
+        rc = dlq_show(conf, &a.opts, at, stdout, &op_service_run);
     else
-        rc = dlq_replay(conf, &a.opts, stdout, &op_cli_run);
+        rc = dlq_replay(conf, &a.opts, stdout, &op_service_run);
 cleanup:
     op_conf_destroy(conf);
     return rc;
