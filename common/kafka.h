@@ -84,6 +84,47 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
 int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size);
 
+/* ---- clients ---------------------------------------------------------------------------- */
+
+struct op_conf;
+
+/* What a program adds to its configuration for one client. Every field may be 0/NULL. */
+struct op_kafka_client_opts {
+    /* NULL-terminated key, value pairs set over the configuration, e.g. the fixed group.id
+     * or transactional.id of this client; a NULL value leaves the key as configured. */
+    const char *const *settings;
+    void *opaque; /* given to every callback */
+    void (*dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+    void (*rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+    /* NULL: op_kafka_error_cb (logs; authentication failures become op_kafka_auth_failed).
+     * A program's own callback must call op_kafka_note_error. */
+    void (*error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+    int (*stats_cb)(rd_kafka_t *rk, char *json, size_t json_len, void *opaque);
+};
+
+/* The one way to build a client: a copy of conf's librdkafka settings (the -X/-F
+ * passthrough keys; conf NULL: librdkafka's defaults), then o->settings, librdkafka's logs
+ * routed through op_log, the error callback, and the program's callbacks. Returns the
+ * client, or NULL with errstr ("KEY: reason" for a rejected setting). */
+rd_kafka_t *op_kafka_client_new(const struct op_conf *conf, rd_kafka_type_t type,
+                                const struct op_kafka_client_opts *o, char *errstr,
+                                size_t errstr_size);
+
+/* ---- offsets ---------------------------------------------------------------------------- */
+
+/* 1 for the errors of an offset or watermark query that pass once leadership settles or a
+ * broker is back: no leader or not the leader (new topic, broker restart), topic or
+ * partition not in metadata yet, a request timed out, a connection dropped. */
+int op_kafka_offset_err_transient(rd_kafka_resp_err_t err);
+
+/* Low and high watermarks of topic [p] from the partition leader, retrying transient errors
+ * (after a metadata refresh when the leader moved; logged at OP_LOG_INFO) every 500 ms for
+ * up to timeout_ms in all, pinging the systemd watchdog in between. Returns 0, the first
+ * non-transient error, or the last transient one when time ran out. */
+rd_kafka_resp_err_t op_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p,
+                                        int timeout_ms, int64_t *lo, int64_t *hi);
+
 /* The province key of a region code: the first two digits followed by "0000". `out` must
  * hold 7 bytes. Returns 0, or -1 when `region` is not six ASCII digits. */
 int op_kafka_province_key(const char *region, char out[7]);

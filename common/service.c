@@ -99,8 +99,9 @@ struct op_service *op_service_start(const char *listen, op_health_ready_cb ready
                op_health_port(s->health));
     }
     atomic_store(&last_ping_ms, op_clock_mono_ms());
-    atomic_store(&watchdog_ms, op_service_watchdog_interval_ms(
-                                   getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"), (long)getpid()));
+    atomic_store(&watchdog_ms,
+                 op_service_watchdog_interval_ms(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"),
+                                                 (long)getpid()));
     return s;
 }
 
@@ -142,8 +143,7 @@ void op_service_ping(void)
     long long now = op_clock_mono_ms();
     long long last = atomic_load_explicit(&last_ping_ms, memory_order_relaxed);
     /* One winner per interval when threads ping at once. */
-    if (now - last >= every &&
-        atomic_compare_exchange_strong(&last_ping_ms, &last, now))
+    if (now - last >= every && atomic_compare_exchange_strong(&last_ping_ms, &last, now))
         op_notify("WATCHDOG=1");
 }
 

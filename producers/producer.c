@@ -1114,24 +1114,12 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     if (opts->check_only)
         return p;
 
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        op_set_err(errstr, errstr_size, "out of memory");
+    struct op_kafka_client_opts ko = {.opaque = p, .dr_msg_cb = dr_cb, .error_cb = error_cb};
+    p->rk = op_kafka_client_new(conf, RD_KAFKA_PRODUCER, &ko, errstr, errstr_size);
+    if (!p->rk)
         goto fail;
-    }
-    rd_kafka_conf_set_opaque(c, p);
-    rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
-    rd_kafka_conf_set_error_cb(c, error_cb);
-    char err[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    if (!p->rk) {
-        rd_kafka_conf_destroy(c);
-        op_set_err(errstr, errstr_size, "%s", err);
-        goto fail;
-    }
-    /* rd_kafka_new() took ownership of c. The topic handle comes with the first message,
-     * after producer_ensure_topic: a handle alone makes librdkafka ask for the topic. */
-    c = NULL;
+    /* The topic handle comes with the first message, after producer_ensure_topic: a handle
+     * alone makes librdkafka ask for the topic. */
     /* Delivery reports on their own thread: the reader never waits for them. */
     atomic_store(&p->poller_run, 1);
     if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {

@@ -397,31 +397,12 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static rd_kafka_t *make_client(struct reporter_endpoint *ep, rd_kafka_type_t type,
                                const char *const *settings, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(ep->conf);
-    char err[512];
-    if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
-    for (const char *const *kv = settings; kv && kv[0]; kv += 2)
-        if (rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", kv[0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_conf_set_opaque(c, ep);
+    struct op_kafka_client_opts o = {.settings = settings, .opaque = ep};
     if (type == RD_KAFKA_PRODUCER)
-        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+        o.dr_msg_cb = dr_cb;
     else
-        rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
-    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
-    if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+        o.rebalance_cb = rebalance_cb;
+    return op_kafka_client_new(ep->conf, type, &o, errstr, errstr_size);
 }
 
 /* The DLQ producer and topic, created when first needed so a broker outage at start or an

@@ -197,35 +197,24 @@ static int reason_selected(const struct dlq_opts *o, const char *reason)
 
 static rd_kafka_t *new_reader(const struct op_conf *conf, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
     /* assign() only: the group is never joined and no offset is ever committed. Dead letters
      * are written in the aggregator's transactions, so only committed ones are real: an
      * aborted one was written again by the retry. */
-    static const char *const settings[][2] = {
-        {"group.id", "outreach-dlq"},          {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "true"},
-        {"isolation.level", "read_committed"}, {"auto.offset.reset", "earliest"},
-    };
-    char err[512];
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (rd_kafka_conf_set(c, settings[i][0], settings[i][1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
-    if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+    static const char *const settings[] = {"group.id",
+                                           "outreach-dlq",
+                                           "enable.auto.commit",
+                                           "false",
+                                           "enable.auto.offset.store",
+                                           "false",
+                                           "enable.partition.eof",
+                                           "true",
+                                           "isolation.level",
+                                           "read_committed",
+                                           "auto.offset.reset",
+                                           "earliest",
+                                           NULL};
+    struct op_kafka_client_opts o = {.settings = settings};
+    return op_kafka_client_new(conf, RD_KAFKA_CONSUMER, &o, errstr, errstr_size);
 }
 
 static void close_reader(rd_kafka_t *rk)
@@ -236,22 +225,13 @@ static void close_reader(rd_kafka_t *rk)
     rd_kafka_destroy(rk);
 }
 
-/* Low and high watermarks, retrying while leadership settles. */
+/* Low and high watermarks, retrying while leadership settles (op_kafka_watermarks). */
 static int watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int timeout_ms, int64_t *lo,
                       int64_t *hi, char *errstr, size_t errstr_size)
 {
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    int64_t deadline = op_clock_mono_ms() + timeout_ms;
-    for (;;) {
-        e = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi, timeout_ms);
-        if (!e)
-            return 0;
-        if (op_clock_mono_ms() >= deadline || !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                                                e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE))
-            break;
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    rd_kafka_resp_err_t e = op_kafka_watermarks(rk, topic, p, timeout_ms, lo, hi);
+    if (!e)
+        return 0;
     set_err(errstr, errstr_size, "%s [%" PRId32 "]: watermarks: %s", topic, p, rd_kafka_err2str(e));
     return -1;
 }
@@ -768,35 +748,16 @@ static int replay_one(const rd_kafka_message_t *m, const struct dlq_meta *meta, 
 static rd_kafka_t *new_producer(const struct op_conf *conf, struct replay *r, char *errstr,
                                 size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
     /* No duplicates from retries, no ack before every in-sync replica has it. */
-    const char *const settings[][2] = {
-        {"enable.idempotence", "true"},
-        {"acks", "all"},
-        {"message.timeout.ms", op_conf_get(conf, "message.timeout.ms")},
-    };
-    char err[512];
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (rd_kafka_conf_set(c, settings[i][0], settings[i][1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_conf_set_opaque(c, r);
-    rd_kafka_conf_set_dr_msg_cb(c, replay_dr_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+    const char *const settings[] = {"enable.idempotence",
+                                    "true",
+                                    "acks",
+                                    "all",
+                                    "message.timeout.ms",
+                                    op_conf_get(conf, "message.timeout.ms"),
+                                    NULL};
+    struct op_kafka_client_opts o = {.settings = settings, .opaque = r, .dr_msg_cb = replay_dr_cb};
+    return op_kafka_client_new(conf, RD_KAFKA_PRODUCER, &o, errstr, errstr_size);
 }
 
 int dlq_replay(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
