@@ -165,16 +165,10 @@ const struct op_conf *producer_conf(const struct producer *p)
     return p->conf;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 void producer_poll(struct producer *p, int timeout_ms)
 {
     if (p->poller_started)
-        sleep_ms(timeout_ms); /* the poller thread serves reports and client events */
+        op_clock_sleep_ms(timeout_ms); /* the poller thread serves reports and client events */
     else if (p->rk)
         rd_kafka_poll(p->rk, timeout_ms);
 }
@@ -505,7 +499,7 @@ static rd_kafka_resp_err_t produce_rec(struct producer *p, const struct producer
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)line), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || atomic_load(&p->fatal))
             break;
-        sleep_ms(1); /* back-pressure: the poller thread makes room */
+        op_clock_sleep_ms(1); /* back-pressure: the poller thread makes room */
     }
     if (e)
         atomic_fetch_sub(&p->in_flight, 1);
@@ -630,7 +624,7 @@ static void drain(struct producer *p, struct producer_file *f)
     int64_t deadline = op_clock_mono_ms() + p->message_timeout_ms + 30000;
     int purged = 0;
     while (atomic_load(&p->in_flight) > 0) {
-        sleep_ms(5); /* the poller thread serves the reports */
+        op_clock_sleep_ms(5); /* the poller thread serves the reports */
         progress(p, f, 0);
         if (!purged && op_clock_mono_ms() > deadline) {
             op_log(OP_LOG_ERR,

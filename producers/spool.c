@@ -420,9 +420,7 @@ static enum outcome do_incoming(struct spool *s, int64_t *wait_ms)
     if (list_dir(s->incoming, 0, &e, &n) != 0)
         return OUT_STOP;
     enum outcome out = OUT_DONE;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = op_clock_wall_ms();
     for (size_t i = 0; i < n && out == OUT_DONE; i++) {
         if (!*s->run || producer_fatal(s->p)) {
             out = OUT_STOP;

@@ -2,6 +2,7 @@
  * messages per partition, cuts batches deterministically, and retries one batch at a time
  * until the endpoint says 2xx (or its DLQ has it) before committing the batch's offsets. */
 #include "reporter.h"
+#include "err.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -203,17 +204,6 @@ struct reporter {
     pthread_mutex_t lock;       /* guards every endpoint's snap and snap_ready */
     struct op_service *service; /* health endpoint, sd_notify, watchdog */
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 int reporter_name_valid(const char *name)
 {
@@ -1047,9 +1037,9 @@ static int add_endpoint(const char *name, const char *key, const char *value, vo
     (void)key;
     (void)value;
     if (!reporter_name_valid(name)) {
-        set_err(c->errstr, c->errstr_size,
-                "endpoint name \"%s\": use 1 to %d letters, digits, '_' or '-'", name,
-                REPORTER_NAME_MAX);
+        op_set_err(c->errstr, c->errstr_size,
+                   "endpoint name \"%s\": use 1 to %d letters, digits, '_' or '-'", name,
+                   REPORTER_NAME_MAX);
         return -1;
     }
     struct reporter_endpoint **np = realloc(r->eps, (r->n_eps + 1) * sizeof *np);
@@ -1058,7 +1048,7 @@ static int add_endpoint(const char *name, const char *key, const char *value, vo
         r->eps = np;
     if (!np || !ep) {
         free(ep);
-        set_err(c->errstr, c->errstr_size, "out of memory");
+        op_set_err(c->errstr, c->errstr_size, "out of memory");
         return -1;
     }
     r->eps[r->n_eps++] = ep;
@@ -1075,7 +1065,7 @@ static int check_orphan(const char *name, const char *key, const char *value, vo
     (void)value;
     if (find_ep(c->r, name))
         return 0;
-    set_err(c->errstr, c->errstr_size, "%s is set but endpoint.%s.url is not", key, name);
+    op_set_err(c->errstr, c->errstr_size, "%s is set but endpoint.%s.url is not", key, name);
     return -1;
 }
 
@@ -1094,23 +1084,23 @@ static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_
     ep->oauth2 = oa->token_url != NULL;
     if (!ep->oauth2) {
         if (oa->client_id || oa->client_secret || oa->scope) {
-            set_err(errstr, errstr_size, "endpoint %s: oauth2.* is set but oauth2.token_url is not",
-                    ep->name);
+            op_set_err(errstr, errstr_size,
+                       "endpoint %s: oauth2.* is set but oauth2.token_url is not", ep->name);
             return -1;
         }
         return 0;
     }
     if (strncmp(oa->token_url, "http://", 7) != 0 && strncmp(oa->token_url, "https://", 8) != 0) {
         char shown[512];
-        set_err(errstr, errstr_size, "endpoint.%s.oauth2.token_url: \"%s\" is not http(s)://",
-                ep->name, op_url_redact(oa->token_url, shown, sizeof shown));
+        op_set_err(errstr, errstr_size, "endpoint.%s.oauth2.token_url: \"%s\" is not http(s)://",
+                   ep->name, op_url_redact(oa->token_url, shown, sizeof shown));
         return -1;
     }
     if (!oa->client_id || !*oa->client_id || !oa->client_secret || !*oa->client_secret) {
-        set_err(errstr, errstr_size,
-                "endpoint %s: oauth2.token_url needs oauth2.client_id and "
-                "oauth2.client_secret (as oauth2.client_secret.file=PATH)",
-                ep->name);
+        op_set_err(errstr, errstr_size,
+                   "endpoint %s: oauth2.token_url needs oauth2.client_id and "
+                   "oauth2.client_secret (as oauth2.client_secret.file=PATH)",
+                   ep->name);
         return -1;
     }
     if (strcmp(auth, "client_secret_basic") == 0)
@@ -1118,10 +1108,10 @@ static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_
     else if (strcmp(auth, "client_secret_post") == 0)
         oa->client_secret_post = 1;
     else {
-        set_err(errstr, errstr_size,
-                "endpoint.%s.oauth2.client_auth: \"%s\": use client_secret_basic or "
-                "client_secret_post",
-                ep->name, auth);
+        op_set_err(errstr, errstr_size,
+                   "endpoint.%s.oauth2.client_auth: \"%s\": use client_secret_basic or "
+                   "client_secret_post",
+                   ep->name, auth);
         return -1;
     }
     if (strncmp(oa->token_url, "http://", 7) == 0)
@@ -1148,9 +1138,9 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     snprintf(ep->member_id, sizeof ep->member_id, "outreach-reporter-%s-%s", ep->r->instance,
              ep->name);
     if (!topic_valid(ep->dlq_topic, 249)) {
-        set_err(errstr, errstr_size,
-                "endpoint %s: \"%s\" is not a valid topic name (check dlq.topic.prefix)", ep->name,
-                ep->dlq_topic);
+        op_set_err(errstr, errstr_size,
+                   "endpoint %s: \"%s\" is not a valid topic name (check dlq.topic.prefix)",
+                   ep->name, ep->dlq_topic);
         return -1;
     }
     const char *token = ep_str(conf, ep->name, "token");
@@ -1158,20 +1148,20 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     if (xlsx || strncmp(ep->url, "file:", 5) == 0) {
         ep->dir = xlsx ? reporter_xlsx_dir_of_url(ep->url) : reporter_file_dir_of_url(ep->url);
         if (!ep->dir) {
-            set_err(errstr, errstr_size,
-                    "endpoint.%s.url: \"%s\" is not %s:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
-                    ep->url_shown, xlsx ? "xlsx" : "file");
+            op_set_err(errstr, errstr_size,
+                       "endpoint.%s.url: \"%s\" is not %s:///ABSOLUTE/DIR (no %%-escapes)",
+                       ep->name, ep->url_shown, xlsx ? "xlsx" : "file");
             return -1;
         }
         struct stat st;
         if (stat(ep->dir, &st) != 0 && mkdir(ep->dir, 0750) != 0) {
-            set_err(errstr, errstr_size, "endpoint.%s.url: %s: %s", ep->name, ep->dir,
-                    strerror(errno));
+            op_set_err(errstr, errstr_size, "endpoint.%s.url: %s: %s", ep->name, ep->dir,
+                       strerror(errno));
             return -1;
         }
         if (stat(ep->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(ep->dir, W_OK) != 0) {
-            set_err(errstr, errstr_size, "endpoint.%s.url: %s is not a writable directory",
-                    ep->name, ep->dir);
+            op_set_err(errstr, errstr_size, "endpoint.%s.url: %s is not a writable directory",
+                       ep->name, ep->dir);
             return -1;
         }
         if (token)
@@ -1204,36 +1194,37 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
             const char *now = ep_str(conf, ep->name, tls_name),
                        *old = ep_str(conf, ep->name, tls_names[i]);
             if (now && old && strcmp(now, old) != 0) {
-                set_err(errstr, errstr_size,
-                        "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
-                        ep->name, ep->name, tls_name, ep->name, tls_names[i]);
+                op_set_err(
+                    errstr, errstr_size,
+                    "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
+                    ep->name, ep->name, tls_name, ep->name, tls_names[i]);
                 return -1;
             }
             *files[i] = now ? now : old;
             if (*files[i] && access(*files[i], R_OK) != 0) {
-                set_err(errstr, errstr_size, "endpoint %s: %s: cannot read %s: %s", ep->name,
-                        tls_name, *files[i], strerror(errno));
+                op_set_err(errstr, errstr_size, "endpoint %s: %s: cannot read %s: %s", ep->name,
+                           tls_name, *files[i], strerror(errno));
                 return -1;
             }
         }
         if (!o.cert != !o.key) {
-            set_err(errstr, errstr_size, "endpoint %s: set both tls.cert and tls.key, or neither",
-                    ep->name);
+            op_set_err(errstr, errstr_size,
+                       "endpoint %s: set both tls.cert and tls.key, or neither", ep->name);
             return -1;
         }
         if (o.key_password && !o.key) {
-            set_err(errstr, errstr_size, "endpoint %s: tls.key.password is set without tls.key",
-                    ep->name);
+            op_set_err(errstr, errstr_size, "endpoint %s: tls.key.password is set without tls.key",
+                       ep->name);
             return -1;
         }
         if (endpoint_oauth2(ep, &oa, errstr, errstr_size) != 0)
             return -1;
         if (ep->oauth2) {
             if (token) {
-                set_err(errstr, errstr_size,
-                        "endpoint %s: set either endpoint.%s.token or endpoint.%s.oauth2.*, not "
-                        "both",
-                        ep->name, ep->name, ep->name);
+                op_set_err(errstr, errstr_size,
+                           "endpoint %s: set either endpoint.%s.token or endpoint.%s.oauth2.*, not "
+                           "both",
+                           ep->name, ep->name, ep->name);
                 return -1;
             }
             o.oauth2 = &oa;
@@ -1246,18 +1237,19 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
                    ep->name);
         ep->http = reporter_http_new(&o, err, sizeof err);
         if (!ep->http) {
-            set_err(errstr, errstr_size, "endpoint %s: %s", ep->name, err);
+            op_set_err(errstr, errstr_size, "endpoint %s: %s", ep->name, err);
             return -1;
         }
     } else {
-        set_err(errstr, errstr_size,
-                "endpoint.%s.url: \"%s\" must start with http://, https://, file:/// or xlsx:///",
-                ep->name, ep->url_shown);
+        op_set_err(
+            errstr, errstr_size,
+            "endpoint.%s.url: \"%s\" must start with http://, https://, file:/// or xlsx:///",
+            ep->name, ep->url_shown);
         return -1;
     }
     ep->codec = op_codec_new_default(err, sizeof err);
     if (!ep->codec || !op_codec_reader(ep->codec, "rollup")) {
-        set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
+        op_set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
         return -1;
     }
     const char *const settings[] = {
@@ -1274,7 +1266,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         "group.instance.id", ep->member_id, NULL};
     ep->consumer = make_client(ep, RD_KAFKA_CONSUMER, settings, err, sizeof err);
     if (!ep->consumer) {
-        set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
+        op_set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
         return -1;
     }
     rd_kafka_poll_set_consumer(ep->consumer);
@@ -1285,7 +1277,7 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
 {
     struct reporter *r = calloc(1, sizeof *r);
     if (!r) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     r->conf = conf;
@@ -1298,13 +1290,13 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     r->status_interval_ms = op_conf_get_int(conf, "status.interval.ms");
     r->dlq_replication = (int)op_conf_get_int(conf, "dlq.topic.replication");
     if (!topic_valid(r->topic, REPORTER_TOPIC_MAX)) {
-        set_err(errstr, errstr_size,
-                "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'", r->topic,
-                REPORTER_TOPIC_MAX);
+        op_set_err(errstr, errstr_size,
+                   "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'", r->topic,
+                   REPORTER_TOPIC_MAX);
         goto fail;
     }
     if (r->backoff_max_ms < r->backoff_ms) {
-        set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
+        op_set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
         goto fail;
     }
     if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), r->instance, sizeof r->instance,
@@ -1319,9 +1311,10 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     if (op_conf_foreach(conf, "endpoint.*.url", add_endpoint, &c) != 0)
         goto fail;
     if (r->n_eps == 0) {
-        set_err(errstr, errstr_size,
-                "no endpoint: set endpoint.NAME.url=http(s)://..., file:///DIR or xlsx:///DIR (see "
-                "--help)");
+        op_set_err(
+            errstr, errstr_size,
+            "no endpoint: set endpoint.NAME.url=http(s)://..., file:///DIR or xlsx:///DIR (see "
+            "--help)");
         goto fail;
     }
     for (const struct op_conf_def *d = reporter_conf_defs; d->key; d++)

@@ -378,10 +378,8 @@ static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection
     if (mode == SINK_FAIL_SLOW) {
         /* Stored already: an answer that comes too late is the case idempotency exists for. */
         int64_t until = op_clock_mono_ms() + delay;
-        while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
-            struct timespec ts = {0, 20 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        while (op_clock_mono_ms() < until && !atomic_load(&s->stopping))
+            op_clock_sleep_ms(20);
         size_t dl = strlen(detail);
         snprintf(detail + dl, sizeof detail - dl, " injected=slow:%ldms", delay);
     }

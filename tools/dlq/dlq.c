@@ -1,6 +1,8 @@
 /* The dead-letter tool's Kafka side: one partition at a time from its start (or --from) to
  * the end it had when we looked, so every command terminates even while dead letters arrive. */
 #include "dlq.h"
+#include "err.h"
+#include "timefmt.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -64,17 +66,6 @@ int dlq_parse_position(const char *s, struct dlq_position *pos)
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 /* Writes bytes so that one record stays on one line and columns stay columns: tab, CR, LF,
  * backslash and other control bytes are escaped; UTF-8 text passes unchanged. */
 static void put_escaped(FILE *out, const void *data, size_t len)
@@ -105,15 +96,8 @@ static void put_escaped_str(FILE *out, const char *s)
 /* RFC 3339 UTC with milliseconds, or "-" for a time we do not have. */
 static void format_time(int64_t ms, char *buf, size_t size)
 {
-    struct tm tm;
-    time_t secs = (time_t)(ms / 1000);
-    if (ms < 0 || !gmtime_r(&secs, &tm)) {
+    if (ms < 0 || op_timefmt_iso8601_ms(ms, buf, size) != 0)
         snprintf(buf, size, "-");
-        return;
-    }
-    char day[32];
-    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf, size, "%s.%03dZ", day, (int)(ms % 1000));
 }
 
 /* ---- the dlq.* headers ------------------------------------------------------------------ */
@@ -232,7 +216,8 @@ static int watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int timeout_
     rd_kafka_resp_err_t e = op_kafka_watermarks(rk, topic, p, timeout_ms, lo, hi);
     if (!e)
         return 0;
-    set_err(errstr, errstr_size, "%s [%" PRId32 "]: watermarks: %s", topic, p, rd_kafka_err2str(e));
+    op_set_err(errstr, errstr_size, "%s [%" PRId32 "]: watermarks: %s", topic, p,
+               rd_kafka_err2str(e));
     return -1;
 }
 
@@ -257,8 +242,8 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
         return -1;
     for (size_t i = 0; i < o->n_from; i++)
         if (o->from[i].partition >= parts) {
-            set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
-                    o->from[i].partition, o->from[i].offset, o->topic, parts);
+            op_set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
+                       o->from[i].partition, o->from[i].offset, o->topic, parts);
             return -1;
         }
     for (int32_t p = 0; p < parts && *run; p++) {
@@ -287,8 +272,8 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
         rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
         rd_kafka_topic_partition_list_destroy(list);
         if (e) {
-            set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", o->topic, p,
-                    rd_kafka_err2str(e));
+            op_set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", o->topic, p,
+                       rd_kafka_err2str(e));
             return -1;
         }
         int done = 0, rc = 0;
@@ -297,10 +282,10 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
             rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
             if (!m) {
                 if (op_clock_mono_ms() - last > idle_max) {
-                    set_err(errstr, errstr_size,
-                            "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
-                            "received for %" PRId64 " ms at offset %" PRId64,
-                            o->topic, p, hi, idle_max, at);
+                    op_set_err(errstr, errstr_size,
+                               "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
+                               "received for %" PRId64 " ms at offset %" PRId64,
+                               o->topic, p, hi, idle_max, at);
                     rc = -1;
                     break;
                 }
@@ -322,8 +307,8 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
                 if (m->err == RD_KAFKA_RESP_ERR__FATAL ||
                     m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                     m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-                    set_err(errstr, errstr_size, "%s [%" PRId32 "]: %s", o->topic, p,
-                            rd_kafka_message_errstr(m));
+                    op_set_err(errstr, errstr_size, "%s [%" PRId32 "]: %s", o->topic, p,
+                               rd_kafka_message_errstr(m));
                     rc = -1;
                 }
             } else if (m->offset >= hi) {
@@ -336,8 +321,8 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
                 if (reason_selected(o, meta.reason)) {
                     st->selected++;
                     if (cb(m, &meta, opaque) != 0) {
-                        set_err(errstr, errstr_size, "stopped at %" PRId32 ":%" PRId64, p,
-                                m->offset);
+                        op_set_err(errstr, errstr_size, "stopped at %" PRId32 ":%" PRId64, p,
+                                   m->offset);
                         rc = -1;
                     }
                 }
