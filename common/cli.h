@@ -50,6 +50,8 @@ struct op_cli_program {
  * printed). */
 struct op_conf *op_cli_load(const struct op_cli_program *p, enum op_cli_result *result);
 
+/* op_cli_load and op_cli_load_again are in the Kafka part of the library (cli_kafka.c). */
+
 /* op_cli_load for SIGHUP (opaque: the struct op_cli_program): NULL after logging that the
  * running configuration stays. */
 struct op_conf *op_cli_load_again(void *opaque);

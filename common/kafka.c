@@ -22,6 +22,12 @@ static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
 static int auth_failed;       /* guarded by auth_lock */
 static char auth_reason[512]; /* guarded by auth_lock; the first failure's reason */
 
+void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    op_log(level, "rdkafka %s: %s", fac ? fac : "-", buf ? buf : "");
+}
+
 int op_kafka_note_error(int err, const char *reason)
 {
     const char *r = reason ? reason : "";

@@ -47,6 +47,10 @@ struct op_kafka_topic_spec {
 int op_kafka_instance_id(const char *configured, char *out, size_t out_size, char *errstr,
                          size_t errstr_size);
 
+/* For rd_kafka_conf_set_log_cb() (op_kafka_client_new sets it): logs `rdkafka FAC: message`
+ * at librdkafka's level through op_log, from whichever librdkafka thread calls it. */
+void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
 /* Authentication failures, recorded process-wide (every client of a daemon shares its
  * credentials). A broker that refuses the SASL login, or a TLS handshake that fails on
  * certificate verification (ssl.ca.location does not trust the broker, or the broker refuses
@@ -84,9 +88,27 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
 int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size);
 
-/* ---- clients ---------------------------------------------------------------------------- */
+/* ---- configuration (common/conf_kafka.c) ------------------------------------------------- */
 
 struct op_conf;
+struct op_conf_def;
+
+/* op_conf_new (conf.h) with librdkafka as the passthrough: keys outside the table are
+ * librdkafka properties (`topic.NAME`: NAME on the default topic config). */
+struct op_conf *op_conf_new_kafka(const struct op_conf_def *defs);
+
+/* A caller-owned copy of the librdkafka config (default topic config included) with the log
+ * callback set to op_log_rdkafka_cb, ready for rd_kafka_new(), which takes ownership of it on
+ * success. NULL for a configuration without librdkafka or on allocation failure. Programs
+ * call op_kafka_client_new. */
+rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf);
+
+/* Reads a librdkafka property (`topic.NAME` from the default topic config; other names from
+ * the global config, then the default topic config) into buf. Returns buf, or NULL if the
+ * key is unknown or unset, buf is too small, or conf has no librdkafka config. */
+const char *op_conf_kafka_get(const struct op_conf *conf, const char *key, char *buf, size_t size);
+
+/* ---- clients ---------------------------------------------------------------------------- */
 
 /* What a program adds to its configuration for one client. Every field may be 0/NULL. */
 struct op_kafka_client_opts {

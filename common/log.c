@@ -246,9 +246,3 @@ void op_log_set_prog(const char *prog)
     (void)append_escaped(log_prog_json, &len, sizeof(log_prog_json) - 1, log_prog, n, 1);
     log_prog_json[len] = '\0';
 }
-
-void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    op_log(level, "rdkafka %s: %s", fac ? fac : "-", buf ? buf : "");
-}

@@ -5,8 +5,6 @@
 
 #include <stdatomic.h>
 
-#include <librdkafka/rdkafka.h>
-
 #if defined(__GNUC__)
 #define OP_LOG_PRINTF(fmt_idx, args_idx) __attribute__((format(printf, fmt_idx, args_idx)))
 #else
@@ -69,9 +67,5 @@ int op_log_level_parse(const char *name, int *level);
 /* Lower-case name of a level ("error", "warning", ... "debug"; 0..2 are "emerg", "alert",
  * "crit"). Returns a static string. */
 const char *op_log_level_name(int level);
-
-/* For rd_kafka_conf_set_log_cb(): logs `rdkafka FAC: message` at librdkafka's level
- * through op_log, from whichever librdkafka thread calls it. */
-void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kafka.h"
 #include "event.h"
 #include "log.h"
 #include "service.h"
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
 {
     char err[1024];
     op_log_set_prog("outreach-producer");
-    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(producer_conf_defs);
     if (!conf || producer_conf_defaults(conf, err, sizeof err) != 0) {
         fprintf(stderr, "outreach-producer: configuration setup failed: %s\n",
                 conf ? err : "out of memory");

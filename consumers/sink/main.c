@@ -212,7 +212,7 @@ int main(int argc, char **argv)
     a.o.max_keys = 100000;
     a.o.max_rollups = SINK_MAX_ROLLUPS_DEFAULT;
     a.o.fail_delay_ms = 5000;
-    struct op_conf *conf = op_conf_new(sink_conf_defs, 0);
+    struct op_conf *conf = op_conf_new(sink_conf_defs);
     if (!conf) {
         fprintf(stderr, "outreach-sink: out of memory\n");
         return 2;

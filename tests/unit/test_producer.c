@@ -18,6 +18,7 @@
 #include "authz.h"
 #include "codec.h"
 #include "conf.h"
+#include "kafka.h"
 #include "../../producers/input.h"
 #include "../../producers/producer.h"
 #include "../../producers/record.h"
@@ -1109,7 +1110,7 @@ static char *slurp(const char *path)
 static struct producer *check_producer(struct op_conf **confp, const char *max_record)
 {
     char err[512];
-    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(producer_conf_defs);
     assert_non_null(conf);
     assert_int_equal(producer_conf_defaults(conf, err, sizeof err), 0);
     if (max_record)

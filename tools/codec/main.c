@@ -254,7 +254,7 @@ static rd_kafka_t *dump_client(int argc, char **argv, const char **topic, int *r
                                  NULL};
     char err[512];
     rd_kafka_t *rk = NULL;
-    struct op_conf *conf = op_conf_new(dump_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(dump_defs);
     /* op_cli_parse reads argv[1..] and reorders it: a copy with our name in argv[0]. */
     char **args = malloc(((size_t)argc + 2) * sizeof *args);
     *rc = 2;

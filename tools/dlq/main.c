@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kafka.h"
 #include "dlq.h"
 #include "log.h"
 #include "service.h"
@@ -150,7 +151,7 @@ int main(int argc, char **argv)
 {
     char err[1024];
     op_log_set_prog("outreach-dlq");
-    struct op_conf *conf = op_conf_new(dlq_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(dlq_conf_defs);
     if (!conf || dlq_conf_defaults(conf, err, sizeof err) != 0) {
         fprintf(stderr, "outreach-dlq: configuration setup failed: %s\n",
                 conf ? err : "out of memory");

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     struct args a = {0};
     char err[512];
     op_log_set_prog("outreach-mock-broker");
-    struct op_conf *conf = op_conf_new(mock_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(mock_defs);
     if (!conf) {
         fprintf(stderr, "outreach-mock-broker: out of memory\n");
         return 2;
