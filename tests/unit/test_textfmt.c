@@ -1,6 +1,6 @@
-/* Unit tests for common/utf8, common/timefmt and common/crc64. The UTF-8 reference is built the other way
- * round, by encoding every code point (an encoder, not a decoder), so the decoder under test
- * is compared with an independent definition of "well-formed"; the timestamps were computed
+/* Unit tests for common/utf8, common/timefmt and common/crc64. The UTF-8 reference is built the
+ * other way round, by encoding every code point (an encoder, not a decoder), so the decoder under
+ * test is compared with an independent definition of "well-formed"; the timestamps were computed
  * with Python's datetime. */
 #include <setjmp.h>
 #include <stdarg.h>
