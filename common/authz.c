@@ -1,5 +1,6 @@
 /* Agency authorisation map: a hash map from agency id to its list of region prefixes. */
 #include "authz.h"
+#include "err.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,17 +19,6 @@ struct op_authz {
     struct op_map *agencies; /* agency id -> struct grants */
     int default_allow;
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 static void grants_free(void *p)
 {
@@ -73,7 +63,7 @@ int op_authz_add(struct op_authz *a, const char *agency, const char *prefixes, c
         g = calloc(1, sizeof *g);
         if (!g || op_map_put(a->agencies, agency, alen, g, NULL) != 0) {
             free(g);
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             return -1;
         }
     }
@@ -84,22 +74,23 @@ int op_authz_add(struct op_authz *a, const char *agency, const char *prefixes, c
         size_t n = strcspn(p, ", ");
         char prefix[8];
         if (n == 0 || n > 6) {
-            set_err(errstr, errstr_size, "agency %s: bad region prefix \"%.*s\"", agency,
-                    (int)(n > 16 ? 16 : n), p);
+            op_set_err(errstr, errstr_size, "agency %s: bad region prefix \"%.*s\"", agency,
+                       (int)(n > 16 ? 16 : n), p);
             return -1;
         }
         memcpy(prefix, p, n);
         prefix[n] = 0;
         if (!op_region_prefix_valid(prefix)) {
-            set_err(errstr, errstr_size,
-                    "agency %s: bad region prefix \"%s\" (want 2, 4 or 6 digits)", agency, prefix);
+            op_set_err(errstr, errstr_size,
+                       "agency %s: bad region prefix \"%s\" (want 2, 4 or 6 digits)", agency,
+                       prefix);
             return -1;
         }
         if (g->n == g->cap) {
             size_t cap = g->cap ? g->cap * 2 : 4;
             char(*np)[7] = realloc(g->prefix, cap * sizeof *np);
             if (!np) {
-                set_err(errstr, errstr_size, "out of memory");
+                op_set_err(errstr, errstr_size, "out of memory");
                 return -1;
             }
             g->prefix = np;
@@ -114,7 +105,8 @@ int op_authz_add(struct op_authz *a, const char *agency, const char *prefixes, c
         p++;
     }
     if (*p) {
-        set_err(errstr, errstr_size, "agency %s: unexpected \"%s\" in region prefixes", agency, p);
+        op_set_err(errstr, errstr_size, "agency %s: unexpected \"%s\" in region prefixes", agency,
+                   p);
         return -1;
     }
     return 0;
@@ -138,14 +130,14 @@ struct op_authz *op_authz_new_from_conf(const struct op_conf *conf, char *errstr
 {
     struct op_authz *a = op_authz_new();
     if (!a) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     const char *def = op_conf_get(conf, "authz.default");
     if (def && strcmp(def, "allow") == 0)
         a->default_allow = 1;
     else if (def && strcmp(def, "deny") != 0) {
-        set_err(errstr, errstr_size, "authz.default must be allow or deny, not \"%s\"", def);
+        op_set_err(errstr, errstr_size, "authz.default must be allow or deny, not \"%s\"", def);
         op_authz_destroy(a);
         return NULL;
     }

@@ -1,6 +1,7 @@
 /* Plain JSON mapping of Avro values, driven by the value's schema; defaults for absent fields
  * come from the schema text through the codec. */
 #include "avrojson.h"
+#include "err.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -40,17 +41,6 @@ static const char *render(const struct jpath *p, char *buf, size_t size)
 
 /* The rendered path, in a buffer that lives until the end of the enclosing block. */
 #define PATH(p) render((p), (char[256]){0}, 256)
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 static avro_schema_t deref(avro_schema_t s)
 {
@@ -241,7 +231,8 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
 static int expected(const struct jpath *path, const char *what, json_t *j, char *errstr,
                     size_t errstr_size)
 {
-    set_err(errstr, errstr_size, "%s: expected %s, got %s", PATH(path), what, op_avrojson_kind(j));
+    op_set_err(errstr, errstr_size, "%s: expected %s, got %s", PATH(path), what,
+               op_avrojson_kind(j));
     return -1;
 }
 
@@ -257,7 +248,7 @@ static int record_from_json(const struct op_schema *os, avro_value_t *dst, avro_
     {
         if (avro_schema_record_field_get_index(s, key) < 0) {
             struct jpath kp = {path, key, 0};
-            set_err(errstr, errstr_size, "%s: unknown field", PATH(&kp));
+            op_set_err(errstr, errstr_size, "%s: unknown field", PATH(&kp));
             return -1;
         }
     }
@@ -270,13 +261,13 @@ static int record_from_json(const struct op_schema *os, avro_value_t *dst, avro_
         if (!fj) {
             fj = op_codec_field_default(os, s, fname);
             if (!fj) {
-                set_err(errstr, errstr_size, "%s: required field missing", PATH(fpath));
+                op_set_err(errstr, errstr_size, "%s: required field missing", PATH(fpath));
                 return -1;
             }
         }
         avro_value_t child;
         if (avro_value_get_by_index(dst, i, &child, NULL) != 0) {
-            set_err(errstr, errstr_size, "%s: avro-c: %s", PATH(fpath), avro_strerror());
+            op_set_err(errstr, errstr_size, "%s: avro-c: %s", PATH(fpath), avro_strerror());
             return -1;
         }
         if (from_json(os, &child, avro_schema_record_field_get_by_index(s, (int)i), fj, fpath,
@@ -291,7 +282,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
 {
     s = deref(s);
     if (depth > MAX_DEPTH) {
-        set_err(errstr, errstr_size, "%s: nested too deeply", PATH(path));
+        op_set_err(errstr, errstr_size, "%s: nested too deeply", PATH(path));
         return -1;
     }
     switch (avro_typeof(s)) {
@@ -307,8 +298,9 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
         if (!json_is_integer(j))
             return expected(path, "an integer", j, errstr, errstr_size);
         if (json_integer_value(j) < INT32_MIN || json_integer_value(j) > INT32_MAX) {
-            set_err(errstr, errstr_size, "%s: %" JSON_INTEGER_FORMAT " does not fit a 32-bit int",
-                    PATH(path), json_integer_value(j));
+            op_set_err(errstr, errstr_size,
+                       "%s: %" JSON_INTEGER_FORMAT " does not fit a 32-bit int", PATH(path),
+                       json_integer_value(j));
             return -1;
         }
         return avro_value_set_int(dst, (int32_t)json_integer_value(j));
@@ -326,7 +318,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
         if (!json_is_string(j))
             return expected(path, "a string", j, errstr, errstr_size);
         if (memchr(json_string_value(j), 0, json_string_length(j))) {
-            set_err(errstr, errstr_size, "%s: string contains a NUL character", PATH(path));
+            op_set_err(errstr, errstr_size, "%s: string contains a NUL character", PATH(path));
             return -1;
         }
         return avro_value_set_string_len(dst, json_string_value(j), json_string_length(j) + 1);
@@ -347,7 +339,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
                 i++;
             } else {
                 free(out);
-                set_err(errstr, errstr_size, "%s: bytes must be code points 0-255", PATH(path));
+                op_set_err(errstr, errstr_size, "%s: bytes must be code points 0-255", PATH(path));
                 return -1;
             }
         }
@@ -355,8 +347,8 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
         if (is_avro_fixed(s)) {
             if ((int64_t)k != avro_schema_fixed_size(s)) {
                 free(out);
-                set_err(errstr, errstr_size, "%s: expected %" PRId64 " bytes, got %zu", PATH(path),
-                        avro_schema_fixed_size(s), k);
+                op_set_err(errstr, errstr_size, "%s: expected %" PRId64 " bytes, got %zu",
+                           PATH(path), avro_schema_fixed_size(s), k);
                 return -1;
             }
             rc = avro_value_set_fixed(dst, out, k);
@@ -381,8 +373,8 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
                     break;
                 off += (size_t)w;
             }
-            set_err(errstr, errstr_size, "%s: unknown value \"%.64s\" (expected one of %s)",
-                    PATH(path), json_string_value(j), syms);
+            op_set_err(errstr, errstr_size, "%s: unknown value \"%.64s\" (expected one of %s)",
+                       PATH(path), json_string_value(j), syms);
             return -1;
         }
         return avro_value_set_enum(dst, idx);
@@ -406,12 +398,12 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
                     branch = (int)i;
         }
         if (branch < 0) {
-            set_err(errstr, errstr_size, "%s: value matches no branch of the union", PATH(path));
+            op_set_err(errstr, errstr_size, "%s: value matches no branch of the union", PATH(path));
             return -1;
         }
         avro_value_t br;
         if (avro_value_set_branch(dst, branch, &br) != 0) {
-            set_err(errstr, errstr_size, "%s: avro-c: %s", PATH(path), avro_strerror());
+            op_set_err(errstr, errstr_size, "%s: avro-c: %s", PATH(path), avro_strerror());
             return -1;
         }
         return from_json(os, &br, avro_schema_union_branch(s, branch), inner, path, depth + 1,
@@ -456,7 +448,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
     case AVRO_RECORD:
         return record_from_json(os, dst, s, j, path, depth, errstr, errstr_size);
     default:
-        set_err(errstr, errstr_size, "%s: unsupported schema type", PATH(path));
+        op_set_err(errstr, errstr_size, "%s: unsupported schema type", PATH(path));
         return -1;
     }
 }

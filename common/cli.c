@@ -1,40 +1,12 @@
 /* Argument parsing in the manner of kcat: settings apply in the order given, so -F then -X
- * overrides the file; signal handlers only set flags that the poll loops read. */
+ * overrides the file. */
 #include "cli.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
-
-volatile sig_atomic_t op_cli_run = 1;
-volatile sig_atomic_t op_cli_reload = 0;
-
-static void on_signal(int sig)
-{
-    if (sig == SIGHUP) {
-        op_cli_reload = 1;
-        return;
-    }
-    if (!op_cli_run) /* second signal: the operator means it */
-        _exit(128 + sig);
-    op_cli_run = 0;
-}
-
-void op_cli_install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-}
 
 /* Anyone on the host can read argv (ps, /proc/PID/cmdline): say so for each credential
  * given as -X, and name the file alternative. The value is never printed. */
@@ -120,12 +92,9 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
         }
         i += used - 1;
     }
-    const char *level = op_conf_get(conf, "log.level");
-    int lv;
-    if (level && op_log_level_parse(level, &lv) == 0)
-        op_log_level = lv;
-    if (forced_level) /* -v / -q win over log.level */
-        op_log_level = forced_level;
+    /* -v / -q win over log.level, now and on every reload (which parses argv again). */
+    op_log_pin_level(forced_level);
+    (void)op_log_set_level_name(op_conf_get(conf, "log.level"));
     if (op_conf_get(conf, "log.json") && op_conf_get_bool(conf, "log.json"))
         op_log_set_json(1);
     /* Shift operands so the caller sees them at argv[*first_arg .. argc). */
@@ -133,45 +102,4 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
     memmove(argv + first, ops, (size_t)operands * sizeof *argv);
     *first_arg = first;
     return OP_CLI_OK;
-}
-
-struct op_conf *op_cli_load(const struct op_cli_program *p, enum op_cli_result *result)
-{
-    char err[1024];
-    *result = OP_CLI_ERROR;
-    struct op_conf *conf = op_conf_new(p->defs, 1);
-    if (!conf || (p->defaults && p->defaults(conf, err, sizeof err) != 0)) {
-        fprintf(stderr, "%s: configuration setup failed: %s\n", p->name,
-                conf ? err : "out of memory");
-        op_conf_destroy(conf);
-        return NULL;
-    }
-    /* op_cli_parse reorders argv: work on a copy so a reload sees the original. */
-    char **argv = malloc(((size_t)p->argc + 1) * sizeof *argv);
-    if (!argv) {
-        op_conf_destroy(conf);
-        return NULL;
-    }
-    memcpy(argv, p->argv, ((size_t)p->argc + 1) * sizeof *argv);
-    int first;
-    *result = op_cli_parse(p->argc, argv, conf, p->defs, p->usage, NULL, NULL, &first);
-    if (*result == OP_CLI_OK && first < p->argc) {
-        fprintf(stderr, "%s: unexpected argument %s (see --help)\n", p->name, argv[first]);
-        *result = OP_CLI_ERROR;
-    }
-    free(argv);
-    if (*result != OP_CLI_OK) {
-        op_conf_destroy(conf);
-        return NULL;
-    }
-    return conf;
-}
-
-struct op_conf *op_cli_load_again(void *opaque)
-{
-    enum op_cli_result r;
-    struct op_conf *conf = op_cli_load(opaque, &r);
-    if (!conf)
-        op_log(OP_LOG_ERR, "SIGHUP: configuration not reloaded (see the message above)");
-    return conf;
 }

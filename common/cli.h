@@ -1,20 +1,11 @@
 /* Command-line handling shared by the daemons: -F FILE and -X key=value applied in order to
- * a configuration, -X list, -v/-q, --help; and the run/reload flags set by signals. */
+ * a configuration, -X list, -v/-q (kept over log.level on reloads), --help. */
 #ifndef OP_CLI_H
 #define OP_CLI_H
 
-#include <signal.h>
 #include <stdio.h>
 
 #include "conf.h"
-
-/* Set to 0 by the first SIGINT/SIGTERM; a second one exits at once with status 130 (or 143).
- * op_cli_reload is set to 1 by SIGHUP. Only the signal handler writes them. */
-extern volatile sig_atomic_t op_cli_run;
-extern volatile sig_atomic_t op_cli_reload;
-
-/* Installs the handlers for SIGINT, SIGTERM and SIGHUP, and ignores SIGPIPE. */
-void op_cli_install_signals(void);
 
 /* Keys every program's table includes. */
 #define OP_CLI_CONF_DEFS                                                                           \
@@ -58,6 +49,8 @@ struct op_cli_program {
  * configuration, or NULL with *result OP_CLI_EXIT (help printed) or OP_CLI_ERROR (message
  * printed). */
 struct op_conf *op_cli_load(const struct op_cli_program *p, enum op_cli_result *result);
+
+/* op_cli_load and op_cli_load_again are in the Kafka part of the library (cli_kafka.c). */
 
 /* op_cli_load for SIGHUP (opaque: the struct op_cli_program): NULL after logging that the
  * running configuration stays. */

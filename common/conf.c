@@ -1,5 +1,6 @@
 /* Configuration store and router: validates our keys against the program's table, passes
- * the rest to librdkafka, reads secrets from files, and prints the key table and settings. */
+ * the rest to a passthrough (librdkafka's, from conf_kafka.c, in the Kafka part of the
+ * library), reads secrets from files, and prints the key table and settings. */
 #include "conf.h"
 
 #include <errno.h>
@@ -7,12 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "kafka.h"
 #include "log.h"
 #include "url.h"
 
 #define FILE_SUFFIX ".file"
-#define TOPIC_PREFIX "topic."
 #define MASK "***"
 
 enum set_result { SET_OK, SET_INVALID, SET_UNKNOWN };
@@ -30,7 +29,8 @@ struct op_conf {
     size_t n_entries, cap_entries;
     char **kafka_keys; /* librdkafka keys as set, in first-set order, for op_conf_dump */
     size_t n_kafka_keys, cap_kafka_keys;
-    rd_kafka_conf_t *kconf; /* owns the default topic config; NULL without with_kafka */
+    const struct op_conf_passthrough *pt; /* NULL: keys outside the table are errors */
+    void *pt_obj;
 };
 
 static void errno_string(int err, char *buf, size_t size)
@@ -170,7 +170,8 @@ static int check_table(const struct op_conf_def *defs)
     return 0;
 }
 
-struct op_conf *op_conf_new(const struct op_conf_def *defs, int with_kafka)
+struct op_conf *op_conf_new_with(const struct op_conf_def *defs,
+                                 const struct op_conf_passthrough *pt)
 {
     struct op_conf *conf = NULL;
 
@@ -180,13 +181,25 @@ struct op_conf *op_conf_new(const struct op_conf_def *defs, int with_kafka)
     if (!conf)
         return NULL;
     conf->defs = defs;
-    if (with_kafka) {
-        conf->kconf = rd_kafka_conf_new();
-        /* An explicit default topic config: `topic.*` keys and librdkafka's own fallthrough
-         * for topic-level keys then share one object that rd_kafka_conf_dup() copies. */
-        rd_kafka_conf_set_default_topic_conf(conf->kconf, rd_kafka_topic_conf_new());
+    if (pt) {
+        conf->pt = pt;
+        conf->pt_obj = pt->create();
+        if (!conf->pt_obj) {
+            free(conf);
+            return NULL;
+        }
     }
     return conf;
+}
+
+struct op_conf *op_conf_new(const struct op_conf_def *defs)
+{
+    return op_conf_new_with(defs, NULL);
+}
+
+void *op_conf_passthrough_obj(const struct op_conf *conf)
+{
+    return conf ? conf->pt_obj : NULL;
 }
 
 void op_conf_destroy(struct op_conf *conf)
@@ -202,8 +215,8 @@ void op_conf_destroy(struct op_conf *conf)
     for (size_t i = 0; i < conf->n_kafka_keys; i++)
         free(conf->kafka_keys[i]);
     free(conf->kafka_keys);
-    if (conf->kconf)
-        rd_kafka_conf_destroy(conf->kconf);
+    if (conf->pt)
+        conf->pt->destroy(conf->pt_obj);
     free(conf);
 }
 
@@ -290,20 +303,11 @@ static int track_kafka_key(struct op_conf *conf, const char *key)
 static enum set_result set_kafka(struct op_conf *conf, const char *key, const char *value,
                                  char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_res_t res;
+    int res = conf->pt->set(conf->pt_obj, key, value, errstr, errstr_size);
 
-    if (strncmp(key, TOPIC_PREFIX, strlen(TOPIC_PREFIX)) == 0) {
-        res = rd_kafka_topic_conf_set(rd_kafka_conf_get_default_topic_conf(conf->kconf),
-                                      key + strlen(TOPIC_PREFIX), value, errstr, errstr_size);
-        /* librdkafka has global keys that start with "topic." (topic.metadata.*). */
-        if (res == RD_KAFKA_CONF_UNKNOWN)
-            res = rd_kafka_conf_set(conf->kconf, key, value, errstr, errstr_size);
-    } else {
-        res = rd_kafka_conf_set(conf->kconf, key, value, errstr, errstr_size);
-    }
-    if (res == RD_KAFKA_CONF_UNKNOWN)
+    if (res > 0)
         return SET_UNKNOWN;
-    if (res != RD_KAFKA_CONF_OK)
+    if (res < 0)
         return SET_INVALID;
     if (track_kafka_key(conf, key) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
@@ -421,7 +425,7 @@ static enum set_result set_routed(struct op_conf *conf, const char *key, const c
             return rc;
     }
 
-    if (conf->kconf) {
+    if (conf->pt) {
         enum set_result rc = set_kafka(conf, key, value, errstr, errstr_size);
         if (rc != SET_UNKNOWN)
             return rc;
@@ -584,44 +588,10 @@ int op_conf_foreach(const struct op_conf *conf, const char *pattern,
     return 0;
 }
 
-rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf)
-{
-    rd_kafka_conf_t *dup;
-
-    if (!conf || !conf->kconf)
-        return NULL;
-    /* Copies the default topic config along with the global one. */
-    dup = rd_kafka_conf_dup(conf->kconf);
-    if (dup) {
-        rd_kafka_conf_set_log_cb(dup, op_log_rdkafka_cb);
-        rd_kafka_conf_set_error_cb(dup, op_kafka_error_cb);
-    }
-    return dup;
-}
-
-/* rd_kafka_*conf_get with dest_size in/out; 0 when the key is known and set. */
+/* The passthrough's get with dest_size in/out; 0 when the key is known and set. */
 static int kafka_get_raw(const struct op_conf *conf, const char *key, char *buf, size_t *size)
 {
-    rd_kafka_conf_res_t res = RD_KAFKA_CONF_UNKNOWN;
-
-    if (strncmp(key, TOPIC_PREFIX, strlen(TOPIC_PREFIX)) == 0)
-        res = rd_kafka_topic_conf_get(rd_kafka_conf_get_default_topic_conf(conf->kconf),
-                                      key + strlen(TOPIC_PREFIX), buf, size);
-    if (res == RD_KAFKA_CONF_UNKNOWN)
-        res = rd_kafka_conf_get(conf->kconf, key, buf, size);
-    return res == RD_KAFKA_CONF_OK ? 0 : -1;
-}
-
-const char *op_conf_kafka_get(const struct op_conf *conf, const char *key, char *buf, size_t size)
-{
-    size_t n = size;
-
-    if (!conf || !conf->kconf || !key || !buf || size == 0)
-        return NULL;
-    /* librdkafka truncates into a small buffer yet returns OK and the needed size. */
-    if (kafka_get_raw(conf, key, buf, &n) != 0 || n > size)
-        return NULL;
-    return buf;
+    return conf->pt ? conf->pt->get(conf->pt_obj, key, buf, size) : -1;
 }
 
 static const char *type_name(enum op_conf_type type)
@@ -663,10 +633,8 @@ void op_conf_list(const struct op_conf *conf, FILE *out)
         fprintf(out, "%-32s | %-16s | %-20s | %s\n", d->key, type, shown_default(d),
                 d->help ? d->help : "");
     }
-    if (conf->kconf) {
-        fprintf(out, "\nlibrdkafka properties (topic-level ones may take a \"topic.\" prefix):\n");
-        rd_kafka_conf_properties_show(out);
-    }
+    if (conf->pt)
+        conf->pt->list(out);
 }
 
 static int kafka_key_is_sensitive(const char *key)

@@ -1,11 +1,12 @@
 /* Configuration: key=value files and -X key=value arguments, routed like kcat does: our
- * keys to a static table, `topic.*` to the default topic config, the rest to librdkafka. */
+ * keys to a static table, the rest to a passthrough (librdkafka's, see op_conf_new_kafka in
+ * kafka.h: `topic.*` to the default topic config, other keys to the global one). This part
+ * knows no Kafka, so programs without Kafka (the sink) link neither librdkafka nor avro-c. */
 #ifndef OP_CONF_H
 #define OP_CONF_H
 
 #include <stddef.h>
 #include <stdio.h>
-#include <librdkafka/rdkafka.h>
 
 /* Longest value accepted, in bytes; longer ones are rejected, never truncated. */
 #define OP_CONF_VALUE_MAX (64 * 1024)
@@ -30,11 +31,32 @@ struct op_conf_def {
 
 struct op_conf;
 
-/* Creates a configuration over `defs`, which must outlive it. With `with_kafka`, it also
- * holds a librdkafka global config with a default topic config for passthrough keys;
- * without, keys outside the table are errors. Returns NULL on allocation failure or if the
- * table is malformed (a bad key pattern or default; logged at OP_LOG_ERR). */
-struct op_conf *op_conf_new(const struct op_conf_def *defs, int with_kafka);
+/* Where keys outside the table go (e.g. librdkafka's configuration). */
+struct op_conf_passthrough {
+    void *(*create)(void); /* NULL on allocation failure */
+    void (*destroy)(void *obj);
+    /* 0 set, 1 unknown key, -1 invalid value (message in errstr) */
+    int (*set)(void *obj, const char *key, const char *value, char *errstr, size_t errstr_size);
+    /* rd_kafka_conf_get's contract: 0 when the key is known and set, value into buf (NULL:
+     * size only), *size in: room, out: needed; -1 otherwise */
+    int (*get)(void *obj, const char *key, char *buf, size_t *size);
+    void (*list)(FILE *out); /* -X list: its part of the table */
+};
+
+/* Creates a configuration over `defs`, which must outlive it; keys outside the table are
+ * errors. (op_conf_new_kafka, kafka.h, also routes them to librdkafka.) Returns NULL on
+ * allocation failure or if the table is malformed (a bad key pattern or default; logged at
+ * OP_LOG_ERR). */
+struct op_conf *op_conf_new(const struct op_conf_def *defs);
+
+/* op_conf_new with a passthrough for keys outside the table (pt must outlive the
+ * configuration; NULL: none). */
+struct op_conf *op_conf_new_with(const struct op_conf_def *defs,
+                                 const struct op_conf_passthrough *pt);
+
+/* The passthrough's object (what pt->create returned), or NULL. */
+void *op_conf_passthrough_obj(const struct op_conf *conf);
+
 void op_conf_destroy(struct op_conf *conf);
 
 /* Sets one key, routed in this order:
@@ -80,16 +102,6 @@ int op_conf_get_bool(const struct op_conf *conf, const char *key);
 int op_conf_foreach(const struct op_conf *conf, const char *pattern,
                     int (*cb)(const char *name, const char *key, const char *value, void *opaque),
                     void *opaque);
-
-/* A caller-owned copy of the librdkafka config (default topic config included) with the log
- * callback set to op_log_rdkafka_cb, ready for rd_kafka_new(), which takes ownership of it on
- * success. NULL without with_kafka or on allocation failure. */
-rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf);
-
-/* Reads a librdkafka property (`topic.NAME` from the default topic config; other names from
- * the global config, then the default topic config) into buf. Returns buf, or NULL if the
- * key is unknown or unset, buf is too small, or conf has no librdkafka config. */
-const char *op_conf_kafka_get(const struct op_conf *conf, const char *key, char *buf, size_t size);
 
 /* `-X list`: a table of our keys (type, default, help), then librdkafka's properties. */
 void op_conf_list(const struct op_conf *conf, FILE *out);

@@ -1,12 +1,16 @@
 /* Topic administration through librdkafka's Admin API (2.0.2), so that daemons and tests
  * create what they need with the same settings instead of relying on broker auto-creation;
- * and the daemons' stable instance names (static group membership). */
+ * the daemons' stable instance names (static group membership); the one client factory and
+ * the one watermark query with retries. */
 #include "kafka.h"
 #include "clock.h"
+#include "conf.h"
 #include "err.h"
 #include "log.h"
+#include "service.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +21,12 @@
 static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
 static int auth_failed;       /* guarded by auth_lock */
 static char auth_reason[512]; /* guarded by auth_lock; the first failure's reason */
+
+void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    op_log(level, "rdkafka %s: %s", fac ? fac : "-", buf ? buf : "");
+}
 
 int op_kafka_note_error(int err, const char *reason)
 {
@@ -260,8 +270,7 @@ wait_leaders:;
                                specs[i].name, timeout_ms);
                 goto cleanup;
             }
-            struct timespec ts = {0, 100 * 1000000L};
-            nanosleep(&ts, NULL);
+            op_clock_sleep_ms(100);
         }
     }
     rc = 0;
@@ -331,4 +340,91 @@ int op_kafka_province_key(const char *region, char out[7])
     out[1] = region[1];
     memcpy(out + 2, "0000", 5);
     return 0;
+}
+
+rd_kafka_t *op_kafka_client_new(const struct op_conf *conf, rd_kafka_type_t type,
+                                const struct op_kafka_client_opts *o, char *errstr,
+                                size_t errstr_size)
+{
+    static const struct op_kafka_client_opts none;
+    if (!o)
+        o = &none;
+    rd_kafka_conf_t *c = conf ? op_conf_kafka_dup(conf) : rd_kafka_conf_new();
+    if (!c) {
+        op_set_err(errstr, errstr_size,
+                   conf ? "configuration without librdkafka settings, or out of memory"
+                        : "out of memory");
+        return NULL;
+    }
+    char err[512];
+    for (const char *const *kv = o->settings; kv && kv[0]; kv += 2)
+        if (kv[1] && rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
+            op_set_err(errstr, errstr_size, "%s: %s", kv[0], err);
+            rd_kafka_conf_destroy(c);
+            return NULL;
+        }
+    rd_kafka_conf_set_log_cb(c, op_log_rdkafka_cb);
+    rd_kafka_conf_set_error_cb(c, o->error_cb ? o->error_cb : op_kafka_error_cb);
+    rd_kafka_conf_set_opaque(c, o->opaque);
+    if (o->dr_msg_cb)
+        rd_kafka_conf_set_dr_msg_cb(c, o->dr_msg_cb);
+    if (o->rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(c, o->rebalance_cb);
+    if (o->stats_cb)
+        rd_kafka_conf_set_stats_cb(c, o->stats_cb);
+    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
+    if (!rk) {
+        op_set_err(errstr, errstr_size, "%s", err);
+        rd_kafka_conf_destroy(c);
+        return NULL;
+    }
+    /* rd_kafka_new() took ownership of c. */
+    return rk;
+}
+
+int op_kafka_offset_err_transient(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+rd_kafka_resp_err_t op_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p,
+                                        int timeout_ms, int64_t *lo, int64_t *hi)
+{
+    int64_t deadline = op_clock_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - op_clock_mono_ms();
+        /* One query may take all that is left, but not more than 10 s: a leader that moved
+         * meanwhile is found by the next try. */
+        int slice = left > 10000 ? 10000 : left < 1 ? 1 : (int)left;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi, slice);
+        if (!e || !op_kafka_offset_err_transient(e) || op_clock_mono_ms() >= deadline)
+            return e;
+        op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topic, p,
+               rd_kafka_err2str(e));
+        if (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+            e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
+            /* librdkafka 2.0.2 answers NOT_LEADER by refreshing only the topics the handle
+             * knows, and an assign-only reader may know none: its cached leader stayed stale
+             * for 30 s and more after a broker restart. A metadata request for the topic
+             * refreshes the cache. */
+            char ignored[256];
+            (void)op_kafka_partition_count(rk, topic, 5000, ignored, sizeof ignored);
+        }
+        op_service_ping();
+        left = deadline - op_clock_mono_ms();
+        if (left <= 0)
+            return e;
+        op_clock_sleep_ms(left < 500 ? (long)left : 500);
+    }
 }

@@ -47,6 +47,10 @@ struct op_kafka_topic_spec {
 int op_kafka_instance_id(const char *configured, char *out, size_t out_size, char *errstr,
                          size_t errstr_size);
 
+/* For rd_kafka_conf_set_log_cb() (op_kafka_client_new sets it): logs `rdkafka FAC: message`
+ * at librdkafka's level through op_log, from whichever librdkafka thread calls it. */
+void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
 /* Authentication failures, recorded process-wide (every client of a daemon shares its
  * credentials). A broker that refuses the SASL login, or a TLS handshake that fails on
  * certificate verification (ssl.ca.location does not trust the broker, or the broker refuses
@@ -83,6 +87,65 @@ int op_kafka_ensure_topics(rd_kafka_t *rk, const struct op_kafka_topic_spec *spe
 /* Partition count of `topic`, or -1 with errstr (unknown topic included). */
 int op_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
                              size_t errstr_size);
+
+/* ---- configuration (common/conf_kafka.c) ------------------------------------------------- */
+
+struct op_conf;
+struct op_conf_def;
+
+/* op_conf_new (conf.h) with librdkafka as the passthrough: keys outside the table are
+ * librdkafka properties (`topic.NAME`: NAME on the default topic config). */
+struct op_conf *op_conf_new_kafka(const struct op_conf_def *defs);
+
+/* A caller-owned copy of the librdkafka config (default topic config included) with the log
+ * callback set to op_log_rdkafka_cb, ready for rd_kafka_new(), which takes ownership of it on
+ * success. NULL for a configuration without librdkafka or on allocation failure. Programs
+ * call op_kafka_client_new. */
+rd_kafka_conf_t *op_conf_kafka_dup(const struct op_conf *conf);
+
+/* Reads a librdkafka property (`topic.NAME` from the default topic config; other names from
+ * the global config, then the default topic config) into buf. Returns buf, or NULL if the
+ * key is unknown or unset, buf is too small, or conf has no librdkafka config. */
+const char *op_conf_kafka_get(const struct op_conf *conf, const char *key, char *buf, size_t size);
+
+/* ---- clients ---------------------------------------------------------------------------- */
+
+/* What a program adds to its configuration for one client. Every field may be 0/NULL. */
+struct op_kafka_client_opts {
+    /* NULL-terminated key, value pairs set over the configuration, e.g. the fixed group.id
+     * or transactional.id of this client; a NULL value leaves the key as configured. */
+    const char *const *settings;
+    void *opaque; /* given to every callback */
+    void (*dr_msg_cb)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+    void (*rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+    /* NULL: op_kafka_error_cb (logs; authentication failures become op_kafka_auth_failed).
+     * A program's own callback must call op_kafka_note_error. */
+    void (*error_cb)(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+    int (*stats_cb)(rd_kafka_t *rk, char *json, size_t json_len, void *opaque);
+};
+
+/* The one way to build a client: a copy of conf's librdkafka settings (the -X/-F
+ * passthrough keys; conf NULL: librdkafka's defaults), then o->settings, librdkafka's logs
+ * routed through op_log, the error callback, and the program's callbacks. Returns the
+ * client, or NULL with errstr ("KEY: reason" for a rejected setting). */
+rd_kafka_t *op_kafka_client_new(const struct op_conf *conf, rd_kafka_type_t type,
+                                const struct op_kafka_client_opts *o, char *errstr,
+                                size_t errstr_size);
+
+/* ---- offsets ---------------------------------------------------------------------------- */
+
+/* 1 for the errors of an offset or watermark query that pass once leadership settles or a
+ * broker is back: no leader or not the leader (new topic, broker restart), topic or
+ * partition not in metadata yet, a request timed out, a connection dropped. */
+int op_kafka_offset_err_transient(rd_kafka_resp_err_t err);
+
+/* Low and high watermarks of topic [p] from the partition leader, retrying transient errors
+ * (after a metadata refresh when the leader moved; logged at OP_LOG_INFO) every 500 ms for
+ * up to timeout_ms in all, pinging the systemd watchdog in between. Returns 0, the first
+ * non-transient error, or the last transient one when time ran out. */
+rd_kafka_resp_err_t op_kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t p,
+                                        int timeout_ms, int64_t *lo, int64_t *hi);
 
 /* The province key of a region code: the first two digits followed by "0000". `out` must
  * hold 7 bytes. Returns 0, or -1 when `region` is not six ASCII digits. */

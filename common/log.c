@@ -1,6 +1,9 @@
 /* Logging: formats each event into one bounded line on the stack and writes it with a
  * single write(2), so threads (ours and librdkafka's) never interleave partial lines. */
 #include "log.h"
+#include "clock.h"
+#include "timefmt.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +15,8 @@
 
 #define DEFAULT_PROG "outreach"
 
-int op_log_level = OP_LOG_INFO;
+atomic_int op_log_level = OP_LOG_INFO;
+static atomic_int log_pinned; /* -v/-q, 0 when none */
 
 /* Set once at startup and only read afterwards, so no lock is needed. */
 static int log_json;
@@ -40,6 +44,34 @@ const char *op_log_level_name(int level)
     return level_names[clamp_level(level)];
 }
 
+void op_log_set_level(int level)
+{
+    atomic_store(&op_log_level, clamp_level(level));
+}
+
+void op_log_pin_level(int level)
+{
+    atomic_store(&log_pinned, level > 0 ? clamp_level(level) : 0);
+}
+
+int op_log_pinned_level(void)
+{
+    return atomic_load(&log_pinned);
+}
+
+int op_log_set_level_name(const char *name)
+{
+    int level = atomic_load(&log_pinned);
+    if (!level) {
+        if (!name)
+            return 0;
+        if (op_log_level_parse(name, &level) != 0)
+            return -1;
+    }
+    op_log_set_level(level);
+    return 0;
+}
+
 int op_log_level_parse(const char *name, int *level)
 {
     static const struct {
@@ -64,39 +96,6 @@ int op_log_level_parse(const char *name, int *level)
     return -1;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0 if the bytes there are not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* Appends src escaped for the mode to dst[*len..limit). Stops before a character that does
  * not fit, so no escape or UTF-8 sequence is ever cut. Returns 0 if all of src fit, else -1. */
 static int append_escaped(char *dst, size_t *len, size_t limit, const char *src, size_t n, int json)
@@ -111,7 +110,7 @@ static int append_escaped(char *dst, size_t *len, size_t limit, const char *src,
         size_t out_len = 0, used = 1;
 
         if (c >= 0x80) {
-            size_t u = utf8_seq_len(s + i, n - i);
+            size_t u = op_utf8_seq_len(s + i, n - i);
             if (u) {
                 out = src + i;
                 out_len = used = u;
@@ -167,27 +166,19 @@ static void write_all(int fd, const char *buf, size_t len)
 /* Writes the line's prefix (everything before the message) and returns its length. */
 static size_t format_prefix(char *line, size_t size, int level)
 {
-    struct timespec ts;
-    struct tm tm;
-    char when[32] = "1970-01-01T00:00:00";
+    char when[OP_TIMEFMT_ISO_MAX];
     int n;
 
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-        ts.tv_sec = 0;
-        ts.tv_nsec = 0;
-    }
-    if (gmtime_r(&ts.tv_sec, &tm))
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    (void)op_timefmt_iso8601_ms(op_clock_wall_ms(), when, sizeof when);
     level = clamp_level(level);
     if (log_json)
         n = snprintf(line, size,
-                     "{\"ts\":\"%s.%03ldZ\",\"prog\":\"%s\",\"pid\":%ld,"
+                     "{\"ts\":\"%s\",\"prog\":\"%s\",\"pid\":%ld,"
                      "\"level\":\"%s\",\"msg\":\"",
-                     when, ts.tv_nsec / 1000000L, log_prog_json, (long)getpid(),
-                     level_names[level]);
+                     when, log_prog_json, (long)getpid(), level_names[level]);
     else
-        n = snprintf(line, size, "%s.%03ldZ %s[%ld] %s: ", when, ts.tv_nsec / 1000000L, log_prog,
-                     (long)getpid(), level_names_upper[level]);
+        n = snprintf(line, size, "%s %s[%ld] %s: ", when, log_prog, (long)getpid(),
+                     level_names_upper[level]);
     if (n < 0)
         return 0;
     /* The prefix is bounded by the prog buffers, far below the line size. */
@@ -254,10 +245,4 @@ void op_log_set_prog(const char *prog)
     /* Cannot fail: log_prog_json has room for the worst-case escaping of log_prog. */
     (void)append_escaped(log_prog_json, &len, sizeof(log_prog_json) - 1, log_prog, n, 1);
     log_prog_json[len] = '\0';
-}
-
-void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    op_log(level, "rdkafka %s: %s", fac ? fac : "-", buf ? buf : "");
 }

@@ -3,7 +3,7 @@
 #ifndef OP_LOG_H
 #define OP_LOG_H
 
-#include <librdkafka/rdkafka.h>
+#include <stdatomic.h>
 
 #if defined(__GNUC__)
 #define OP_LOG_PRINTF(fmt_idx, args_idx) __attribute__((format(printf, fmt_idx, args_idx)))
@@ -20,16 +20,31 @@ enum { OP_LOG_ERR = 3, OP_LOG_WARNING = 4, OP_LOG_NOTICE = 5, OP_LOG_INFO = 6, O
 #define OP_LOG_TRUNCATED " [truncated]"
 
 /* Events with a level above this are dropped before their arguments are formatted.
- * Default OP_LOG_INFO. Set it at startup, before other threads run. */
-extern int op_log_level;
+ * Default OP_LOG_INFO. Atomic: every thread reads it while SIGHUP may change it; change it
+ * with op_log_set_level_name (which honours -v/-q) or op_log_set_level. */
+extern atomic_int op_log_level;
 
 /* Logs one event if `level` passes op_log_level; the arguments are not evaluated
  * otherwise. */
 #define op_log(level, ...)                                                                         \
     do {                                                                                           \
-        if ((level) <= op_log_level)                                                               \
+        if ((level) <= atomic_load_explicit(&op_log_level, memory_order_relaxed))                  \
             op_log_write((level), __VA_ARGS__);                                                    \
     } while (0)
+
+/* Sets the level (clamped to 0..7) from any thread. */
+void op_log_set_level(int level);
+
+/* -v or -q: the level the command line asked for, which wins over log.level at start and on
+ * every reload. 0 clears it. */
+void op_log_pin_level(int level);
+
+/* The level pinned by op_log_pin_level, or 0. */
+int op_log_pinned_level(void);
+
+/* Applies a log.level setting: the pinned level if there is one, else `name` (NULL: keeps
+ * the current level). Returns 0, or -1 when name is not a level (the level is unchanged). */
+int op_log_set_level_name(const char *name);
 
 /* Formats and writes one line with a single write(2), whatever op_log_level says.
  * Thread-safe and async-signal-unsafe; preserves errno. In text mode control characters
@@ -52,9 +67,5 @@ int op_log_level_parse(const char *name, int *level);
 /* Lower-case name of a level ("error", "warning", ... "debug"; 0..2 are "emerg", "alert",
  * "crit"). Returns a static string. */
 const char *op_log_level_name(int level);
-
-/* For rd_kafka_conf_set_log_cb(): logs `rdkafka FAC: message` at librdkafka's level
- * through op_log, from whichever librdkafka thread calls it. */
-void op_log_rdkafka_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 #endif

@@ -36,14 +36,3 @@ int op_notify(const char *state)
     errno = saved;
     return n < 0 ? -1 : 1;
 }
-
-uint64_t op_notify_watchdog_usec(void)
-{
-    const char *usec = getenv("WATCHDOG_USEC");
-    const char *pid = getenv("WATCHDOG_PID");
-    if (!usec || !*usec)
-        return 0;
-    if (pid && *pid && strtol(pid, NULL, 10) != (long)getpid())
-        return 0;
-    return strtoull(usec, NULL, 10);
-}

@@ -3,14 +3,10 @@
 #ifndef OP_NOTIFY_H
 #define OP_NOTIFY_H
 
-#include <stdint.h>
-
 /* Sends `state` (e.g. "READY=1\nSTATUS=consuming") to $NOTIFY_SOCKET. Returns 1 when sent,
  * 0 when there is no socket, -1 on error (errno set). */
 int op_notify(const char *state);
 
-/* The watchdog interval systemd asks for (WatchdogSec=), in microseconds, or 0 if none or
- * if WATCHDOG_PID names another process. Ping at half of it. */
-uint64_t op_notify_watchdog_usec(void);
+/* The watchdog interval: op_service_watchdog_interval_ms (service.h). */
 
 #endif

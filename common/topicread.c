@@ -9,54 +9,30 @@
 #include <time.h>
 
 #include "clock.h"
+#include "err.h"
 #include "kafka.h"
 #include "log.h"
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 rd_kafka_t *op_topicread_new(const struct op_conf *conf, const char *group_id, char *errstr,
                              size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
     /* Topics written in transactions: only committed messages are real, an aborted one was
      * written again by the retry. */
-    const char *const settings[][2] = {
-        {"group.id", group_id},
-        {"enable.auto.commit", "false"},
-        {"enable.auto.offset.store", "false"},
-        {"enable.partition.eof", "true"},
-        {"isolation.level", "read_committed"},
-        {"auto.offset.reset", "earliest"},
-    };
-    char err[512];
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (rd_kafka_conf_set(c, settings[i][0], settings[i][1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
-    if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+    const char *const settings[] = {"group.id",
+                                    group_id,
+                                    "enable.auto.commit",
+                                    "false",
+                                    "enable.auto.offset.store",
+                                    "false",
+                                    "enable.partition.eof",
+                                    "true",
+                                    "isolation.level",
+                                    "read_committed",
+                                    "auto.offset.reset",
+                                    "earliest",
+                                    NULL};
+    struct op_kafka_client_opts o = {.settings = settings};
+    return op_kafka_client_new(conf, RD_KAFKA_CONSUMER, &o, errstr, errstr_size);
 }
 
 void op_topicread_close(rd_kafka_t *rk)
@@ -70,19 +46,11 @@ void op_topicread_close(rd_kafka_t *rk)
 int op_topicread_watermarks(rd_kafka_t *rk, const char *topic, int32_t p, int timeout_ms,
                             int64_t *lo, int64_t *hi, char *errstr, size_t errstr_size)
 {
-    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-    int64_t deadline = op_clock_mono_ms() + timeout_ms;
-    for (;;) {
-        e = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi, timeout_ms);
-        if (!e)
-            return 0;
-        if (op_clock_mono_ms() >= deadline || !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                                                e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE))
-            break;
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    set_err(errstr, errstr_size, "%s [%" PRId32 "]: watermarks: %s", topic, p, rd_kafka_err2str(e));
+    rd_kafka_resp_err_t e = op_kafka_watermarks(rk, topic, p, timeout_ms, lo, hi);
+    if (!e)
+        return 0;
+    op_set_err(errstr, errstr_size, "%s [%" PRId32 "]: watermarks: %s", topic, p,
+               rd_kafka_err2str(e));
     return -1;
 }
 
@@ -98,7 +66,7 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (e) {
-        set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", topic, p, rd_kafka_err2str(e));
+        op_set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", topic, p, rd_kafka_err2str(e));
         return -1;
     }
     int done = 0, rc = 0;
@@ -107,7 +75,7 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         if (!m) {
             if (op_clock_mono_ms() - last > o->idle_timeout_ms) {
-                set_err(errstr, errstr_size,
+                op_set_err(errstr, errstr_size,
                         "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
                         "received for %" PRId64 " ms at offset %" PRId64,
                         topic, p, hi, o->idle_timeout_ms, at);
@@ -131,7 +99,7 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
             if (m->err == RD_KAFKA_RESP_ERR__FATAL ||
                 m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                 m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-                set_err(errstr, errstr_size, "%s [%" PRId32 "]: %s", topic, p,
+                op_set_err(errstr, errstr_size, "%s [%" PRId32 "]: %s", topic, p,
                         rd_kafka_message_errstr(m));
                 rc = -1;
             }
@@ -142,7 +110,7 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
             if (read)
                 (*read)++;
             if (o->msg(m, o->opaque) != 0) {
-                set_err(errstr, errstr_size, "stopped at %" PRId32 ":%" PRId64, p, m->offset);
+                op_set_err(errstr, errstr_size, "stopped at %" PRId32 ":%" PRId64, p, m->offset);
                 rc = -1;
             }
             if (m->offset >= hi - 1)

@@ -2,6 +2,8 @@
  * '\n' outside quotes. Reading uses read(2) so that a pipe delivers records as they come;
  * only .gz inputs go through zlib. */
 #include "input.h"
+#include "err.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,17 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 enum producer_format producer_format_from_name(const char *name)
 {
@@ -75,7 +66,7 @@ static long fill(struct producer_input *in)
         if (r < 0) {
             int zerr;
             const char *msg = gzerror(in->gz, &zerr);
-            set_err(in->error, sizeof in->error, "%s", zerr == Z_ERRNO ? strerror(errno) : msg);
+            op_set_err(in->error, sizeof in->error, "%s", zerr == Z_ERRNO ? strerror(errno) : msg);
             return -1;
         }
         n = r;
@@ -85,11 +76,11 @@ static long fill(struct producer_input *in)
             r = read(in->fd, in->chunk, PRODUCER_INPUT_CHUNK);
         while (r < 0 && errno == EINTR && !(in->run && !*in->run));
         if (r < 0 && errno == EINTR) {
-            set_err(in->error, sizeof in->error, "interrupted");
+            op_set_err(in->error, sizeof in->error, "interrupted");
             return -1;
         }
         if (r < 0) {
-            set_err(in->error, sizeof in->error, "%s", strerror(errno));
+            op_set_err(in->error, sizeof in->error, "%s", strerror(errno));
             return -1;
         }
         n = (long)r;
@@ -115,7 +106,7 @@ static int open_regular(const char *path, char *errstr, size_t errstr_size)
 {
     struct stat ls, fs;
     if (lstat(path, &ls) != 0) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
         return -1;
     }
     const char *kind = S_ISLNK(ls.st_mode)    ? "a symbolic link"
@@ -125,25 +116,25 @@ static int open_regular(const char *path, char *errstr, size_t errstr_size)
                        : S_ISREG(ls.st_mode)  ? NULL
                                               : "a device";
     if (kind) {
-        set_err(errstr, errstr_size, "%s: not a regular file (%s): not read", path, kind);
+        op_set_err(errstr, errstr_size, "%s: not a regular file (%s): not read", path, kind);
         return -1;
     }
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
-        set_err(errstr, errstr_size, "%s: %s", path,
-                errno == ELOOP ? "not a regular file (a symbolic link): not read"
-                               : strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", path,
+                   errno == ELOOP ? "not a regular file (a symbolic link): not read"
+                                  : strerror(errno));
         return -1;
     }
     if (fstat(fd, &fs) != 0 || !S_ISREG(fs.st_mode) || fs.st_dev != ls.st_dev ||
         fs.st_ino != ls.st_ino) {
         close(fd);
-        set_err(errstr, errstr_size, "%s: replaced while it was opened: not read", path);
+        op_set_err(errstr, errstr_size, "%s: replaced while it was opened: not read", path);
         return -1;
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -163,13 +154,13 @@ static int input_open(struct producer_input *in, const char *path, enum producer
     int fd = in->fd >= 0 ? in->fd : is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
     in->fd = -1;
     if (fd < 0) {
-        set_err(errstr, errstr_size, "%s: %s", is_stdin ? "stdin" : path, strerror(errno));
+        op_set_err(errstr, errstr_size, "%s: %s", is_stdin ? "stdin" : path, strerror(errno));
         return -1;
     }
     in->chunk = malloc(PRODUCER_INPUT_CHUNK);
     if (!in->chunk) {
         close(fd);
-        set_err(errstr, errstr_size, "%s: out of memory", path);
+        op_set_err(errstr, errstr_size, "%s: out of memory", path);
         return -1;
     }
     if (!is_stdin && ends_with(path, strlen(path), ".gz")) {
@@ -177,7 +168,7 @@ static int input_open(struct producer_input *in, const char *path, enum producer
         if (!in->gz) {
             close(fd);
             producer_input_close(in);
-            set_err(errstr, errstr_size, "%s: cannot read as gzip", path);
+            op_set_err(errstr, errstr_size, "%s: cannot read as gzip", path);
             return -1;
         }
         gzbuffer(in->gz, 128 * 1024);
@@ -188,7 +179,7 @@ static int input_open(struct producer_input *in, const char *path, enum producer
     if (format == PRODUCER_FORMAT_AUTO) {
         /* Sniff: the first byte after a BOM and white space. */
         if (fill(in) < 0) {
-            set_err(errstr, errstr_size, "%s: %s", is_stdin ? "stdin" : path, in->error);
+            op_set_err(errstr, errstr_size, "%s: %s", is_stdin ? "stdin" : path, in->error);
             producer_input_close(in);
             return -1;
         }
@@ -203,8 +194,8 @@ static int input_open(struct producer_input *in, const char *path, enum producer
             format = PRODUCER_FORMAT_XLSX;
     }
     if (format == PRODUCER_FORMAT_XLSX && in->gz) {
-        set_err(errstr, errstr_size, "%s: an .xlsx is compressed already: give it without .gz",
-                path);
+        op_set_err(errstr, errstr_size, "%s: an .xlsx is compressed already: give it without .gz",
+                   path);
         producer_input_close(in);
         return -1;
     }
@@ -320,7 +311,7 @@ static int read_record(struct producer_input *in, long *start, int *overlong, lo
         size_t room = in->rec.len < in->max_record ? in->max_record - in->rec.len : 0;
         size_t take = n < room ? n : room;
         if (take && op_buf_append(&in->rec, p, take) != 0) {
-            set_err(in->error, sizeof in->error, "out of memory");
+            op_set_err(in->error, sizeof in->error, "out of memory");
             return -1;
         }
         if (take < n)
@@ -468,44 +459,5 @@ int producer_csv_split(const char *text, size_t len, struct producer_cells *c, s
 
 size_t producer_utf8_check(const char *str, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        /* ASCII eight bytes at a time: most of every record is. */
-        uint64_t w;
-        while (i + 8 <= len && (memcpy(&w, s + i, 8), (w & UINT64_C(0x8080808080808080)) == 0))
-            i += 8;
-        if (i >= len)
-            break;
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4;
-            cp = c & 0x07;
-        } else
-            return i;
-        if (i + n > len)
-            return i;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += n;
-    }
-    return (size_t)-1;
+    return op_utf8_check(str, len);
 }

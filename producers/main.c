@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kafka.h"
 #include "event.h"
 #include "log.h"
+#include "service.h"
 #include "producer.h"
 
 static void usage(FILE *out)
@@ -194,7 +196,7 @@ int main(int argc, char **argv)
 {
     char err[1024];
     op_log_set_prog("outreach-producer");
-    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(producer_conf_defs);
     if (!conf || producer_conf_defaults(conf, err, sizeof err) != 0) {
         fprintf(stderr, "outreach-producer: configuration setup failed: %s\n",
                 conf ? err : "out of memory");
@@ -238,9 +240,9 @@ int main(int argc, char **argv)
         op_conf_destroy(conf);
         return 2;
     }
-    op_cli_install_signals();
-    int rc = a.opts.spool ? producer_spool_run(p, a.opts.spool, &op_cli_run)
-                          : producer_run_files(p, argv + first, nfiles, &op_cli_run);
+    op_service_install_signals();
+    int rc = a.opts.spool ? producer_spool_run(p, a.opts.spool, &op_service_run)
+                          : producer_run_files(p, argv + first, nfiles, &op_service_run);
     producer_destroy(p);
     op_conf_destroy(conf);
     return rc;

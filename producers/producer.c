@@ -23,8 +23,8 @@
 #include "err.h"
 #include "kafka.h"
 #include "log.h"
-#include "notify.h"
 #include "receipt.h"
+#include "service.h"
 #include "record.h"
 #include "regions.h"
 #include "workers.h"
@@ -165,8 +165,6 @@ struct producer {
     int progress, tty, progress_shown;
     int64_t progress_at;
     uint64_t progress_read;
-    /* Spool under systemd: half of WatchdogSec, pinged while a long file is published. */
-    int64_t watchdog_ms, last_ping_ms;
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -176,16 +174,10 @@ const struct op_conf *producer_conf(const struct producer *p)
     return p->conf;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 void producer_poll(struct producer *p, int timeout_ms)
 {
     if (p->poller_started)
-        sleep_ms(timeout_ms); /* the poller thread serves reports and client events */
+        op_clock_sleep_ms(timeout_ms); /* the poller thread serves reports and client events */
     else if (p->rk)
         rd_kafka_poll(p->rk, timeout_ms);
 }
@@ -226,10 +218,7 @@ static void clear_progress(struct producer *p)
 static void progress(struct producer *p, struct producer_file *f, int force)
 {
     int64_t now = op_clock_mono_ms();
-    if (p->watchdog_ms && now - p->last_ping_ms >= p->watchdog_ms) {
-        op_notify("WATCHDOG=1");
-        p->last_ping_ms = now;
-    }
+    op_service_ping(); /* spool under systemd: a long file must not look like a hang */
     if (!p->progress)
         return;
     if (!force && now - p->progress_at < 1000)
@@ -521,7 +510,7 @@ static rd_kafka_resp_err_t produce_rec(struct producer *p, const struct producer
                               RD_KAFKA_V_OPAQUE((void *)(uintptr_t)line), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || atomic_load(&p->fatal))
             break;
-        sleep_ms(1); /* back-pressure: the poller thread makes room */
+        op_clock_sleep_ms(1); /* back-pressure: the poller thread makes room */
     }
     if (e)
         atomic_fetch_sub(&p->in_flight, 1);
@@ -651,7 +640,7 @@ static void drain(struct producer *p, struct producer_file *f)
     int64_t deadline = op_clock_mono_ms() + p->message_timeout_ms + 30000;
     int purged = 0;
     while (atomic_load(&p->in_flight) > 0) {
-        sleep_ms(5); /* the poller thread serves the reports */
+        op_clock_sleep_ms(5); /* the poller thread serves the reports */
         progress(p, f, 0);
         if (!purged && op_clock_mono_ms() > deadline) {
             op_log(OP_LOG_ERR,
@@ -1098,10 +1087,6 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
         p->sheet = NULL;
     p->tty = isatty(STDERR_FILENO);
     p->progress = opts->progress < 0 ? p->tty : opts->progress;
-    if (opts->spool) {
-        p->watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
-        p->last_ping_ms = op_clock_mono_ms();
-    }
 
     char buf[64];
     const char *mt = op_conf_kafka_get(conf, "message.timeout.ms", buf, sizeof buf);
@@ -1143,24 +1128,12 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     if (opts->check_only)
         return p;
 
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        op_set_err(errstr, errstr_size, "out of memory");
+    struct op_kafka_client_opts ko = {.opaque = p, .dr_msg_cb = dr_cb, .error_cb = error_cb};
+    p->rk = op_kafka_client_new(conf, RD_KAFKA_PRODUCER, &ko, errstr, errstr_size);
+    if (!p->rk)
         goto fail;
-    }
-    rd_kafka_conf_set_opaque(c, p);
-    rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
-    rd_kafka_conf_set_error_cb(c, error_cb);
-    char err[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    if (!p->rk) {
-        rd_kafka_conf_destroy(c);
-        op_set_err(errstr, errstr_size, "%s", err);
-        goto fail;
-    }
-    /* rd_kafka_new() took ownership of c. The topic handle comes with the first message,
-     * after producer_ensure_topic: a handle alone makes librdkafka ask for the topic. */
-    c = NULL;
+    /* The topic handle comes with the first message, after producer_ensure_topic: a handle
+     * alone makes librdkafka ask for the topic. */
     /* Delivery reports on their own thread: the reader never waits for them. */
     atomic_store(&p->poller_run, 1);
     if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {

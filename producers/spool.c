@@ -20,7 +20,7 @@
 
 #include "health.h"
 #include "log.h"
-#include "notify.h"
+#include "service.h"
 #include "map.h"
 #include "receipt.h"
 
@@ -39,20 +39,10 @@ struct spool {
     uint64_t files_done, files_failed;
     int64_t last_done_ms; /* Unix ms when a file last reached done/, 0: none since start */
     int ready;
-    struct op_health *health;
-    int64_t watchdog_ms, last_ping_ms; /* half of systemd's WatchdogSec, 0 when off */
+    struct op_service *service; /* health endpoint, sd_notify, watchdog */
 };
 
 enum outcome { OUT_DONE, OUT_RETRY, OUT_STOP };
-
-/* systemd watchdog: pinged between files and in the waits of the main loop. */
-static void watchdog_ping(struct spool *s)
-{
-    if (s->watchdog_ms && op_clock_mono_ms() - s->last_ping_ms >= s->watchdog_ms) {
-        op_notify("WATCHDOG=1");
-        s->last_ping_ms = op_clock_mono_ms();
-    }
-}
 
 static void count_file(struct spool *s, const struct producer_counts *n, int done, int failed)
 {
@@ -341,7 +331,7 @@ static enum outcome publish_one(struct spool *s, const char *name)
     int64_t t0 = op_clock_mono_ms();
     struct producer_sink sink = {rejects, errors, 0, receipt};
     producer_publish(s->p, path, name, &sink, &f, s->run);
-    watchdog_ping(s);
+    op_service_ping();
     if (f.interrupted) {
         count_file(s, &f.n, 0, 0);
         op_log(OP_LOG_NOTICE,
@@ -451,9 +441,7 @@ static enum outcome do_incoming(struct spool *s, int64_t *wait_ms)
     if (list_dir(s->incoming, 0, &e, &n) != 0)
         return OUT_STOP;
     enum outcome out = OUT_DONE;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now = op_clock_wall_ms();
     for (size_t i = 0; i < n && out == OUT_DONE; i++) {
         if (!*s->run || producer_fatal(s->p)) {
             out = OUT_STOP;
@@ -519,7 +507,7 @@ static int wait_for_topic(struct spool *s)
         op_log(OP_LOG_WARNING, "%s: retrying in %" PRId64 " s", err, delay / 1000);
         for (int64_t until = op_clock_mono_ms() + delay; *s->run && op_clock_mono_ms() < until;) {
             producer_poll(s->p, 100);
-            watchdog_ping(s);
+            op_service_ping();
         }
         delay = delay * 2 > 30000 ? 30000 : delay * 2;
     }
@@ -575,22 +563,17 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         op_log(OP_LOG_ERR, "inotify on %s: %s", s.incoming, strerror(errno));
         goto cleanup;
     }
-    const char *listen = op_conf_get(conf, "health.listen");
-    if (listen && *listen) {
-        char err[256];
-        s.health = op_health_start(listen, ready_cb, metrics_cb, &s, err, sizeof err);
-        if (!s.health) {
-            op_log(OP_LOG_ERR, "%s", err);
-            goto cleanup;
-        }
-        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen, op_health_port(s.health));
+    char err[256];
+    s.service = op_service_start(op_conf_get(conf, "health.listen"), ready_cb, metrics_cb, &s, err,
+                                 sizeof err);
+    if (!s.service) {
+        op_log(OP_LOG_ERR, "%s", err);
+        goto cleanup;
     }
-    s.watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000);
-    s.last_ping_ms = op_clock_mono_ms();
     pthread_mutex_lock(&s.lock);
     s.ready = 1;
     pthread_mutex_unlock(&s.lock);
-    op_notify("READY=1\nSTATUS=spooling");
+    op_service_ready(s.service, "spooling");
     op_log(OP_LOG_NOTICE, "spooling %s (incoming/ -> done/ or failed/)", dir);
     if (wait_for_topic(&s) != 0) {
         rc = 0; /* stopped while waiting */
@@ -628,7 +611,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         if (poll(&pfd, 1, (int)timeout) > 0)
             dirty |= read_events(&s);
         producer_poll(p, 0);
-        watchdog_ping(&s);
+        op_service_ping();
     }
     rc = producer_fatal(p) || failed ? 2 : 0;
     op_log(rc ? OP_LOG_ERR : OP_LOG_NOTICE, "spool %s: %s", dir,
@@ -637,9 +620,8 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
            : failed          ? "cannot go on: exiting (see the error above)"
                              : "stopped");
 cleanup:
-    if (s.ready)
-        op_notify("STOPPING=1");
-    op_health_stop(s.health); /* before the lock goes: its thread reads the counters */
+    op_service_stopping(s.service); /* when READY was sent */
+    op_service_stop(s.service);     /* before the lock goes: its thread reads the counters */
     pthread_mutex_destroy(&s.lock);
     if (s.ifd >= 0)
         close(s.ifd);

@@ -23,7 +23,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "health.h"
-#include "notify.h"
+#include "service.h"
 #include "event.h"
 #include "kafka.h"
 #include "log.h"
@@ -115,10 +115,8 @@ int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_s
  * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
 void agg_watchdog_ping(struct aggregator *a)
 {
-    if (a->watchdog_ms && (uint64_t)(op_clock_mono_ms() - a->last_ping_ms) >= a->watchdog_ms) {
-        op_notify("WATCHDOG=1");
-        a->last_ping_ms = op_clock_mono_ms();
-    }
+    (void)a;
+    op_service_ping();
 }
 
 /* ---- producing -------------------------------------------------------------------------- */
@@ -725,15 +723,12 @@ static void reload(struct aggregator *a)
         return; /* the loader logged why; the running settings stay */
     char err[512];
     struct op_authz *authz = op_authz_new_from_conf(c, err, sizeof err);
-    int level;
-    const char *lv = op_conf_get(c, "log.level");
     if (!authz) {
         op_log(OP_LOG_ERR, "SIGHUP: %s; keeping the running settings", err);
     } else {
         op_authz_destroy(a->authz);
         a->authz = authz;
-        if (lv && op_log_level_parse(lv, &level) == 0)
-            op_log_level = level;
+        (void)op_service_apply_log_level(c); /* -v/-q stay */
         op_log(OP_LOG_NOTICE, "SIGHUP: reloaded log.level and %zu agency authorisations",
                op_authz_count(a->authz));
     }
@@ -1023,19 +1018,13 @@ static int start(struct aggregator *a)
 int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                    volatile sig_atomic_t *reload_flag)
 {
-    const char *listen = op_conf_get(a->conf, "health.listen");
-    if (listen && *listen) {
-        char err[256];
-        a->health = op_health_start(listen, ready_cb, metrics_cb, a, err, sizeof err);
-        if (!a->health) {
-            op_log(OP_LOG_ERR, "%s", err);
-            return 2;
-        }
-        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen,
-               op_health_port(a->health));
+    char err[256];
+    a->service = op_service_start(op_conf_get(a->conf, "health.listen"), ready_cb, metrics_cb, a,
+                                  err, sizeof err);
+    if (!a->service) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return 2;
     }
-    a->watchdog_ms = op_notify_watchdog_usec() / 2000;
-    a->last_ping_ms = op_clock_mono_ms();
     if (start(a) != 0)
         return 1;
     rd_kafka_poll_set_consumer(a->consumer);
@@ -1049,7 +1038,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
     }
     op_log(OP_LOG_NOTICE, "consuming %s (%d partitions) as group %s", a->events_topic,
            a->partitions, op_conf_get(a->conf, "group.name"));
-    op_notify("READY=1\nSTATUS=consuming");
+    op_service_ready(a->service, "consuming");
 
     int rc = 0;
     while (*run && !a->fatal) {
@@ -1118,7 +1107,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             a->forgotten_before_ms = agg_store_forgotten_before(a->store);
         }
     }
-    op_notify("STOPPING=1");
+    op_service_stopping(a->service);
     if (a->fatal) {
         rc = 1;
         op_log(OP_LOG_ERR, "fatal error: exiting; a restart resumes from the last commit");
@@ -1151,7 +1140,7 @@ void aggregator_destroy(struct aggregator *a)
 {
     if (!a)
         return;
-    op_health_stop(a->health); /* first: its thread reads the snapshot */
+    op_service_stop(a->service); /* first: its thread reads the snapshot */
     if (a->consumer) {
         rd_kafka_consumer_close(a->consumer);
         rd_kafka_destroy(a->consumer);

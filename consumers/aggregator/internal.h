@@ -13,7 +13,7 @@
 #include "authz.h"
 #include "buf.h"
 #include "codec.h"
-#include "health.h"
+#include "service.h"
 #include "regions.h"
 #include "state.h"
 #include "correct.h"
@@ -62,9 +62,7 @@ struct aggregator {
     int64_t *lag_snap; /* per partition, -1 when not assigned */
     uint64_t snap_rollups, snap_seen, snap_store_bytes;
     int64_t last_lag_ms;
-    struct op_health *health;
-    uint64_t watchdog_ms; /* half of systemd's WatchdogSec, 0 when off */
-    int64_t last_ping_ms;
+    struct op_service *service; /* health endpoint, sd_notify, watchdog */
     struct op_conf *(*reload_fn)(void *opaque);
     void *reload_opaque;
     struct aggregator_stats stats;

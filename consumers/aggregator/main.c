@@ -7,6 +7,7 @@
 #include "aggregator.h"
 #include "cli.h"
 #include "log.h"
+#include "service.h"
 
 static void usage(FILE *out)
 {
@@ -64,8 +65,8 @@ int main(int argc, char **argv)
         return 2;
     }
     aggregator_set_reload(a, op_cli_load_again, &prog);
-    op_cli_install_signals();
-    int rc = aggregator_run(a, &op_cli_run, &op_cli_reload);
+    op_service_install_signals();
+    int rc = aggregator_run(a, &op_service_run, &op_service_reload);
     aggregator_destroy(a);
     op_conf_destroy(conf);
     return rc;

@@ -2,6 +2,8 @@
  * schemas/rollup-batch.schema.json deterministically, derive the Idempotency-Key, gzip. */
 #define ZLIB_CONST
 #include "batch.h"
+#include "err.h"
+#include "timefmt.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -15,17 +17,6 @@
 #include "avrojson.h"
 #include "map.h"
 #include "money.h"
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- exact formatting ------------------------------------------------------------------- */
 
@@ -90,20 +81,7 @@ int reporter_format_mean(const int64_t counts[5], char out[REPORTER_MEAN_MAX])
 
 void reporter_iso8601(int64_t ms, char out[REPORTER_ISO_MAX])
 {
-    int64_t sec = ms / 1000, rem = ms % 1000;
-    if (rem < 0) {
-        rem += 1000;
-        sec--;
-    }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(out, REPORTER_ISO_MAX, "1970-01-01T00:00:00.000Z");
-        return;
-    }
-    char date[24];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, REPORTER_ISO_MAX, "%.24s.%03dZ", date, (int)rem);
+    (void)op_timefmt_iso8601_ms(ms, out, REPORTER_ISO_MAX);
 }
 
 uint64_t reporter_rand(uint64_t *state)
@@ -153,7 +131,7 @@ static int get_int(json_t *o, const char *name, int64_t *v, char *errstr, size_t
 {
     json_t *j = json_object_get(o, name);
     if (!json_is_integer(j)) {
-        set_err(errstr, errstr_size, "%s: %s", name, j ? "not an integer" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, j ? "not an integer" : "missing");
         return -1;
     }
     *v = json_integer_value(j);
@@ -164,7 +142,7 @@ static const char *get_str(json_t *o, const char *name, char *errstr, size_t err
 {
     json_t *j = json_object_get(o, name);
     if (!json_is_string(j)) {
-        set_err(errstr, errstr_size, "%s: %s", name, j ? "not a string" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, j ? "not a string" : "missing");
         return NULL;
     }
     return json_string_value(j);
@@ -181,13 +159,13 @@ static int copy_map(json_t *src, const char *name, json_t *dst_fen, json_t *dst_
                     size_t errstr_size)
 {
     if (!json_is_object(src)) {
-        set_err(errstr, errstr_size, "%s: %s", name, src ? "not an object" : "missing");
+        op_set_err(errstr, errstr_size, "%s: %s", name, src ? "not an object" : "missing");
         return -1;
     }
     size_t n = json_object_size(src), i = 0;
     const char **keys = malloc((n ? n : 1) * sizeof *keys);
     if (!keys) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     const char *k;
@@ -198,7 +176,7 @@ static int copy_map(json_t *src, const char *name, json_t *dst_fen, json_t *dst_
     for (i = 0; i < n && rc == 0; i++) {
         v = json_object_get(src, keys[i]);
         if (!json_is_integer(v)) {
-            set_err(errstr, errstr_size, "%s.%s: not an integer", name, keys[i]);
+            op_set_err(errstr, errstr_size, "%s.%s: not an integer", name, keys[i]);
             rc = -1;
             break;
         }
@@ -210,7 +188,7 @@ static int copy_map(json_t *src, const char *name, json_t *dst_fen, json_t *dst_
             rc = json_object_set_new(dst_yuan, keys[i], json_string(y));
         }
         if (rc != 0)
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
     }
     free(keys);
     return rc;
@@ -231,7 +209,7 @@ static int put_int(json_t *o, json_t *avro, const char *name, char *errstr, size
     if (get_int(avro, name, &v, errstr, errstr_size) != 0)
         return -1;
     if (json_object_set_new(o, name, json_integer(v)) != 0) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     return 0;
@@ -245,7 +223,7 @@ static int put_time(json_t *o, json_t *avro, const char *name, char *errstr, siz
         return -1;
     reporter_iso8601(v, iso);
     if (json_object_set_new(o, name, json_string(iso)) != 0) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     return 0;
@@ -258,13 +236,13 @@ static int put_money_map(json_t *o, json_t *avro, const char *fen_name, const ch
     json_t *fen = json_object(), *yuan = json_object();
     int rc = -1;
     if (!fen || !yuan) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto cleanup;
     }
     if (copy_map(json_object_get(avro, fen_name), fen_name, fen, yuan, errstr, errstr_size) != 0)
         goto cleanup;
     if (json_object_set(o, fen_name, fen) != 0 || json_object_set(o, yuan_name, yuan) != 0) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto cleanup;
     }
     rc = 0;
@@ -278,7 +256,7 @@ static int put_map(json_t *o, json_t *avro, const char *name, char *errstr, size
 {
     json_t *m = json_object();
     if (!m) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     if (copy_map(json_object_get(avro, name), name, m, NULL, errstr, errstr_size) != 0 ||
@@ -302,14 +280,14 @@ json_t *reporter_rollup_payload(json_t *avro, const struct op_regions *regions, 
     if (!level)
         return NULL;
     if (op_regions_parse_code(region, &code) != 0) {
-        set_err(errstr, errstr_size, "region: \"%.16s\" is not a 6-digit code", region);
+        op_set_err(errstr, errstr_size, "region: \"%.16s\" is not a 6-digit code", region);
         return NULL;
     }
     if (get_int(avro, "revision", rev, errstr, errstr_size) != 0)
         return NULL;
     int kl = snprintf(key, REPORTER_KEY_MAX, "%s|%s|%s", kind, window, region);
     if (kl < 0 || kl >= REPORTER_KEY_MAX) {
-        set_err(errstr, errstr_size, "window: longer than %d bytes", REPORTER_KEY_MAX - 20);
+        op_set_err(errstr, errstr_size, "window: longer than %d bytes", REPORTER_KEY_MAX - 20);
         return NULL;
     }
     const struct op_region *reg = regions ? op_regions_find(regions, code) : NULL;
@@ -357,7 +335,7 @@ json_t *reporter_rollup_payload(json_t *avro, const struct op_regions *regions, 
         char mean[REPORTER_MEAN_MAX];
         if (!json_is_object(sat)) {
             json_decref(out);
-            set_err(errstr, errstr_size, "satisfaction: %s", sat ? "not an object" : "missing");
+            op_set_err(errstr, errstr_size, "satisfaction: %s", sat ? "not an object" : "missing");
             goto fail;
         }
         if (!out || json_object_set_new(o, "satisfaction", out))
@@ -367,7 +345,7 @@ json_t *reporter_rollup_payload(json_t *avro, const struct op_regions *regions, 
             if (get_int(sat, name, &counts[i], errstr, errstr_size) != 0) {
                 char inner[200];
                 snprintf(inner, sizeof inner, "%s", errstr);
-                set_err(errstr, errstr_size, "satisfaction.%s", inner);
+                op_set_err(errstr, errstr_size, "satisfaction.%s", inner);
                 goto fail;
             }
             if (json_object_set_new(out, name, json_integer(counts[i])))
@@ -402,7 +380,7 @@ json_t *reporter_rollup_payload(json_t *avro, const struct op_regions *regions, 
     }
     return o;
 oom:
-    set_err(errstr, errstr_size, "out of memory");
+    op_set_err(errstr, errstr_size, "out of memory");
 fail:
     json_decref(o);
     return NULL;
@@ -482,7 +460,7 @@ int reporter_batch_build_kind(struct reporter_batch *b, struct op_codec *codec,
     int rc = -1;
     uint64_t digest;
     if (n == 0) {
-        set_err(errstr, errstr_size, "empty batch");
+        op_set_err(errstr, errstr_size, "empty batch");
         return -1;
     }
     b->partition = partition;
@@ -495,7 +473,7 @@ int reporter_batch_build_kind(struct reporter_batch *b, struct op_codec *codec,
         snprintf(b->key, sizeof b->key, "%s-%s-%" PRId32 "-%" PRId64 "-%" PRId64 "-%016" PRIx64,
                  endpoint, topic, partition, b->first_offset, b->last_offset, digest);
     if (kl < 0 || (size_t)kl >= sizeof b->key) {
-        set_err(errstr, errstr_size, "batch key longer than %d bytes", REPORTER_KEY_MAX - 1);
+        op_set_err(errstr, errstr_size, "batch key longer than %d bytes", REPORTER_KEY_MAX - 1);
         goto cleanup;
     }
     latest = op_map_new();
@@ -603,7 +581,7 @@ int reporter_batch_build_kind(struct reporter_batch *b, struct op_codec *codec,
     rc = 0;
     goto cleanup;
 oom:
-    set_err(errstr, errstr_size, "out of memory");
+    op_set_err(errstr, errstr_size, "out of memory");
 cleanup:
     if (kept)
         for (size_t i = 0; i < n; i++)

@@ -1,6 +1,7 @@
 /* libcurl for the reporter: every CURLcode checked, CURLOPT_NOSIGNAL (threads), the handle
  * kept between requests so its connection cache keeps the endpoint's connection open. */
 #include "http.h"
+#include "err.h"
 #include "clock.h"
 
 #include <ctype.h>
@@ -43,17 +44,6 @@ struct reporter_http {
     struct oauth2 *oa; /* NULL without OAuth2 */
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *opaque)
 {
     struct reporter_http *h = opaque;
@@ -82,7 +72,7 @@ static int on_progress(void *opaque, curl_off_t dltotal, curl_off_t dlnow, curl_
     do {                                                                                           \
         CURLcode c_ = curl_easy_setopt((h)->curl, opt, val);                                       \
         if (c_ != CURLE_OK) {                                                                      \
-            set_err(errstr, errstr_size, "%s: %s", #opt, curl_easy_strerror(c_));                  \
+            op_set_err(errstr, errstr_size, "%s: %s", #opt, curl_easy_strerror(c_));               \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
@@ -166,7 +156,7 @@ static void oauth2_destroy(struct oauth2 *oa)
     do {                                                                                           \
         CURLcode c_ = curl_easy_setopt((oa)->curl, opt, val);                                      \
         if (c_ != CURLE_OK) {                                                                      \
-            set_err(errstr, errstr_size, "oauth2: %s: %s", #opt, curl_easy_strerror(c_));          \
+            op_set_err(errstr, errstr_size, "oauth2: %s: %s", #opt, curl_easy_strerror(c_));       \
             goto fail;                                                                             \
         }                                                                                          \
     } while (0)
@@ -176,24 +166,25 @@ static struct oauth2 *oauth2_new(const struct reporter_http_opts *o, struct repo
 {
     const struct reporter_oauth2_opts *g = o->oauth2;
     if (!g->token_url || !g->client_id || !g->client_secret) {
-        set_err(errstr, errstr_size, "oauth2: token_url, client_id and client_secret are needed");
+        op_set_err(errstr, errstr_size,
+                   "oauth2: token_url, client_id and client_secret are needed");
         return NULL;
     }
     struct oauth2 *oa = calloc(1, sizeof *oa);
     if (!oa || !(oa->curl = curl_easy_init()) || !(oa->form = strdup(""))) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     op_url_redact(g->token_url, oa->url_shown, sizeof oa->url_shown);
     if (form_add(oa->curl, &oa->form, "grant_type", "client_credentials") ||
         (g->scope && *g->scope && form_add(oa->curl, &oa->form, "scope", g->scope))) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     if (g->client_secret_post) {
         if (form_add(oa->curl, &oa->form, "client_id", g->client_id) ||
             form_add(oa->curl, &oa->form, "client_secret", g->client_secret)) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             goto fail;
         }
     } else {
@@ -201,7 +192,7 @@ static struct oauth2 *oauth2_new(const struct reporter_http_opts *o, struct repo
         oa->user = form_escape(oa->curl, g->client_id);
         oa->pass = form_escape(oa->curl, g->client_secret);
         if (!oa->user || !oa->pass) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             goto fail;
         }
         TOKOPT(oa, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC, errstr, errstr_size);
@@ -210,7 +201,7 @@ static struct oauth2 *oauth2_new(const struct reporter_http_opts *o, struct repo
     }
     struct curl_slist *n = curl_slist_append(NULL, "Accept: application/json");
     if (!n) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     oa->headers = n;
@@ -277,22 +268,22 @@ static int oauth2_fetch(struct reporter_http *h, struct reporter_http_result *r)
     r->token_requests++;
     CURLcode c = curl_easy_perform(oa->curl);
     if (c != CURLE_OK) {
-        set_err(r->error, sizeof r->error, "OAuth2 token endpoint %s: %s%s%s", oa->url_shown,
-                curl_easy_strerror(c), oa->errbuf[0] ? ": " : "", oa->errbuf);
+        op_set_err(r->error, sizeof r->error, "OAuth2 token endpoint %s: %s%s%s", oa->url_shown,
+                   curl_easy_strerror(c), oa->errbuf[0] ? ": " : "", oa->errbuf);
         goto cleanup;
     }
     long status = 0;
     if ((c = curl_easy_getinfo(oa->curl, CURLINFO_RESPONSE_CODE, &status)) != CURLE_OK) {
-        set_err(r->error, sizeof r->error, "OAuth2 token endpoint %s: response code: %s",
-                oa->url_shown, curl_easy_strerror(c));
+        op_set_err(r->error, sizeof r->error, "OAuth2 token endpoint %s: response code: %s",
+                   oa->url_shown, curl_easy_strerror(c));
         goto cleanup;
     }
     body_excerpt(&oa->body, excerpt, sizeof excerpt);
     if (status < 200 || status > 299) {
         /* RFC 6749 section 5.2: {"error":"invalid_client",...}; never our secret. */
-        set_err(r->error, sizeof r->error,
-                "OAuth2 token endpoint %s: HTTP %ld %s (check client_id and client_secret)",
-                oa->url_shown, status, excerpt);
+        op_set_err(r->error, sizeof r->error,
+                   "OAuth2 token endpoint %s: HTTP %ld %s (check client_id and client_secret)",
+                   oa->url_shown, status, excerpt);
         goto cleanup;
     }
     json_error_t je;
@@ -301,14 +292,15 @@ static int oauth2_fetch(struct reporter_http *h, struct reporter_http_result *r)
     const char *type = doc ? json_string_value(json_object_get(doc, "token_type")) : NULL;
     json_t *exp = doc ? json_object_get(doc, "expires_in") : NULL;
     if (!tok || !token_chars_ok(tok)) {
-        set_err(r->error, sizeof r->error,
-                "OAuth2 token endpoint %s: HTTP %ld without a usable access_token", oa->url_shown,
-                status);
+        op_set_err(r->error, sizeof r->error,
+                   "OAuth2 token endpoint %s: HTTP %ld without a usable access_token",
+                   oa->url_shown, status);
         goto cleanup;
     }
     if (type && strcasecmp(type, "bearer") != 0) {
-        set_err(r->error, sizeof r->error,
-                "OAuth2 token endpoint %s: token_type \"%.40s\", not Bearer", oa->url_shown, type);
+        op_set_err(r->error, sizeof r->error,
+                   "OAuth2 token endpoint %s: token_type \"%.40s\", not Bearer", oa->url_shown,
+                   type);
         goto cleanup;
     }
     int64_t now = op_clock_mono_ms();
@@ -327,7 +319,7 @@ static int oauth2_fetch(struct reporter_http *h, struct reporter_http_result *r)
     }
     oa->access = strdup(tok);
     if (!oa->access) {
-        set_err(r->error, sizeof r->error, "out of memory");
+        op_set_err(r->error, sizeof r->error, "out of memory");
         goto cleanup;
     }
     rc = 0;
@@ -353,12 +345,12 @@ struct reporter_http *reporter_http_new(const struct reporter_http_opts *o, char
 {
     struct reporter_http *h = calloc(1, sizeof *h);
     if (!h) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     h->curl = curl_easy_init();
     if (!h->curl) {
-        set_err(errstr, errstr_size, "curl_easy_init failed");
+        op_set_err(errstr, errstr_size, "curl_easy_init failed");
         goto fail;
     }
     if (add_header(&h->fixed, "Content-Type: application/json") ||
@@ -366,14 +358,14 @@ struct reporter_http *reporter_http_new(const struct reporter_http_opts *o, char
         add_header(&h->fixed, "Accept: application/json") ||
         /* No 100-continue round trip: the endpoint answers the whole request anyway. */
         add_header(&h->fixed, "Expect:")) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
     if (o->token) {
         size_t n = strlen(o->token) + sizeof "Authorization: Bearer ";
         char *line = malloc(n);
         if (!line) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             goto fail;
         }
         snprintf(line, n, "Authorization: Bearer %s", o->token);
@@ -381,7 +373,7 @@ struct reporter_http *reporter_http_new(const struct reporter_http_opts *o, char
         memset(line, 0, n);
         free(line);
         if (rc) {
-            set_err(errstr, errstr_size, "out of memory");
+            op_set_err(errstr, errstr_size, "out of memory");
             goto fail;
         }
     }
@@ -415,7 +407,7 @@ struct reporter_http *reporter_http_new(const struct reporter_http_opts *o, char
     h->has_cert = o->cert != NULL;
     if (o->oauth2) {
         if (o->token) {
-            set_err(errstr, errstr_size, "a fixed token and oauth2 exclude each other");
+            op_set_err(errstr, errstr_size, "a fixed token and oauth2 exclude each other");
             goto fail;
         }
         h->oa = oauth2_new(o, h, errstr, errstr_size);
@@ -509,10 +501,11 @@ static int post_once(struct reporter_http *h, const void *body, size_t len, cons
         int tls =
             tls_error(c) || (h->https && (strstr(h->errbuf, "SSL") || strstr(h->errbuf, "TLS")));
         int wants_cert = !h->has_cert && strstr(h->errbuf, "certificate required");
-        set_err(r->error, sizeof r->error, "%s%s%s%s%s", tls ? "TLS: " : "", curl_easy_strerror(c),
-                h->errbuf[0] ? ": " : "", h->errbuf,
-                wants_cert ? " (the endpoint wants a client certificate: set tls.cert and tls.key)"
-                           : "");
+        op_set_err(r->error, sizeof r->error, "%s%s%s%s%s", tls ? "TLS: " : "",
+                   curl_easy_strerror(c), h->errbuf[0] ? ": " : "", h->errbuf,
+                   wants_cert
+                       ? " (the endpoint wants a client certificate: set tls.cert and tls.key)"
+                       : "");
         goto cleanup;
     }
     if ((c = curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status)) != CURLE_OK) {

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "service.h"
 #include "reporter.h"
 
 static void usage(FILE *out)
@@ -102,8 +103,8 @@ int main(int argc, char **argv)
         return 2;
     }
     reporter_set_reload(rep, op_cli_load_again, &prog);
-    op_cli_install_signals();
-    int rc = reporter_run(rep, &op_cli_run, &op_cli_reload);
+    op_service_install_signals();
+    int rc = reporter_run(rep, &op_service_run, &op_service_reload);
     reporter_destroy(rep);
     op_conf_destroy(conf);
     curl_global_cleanup();

@@ -2,6 +2,7 @@
  * messages per partition, cuts batches deterministically, and retries one batch at a time
  * until the endpoint says 2xx (or its DLQ has it) before committing the batch's offsets. */
 #include "reporter.h"
+#include "err.h"
 #include "clock.h"
 
 #include <errno.h>
@@ -28,7 +29,7 @@
 #include "log.h"
 #include "url.h"
 #include "xlsx.h"
-#include "notify.h"
+#include "service.h"
 #include "regions.h"
 
 const struct op_conf_def reporter_conf_defs[] = {
@@ -210,20 +211,9 @@ struct reporter {
     struct reporter_endpoint **eps;
     size_t n_eps;
     atomic_int stop;
-    pthread_mutex_t lock; /* guards every endpoint's snap and snap_ready */
-    struct op_health *health;
+    pthread_mutex_t lock;       /* guards every endpoint's snap and snap_ready */
+    struct op_service *service; /* health endpoint, sd_notify, watchdog */
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 int reporter_name_valid(const char *name)
 {
@@ -407,31 +397,12 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static rd_kafka_t *make_client(struct reporter_endpoint *ep, rd_kafka_type_t type,
                                const char *const *settings, char *errstr, size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(ep->conf);
-    char err[512];
-    if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
-    for (const char *const *kv = settings; kv && kv[0]; kv += 2)
-        if (rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", kv[0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_conf_set_opaque(c, ep);
+    struct op_kafka_client_opts o = {.settings = settings, .opaque = ep};
     if (type == RD_KAFKA_PRODUCER)
-        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
+        o.dr_msg_cb = dr_cb;
     else
-        rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
-    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
-    if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+        o.rebalance_cb = rebalance_cb;
+    return op_kafka_client_new(ep->conf, type, &o, errstr, errstr_size);
 }
 
 /* The DLQ producer and topic, created when first needed so a broker outage at start or an
@@ -1076,9 +1047,9 @@ static int add_endpoint(const char *name, const char *key, const char *value, vo
     (void)key;
     (void)value;
     if (!reporter_name_valid(name)) {
-        set_err(c->errstr, c->errstr_size,
-                "endpoint name \"%s\": use 1 to %d letters, digits, '_' or '-'", name,
-                REPORTER_NAME_MAX);
+        op_set_err(c->errstr, c->errstr_size,
+                   "endpoint name \"%s\": use 1 to %d letters, digits, '_' or '-'", name,
+                   REPORTER_NAME_MAX);
         return -1;
     }
     struct reporter_endpoint **np = realloc(r->eps, (r->n_eps + 1) * sizeof *np);
@@ -1087,7 +1058,7 @@ static int add_endpoint(const char *name, const char *key, const char *value, vo
         r->eps = np;
     if (!np || !ep) {
         free(ep);
-        set_err(c->errstr, c->errstr_size, "out of memory");
+        op_set_err(c->errstr, c->errstr_size, "out of memory");
         return -1;
     }
     r->eps[r->n_eps++] = ep;
@@ -1104,7 +1075,7 @@ static int check_orphan(const char *name, const char *key, const char *value, vo
     (void)value;
     if (find_ep(c->r, name))
         return 0;
-    set_err(c->errstr, c->errstr_size, "%s is set but endpoint.%s.url is not", key, name);
+    op_set_err(c->errstr, c->errstr_size, "%s is set but endpoint.%s.url is not", key, name);
     return -1;
 }
 
@@ -1123,23 +1094,23 @@ static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_
     ep->oauth2 = oa->token_url != NULL;
     if (!ep->oauth2) {
         if (oa->client_id || oa->client_secret || oa->scope) {
-            set_err(errstr, errstr_size, "endpoint %s: oauth2.* is set but oauth2.token_url is not",
-                    ep->name);
+            op_set_err(errstr, errstr_size,
+                       "endpoint %s: oauth2.* is set but oauth2.token_url is not", ep->name);
             return -1;
         }
         return 0;
     }
     if (strncmp(oa->token_url, "http://", 7) != 0 && strncmp(oa->token_url, "https://", 8) != 0) {
         char shown[512];
-        set_err(errstr, errstr_size, "endpoint.%s.oauth2.token_url: \"%s\" is not http(s)://",
-                ep->name, op_url_redact(oa->token_url, shown, sizeof shown));
+        op_set_err(errstr, errstr_size, "endpoint.%s.oauth2.token_url: \"%s\" is not http(s)://",
+                   ep->name, op_url_redact(oa->token_url, shown, sizeof shown));
         return -1;
     }
     if (!oa->client_id || !*oa->client_id || !oa->client_secret || !*oa->client_secret) {
-        set_err(errstr, errstr_size,
-                "endpoint %s: oauth2.token_url needs oauth2.client_id and "
-                "oauth2.client_secret (as oauth2.client_secret.file=PATH)",
-                ep->name);
+        op_set_err(errstr, errstr_size,
+                   "endpoint %s: oauth2.token_url needs oauth2.client_id and "
+                   "oauth2.client_secret (as oauth2.client_secret.file=PATH)",
+                   ep->name);
         return -1;
     }
     if (strcmp(auth, "client_secret_basic") == 0)
@@ -1147,10 +1118,10 @@ static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_
     else if (strcmp(auth, "client_secret_post") == 0)
         oa->client_secret_post = 1;
     else {
-        set_err(errstr, errstr_size,
-                "endpoint.%s.oauth2.client_auth: \"%s\": use client_secret_basic or "
-                "client_secret_post",
-                ep->name, auth);
+        op_set_err(errstr, errstr_size,
+                   "endpoint.%s.oauth2.client_auth: \"%s\": use client_secret_basic or "
+                   "client_secret_post",
+                   ep->name, auth);
         return -1;
     }
     if (strncmp(oa->token_url, "http://", 7) == 0)
@@ -1165,7 +1136,7 @@ static int audit_url(struct reporter_endpoint *ep, char *errstr, size_t errstr_s
 {
     const char *u = ep->url;
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
-        set_err(errstr, errstr_size,
+        op_set_err(errstr, errstr_size,
                 "endpoint.%s.audit.topic: only http(s) endpoints deliver the audit trail",
                 ep->cname);
         return -1;
@@ -1181,7 +1152,7 @@ static int audit_url(struct reporter_endpoint *ep, char *errstr, size_t errstr_s
                 ? snprintf(ep->audit_url, sizeof ep->audit_url, "%.*s/audit", (int)(slash - u), u)
                 : snprintf(ep->audit_url, sizeof ep->audit_url, "%.*s/audit", (int)(end - u), u);
     if (n < 0 || (size_t)n >= sizeof ep->audit_url) {
-        set_err(errstr, errstr_size, "endpoint.%s.url: too long", ep->cname);
+        op_set_err(errstr, errstr_size, "endpoint.%s.url: too long", ep->cname);
         return -1;
     }
     ep->url = ep->audit_url;
@@ -1197,7 +1168,7 @@ static int add_audit_stream(struct reporter *r, struct reporter_endpoint *base, 
     if (!topic)
         return 0;
     if (!topic_valid(topic, REPORTER_TOPIC_MAX)) {
-        set_err(errstr, errstr_size,
+        op_set_err(errstr, errstr_size,
                 "endpoint.%s.audit.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'",
                 base->name, topic, REPORTER_TOPIC_MAX);
         return -1;
@@ -1208,7 +1179,7 @@ static int add_audit_stream(struct reporter *r, struct reporter_endpoint *base, 
         r->eps = np;
     if (!np || !ep) {
         free(ep);
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     r->eps[r->n_eps++] = ep;
@@ -1245,9 +1216,9 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     snprintf(ep->member_id, sizeof ep->member_id, "outreach-reporter-%s-%s", ep->r->instance,
              ep->name);
     if (!topic_valid(ep->dlq_topic, 249)) {
-        set_err(errstr, errstr_size,
-                "endpoint %s: \"%s\" is not a valid topic name (check dlq.topic.prefix)", ep->name,
-                ep->dlq_topic);
+        op_set_err(errstr, errstr_size,
+                   "endpoint %s: \"%s\" is not a valid topic name (check dlq.topic.prefix)",
+                   ep->name, ep->dlq_topic);
         return -1;
     }
     const char *token = ep_str(conf, ep->cname, "token");
@@ -1255,20 +1226,20 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
     if (xlsx || strncmp(ep->url, "file:", 5) == 0) {
         ep->dir = xlsx ? reporter_xlsx_dir_of_url(ep->url) : reporter_file_dir_of_url(ep->url);
         if (!ep->dir) {
-            set_err(errstr, errstr_size,
-                    "endpoint.%s.url: \"%s\" is not %s:///ABSOLUTE/DIR (no %%-escapes)", ep->name,
-                    ep->url_shown, xlsx ? "xlsx" : "file");
+            op_set_err(errstr, errstr_size,
+                       "endpoint.%s.url: \"%s\" is not %s:///ABSOLUTE/DIR (no %%-escapes)",
+                       ep->name, ep->url_shown, xlsx ? "xlsx" : "file");
             return -1;
         }
         struct stat st;
         if (stat(ep->dir, &st) != 0 && mkdir(ep->dir, 0750) != 0) {
-            set_err(errstr, errstr_size, "endpoint.%s.url: %s: %s", ep->name, ep->dir,
-                    strerror(errno));
+            op_set_err(errstr, errstr_size, "endpoint.%s.url: %s: %s", ep->name, ep->dir,
+                       strerror(errno));
             return -1;
         }
         if (stat(ep->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(ep->dir, W_OK) != 0) {
-            set_err(errstr, errstr_size, "endpoint.%s.url: %s is not a writable directory",
-                    ep->name, ep->dir);
+            op_set_err(errstr, errstr_size, "endpoint.%s.url: %s is not a writable directory",
+                       ep->name, ep->dir);
             return -1;
         }
         if (token)
@@ -1301,36 +1272,37 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
             const char *now = ep_str(conf, ep->cname, tls_name),
                        *old = ep_str(conf, ep->cname, tls_names[i]);
             if (now && old && strcmp(now, old) != 0) {
-                set_err(errstr, errstr_size,
-                        "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
-                        ep->name, ep->name, tls_name, ep->name, tls_names[i]);
+                op_set_err(
+                    errstr, errstr_size,
+                    "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
+                    ep->name, ep->name, tls_name, ep->name, tls_names[i]);
                 return -1;
             }
             *files[i] = now ? now : old;
             if (*files[i] && access(*files[i], R_OK) != 0) {
-                set_err(errstr, errstr_size, "endpoint %s: %s: cannot read %s: %s", ep->name,
-                        tls_name, *files[i], strerror(errno));
+                op_set_err(errstr, errstr_size, "endpoint %s: %s: cannot read %s: %s", ep->name,
+                           tls_name, *files[i], strerror(errno));
                 return -1;
             }
         }
         if (!o.cert != !o.key) {
-            set_err(errstr, errstr_size, "endpoint %s: set both tls.cert and tls.key, or neither",
-                    ep->name);
+            op_set_err(errstr, errstr_size,
+                       "endpoint %s: set both tls.cert and tls.key, or neither", ep->name);
             return -1;
         }
         if (o.key_password && !o.key) {
-            set_err(errstr, errstr_size, "endpoint %s: tls.key.password is set without tls.key",
-                    ep->name);
+            op_set_err(errstr, errstr_size, "endpoint %s: tls.key.password is set without tls.key",
+                       ep->name);
             return -1;
         }
         if (endpoint_oauth2(ep, &oa, errstr, errstr_size) != 0)
             return -1;
         if (ep->oauth2) {
             if (token) {
-                set_err(errstr, errstr_size,
-                        "endpoint %s: set either endpoint.%s.token or endpoint.%s.oauth2.*, not "
-                        "both",
-                        ep->name, ep->name, ep->name);
+                op_set_err(errstr, errstr_size,
+                           "endpoint %s: set either endpoint.%s.token or endpoint.%s.oauth2.*, not "
+                           "both",
+                           ep->name, ep->name, ep->name);
                 return -1;
             }
             o.oauth2 = &oa;
@@ -1343,18 +1315,19 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
                    ep->name);
         ep->http = reporter_http_new(&o, err, sizeof err);
         if (!ep->http) {
-            set_err(errstr, errstr_size, "endpoint %s: %s", ep->name, err);
+            op_set_err(errstr, errstr_size, "endpoint %s: %s", ep->name, err);
             return -1;
         }
     } else {
-        set_err(errstr, errstr_size,
-                "endpoint.%s.url: \"%s\" must start with http://, https://, file:/// or xlsx:///",
-                ep->name, ep->url_shown);
+        op_set_err(
+            errstr, errstr_size,
+            "endpoint.%s.url: \"%s\" must start with http://, https://, file:/// or xlsx:///",
+            ep->name, ep->url_shown);
         return -1;
     }
     ep->codec = op_codec_new_default(err, sizeof err);
     if (!ep->codec || !op_codec_reader(ep->codec, "rollup")) {
-        set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
+        op_set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
         return -1;
     }
     const char *const settings[] = {
@@ -1371,7 +1344,7 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         "group.instance.id", ep->member_id, NULL};
     ep->consumer = make_client(ep, RD_KAFKA_CONSUMER, settings, err, sizeof err);
     if (!ep->consumer) {
-        set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
+        op_set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
         return -1;
     }
     rd_kafka_poll_set_consumer(ep->consumer);
@@ -1382,7 +1355,7 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
 {
     struct reporter *r = calloc(1, sizeof *r);
     if (!r) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     r->conf = conf;
@@ -1395,13 +1368,13 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     r->status_interval_ms = op_conf_get_int(conf, "status.interval.ms");
     r->dlq_replication = (int)op_conf_get_int(conf, "dlq.topic.replication");
     if (!topic_valid(r->topic, REPORTER_TOPIC_MAX)) {
-        set_err(errstr, errstr_size,
-                "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'", r->topic,
-                REPORTER_TOPIC_MAX);
+        op_set_err(errstr, errstr_size,
+                   "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'", r->topic,
+                   REPORTER_TOPIC_MAX);
         goto fail;
     }
     if (r->backoff_max_ms < r->backoff_ms) {
-        set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
+        op_set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
         goto fail;
     }
     if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), r->instance, sizeof r->instance,
@@ -1416,9 +1389,10 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     if (op_conf_foreach(conf, "endpoint.*.url", add_endpoint, &c) != 0)
         goto fail;
     if (r->n_eps == 0) {
-        set_err(errstr, errstr_size,
-                "no endpoint: set endpoint.NAME.url=http(s)://..., file:///DIR or xlsx:///DIR (see "
-                "--help)");
+        op_set_err(
+            errstr, errstr_size,
+            "no endpoint: set endpoint.NAME.url=http(s)://..., file:///DIR or xlsx:///DIR (see "
+            "--help)");
         goto fail;
     }
     for (const struct op_conf_def *d = reporter_conf_defs; d->key; d++)
@@ -1617,10 +1591,7 @@ static void reload(struct reporter *r)
     }
     r->reloaded = nr;
     r->reloaded[r->n_reloaded++] = conf;
-    int level;
-    const char *lv = op_conf_get(conf, "log.level");
-    if (lv && op_log_level_parse(lv, &level) == 0)
-        op_log_level = level;
+    (void)op_service_apply_log_level(conf); /* -v/-q stay */
     struct reload_ctx c = {r, conf, 0};
     op_conf_foreach(conf, "endpoint.*.url", reload_endpoint, &c);
     for (size_t i = 0; i < r->n_eps; i++) {
@@ -1639,20 +1610,13 @@ static void reload(struct reporter *r)
 int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_atomic_t *reload_flag)
 {
     int rc = 0;
-    const char *listen = op_conf_get(r->conf, "health.listen");
-    if (listen && *listen) {
-        char err[256];
-        r->health = op_health_start(listen, ready_cb, metrics_cb, r, err, sizeof err);
-        if (!r->health) {
-            op_log(OP_LOG_ERR, "%s", err);
-            return 2;
-        }
-        op_log(OP_LOG_INFO, "health and metrics on %s (port %d)", listen,
-               op_health_port(r->health));
+    char err[256];
+    r->service = op_service_start(op_conf_get(r->conf, "health.listen"), ready_cb, metrics_cb, r,
+                                  err, sizeof err);
+    if (!r->service) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return 2;
     }
-    /* Half of systemd's WatchdogSec: pinged from this loop, which only waits 100 ms. */
-    int64_t watchdog_ms = (int64_t)(op_notify_watchdog_usec() / 2000),
-            last_ping_ms = op_clock_mono_ms();
     for (size_t i = 0; i < r->n_eps; i++) {
         struct reporter_endpoint *ep = r->eps[i];
         atomic_init(&ep->done, 0);
@@ -1665,13 +1629,10 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
         ep->started = 1;
     }
     if (rc == 0)
-        op_notify("READY=1\nSTATUS=delivering");
+        op_service_ready(r->service, "delivering");
     while (rc == 0 && *run) {
-        op_clock_sleep_ms(100);
-        if (watchdog_ms && op_clock_mono_ms() - last_ping_ms >= watchdog_ms) {
-            op_notify("WATCHDOG=1");
-            last_ping_ms = op_clock_mono_ms();
-        }
+        op_clock_sleep_ms(100); /* the watchdog is pinged from this loop only */
+        op_service_ping();
         for (size_t i = 0; i < r->n_eps; i++)
             if (atomic_load(&r->eps[i]->done) && r->eps[i]->fatal)
                 rc = 1;
@@ -1680,7 +1641,7 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
             reload(r);
         }
     }
-    op_notify("STOPPING=1");
+    op_service_stopping(r->service);
     atomic_store(&r->stop, 1);
     for (size_t i = 0; i < r->n_eps; i++)
         if (r->eps[i]->started) {
@@ -1698,7 +1659,7 @@ void reporter_destroy(struct reporter *r)
 {
     if (!r)
         return;
-    op_health_stop(r->health); /* first: its thread reads the snapshots */
+    op_service_stop(r->service); /* first: its thread reads the snapshots */
     atomic_store(&r->stop, 1);
     for (size_t i = 0; i < r->n_eps; i++) {
         if (r->eps[i]->started)

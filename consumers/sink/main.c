@@ -10,7 +10,8 @@
 
 #include "cli.h"
 #include "log.h"
-#include "notify.h"
+#include "service.h"
+#include "clock.h"
 #include "server.h"
 #include "store.h"
 
@@ -225,7 +226,7 @@ int main(int argc, char **argv)
     a.o.max_keys = 100000;
     a.o.max_rollups = SINK_MAX_ROLLUPS_DEFAULT;
     a.o.fail_delay_ms = 5000;
-    struct op_conf *conf = op_conf_new(sink_conf_defs, 0);
+    struct op_conf *conf = op_conf_new(sink_conf_defs);
     if (!conf) {
         fprintf(stderr, "outreach-sink: out of memory\n");
         return 2;
@@ -242,27 +243,28 @@ int main(int argc, char **argv)
     if (a.token_file && !(token = read_token(a.token_file)))
         goto cleanup;
     a.o.token = token;
-    op_cli_install_signals();
+    op_service_install_signals();
     struct sink_server *s = sink_server_start(&a.o, stdout, err, sizeof err);
     if (!s) {
         fprintf(stderr, "outreach-sink: %s\n", err);
         goto cleanup;
     }
-    op_notify("READY=1\nSTATUS=serving");
-    /* Half of systemd's WatchdogSec, in 100 ms ticks of this loop (0: no watchdog). */
-    uint64_t wd_usec = op_notify_watchdog_usec(), ticks = 0;
-    uint64_t ping_ticks = wd_usec ? (wd_usec / 200000 ? wd_usec / 200000 : 1) : 0;
-    while (op_cli_run) {
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
-        if (ping_ticks && ++ticks >= ping_ticks) {
-            op_notify("WATCHDOG=1");
-            ticks = 0;
-        }
+    /* The sink serves its own /healthz (server.c): the shell only speaks to systemd. */
+    struct op_service *svc = op_service_start(NULL, NULL, NULL, NULL, err, sizeof err);
+    if (!svc) {
+        fprintf(stderr, "outreach-sink: %s\n", err);
+        sink_server_stop(s);
+        goto cleanup;
     }
-    op_notify("STOPPING=1");
+    op_service_ready(svc, "serving");
+    while (op_service_run) {
+        op_clock_sleep_ms(100);
+        op_service_ping();
+    }
+    op_service_stopping(svc);
     op_log(OP_LOG_NOTICE, "stopping");
     sink_server_stop(s);
+    op_service_stop(svc);
     rc = 0;
 cleanup:
     if (token) {

@@ -152,10 +152,8 @@ static enum sink_fail_mode take_mode(struct sink_server *s, long *delay)
 static void slow_answer(struct sink_server *s, long delay)
 {
     int64_t until = op_clock_mono_ms() + delay;
-    while (op_clock_mono_ms() < until && !atomic_load(&s->stopping)) {
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    while (op_clock_mono_ms() < until && !atomic_load(&s->stopping))
+        op_clock_sleep_ms(20);
 }
 
 static enum MHD_Result post_rollups(struct sink_server *s, struct MHD_Connection *c, struct req *rq,

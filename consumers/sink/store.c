@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "codec.h"
+#include "crc64.h"
 #include "err.h"
 #include "log.h"
 #include "map.h"
@@ -429,7 +429,7 @@ enum sink_result sink_store_apply(struct sink_store *s, const char *idem_key, co
         s->stats.invalid++;
         return SINK_INVALID;
     }
-    uint64_t digest = op_codec_crc64(body, len);
+    uint64_t digest = op_crc64(body, len);
     uint64_t *seen = op_map_get(s->keys, idem_key, strlen(idem_key));
     if (seen) {
         if (*seen == digest) {

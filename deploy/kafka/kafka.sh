@@ -421,7 +421,7 @@ format_node() {   # K
     fi
     # shellcheck disable=SC2086
     java $TOOL_JVM_OPTS -Dlog4j2.configurationFile="$KDIR/log4j2-tools.properties" -cp "$LIBS/*" \
-        kafka.tools.StorageTool format --config "$d/server.properties" --cluster-id "$CLUSTER_ID" \
+        kafka.tools.StorageTool format --config "$d/server.properties" --cluster-id="$CLUSTER_ID" \
         ${scram[@]+"${scram[@]}"} >"$d/format.log" 2>&1 || { cat "$d/format.log" >&2; return 1; }
 }
 

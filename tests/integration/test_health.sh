@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Integration test of the health side of outreach-sink, outreach-reporter and the spool
 # producer against the real broker ($KAFKA_BOOTSTRAP): /readyz, /metrics parsed by
-# prometheus_client and matched to what happened, sd_notify READY=1/STOPPING=1, SIGTERM → 0.
+# prometheus_client and matched to what happened, sd_notify READY=1/WATCHDOG=1/STOPPING=1,
+# SIGTERM → 0.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -104,7 +105,9 @@ LISTENER=$!
 PIDS+=($LISTENER)
 wait_for 10 test -S "$W/notify.sock" || fail "notify listener did not start"
 
-NOTIFY_SOCKET=$W/notify.sock bin/outreach-sink --listen 127.0.0.1:0 >"$W/sink.out" 2>"$W/sink.log" &
+# WatchdogSec=1 (WATCHDOG_USEC as systemd sets it): pings every half second.
+NOTIFY_SOCKET=$W/notify.sock WATCHDOG_USEC=1000000 bin/outreach-sink --listen 127.0.0.1:0 \
+    >"$W/sink.out" 2>"$W/sink.log" &
 SINK=$!
 PIDS+=($SINK)
 wait_for 10 test -s "$W/sink.out" || fail "sink did not announce its port"
@@ -116,6 +119,8 @@ ready "$SP" || fail "sink /readyz is not 200"
 metrics_check "$SP" 'm["outreach_sink_batches_total{result=accepted}"] == 0' \
     'm["outreach_sink_batches_total{result=invalid}"] == 0' 'm["outreach_sink_rollups"] == 0'
 ok "sink: READY=1 on NOTIFY_SOCKET, /readyz 200, /metrics"
+wait_for 10 grep -q '^WATCHDOG=1' "$W/notify.log" || fail "sink sent no WATCHDOG=1 (WATCHDOG_USEC=1000000)"
+ok "sink: WATCHDOG=1 under WatchdogSec"
 
 # ---- the reporter, one endpoint at the sink ---------------------------------------------------
 # It is ready once its consumer joined the group, which needs the topic to exist.

@@ -21,6 +21,7 @@
 #include "authz.h"
 #include "codec.h"
 #include "conf.h"
+#include "kafka.h"
 #include "../../producers/input.h"
 #include "../../producers/producer.h"
 #include "../../producers/receipt.h"

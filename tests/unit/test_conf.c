@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "kafka.h"
 #include "log.h"
 
 static const struct op_conf_def defs[] = {
@@ -45,7 +46,7 @@ static void write_file(struct tmpfile_path *t, const char *content)
 
 static struct op_conf *new_conf(int with_kafka)
 {
-    struct op_conf *conf = op_conf_new(defs, with_kafka);
+    struct op_conf *conf = with_kafka ? op_conf_new_kafka(defs) : op_conf_new(defs);
     assert_non_null(conf);
     return conf;
 }
@@ -563,9 +564,9 @@ static void test_bad_tables(void **state)
     int saved_level = op_log_level;
     op_log_level = 0;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
-        assert_null(op_conf_new(tables[i], 0));
+        assert_null(op_conf_new(tables[i]));
     op_log_level = saved_level;
-    assert_null(op_conf_new(NULL, 0));
+    assert_null(op_conf_new(NULL));
 }
 
 /* ---- listing, dumping, help ------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "kafka.h"
 #include "../../producers/encoding.h"
 #include "../../producers/input.h"
 #include "../../producers/producer.h"
@@ -250,7 +251,7 @@ static char *slurp(const char *path)
 static struct producer *check_producer(struct op_conf **confp, const char *encoding)
 {
     char err[512];
-    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(producer_conf_defs);
     assert_non_null(conf);
     assert_int_equal(producer_conf_defaults(conf, err, sizeof err), 0);
     assert_int_equal(op_conf_set(conf, "agency.530000-ZGH.regions", "53", err, sizeof err), 0);

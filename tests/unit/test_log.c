@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "kafka.h"
 #include "log.h"
 
 /* ---- capturing stderr ---------------------------------------------------------------- */

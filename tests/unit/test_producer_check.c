@@ -20,7 +20,7 @@ static char *slurp(const char *path)
 static struct producer *check_producer(struct op_conf **confp, const char *max_record)
 {
     char err[512];
-    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(producer_conf_defs);
     assert_non_null(conf);
     assert_int_equal(producer_conf_defaults(conf, err, sizeof err), 0);
     if (max_record)

@@ -61,7 +61,7 @@ static void usage(FILE *out)
 /* Runs op_cli_parse on argv with stderr captured into buf. */
 static enum op_cli_result parse_captured(int argc, char **argv, char *buf, size_t size)
 {
-    struct op_conf *conf = op_conf_new(defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(defs);
     assert_non_null(conf);
     fflush(stderr);
     int saved = dup(2);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "kafka.h"
 #include "../../producers/aliases.h"
 #include "../../producers/producer.h"
 #include "../../producers/xlsx.h"
@@ -392,7 +393,7 @@ static void check_run(const char *path, const char *name, const char *sheet,
     snprintf(r, sizeof r, "%s.rejects", path);
     unlink(e);
     unlink(r);
-    struct op_conf *conf = op_conf_new(producer_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(producer_conf_defs);
     assert_non_null(conf);
     assert_int_equal(producer_conf_defaults(conf, err, sizeof err), 0);
     assert_int_equal(op_conf_set(conf, "agency.530000-ZGH.regions", "53", err, sizeof err), 0);

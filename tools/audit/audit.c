@@ -6,20 +6,10 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "err.h"
 #include "labels.h"
 #include "money.h"
 #include "timestamp.h"
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 int audit_parse_since(const char *s, int64_t *ms, char *errstr, size_t errstr_size)
 {
@@ -34,7 +24,7 @@ int audit_parse_since(const char *s, int64_t *ms, char *errstr, size_t errstr_si
     } else if (op_ts_parse(s, len, ms, &why) == 0) {
         return 0;
     }
-    set_err(errstr, errstr_size,
+    op_set_err(errstr, errstr_size,
             "--since %s: %s (expected YYYY-MM-DD, Asia/Shanghai, or an RFC 3339 time such as "
             "2025-01-16T08:00:00+08:00)",
             s, why ? why : "not a time");
@@ -46,12 +36,12 @@ int audit_parse_region(const struct op_regions *regs, const char *s, uint32_t *c
 {
     uint32_t c;
     if (op_regions_parse_code(s, &c) != 0) {
-        set_err(errstr, errstr_size, "--region %s: expected a six-digit region code, e.g. 530100",
+        op_set_err(errstr, errstr_size, "--region %s: expected a six-digit region code, e.g. 530100",
                 s);
         return -1;
     }
     if (!op_regions_find(regs, c)) {
-        set_err(errstr, errstr_size, "--region %s: no such region in the region table", s);
+        op_set_err(errstr, errstr_size, "--region %s: no such region in the region table", s);
         return -1;
     }
     *code = c;

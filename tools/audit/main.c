@@ -10,7 +10,9 @@
 #include "audit.h"
 #include "avrojson.h"
 #include "cli.h"
+#include "service.h"
 #include "codec.h"
+#include "kafka.h"
 #include "conf.h"
 #include "log.h"
 #include "regions.h"
@@ -178,7 +180,7 @@ int main(int argc, char **argv)
     struct op_codec *codec = NULL;
     rd_kafka_t *rk = NULL;
     op_log_set_prog("outreach-audit");
-    struct op_conf *conf = op_conf_new(defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(defs);
     if (!conf || op_conf_set(conf, "bootstrap.servers", "127.0.0.1:9092", err, sizeof err) != 0 ||
         op_conf_set(conf, "client.id", "outreach-audit", err, sizeof err) != 0) {
         fprintf(stderr, "outreach-audit: configuration setup failed: %s\n",
@@ -234,10 +236,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "outreach-audit: %s\n", err);
         goto cleanup;
     }
-    op_cli_install_signals();
+    op_service_install_signals();
     struct op_topicread_opts ro = {(int)op_conf_get_int(conf, "metadata.timeout.ms"),
                                    op_conf_get_int(conf, "read.timeout.ms"),
-                                   &op_cli_run,
+                                   &op_service_run,
                                    NULL,
                                    list_one,
                                    &l};
@@ -250,7 +252,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "outreach-audit: %s\n", ferror(stdout) ? "cannot write the listing" : err);
         goto cleanup;
     }
-    if (!op_cli_run) {
+    if (!op_service_run) {
         fprintf(stderr, "outreach-audit: interrupted\n");
         goto cleanup;
     }

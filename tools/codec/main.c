@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "conf.h"
+#include "kafka.h"
 #include "log.h"
 
 static void usage(FILE *out)
@@ -235,10 +236,10 @@ static json_t *hex_of(const void *data, size_t len)
  * included, for sasl.password and the like). */
 static const struct op_conf_def dump_defs[] = {{0}};
 
-/* librdkafka settings of dump from its -F and -X arguments (applied in order, over fixed
- * defaults), the topic name into *topic. Returns the config, or NULL after printing why (with
+/* dump's consumer, configured from its -F and -X arguments (applied in order, over fixed
+ * defaults), the topic name into *topic. Returns the client, or NULL after printing why (with
  * *rc = 2) or the help (*rc = 0). */
-static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic, int *rc)
+static rd_kafka_t *dump_client(int argc, char **argv, const char **topic, int *rc)
 {
     const char *const fixed[] = {"bootstrap.servers",
                                  "127.0.0.1:9092",
@@ -252,8 +253,8 @@ static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic, int
                                  "read_committed",
                                  NULL};
     char err[512];
-    rd_kafka_conf_t *kconf = NULL;
-    struct op_conf *conf = op_conf_new(dump_defs, 1);
+    rd_kafka_t *rk = NULL;
+    struct op_conf *conf = op_conf_new_kafka(dump_defs);
     /* op_cli_parse reads argv[1..] and reorders it: a copy with our name in argv[0]. */
     char **args = malloc(((size_t)argc + 2) * sizeof *args);
     *rc = 2;
@@ -283,13 +284,13 @@ static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic, int
         goto cleanup;
     }
     *topic = args[first]; /* a string of argv: it outlives the copy */
-    kconf = op_conf_kafka_dup(conf);
-    if (!kconf)
-        fprintf(stderr, "outreach-codec: out of memory\n");
+    rk = op_kafka_client_new(conf, RD_KAFKA_CONSUMER, NULL, err, sizeof err);
+    if (!rk)
+        fprintf(stderr, "outreach-codec: %s\n", err);
 cleanup:
     free(args);
     op_conf_destroy(conf);
-    return kconf;
+    return rk;
 }
 
 /* Reads TOPIC from the beginning up to each partition's end (last stable offset). */
@@ -298,16 +299,9 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     char err[512];
     const char *topic = NULL;
     int setup_rc;
-    rd_kafka_conf_t *conf = dump_conf(argc, argv, &topic, &setup_rc);
-    if (!conf)
+    rd_kafka_t *rk = dump_client(argc, argv, &topic, &setup_rc);
+    if (!rk)
         return setup_rc;
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!rk) {
-        fprintf(stderr, "outreach-codec: %s\n", err);
-        rd_kafka_conf_destroy(conf);
-        return 2;
-    }
-    /* rd_kafka_new() took ownership of conf. */
     int rc = 0;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);

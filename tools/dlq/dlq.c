@@ -14,6 +14,7 @@
 
 #include "avrojson.h"
 #include "cli.h"
+#include "err.h"
 #include "codec.h"
 #include "kafka.h"
 #include "log.h"
@@ -64,17 +65,6 @@ int dlq_parse_position(const char *s, struct dlq_position *pos)
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 /* Writes bytes so that one record stays on one line and columns stay columns: tab, CR, LF,
  * backslash and other control bytes are escaped; UTF-8 text passes unchanged. */
@@ -252,7 +242,7 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
             return -1;
         for (size_t i = 0; i < o->n_from; i++)
             if (o->from[i].partition >= parts) {
-                set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
+                op_set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
                         o->from[i].partition, o->from[i].offset, o->topic, parts);
                 return -1;
             }
@@ -659,7 +649,7 @@ static rd_kafka_t *new_producer(const struct op_conf *conf, struct replay *r, ch
 {
     rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
     if (!c) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     /* No duplicates from retries, no ack before every in-sync replica has it. */
@@ -672,7 +662,7 @@ static rd_kafka_t *new_producer(const struct op_conf *conf, struct replay *r, ch
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
         if (rd_kafka_conf_set(c, settings[i][0], settings[i][1], err, sizeof err) !=
             RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
+            op_set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
             rd_kafka_conf_destroy(c);
             return NULL;
         }
@@ -680,7 +670,7 @@ static rd_kafka_t *new_producer(const struct op_conf *conf, struct replay *r, ch
     rd_kafka_conf_set_dr_msg_cb(c, replay_dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
     if (!rk) {
-        set_err(errstr, errstr_size, "%s", err);
+        op_set_err(errstr, errstr_size, "%s", err);
         rd_kafka_conf_destroy(c);
         return NULL;
     }

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kafka.h"
 #include "dlq.h"
 #include "log.h"
+#include "service.h"
 
 static void usage(FILE *out)
 {
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
 {
     char err[1024];
     op_log_set_prog("outreach-dlq");
-    struct op_conf *conf = op_conf_new(dlq_conf_defs, 1);
+    struct op_conf *conf = op_conf_new_kafka(dlq_conf_defs);
     if (!conf || dlq_conf_defaults(conf, err, sizeof err) != 0) {
         fprintf(stderr, "outreach-dlq: configuration setup failed: %s\n",
                 conf ? err : "out of memory");
@@ -191,13 +193,13 @@ int main(int argc, char **argv)
         goto cleanup;
     if (!a.opts.topic)
         a.opts.topic = op_conf_get(conf, "dlq.topic");
-    op_cli_install_signals();
+    op_service_install_signals();
     if (cmd == CMD_LIST)
-        rc = dlq_list(conf, &a.opts, stdout, &op_cli_run);
+        rc = dlq_list(conf, &a.opts, stdout, &op_service_run);
     else if (cmd == CMD_SHOW)
-        rc = dlq_show(conf, &a.opts, at, stdout, &op_cli_run);
+        rc = dlq_show(conf, &a.opts, at, stdout, &op_service_run);
     else
-        rc = dlq_replay(conf, &a.opts, stdout, &op_cli_run);
+        rc = dlq_replay(conf, &a.opts, stdout, &op_service_run);
 cleanup:
     op_conf_destroy(conf);
     return rc;

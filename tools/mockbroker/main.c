@@ -2,27 +2,25 @@
  * in this process. Never for tests of exactly-once: it has no transaction markers. */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static volatile sig_atomic_t run = 1;
-
-static void stop(int sig)
-{
-    (void)sig;
-    run = 0;
-}
+#include "cli.h"
+#include "clock.h"
+#include "kafka.h"
+#include "log.h"
+#include "service.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: outreach-mock-broker --bootstrap-file PATH [--topic NAME:PARTITIONS]...\n"
+                 "                            [-X key=value]... [-v|-q]\n"
                  "\n"
                  "Starts a one-broker librdkafka mock cluster on 127.0.0.1 (kernel-chosen port),\n"
                  "creates the given topics (the mock has no CreateTopics API), writes the\n"
-                 "bootstrap address to PATH and serves until SIGTERM or SIGINT.\n"
+                 "bootstrap address to PATH and serves until SIGTERM or SIGINT. -X sets a\n"
+                 "librdkafka property of the client hosting the cluster (e.g. debug=mock).\n"
                  "\n"
                  "For the demo only: the mock keeps at most 100k messages or 5 MiB per partition\n"
                  "and silently drops older ones, writes no transaction markers and discards\n"
@@ -30,39 +28,66 @@ static void usage(FILE *out)
                  "setup failure.\n");
 }
 
+static const struct op_conf_def mock_defs[] = {OP_CLI_CONF_DEFS, {0}};
+
+struct args {
+    const char *bootstrap_file;
+    const char *topics[64];
+    int n_topics;
+};
+
+static int option(int argc, char **argv, int i, void *opaque)
+{
+    struct args *a = opaque;
+    int file = strcmp(argv[i], "--bootstrap-file") == 0, topic = strcmp(argv[i], "--topic") == 0;
+    if (!file && !topic)
+        return 0;
+    if (i + 1 >= argc) {
+        fprintf(stderr, "outreach-mock-broker: %s needs a value (see --help)\n", argv[i]);
+        return -1;
+    }
+    if (file) {
+        a->bootstrap_file = argv[i + 1];
+    } else {
+        if (a->n_topics == (int)(sizeof a->topics / sizeof a->topics[0])) {
+            fprintf(stderr, "outreach-mock-broker: at most 64 --topic\n");
+            return -1;
+        }
+        a->topics[a->n_topics++] = argv[i + 1];
+    }
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
-    const char *bootstrap_file = NULL;
-    const char *topics[64];
-    int n_topics = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--bootstrap-file") == 0 && i + 1 < argc)
-            bootstrap_file = argv[++i];
-        else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc && n_topics < 64)
-            topics[n_topics++] = argv[++i];
-        else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!bootstrap_file) {
-        usage(stderr);
+    struct args a = {0};
+    char err[512];
+    op_log_set_prog("outreach-mock-broker");
+    struct op_conf *conf = op_conf_new_kafka(mock_defs);
+    if (!conf) {
+        fprintf(stderr, "outreach-mock-broker: out of memory\n");
         return 2;
     }
-    char err[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int first;
+    enum op_cli_result r = op_cli_parse(argc, argv, conf, mock_defs, usage, option, &a, &first);
+    if (r != OP_CLI_OK || first < argc || !a.bootstrap_file) {
+        if (r == OP_CLI_OK)
+            usage(stderr);
+        op_conf_destroy(conf);
+        return r == OP_CLI_EXIT ? 0 : 2;
+    }
     /* The hosting client needs no broker of its own. */
-    rd_kafka_conf_set(conf, "bootstrap.servers", "", err, sizeof err);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    static const char *const settings[] = {"bootstrap.servers", "", NULL};
+    struct op_kafka_client_opts o = {.settings = settings};
+    rd_kafka_t *rk = op_kafka_client_new(conf, RD_KAFKA_PRODUCER, &o, err, sizeof err);
+    op_conf_destroy(conf);
     if (!rk) {
         fprintf(stderr, "outreach-mock-broker: %s\n", err);
-        rd_kafka_conf_destroy(conf);
         return 2;
     }
-    /* rd_kafka_new() took ownership of conf. */
+    const char *bootstrap_file = a.bootstrap_file;
+    const char **topics = a.topics;
+    int n_topics = a.n_topics;
     rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
     if (!mc) {
         fprintf(stderr, "outreach-mock-broker: cannot create the mock cluster\n");
@@ -101,12 +126,9 @@ int main(int argc, char **argv)
                     rd_kafka_mock_cluster_bootstraps(mc));
         }
     }
-    signal(SIGINT, stop);
-    signal(SIGTERM, stop);
-    while (rc == 0 && run) {
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    op_service_install_signals();
+    while (rc == 0 && op_service_run)
+        op_clock_sleep_ms(200);
     rd_kafka_mock_cluster_destroy(mc);
     rd_kafka_destroy(rk);
     return rc;
