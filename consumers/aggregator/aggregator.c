@@ -741,31 +741,11 @@ static rd_kafka_t *make_client(struct aggregator *a, rd_kafka_type_t type,
                                const char *const *settings, int with_rebalance, char *errstr,
                                size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(a->conf);
-    if (!c) {
-        op_set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
-    char err[512];
-    for (const char *const *kv = settings; kv && kv[0]; kv += 2)
-        if (rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
-            op_set_err(errstr, errstr_size, "%s: %s", kv[0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_conf_set_opaque(c, a);
-    if (type == RD_KAFKA_PRODUCER)
-        rd_kafka_conf_set_dr_msg_cb(c, dr_cb);
-    if (with_rebalance)
-        rd_kafka_conf_set_rebalance_cb(c, rebalance_cb);
-    rd_kafka_t *rk = rd_kafka_new(type, c, err, sizeof err);
-    if (!rk) {
-        op_set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+    struct op_kafka_client_opts o = {.settings = settings,
+                                     .opaque = a,
+                                     .dr_msg_cb = type == RD_KAFKA_PRODUCER ? dr_cb : NULL,
+                                     .rebalance_cb = with_rebalance ? rebalance_cb : NULL};
+    return op_kafka_client_new(a->conf, type, &o, errstr, errstr_size);
 }
 
 struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t errstr_size)

@@ -324,33 +324,12 @@ int agg_store_commit_txn(struct aggregator *a)
 /* ---- restore ---------------------------------------------------------------------------- */
 
 /* Watermarks of topic [p], retrying while leadership moves (new topics, broker restarts). */
+/* Watermarks of a changelog partition for the restore: op_kafka_watermarks' retries (a
+ * leader that moved, a topic not in metadata yet) for up to a minute. */
 static rd_kafka_resp_err_t watermarks(struct aggregator *a, const char *topic, int32_t p,
                                       int64_t *lo, int64_t *hi)
 {
-    rd_kafka_resp_err_t e;
-    for (int attempt = 0;; attempt++) {
-        e = rd_kafka_query_watermark_offsets(a->restorer, topic, p, lo, hi, 10000);
-        if (!e || attempt >= 60 ||
-            !(e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-              e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-              e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__TIMED_OUT ||
-              e == RD_KAFKA_RESP_ERR__TRANSPORT || e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-              e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
-            return e;
-        op_log(OP_LOG_INFO, "watermarks of %s [%" PRId32 "]: %s (retrying)", topic, p,
-               rd_kafka_err2str(e));
-        if (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-            e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) {
-            /* librdkafka 2.0.2 answers NOT_LEADER here by refreshing only the topics the handle
-             * knows, and this assign-only reader knows none between restores: its cached
-             * leader stayed stale for 30 s and more after a broker restart (the chaos suite),
-             * until the retries ran out. A metadata request for the topic refreshes the cache. */
-            char ignored[256];
-            (void)op_kafka_partition_count(a->restorer, topic, 5000, ignored, sizeof ignored);
-        }
-        op_clock_sleep_ms(500);
-        agg_watchdog_ping(a);
-    }
+    return op_kafka_watermarks(a->restorer, topic, p, 60000, lo, hi);
 }
 
 struct restore_ctx {
