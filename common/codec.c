@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "embed.h"
+#include "frame.h"
+#include "registry.h"
 
 const char *const op_rollup_fields[] = {"window_kind",
                                         "window",
@@ -44,10 +46,18 @@ const char *const op_rollup_fields[] = {"window_kind",
 
 struct op_codec {
     struct op_schema **schemas;
-    avro_value_t *values; /* one reusable value per schema, created on first use */
-    unsigned char *have_value;
+    /* One reusable value per schema, created on first use; each allocated on its own so a
+     * schema learnt from the registry during a decode moves none of them. */
+    avro_value_t **values;
     size_t n, cap;
     avro_reader_t reader;
+    struct op_registry *registry; /* borrowed; NULL: confluent ids are unknown-schema */
+    struct {
+        int32_t id;
+        const struct op_schema *schema;
+    } * ids; /* confluent schema ids seen, → their schema */
+    size_t n_ids, cap_ids;
+    int registry_seq; /* numbers schemas learnt from the registry */
 };
 
 static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
@@ -76,6 +86,8 @@ const char *op_codec_err_name(int err)
         return "malformed";
     case OP_CODEC_ERR_RESOLVE:
         return "unresolvable";
+    case OP_CODEC_ERR_REGISTRY:
+        return "registry-unavailable";
     default:
         return "internal";
     }
@@ -372,13 +384,15 @@ void op_codec_destroy(struct op_codec *codec)
     if (!codec)
         return;
     for (size_t i = 0; i < codec->n; i++) {
-        if (codec->have_value[i])
-            avro_value_decref(&codec->values[i]);
+        if (codec->values[i]) {
+            avro_value_decref(codec->values[i]);
+            free(codec->values[i]);
+        }
         schema_free(codec->schemas[i]);
     }
     free(codec->schemas);
     free(codec->values);
-    free(codec->have_value);
+    free(codec->ids);
     avro_reader_free(codec->reader);
     free(codec);
 }
@@ -401,26 +415,19 @@ static int split_name(const char *name, char **type, int *version)
     return 0;
 }
 
-int op_codec_add(struct op_codec *codec, const char *name, const char *json, size_t len,
-                 char *errstr, size_t errstr_size)
+/* Completes s (name, type and version set; name NULL: out of memory) from the schema text
+ * and appends it to the codec. Takes ownership of s. Returns s, or NULL with errstr. */
+static struct op_schema *add_schema(struct op_codec *codec, struct op_schema *s, const char *json,
+                                    size_t len, char *errstr, size_t errstr_size)
 {
-    struct op_schema *s = calloc(1, sizeof *s);
-    if (!s) {
+    if (!s->name || !s->type) {
         set_err(errstr, errstr_size, "out of memory");
-        return -1;
-    }
-    if (split_name(name, &s->type, &s->version) != 0) {
-        set_err(errstr, errstr_size, "%s: schema name must be TYPE.vN", name);
         goto fail;
     }
-    if (op_codec_by_name(codec, name)) {
-        set_err(errstr, errstr_size, "%s: registered twice", name);
-        goto fail;
-    }
-    s->name = strdup(name);
+    const char *name = s->name;
     json_error_t jerr;
     s->json = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
-    if (!s->name || !s->json) {
+    if (!s->json) {
         set_err(errstr, errstr_size, "%s: line %d: %s", name, jerr.line, jerr.text);
         goto fail;
     }
@@ -455,25 +462,44 @@ int op_codec_add(struct op_codec *codec, const char *name, const char *json, siz
         struct op_schema **ns = realloc(codec->schemas, cap * sizeof *ns);
         if (ns)
             codec->schemas = ns;
-        avro_value_t *nv = realloc(codec->values, cap * sizeof *nv);
+        avro_value_t **nv = realloc(codec->values, cap * sizeof *nv);
         if (nv)
             codec->values = nv;
-        unsigned char *nh = realloc(codec->have_value, cap);
-        if (nh)
-            codec->have_value = nh;
-        if (!ns || !nv || !nh) {
+        if (!ns || !nv) {
             set_err(errstr, errstr_size, "out of memory");
             goto fail;
         }
         codec->cap = cap;
     }
     codec->schemas[codec->n] = s;
-    codec->have_value[codec->n] = 0;
+    codec->values[codec->n] = NULL;
     codec->n++;
-    return 0;
+    return s;
 fail:
     schema_free(s);
-    return -1;
+    return NULL;
+}
+
+int op_codec_add(struct op_codec *codec, const char *name, const char *json, size_t len,
+                 char *errstr, size_t errstr_size)
+{
+    struct op_schema *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_err(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    if (split_name(name, &s->type, &s->version) != 0) {
+        set_err(errstr, errstr_size, "%s: schema name must be TYPE.vN", name);
+        schema_free(s);
+        return -1;
+    }
+    if (op_codec_by_name(codec, name)) {
+        set_err(errstr, errstr_size, "%s: registered twice", name);
+        schema_free(s);
+        return -1;
+    }
+    s->name = strdup(name);
+    return add_schema(codec, s, json, len, errstr, errstr_size) ? 0 : -1;
 }
 
 struct op_codec *op_codec_new_default(char *errstr, size_t errstr_size)
@@ -539,12 +565,17 @@ static avro_value_t *codec_value(struct op_codec *codec, const struct op_schema 
     for (size_t i = 0; i < codec->n; i++) {
         if (codec->schemas[i] != s)
             continue;
-        if (!codec->have_value[i]) {
-            if (avro_generic_value_new(s->iface, &codec->values[i]) != 0)
+        if (!codec->values[i]) {
+            avro_value_t *v = malloc(sizeof *v);
+            if (!v)
                 return NULL;
-            codec->have_value[i] = 1;
+            if (avro_generic_value_new(s->iface, v) != 0) {
+                free(v);
+                return NULL;
+            }
+            codec->values[i] = v;
         }
-        return &codec->values[i];
+        return codec->values[i];
     }
     return NULL;
 }
@@ -553,6 +584,13 @@ static avro_value_t *codec_value(struct op_codec *codec, const struct op_schema 
 
 int op_codec_encode(const struct op_schema *writer, avro_value_t *value, struct op_buf *out,
                     char *errstr, size_t errstr_size)
+{
+    return op_codec_encode_framed(NULL, writer, value, out, errstr, errstr_size);
+}
+
+int op_codec_encode_framed(const struct op_frame *frame, const struct op_schema *writer,
+                           avro_value_t *value, struct op_buf *out, char *errstr,
+                           size_t errstr_size)
 {
     avro_schema_t vs = avro_value_get_schema(value);
     if (vs != writer->schema && !avro_schema_equal(vs, writer->schema)) {
@@ -564,16 +602,18 @@ int op_codec_encode(const struct op_schema *writer, avro_value_t *value, struct 
         set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
         return -1;
     }
-    if (op_buf_reserve(out, OP_CODEC_HEADER_SIZE + size) != 0) {
+    if (op_buf_reserve(out, OP_FRAME_HEADER_MAX + size) != 0) {
         set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     unsigned char *h = out->data + out->len;
-    h[0] = OP_CODEC_MAGIC0;
-    h[1] = OP_CODEC_MAGIC1;
-    for (int i = 0; i < 8; i++)
-        h[2 + i] = (unsigned char)(writer->fingerprint >> (8 * i));
-    avro_writer_t w = avro_writer_memory((const char *)h + OP_CODEC_HEADER_SIZE, (int64_t)size);
+    size_t hlen = op_frame_header(frame, writer, h);
+    if (hlen == 0) {
+        set_err(errstr, errstr_size, "%s: no schema id bound (wire.format=confluent)",
+                writer->name);
+        return -1;
+    }
+    avro_writer_t w = avro_writer_memory((const char *)h + hlen, (int64_t)size);
     if (!w) {
         set_err(errstr, errstr_size, "out of memory");
         return -1;
@@ -585,7 +625,7 @@ int op_codec_encode(const struct op_schema *writer, avro_value_t *value, struct 
         set_err(errstr, errstr_size, "avro-c: %s", rc ? avro_strerror() : "size mismatch");
         return -1;
     }
-    out->len += OP_CODEC_HEADER_SIZE + size;
+    out->len += hlen + size;
     return 0;
 }
 
@@ -1281,28 +1321,159 @@ int op_codec_peek_fingerprint(const void *data, size_t len, uint64_t *fp)
     return 0;
 }
 
+void op_codec_set_registry(struct op_codec *codec, struct op_registry *registry)
+{
+    codec->registry = registry;
+}
+
+/* A schema from the registry that matches none we know: a writer version of the type whose
+ * reader record has the same full name, named TYPE.registry-ID, version 0 (never a reader).
+ * Whether its data resolves to our reader is decided per message, by resolve(). */
+static const struct op_schema *learn(struct op_codec *codec, int32_t id, const char *text,
+                                     char *errstr, size_t errstr_size)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *ns = json_string_value(json_object_get(j, "namespace"));
+    char *full = name ? full_name(name, ns) : NULL;
+    json_decref(j);
+    if (!full) {
+        set_err(errstr, errstr_size, "schema id %" PRId32 ": not a named record schema", id);
+        return NULL;
+    }
+    const struct op_schema *known = NULL;
+    for (size_t i = 0; i < codec->n && !known; i++) {
+        const struct op_schema *k = codec->schemas[i];
+        if (k->version < 1 || !is_avro_record(k->schema))
+            continue;
+        const char *kn = avro_schema_name(k->schema), *kns = avro_schema_namespace(k->schema);
+        char *kf = kn ? full_name(kn, kns) : NULL;
+        if (kf && strcmp(kf, full) == 0)
+            known = k;
+        free(kf);
+    }
+    if (!known) {
+        set_err(errstr, errstr_size, "schema id %" PRId32 ": record %s is none of our types", id,
+                full);
+        free(full);
+        return NULL;
+    }
+    free(full);
+    struct op_schema *s = calloc(1, sizeof *s);
+    if (!s) {
+        set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    char nm[64];
+    snprintf(nm, sizeof nm, "%.30s.registry-%" PRId32, known->type, id);
+    s->name = strdup(nm);
+    s->type = strdup(known->type);
+    char why[256];
+    const struct op_schema *added = add_schema(codec, s, text, strlen(text), why, sizeof why);
+    if (!added)
+        set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+    return added;
+}
+
+/* The writer schema of Confluent id `id`: remembered, else fetched from the registry and
+ * matched to a schema we know by its Parsing Canonical Form, else learnt (see learn()).
+ * Returns 0 or a negative enum op_codec_err with errstr. */
+static int schema_of_id(struct op_codec *codec, int32_t id, const struct op_schema **out,
+                        char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < codec->n_ids; i++)
+        if (codec->ids[i].id == id) {
+            *out = codec->ids[i].schema;
+            return 0;
+        }
+    if (!codec->registry) {
+        set_err(errstr, errstr_size,
+                "schema id %" PRId32 ": Confluent framing, and no schema.registry.url to look the "
+                "id up",
+                id);
+        return OP_CODEC_ERR_UNKNOWN;
+    }
+    char *text = NULL, why[512];
+    int rc = op_registry_schema_by_id(codec->registry, id, &text, why, sizeof why);
+    if (rc != OP_REGISTRY_OK) {
+        set_err(errstr, errstr_size, "%s", why);
+        return rc == OP_REGISTRY_NOT_FOUND ? OP_CODEC_ERR_UNKNOWN : OP_CODEC_ERR_REGISTRY;
+    }
+    char *canon = NULL;
+    const struct op_schema *s = NULL;
+    if (op_codec_canonical_form(text, strlen(text), &canon, why, sizeof why) != 0)
+        set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+    else if (!(s = op_codec_by_fingerprint(codec, op_codec_crc64(canon, strlen(canon)))))
+        s = learn(codec, id, text, errstr, errstr_size);
+    free(canon);
+    free(text);
+    if (!s)
+        return OP_CODEC_ERR_UNKNOWN;
+    if (codec->n_ids == codec->cap_ids) {
+        size_t cap = codec->cap_ids ? codec->cap_ids * 2 : 8;
+        void *n = realloc(codec->ids, cap * sizeof *codec->ids);
+        if (!n) {
+            set_err(errstr, errstr_size, "out of memory");
+            return OP_CODEC_ERR_INTERNAL;
+        }
+        codec->ids = n;
+        codec->cap_ids = cap;
+    }
+    codec->ids[codec->n_ids].id = id;
+    codec->ids[codec->n_ids].schema = s;
+    codec->n_ids++;
+    *out = s;
+    return 0;
+}
+
+/* The writer schema and body of a message in either framing. */
+static int unframe(struct op_codec *codec, const unsigned char *p, size_t len,
+                   const struct op_schema **w, size_t *hlen, char *errstr, size_t errstr_size)
+{
+    if (len >= 1 && p[0] == OP_FRAME_CONFLUENT_MAGIC) {
+        if (len < OP_FRAME_CONFLUENT_HEADER_SIZE) {
+            set_err(errstr, errstr_size, "%zu bytes: shorter than the 5-byte Confluent header",
+                    len);
+            return OP_CODEC_ERR_FRAMING;
+        }
+        int32_t id = (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 |
+                               (uint32_t)p[4]);
+        *hlen = OP_FRAME_CONFLUENT_HEADER_SIZE;
+        return schema_of_id(codec, id, w, errstr, errstr_size);
+    }
+    uint64_t fp;
+    if (op_codec_peek_fingerprint(p, len, &fp) != 0) {
+        if (len < OP_CODEC_HEADER_SIZE)
+            set_err(errstr, errstr_size, "%zu bytes: shorter than the 10-byte single-object header",
+                    len);
+        else
+            set_err(errstr, errstr_size,
+                    "magic %02X %02X: neither Avro single-object encoding (C3 01) nor Confluent "
+                    "framing (00)",
+                    p[0], p[1]);
+        return OP_CODEC_ERR_FRAMING;
+    }
+    *w = op_codec_by_fingerprint(codec, fp);
+    if (!*w) {
+        set_err(errstr, errstr_size, "unknown schema fingerprint %016" PRIx64, fp);
+        return OP_CODEC_ERR_UNKNOWN;
+    }
+    *hlen = OP_CODEC_HEADER_SIZE;
+    return 0;
+}
+
 int op_codec_decode(struct op_codec *codec, const void *data, size_t len, avro_value_t **value,
                     const struct op_schema **writer_out, const struct op_schema **reader_out,
                     char *errstr, size_t errstr_size)
 {
     const unsigned char *p = data;
-    uint64_t fp;
-    if (op_codec_peek_fingerprint(data, len, &fp) != 0) {
-        if (len < OP_CODEC_HEADER_SIZE)
-            set_err(errstr, errstr_size, "%zu bytes: shorter than the 10-byte single-object header",
-                    len);
-        else
-            set_err(errstr, errstr_size, "magic %02X %02X: not Avro single-object encoding (C3 01)",
-                    p[0], p[1]);
-        return OP_CODEC_ERR_FRAMING;
-    }
-    const struct op_schema *w = op_codec_by_fingerprint(codec, fp);
-    if (!w) {
-        set_err(errstr, errstr_size, "unknown schema fingerprint %016" PRIx64, fp);
-        return OP_CODEC_ERR_UNKNOWN;
-    }
-    const unsigned char *body = p + OP_CODEC_HEADER_SIZE;
-    size_t blen = len - OP_CODEC_HEADER_SIZE;
+    const struct op_schema *w = NULL;
+    size_t hlen = 0;
+    int urc = unframe(codec, p, len, &w, &hlen, errstr, errstr_size);
+    if (urc != 0)
+        return urc;
+    const unsigned char *body = p + hlen;
+    size_t blen = len - hlen;
     char why[256];
     if (op_codec_check_body(w->schema, body, blen, why, sizeof why) != 0) {
         set_err(errstr, errstr_size, "%s: %s", w->name, why);

@@ -582,7 +582,7 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
         return -1;
     }
     conv->msg.len = 0;
-    if (op_codec_encode(s, v, &conv->msg, err, sizeof err) != 0) {
+    if (op_codec_encode_framed(conv->frame, s, v, &conv->msg, err, sizeof err) != 0) {
         say(field, field_size, "record");
         say(reason, reason_size, "cannot encode: %s", err);
         return -1;
