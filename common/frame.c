@@ -210,14 +210,13 @@ size_t op_frame_header(const struct op_frame *f, const struct op_schema *s, unsi
     return OP_FRAME_CONFLUENT_HEADER_SIZE;
 }
 
-int op_frame_append_header(const struct op_frame *f, const struct op_schema *s,
-                           struct op_buf *out, char *errstr, size_t errstr_size)
+int op_frame_append_header(const struct op_frame *f, const struct op_schema *s, struct op_buf *out,
+                           char *errstr, size_t errstr_size)
 {
     unsigned char h[OP_FRAME_HEADER_MAX];
     size_t n = op_frame_header(f, s, h);
     if (n == 0) {
-        op_set_err(errstr, errstr_size, "%s: no schema id bound (wire.format=confluent)",
-                   s->name);
+        op_set_err(errstr, errstr_size, "%s: no schema id bound (wire.format=confluent)", s->name);
         return -1;
     }
     if (op_buf_append(out, h, n) != 0) {

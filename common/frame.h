@@ -28,7 +28,7 @@
         {"auto.register.schemas",                                                                  \
          OP_CONF_BOOL,                                                                             \
          "true",                                                                                   \
-         "wire.format=confluent: register our schemas at start (false: only look their ids up; "  \
+         "wire.format=confluent: register our schemas at start (false: only look their ids up; "   \
          "a schema missing from the subject is then a start-up error)",                            \
          0,                                                                                        \
          0},                                                                                       \
@@ -81,7 +81,7 @@ int32_t op_frame_id(const struct op_frame *f, const struct op_schema *s);
 size_t op_frame_header(const struct op_frame *f, const struct op_schema *s, unsigned char *out);
 
 /* Appends that header to out. Returns 0, or -1 with errstr (no id bound, out of memory). */
-int op_frame_append_header(const struct op_frame *f, const struct op_schema *s,
-                           struct op_buf *out, char *errstr, size_t errstr_size);
+int op_frame_append_header(const struct op_frame *f, const struct op_schema *s, struct op_buf *out,
+                           char *errstr, size_t errstr_size);
 
 #endif

@@ -5,7 +5,9 @@ topic dump (outreach-codec dump output) with fastavro, and compares them field b
 
 Usage: rollup_check.py --dump DUMP.jsonl --regions schemas/regions.csv
                        --campaign "NAME:YYYY-MM-DD:YYYY-MM-DD" [--schema schemas/rollup.v1.avsc]
-                       [--min-revision-key KEY=N]... EVENTS_FILE...
+                       [--min-revision-key KEY=N]... [--registry URL] EVENTS_FILE...
+(--registry: Confluent-framed rollups, 00 + schema id, are decoded with the writer schema
+fetched from that registry.)
 Exit 0 when every rollup equals the reference and every parent equals the sum of its
 children plus the events filed at the parent itself; 1 with the differences otherwise."""
 import argparse
@@ -170,7 +172,16 @@ def reference(files, regions, campaigns):
     return rollups, own, len(seen)
 
 
-def decode_dump(path, schema_path):
+def registry_schema(url, sid, cache={}):
+    """Writer schema of a Confluent schema id, fetched from the registry (urllib, not ours)."""
+    if sid not in cache:
+        import urllib.request
+        with urllib.request.urlopen("%s/schemas/ids/%d" % (url.rstrip("/"), sid), timeout=10) as r:
+            cache[sid] = fastavro.parse_schema(json.loads(json.load(r)["schema"]))
+    return cache[sid]
+
+
+def decode_dump(path, schema_path, registry=None):
     schema = fastavro.parse_schema(json.load(open(schema_path)))
     latest = {}
     with open(path) as f:
@@ -180,9 +191,13 @@ def decode_dump(path, schema_path):
             if raw is None:
                 latest.pop(m["key"], None)
                 continue
-            if raw[:2] != b"\xc3\x01":
+            if registry and raw[:1] == b"\x00":  # Confluent framing: 00 + big-endian schema id
+                writer = registry_schema(registry, int.from_bytes(raw[1:5], "big"))
+                rec = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writer, schema)
+            elif raw[:2] != b"\xc3\x01":
                 raise SystemExit("rollup %s: not single-object encoded" % m["key"])
-            rec = fastavro.schemaless_reader(io.BytesIO(raw[10:]), schema)
+            else:
+                rec = fastavro.schemaless_reader(io.BytesIO(raw[10:]), schema)
             for f in ("first_event_at", "last_event_at"):  # fastavro returns datetimes
                 if isinstance(rec[f], datetime.datetime):
                     rec[f] = round(rec[f].timestamp() * 1000)
@@ -208,6 +223,7 @@ def main():
     ap.add_argument("--regions", required=True)
     ap.add_argument("--schema", default="schemas/rollup.v1.avsc")
     ap.add_argument("--campaign", action="append", default=[])
+    ap.add_argument("--registry", help="schema registry URL: rollups may be Confluent-framed")
     ap.add_argument("--expect-events", type=int, help="distinct event ids the files must hold")
     ap.add_argument("--min-revision", action="append", default=[],
                     help="KEY=N: that rollup's revision must be at least N")
@@ -222,7 +238,7 @@ def main():
         campaigns.append((name, start, end))
     regions = load_regions(a.regions)
     want, own, n_events = reference(a.files, regions, campaigns)
-    got = decode_dump(a.dump, a.schema)
+    got = decode_dump(a.dump, a.schema, a.registry)
     problems = []
     if a.expect_events is not None and n_events != a.expect_events:
         problems.append("input holds %d distinct events, expected %d" % (n_events, a.expect_events))

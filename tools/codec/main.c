@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "conf.h"
 #include "log.h"
+#include "registry.h"
 
 static void usage(FILE *out)
 {
@@ -32,7 +33,9 @@ static void usage(FILE *out)
             "                     hex, value}: value decoded (or an error), hex the raw bytes;\n"
             "                     -X and -F set librdkafka properties (bootstrap.servers\n"
             "                     defaults to 127.0.0.1:9092); KEY.file=PATH sets KEY to the\n"
-            "                     first line of PATH (e.g. sasl.password.file)\n"
+            "                     first line of PATH (e.g. sasl.password.file);\n"
+            "                     -X schema.registry.url=URL (and its auth keys, see -X list)\n"
+            "                     decodes Confluent-framed (00 + schema id) messages too\n"
             "\n"
             "Errors go to stderr as 'stdin:LINE: reason'; the other lines still go through.\n"
             "Exit status: 0 all lines converted, 1 some lines failed, 2 usage or setup error.\n");
@@ -231,14 +234,15 @@ static json_t *hex_of(const void *data, size_t len)
     return j;
 }
 
-/* dump's configuration: no keys of its own, everything goes to librdkafka (KEY.file=PATH
- * included, for sasl.password and the like). */
-static const struct op_conf_def dump_defs[] = {{0}};
+/* dump's configuration: the schema registry's keys, everything else goes to librdkafka
+ * (KEY.file=PATH included, for sasl.password and the like). */
+static const struct op_conf_def dump_defs[] = {OP_REGISTRY_CONF_DEFS, {0}};
 
 /* librdkafka settings of dump from its -F and -X arguments (applied in order, over fixed
  * defaults), the topic name into *topic. Returns the config, or NULL after printing why (with
  * *rc = 2) or the help (*rc = 0). */
-static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic, int *rc)
+static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic,
+                                  struct op_registry **registry, int *rc)
 {
     const char *const fixed[] = {"bootstrap.servers",
                                  "127.0.0.1:9092",
@@ -283,6 +287,10 @@ static rd_kafka_conf_t *dump_conf(int argc, char **argv, const char **topic, int
         goto cleanup;
     }
     *topic = args[first]; /* a string of argv: it outlives the copy */
+    if (op_registry_new_from_conf(conf, registry, err, sizeof err) != 0) {
+        fprintf(stderr, "outreach-codec: %s\n", err);
+        goto cleanup;
+    }
     kconf = op_conf_kafka_dup(conf);
     if (!kconf)
         fprintf(stderr, "outreach-codec: out of memory\n");
@@ -298,13 +306,19 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     char err[512];
     const char *topic = NULL;
     int setup_rc;
-    rd_kafka_conf_t *conf = dump_conf(argc, argv, &topic, &setup_rc);
-    if (!conf)
+    struct op_registry *registry = NULL;
+    rd_kafka_conf_t *conf = dump_conf(argc, argv, &topic, &registry, &setup_rc);
+    if (!conf) {
+        op_registry_destroy(registry);
         return setup_rc;
+    }
+    op_codec_set_registry(codec, registry);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) {
         fprintf(stderr, "outreach-codec: %s\n", err);
         rd_kafka_conf_destroy(conf);
+        op_codec_set_registry(codec, NULL);
+        op_registry_destroy(registry);
         return 2;
     }
     /* rd_kafka_new() took ownership of conf. */
@@ -321,6 +335,8 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
         if (md)
             rd_kafka_metadata_destroy(md);
         rd_kafka_destroy(rk);
+        op_codec_set_registry(codec, NULL);
+        op_registry_destroy(registry);
         return 2;
     }
     int parts = md->topics[0].partition_cnt;
@@ -381,6 +397,8 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    op_codec_set_registry(codec, NULL);
+    op_registry_destroy(registry);
     return rc;
 }
 
