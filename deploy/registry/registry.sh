@@ -37,6 +37,7 @@ Usage: deploy/registry/registry.sh COMMAND [--port P]
   down       stop the registry of that port that we started (SIGTERM, SIGKILL after 20 s)
   status     exit 0 only if our registry on that port runs and answers
   url        print the base URL for that port
+  java       print the Java 17+ that `up` would use; exit 1 if there is none
 
 Java: $JAVA, else `java` on PATH, else the newest /usr/lib/jvm/*/bin/java, if 17 or newer.
 Logs: $OUTREACH_STATE/registry/registry-P.log.
@@ -172,6 +173,7 @@ main() {
     down) exec 9>"$RDIR/.lock"; flock 9; cmd_down ;;
     status) cmd_status ;;
     url) url ;;
+    java) find_java ;;
     *) usage >&2; exit 2 ;;
     esac
 }

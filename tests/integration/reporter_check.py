@@ -173,17 +173,27 @@ def cmd_produce(a):
 
 # ---- the reference ------------------------------------------------------------------------
 
-def decode_dump(path):
-    """(latest, per_message): latest rollup per key by revision, decoded with fastavro."""
+def decode_dump(path, registry=None):
+    """(latest, per_message): latest rollup per key by revision, decoded with fastavro.
+    With a registry URL, Confluent-framed rollups (00 + schema id) are decoded too, with the
+    writer schema fetched from it."""
     import fastavro
     schema = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", "rollup.v1.avsc"))))
+    writers = {}
     latest = {}
     for line in open(path, encoding="utf-8"):
         m = json.loads(line)
         raw = bytes.fromhex(m["hex"]) if m.get("hex") else None
-        if not raw or raw[:2] != b"\xc3\x01":
+        if raw and registry and raw[:1] == b"\x00":
+            sid = int.from_bytes(raw[1:5], "big")
+            if sid not in writers:
+                text = fetch("%s/schemas/ids/%d" % (registry.rstrip("/"), sid))["schema"]
+                writers[sid] = fastavro.parse_schema(json.loads(text))
+            v = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writers[sid], schema)
+        elif not raw or raw[:2] != b"\xc3\x01":
             continue
-        v = fastavro.schemaless_reader(io.BytesIO(raw[10:]), schema)
+        else:
+            v = fastavro.schemaless_reader(io.BytesIO(raw[10:]), schema)
         for f in ("first_event_at", "last_event_at"):  # fastavro gives datetimes: back to ms
             if isinstance(v[f], datetime.datetime):
                 v[f] = (v[f] - EPOCH) // datetime.timedelta(milliseconds=1)
@@ -263,7 +273,9 @@ def fetch(url, token=None):
 
 def cmd_compare(a):
     regs = regions()
-    want = decode_dump(a.dump)
+    want = decode_dump(a.dump, a.registry)
+    if a.registry and not want:
+        fail(["no rollup in %s" % a.dump])
     allow = set()
     if a.allow_dlq:
         for line in open(a.allow_dlq, encoding="utf-8"):
@@ -450,6 +462,7 @@ def main():
     c.add_argument("--files")
     c.add_argument("--token")
     c.add_argument("--allow-dlq")
+    c.add_argument("--registry", help="schema registry URL: rollups may be Confluent-framed")
     s = sub.add_parser("schema")
     s.add_argument("--schema", default=os.path.join(ROOT, "schemas", "rollup-batch.schema.json"))
     s.add_argument("--dump-dir", required=True)
