@@ -39,6 +39,10 @@ struct op_registry {
     pthread_mutex_t mu;
     struct entry *cache;
     size_t n, cap, n_negative;
+    /* After a failed request every uncached id fails at once until then (monotonic ms): an
+     * outage costs the caller one timeout per OP_REGISTRY_UNAVAILABLE_TTL_MS, not one per id. */
+    int64_t down_until_ms;
+    char down_why[200];
 };
 
 struct op_registry *op_registry_new(const struct op_registry_opts *o, char *errstr,
@@ -429,7 +433,14 @@ int op_registry_schema_by_id(struct op_registry *r, int32_t id, char **schema_js
 {
     *schema_json = NULL;
     pthread_mutex_lock(&r->mu);
-    struct entry *e = cache_find(r, id, op_clock_mono_ms());
+    int64_t now = op_clock_mono_ms();
+    struct entry *e = cache_find(r, id, now);
+    if (!e && now < r->down_until_ms) {
+        op_set_err(errstr, errstr_size, "schema id %" PRId32 ": %s (registry down, cached)", id,
+                   r->down_why);
+        pthread_mutex_unlock(&r->mu);
+        return OP_REGISTRY_UNAVAILABLE;
+    }
     if (e) {
         int res = e->result;
         if (res == OP_REGISTRY_OK && !(*schema_json = strdup(e->schema))) {
@@ -452,6 +463,10 @@ int op_registry_schema_by_id(struct op_registry *r, int32_t id, char **schema_js
     }
     pthread_mutex_lock(&r->mu);
     cache_put(r, id, res, copy, errstr);
+    if (res == OP_REGISTRY_UNAVAILABLE) {
+        r->down_until_ms = op_clock_mono_ms() + OP_REGISTRY_UNAVAILABLE_TTL_MS;
+        snprintf(r->down_why, sizeof r->down_why, "%s", errstr ? errstr : "");
+    }
     pthread_mutex_unlock(&r->mu);
     *schema_json = text;
     return res;

@@ -52,9 +52,10 @@ enum op_registry_result {
 };
 
 /* Negative results are remembered this long, so a burst of messages of one bad id costs one
- * request: an unknown id (the registry said so) and an unreachable registry. */
+ * request: an unknown id (the registry said so), and an unreachable registry (then for every
+ * id not cached yet: an outage costs at most one timeout per this period). */
 #define OP_REGISTRY_NOT_FOUND_TTL_MS 30000
-#define OP_REGISTRY_UNAVAILABLE_TTL_MS 2000
+#define OP_REGISTRY_UNAVAILABLE_TTL_MS 10000
 
 struct op_registry_opts {
     const char *url;          /* base URL, e.g. http://127.0.0.1:8081/apis/ccompat/v7 */
