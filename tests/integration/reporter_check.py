@@ -142,7 +142,7 @@ def cmd_produce(a):
     groups = collections.OrderedDict()
     for m in msgs:
         if m["value"] == "poison":
-            m["bytes"] = b"\x00not avro at all"
+            m["bytes"] = b"\x01not avro at all"  # neither C3 01 nor 00 (Confluent): framing
         elif m["value"] is None:
             m["bytes"] = b""
         groups.setdefault((m["key"], m["partition"], m["value"] is None), []).append(m)
