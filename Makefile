@@ -39,7 +39,8 @@ LDLIBS   += $(PKG_LIBS) -lm -lpthread
 # (libopkafka.a: clients, librdkafka passthrough, the Avro codec). A program that needs no
 # Kafka (the sink) links the core only and so neither librdkafka nor avro-c.
 KAFKA_SRCS  := common/kafka.c common/conf_kafka.c common/cli_kafka.c common/codec.c \
-               common/avrojson.c common/event.c common/topicread.c
+               common/avrojson.c common/event.c common/topicread.c common/frame.c \
+               common/registry.c
 CORE_SRCS   := $(filter-out $(KAFKA_SRCS),$(wildcard common/*.c))
 CORE_LIB    := $(B)/libopcore.a
 KAFKA_LIB   := $(B)/libopkafka.a
@@ -80,7 +81,7 @@ ITEST_SRCS := $(wildcard tests/integration/*.c)
 ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(B)/itests/%)
 
 .PHONY: all deps test unit-test valgrind-test tsan-test integration-test interop-test chaos fuzz bench demo \
-        kafka-fetch kafka-up kafka-down kafka-status format format-check clean install uninstall \
+        kafka-fetch kafka-up kafka-down kafka-status registry-up registry-down registry-status format format-check clean install uninstall \
         help
 
 all: $(BINS) $(UNIT_BINS) $(ITEST_BINS)
@@ -94,6 +95,8 @@ help:
 	@echo "make fuzz         run the decoder fuzz target (FUZZ_SECONDS=60)"
 	@echo "make kafka-up     start a KRaft broker on 127.0.0.1:\$$KAFKA_PORT (9092); BROKERS=3 for a cluster"
 	@echo "make kafka-down   stop it"
+	@echo "make registry-up  start a schema registry (Apicurio, Confluent API) on 127.0.0.1:\$$REGISTRY_PORT (8081)"
+	@echo "make registry-down  stop it (registry-status: is it up?)"
 	@echo "make demo         run the whole pipeline once (see README)"
 
 # bin/ is shared by the variants: this stamp changes whenever the variant linking into bin/
@@ -167,6 +170,15 @@ kafka-down:
 	@bash deploy/kafka/kafka.sh down
 kafka-status:
 	@bash deploy/kafka/kafka.sh status
+
+# A schema registry (Apicurio, Confluent-compatible API) on 127.0.0.1:$(REGISTRY_PORT).
+REGISTRY_PORT ?= 8081
+registry-up:
+	@REGISTRY_PORT=$(REGISTRY_PORT) bash deploy/registry/registry.sh up
+registry-down:
+	@REGISTRY_PORT=$(REGISTRY_PORT) bash deploy/registry/registry.sh down
+registry-status:
+	@REGISTRY_PORT=$(REGISTRY_PORT) bash deploy/registry/registry.sh status
 
 # ---- tests ---------------------------------------------------------------------------------
 unit-test: all

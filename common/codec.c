@@ -9,7 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crc64.h"
 #include "embed.h"
+#include "err.h"
+#include "utf8.h"
+#include "frame.h"
+#include "registry.h"
 
 const char *const op_rollup_fields[] = {"window_kind",
                                         "window",
@@ -44,24 +49,19 @@ const char *const op_rollup_fields[] = {"window_kind",
 
 struct op_codec {
     struct op_schema **schemas;
-    avro_value_t *values; /* one reusable value per schema, created on first use */
-    unsigned char *have_value;
+    /* One reusable value per schema, created on first use; each allocated on its own so a
+     * schema learnt from the registry during a decode moves none of them. */
+    avro_value_t **values;
     size_t n, cap;
     avro_reader_t reader;
+    struct op_registry *registry; /* borrowed; NULL: confluent ids are unknown-schema */
+    struct {
+        int32_t id;
+        const struct op_schema *schema;
+    } * ids; /* confluent schema ids seen, → their schema */
+    size_t n_ids, cap_ids;
+    int registry_seq; /* numbers schemas learnt from the registry */
 };
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    if (!errstr || !errstr_size)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
 
 const char *op_codec_err_name(int err)
 {
@@ -76,6 +76,8 @@ const char *op_codec_err_name(int err)
         return "malformed";
     case OP_CODEC_ERR_RESOLVE:
         return "unresolvable";
+    case OP_CODEC_ERR_REGISTRY:
+        return "registry-unavailable";
     default:
         return "internal";
     }
@@ -83,27 +85,9 @@ const char *op_codec_err_name(int err)
 
 /* ---- CRC-64-AVRO ------------------------------------------------------------------------ */
 
-#define CRC64_EMPTY UINT64_C(0xc15d213aa4d7a795)
-
 uint64_t op_codec_crc64(const void *data, size_t len)
 {
-    static uint64_t table[256];
-    static int ready;
-    if (!ready) {
-        /* Benign race: every thread computes the same constant table. */
-        for (int i = 0; i < 256; i++) {
-            uint64_t fp = (uint64_t)i;
-            for (int j = 0; j < 8; j++)
-                fp = (fp >> 1) ^ (CRC64_EMPTY & (0 - (fp & 1)));
-            table[i] = fp;
-        }
-        ready = 1;
-    }
-    const unsigned char *p = data;
-    uint64_t fp = CRC64_EMPTY;
-    for (size_t i = 0; i < len; i++)
-        fp = (fp >> 8) ^ table[(fp ^ p[i]) & 0xff];
-    return fp;
+    return op_crc64(data, len);
 }
 
 /* ---- Parsing Canonical Form ------------------------------------------------------------- */
@@ -142,7 +126,7 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
                          size_t errstr_size)
 {
     if (depth > MAX_DEPTH) {
-        set_err(errstr, errstr_size, "schema nested deeper than %d", MAX_DEPTH);
+        op_set_err(errstr, errstr_size, "schema nested deeper than %d", MAX_DEPTH);
         return NULL;
     }
     if (json_is_string(s)) {
@@ -153,7 +137,7 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
         if (!fn)
             return NULL;
         if (!json_object_get(names, fn)) {
-            set_err(errstr, errstr_size, "unknown type name \"%s\"", fn);
+            op_set_err(errstr, errstr_size, "unknown type name \"%s\"", fn);
             free(fn);
             return NULL;
         }
@@ -176,14 +160,14 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
         return out;
     }
     if (!json_is_object(s)) {
-        set_err(errstr, errstr_size, "a schema must be a string, an array or an object");
+        op_set_err(errstr, errstr_size, "a schema must be a string, an array or an object");
         return NULL;
     }
     json_t *type = json_object_get(s, "type");
     if (!json_is_string(type)) {
         if (type && (json_is_object(type) || json_is_array(type)))
             return pcf_build(type, ns, names, depth + 1, errstr, errstr_size);
-        set_err(errstr, errstr_size, "schema object without a \"type\"");
+        op_set_err(errstr, errstr_size, "schema object without a \"type\"");
         return NULL;
     }
     const char *t = json_string_value(type);
@@ -198,7 +182,7 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
         json_t *sub = json_object_get(s, key);
         json_t *c = sub ? pcf_build(sub, ns, names, depth + 1, errstr, errstr_size) : NULL;
         if (!sub)
-            set_err(errstr, errstr_size, "%s without \"%s\"", t, key);
+            op_set_err(errstr, errstr_size, "%s without \"%s\"", t, key);
         if (!c) {
             json_decref(out);
             return NULL;
@@ -217,7 +201,7 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
     json_t *jname = json_object_get(s, "name");
     if (!json_is_string(jname)) {
         json_decref(out);
-        set_err(errstr, errstr_size, "%s without a \"name\"", t);
+        op_set_err(errstr, errstr_size, "%s without a \"name\"", t);
         return NULL;
     }
     json_t *jns = json_object_get(s, "namespace");
@@ -249,7 +233,7 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
     if (strcmp(t, "record") == 0 || strcmp(t, "error") == 0) {
         json_t *fields = json_object_get(s, "fields");
         if (!json_is_array(fields)) {
-            set_err(errstr, errstr_size, "record %s without \"fields\"", fn);
+            op_set_err(errstr, errstr_size, "record %s without \"fields\"", fn);
             goto fail;
         }
         json_t *ofields = json_array();
@@ -261,7 +245,8 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
             json_t *fname = json_object_get(f, "name");
             json_t *ftype = json_object_get(f, "type");
             if (!json_is_string(fname) || !ftype) {
-                set_err(errstr, errstr_size, "record %s: field %zu needs a name and a type", fn, i);
+                op_set_err(errstr, errstr_size, "record %s: field %zu needs a name and a type", fn,
+                           i);
                 goto fail;
             }
             json_t *c = pcf_build(ftype, inner_ns, names, depth + 1, errstr, errstr_size);
@@ -275,14 +260,14 @@ static json_t *pcf_build(json_t *s, const char *ns, json_t *names, int depth, ch
     } else if (strcmp(t, "enum") == 0) {
         json_t *symbols = json_object_get(s, "symbols");
         if (!json_is_array(symbols)) {
-            set_err(errstr, errstr_size, "enum %s without \"symbols\"", fn);
+            op_set_err(errstr, errstr_size, "enum %s without \"symbols\"", fn);
             goto fail;
         }
         json_object_set(out, "symbols", symbols);
     } else {
         json_t *size = json_object_get(s, "size");
         if (!json_is_integer(size)) {
-            set_err(errstr, errstr_size, "fixed %s without an integer \"size\"", fn);
+            op_set_err(errstr, errstr_size, "fixed %s without an integer \"size\"", fn);
             goto fail;
         }
         json_object_set_new(out, "size", json_integer(json_integer_value(size)));
@@ -309,7 +294,7 @@ static char *pcf_text(json_t *root, json_t **names_out, char *errstr, size_t err
         text = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
         json_decref(c);
         if (!text)
-            set_err(errstr, errstr_size, "cannot serialise the canonical form");
+            op_set_err(errstr, errstr_size, "cannot serialise the canonical form");
     }
     if (text && names_out)
         *names_out = names;
@@ -324,7 +309,7 @@ int op_codec_canonical_form(const char *json, size_t len, char **out, char *errs
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
     if (!root) {
-        set_err(errstr, errstr_size, "schema JSON: line %d: %s", jerr.line, jerr.text);
+        op_set_err(errstr, errstr_size, "schema JSON: line %d: %s", jerr.line, jerr.text);
         return -1;
     }
     char *text = pcf_text(root, NULL, errstr, errstr_size);
@@ -372,13 +357,15 @@ void op_codec_destroy(struct op_codec *codec)
     if (!codec)
         return;
     for (size_t i = 0; i < codec->n; i++) {
-        if (codec->have_value[i])
-            avro_value_decref(&codec->values[i]);
+        if (codec->values[i]) {
+            avro_value_decref(codec->values[i]);
+            free(codec->values[i]);
+        }
         schema_free(codec->schemas[i]);
     }
     free(codec->schemas);
     free(codec->values);
-    free(codec->have_value);
+    free(codec->ids);
     avro_reader_free(codec->reader);
     free(codec);
 }
@@ -401,53 +388,46 @@ static int split_name(const char *name, char **type, int *version)
     return 0;
 }
 
-int op_codec_add(struct op_codec *codec, const char *name, const char *json, size_t len,
-                 char *errstr, size_t errstr_size)
+/* Completes s (name, type and version set; name NULL: out of memory) from the schema text
+ * and appends it to the codec. Takes ownership of s. Returns s, or NULL with errstr. */
+static struct op_schema *add_schema(struct op_codec *codec, struct op_schema *s, const char *json,
+                                    size_t len, char *errstr, size_t errstr_size)
 {
-    struct op_schema *s = calloc(1, sizeof *s);
-    if (!s) {
-        set_err(errstr, errstr_size, "out of memory");
-        return -1;
-    }
-    if (split_name(name, &s->type, &s->version) != 0) {
-        set_err(errstr, errstr_size, "%s: schema name must be TYPE.vN", name);
+    if (!s->name || !s->type) {
+        op_set_err(errstr, errstr_size, "out of memory");
         goto fail;
     }
-    if (op_codec_by_name(codec, name)) {
-        set_err(errstr, errstr_size, "%s: registered twice", name);
-        goto fail;
-    }
-    s->name = strdup(name);
+    const char *name = s->name;
     json_error_t jerr;
     s->json = json_loadb(json, len, JSON_DECODE_ANY, &jerr);
-    if (!s->name || !s->json) {
-        set_err(errstr, errstr_size, "%s: line %d: %s", name, jerr.line, jerr.text);
+    if (!s->json) {
+        op_set_err(errstr, errstr_size, "%s: line %d: %s", name, jerr.line, jerr.text);
         goto fail;
     }
     char perr[256];
     s->canonical = pcf_text(s->json, &s->names, perr, sizeof perr);
     if (!s->canonical) {
-        set_err(errstr, errstr_size, "%s: %s", name, perr);
+        op_set_err(errstr, errstr_size, "%s: %s", name, perr);
         goto fail;
     }
     s->fingerprint = op_codec_crc64(s->canonical, strlen(s->canonical));
     const struct op_schema *clash = op_codec_by_fingerprint(codec, s->fingerprint);
     if (clash) {
-        set_err(errstr, errstr_size, "%s: same canonical form as %s", name, clash->name);
+        op_set_err(errstr, errstr_size, "%s: same canonical form as %s", name, clash->name);
         goto fail;
     }
     if (avro_schema_from_json_length(json, len, &s->schema) != 0) {
         s->schema = NULL;
-        set_err(errstr, errstr_size, "%s: avro-c: %s", name, avro_strerror());
+        op_set_err(errstr, errstr_size, "%s: avro-c: %s", name, avro_strerror());
         goto fail;
     }
     if (!is_avro_record(s->schema)) {
-        set_err(errstr, errstr_size, "%s: top-level schema must be a record", name);
+        op_set_err(errstr, errstr_size, "%s: top-level schema must be a record", name);
         goto fail;
     }
     s->iface = avro_generic_class_from_schema(s->schema);
     if (!s->iface) {
-        set_err(errstr, errstr_size, "%s: avro-c: %s", name, avro_strerror());
+        op_set_err(errstr, errstr_size, "%s: avro-c: %s", name, avro_strerror());
         goto fail;
     }
     if (codec->n == codec->cap) {
@@ -455,32 +435,51 @@ int op_codec_add(struct op_codec *codec, const char *name, const char *json, siz
         struct op_schema **ns = realloc(codec->schemas, cap * sizeof *ns);
         if (ns)
             codec->schemas = ns;
-        avro_value_t *nv = realloc(codec->values, cap * sizeof *nv);
+        avro_value_t **nv = realloc(codec->values, cap * sizeof *nv);
         if (nv)
             codec->values = nv;
-        unsigned char *nh = realloc(codec->have_value, cap);
-        if (nh)
-            codec->have_value = nh;
-        if (!ns || !nv || !nh) {
-            set_err(errstr, errstr_size, "out of memory");
+        if (!ns || !nv) {
+            op_set_err(errstr, errstr_size, "out of memory");
             goto fail;
         }
         codec->cap = cap;
     }
     codec->schemas[codec->n] = s;
-    codec->have_value[codec->n] = 0;
+    codec->values[codec->n] = NULL;
     codec->n++;
-    return 0;
+    return s;
 fail:
     schema_free(s);
-    return -1;
+    return NULL;
+}
+
+int op_codec_add(struct op_codec *codec, const char *name, const char *json, size_t len,
+                 char *errstr, size_t errstr_size)
+{
+    struct op_schema *s = calloc(1, sizeof *s);
+    if (!s) {
+        op_set_err(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    if (split_name(name, &s->type, &s->version) != 0) {
+        op_set_err(errstr, errstr_size, "%s: schema name must be TYPE.vN", name);
+        schema_free(s);
+        return -1;
+    }
+    if (op_codec_by_name(codec, name)) {
+        op_set_err(errstr, errstr_size, "%s: registered twice", name);
+        schema_free(s);
+        return -1;
+    }
+    s->name = strdup(name);
+    return add_schema(codec, s, json, len, errstr, errstr_size) ? 0 : -1;
 }
 
 struct op_codec *op_codec_new_default(char *errstr, size_t errstr_size)
 {
     struct op_codec *codec = op_codec_new();
     if (!codec) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
     for (const struct op_embed_file *f = op_embed_files; f->name; f++) {
@@ -539,12 +538,17 @@ static avro_value_t *codec_value(struct op_codec *codec, const struct op_schema 
     for (size_t i = 0; i < codec->n; i++) {
         if (codec->schemas[i] != s)
             continue;
-        if (!codec->have_value[i]) {
-            if (avro_generic_value_new(s->iface, &codec->values[i]) != 0)
+        if (!codec->values[i]) {
+            avro_value_t *v = malloc(sizeof *v);
+            if (!v)
                 return NULL;
-            codec->have_value[i] = 1;
+            if (avro_generic_value_new(s->iface, v) != 0) {
+                free(v);
+                return NULL;
+            }
+            codec->values[i] = v;
         }
-        return &codec->values[i];
+        return codec->values[i];
     }
     return NULL;
 }
@@ -554,38 +558,47 @@ static avro_value_t *codec_value(struct op_codec *codec, const struct op_schema 
 int op_codec_encode(const struct op_schema *writer, avro_value_t *value, struct op_buf *out,
                     char *errstr, size_t errstr_size)
 {
+    return op_codec_encode_framed(NULL, writer, value, out, errstr, errstr_size);
+}
+
+int op_codec_encode_framed(const struct op_frame *frame, const struct op_schema *writer,
+                           avro_value_t *value, struct op_buf *out, char *errstr,
+                           size_t errstr_size)
+{
     avro_schema_t vs = avro_value_get_schema(value);
     if (vs != writer->schema && !avro_schema_equal(vs, writer->schema)) {
-        set_err(errstr, errstr_size, "value is not of schema %s", writer->name);
+        op_set_err(errstr, errstr_size, "value is not of schema %s", writer->name);
         return -1;
     }
     size_t size;
     if (avro_value_sizeof(value, &size) != 0) {
-        set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
+        op_set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
         return -1;
     }
-    if (op_buf_reserve(out, OP_CODEC_HEADER_SIZE + size) != 0) {
-        set_err(errstr, errstr_size, "out of memory");
+    if (op_buf_reserve(out, OP_FRAME_HEADER_MAX + size) != 0) {
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     unsigned char *h = out->data + out->len;
-    h[0] = OP_CODEC_MAGIC0;
-    h[1] = OP_CODEC_MAGIC1;
-    for (int i = 0; i < 8; i++)
-        h[2 + i] = (unsigned char)(writer->fingerprint >> (8 * i));
-    avro_writer_t w = avro_writer_memory((const char *)h + OP_CODEC_HEADER_SIZE, (int64_t)size);
+    size_t hlen = op_frame_header(frame, writer, h);
+    if (hlen == 0) {
+        op_set_err(errstr, errstr_size, "%s: no schema id bound (wire.format=confluent)",
+                   writer->name);
+        return -1;
+    }
+    avro_writer_t w = avro_writer_memory((const char *)h + hlen, (int64_t)size);
     if (!w) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
     int rc = avro_value_write(w, value);
     int64_t written = avro_writer_tell(w);
     avro_writer_free(w);
     if (rc != 0 || written != (int64_t)size) {
-        set_err(errstr, errstr_size, "avro-c: %s", rc ? avro_strerror() : "size mismatch");
+        op_set_err(errstr, errstr_size, "avro-c: %s", rc ? avro_strerror() : "size mismatch");
         return -1;
     }
-    out->len += OP_CODEC_HEADER_SIZE + size;
+    out->len += hlen + size;
     return 0;
 }
 
@@ -602,7 +615,7 @@ static int read_varint(struct cursor *c, int64_t *out, int max_bytes, const char
     uint64_t v = 0;
     for (int i = 0; i < max_bytes; i++) {
         if (c->p >= c->end) {
-            set_err(c->errstr, c->errstr_size, "truncated %s", what);
+            op_set_err(c->errstr, c->errstr_size, "truncated %s", what);
             return -1;
         }
         unsigned char b = *c->p++;
@@ -612,7 +625,7 @@ static int read_varint(struct cursor *c, int64_t *out, int max_bytes, const char
             return 0;
         }
     }
-    set_err(c->errstr, c->errstr_size, "%s varint longer than %d bytes", what, max_bytes);
+    op_set_err(c->errstr, c->errstr_size, "%s varint longer than %d bytes", what, max_bytes);
     return -1;
 }
 
@@ -649,43 +662,10 @@ static size_t min_size(avro_schema_t s, int depth)
     }
 }
 
+/* Well-formed UTF-8 without NUL: what Avro strings and map keys must be here. */
 static int utf8_ok(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c == 0)
-            return 0;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else
-            return 0;
-        if (n - i < len)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-            return 0;
-        i += len;
-    }
-    return 1;
+    return memchr(s, 0, n) == NULL && op_utf8_check((const char *)s, n) == (size_t)-1;
 }
 
 static int check_datum(struct cursor *c, avro_schema_t s, int depth);
@@ -702,7 +682,7 @@ static int check_blocks(struct cursor *c, avro_schema_t items, int is_map, int d
             return 0;
         if (count < 0) {
             if (count == INT64_MIN) {
-                set_err(c->errstr, c->errstr_size, "block count out of range");
+                op_set_err(c->errstr, c->errstr_size, "block count out of range");
                 return -1;
             }
             count = -count;
@@ -710,7 +690,8 @@ static int check_blocks(struct cursor *c, avro_schema_t items, int is_map, int d
             if (read_varint(c, &bytes, 10, "block size") != 0)
                 return -1;
             if (bytes < 0 || (uint64_t)bytes > (uint64_t)(c->end - c->p)) {
-                set_err(c->errstr, c->errstr_size, "block size %" PRId64 " exceeds message", bytes);
+                op_set_err(c->errstr, c->errstr_size, "block size %" PRId64 " exceeds message",
+                           bytes);
                 return -1;
             }
         }
@@ -718,9 +699,9 @@ static int check_blocks(struct cursor *c, avro_schema_t items, int is_map, int d
         size_t left = (size_t)(c->end - c->p);
         if ((item_min > 0 && total > left / item_min) ||
             (item_min == 0 && total > MAX_ZERO_SIZE_ITEMS)) {
-            set_err(c->errstr, c->errstr_size,
-                    "%s claims %" PRIu64 " items, more than the message can hold",
-                    is_map ? "map" : "array", total);
+            op_set_err(c->errstr, c->errstr_size,
+                       "%s claims %" PRIu64 " items, more than the message can hold",
+                       is_map ? "map" : "array", total);
             return -1;
         }
         for (int64_t i = 0; i < count; i++) {
@@ -730,7 +711,7 @@ static int check_blocks(struct cursor *c, avro_schema_t items, int is_map, int d
                     return -1;
                 if (kl < 0 || (uint64_t)kl > (uint64_t)(c->end - c->p) ||
                     !utf8_ok(c->p, (size_t)kl)) {
-                    set_err(c->errstr, c->errstr_size, "bad map key (length %" PRId64 ")", kl);
+                    op_set_err(c->errstr, c->errstr_size, "bad map key (length %" PRId64 ")", kl);
                     return -1;
                 }
                 c->p += kl;
@@ -745,7 +726,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
 {
     s = deref(s);
     if (depth > MAX_DEPTH) {
-        set_err(c->errstr, c->errstr_size, "nesting deeper than %d", MAX_DEPTH);
+        op_set_err(c->errstr, c->errstr_size, "nesting deeper than %d", MAX_DEPTH);
         return -1;
     }
     int64_t v;
@@ -755,8 +736,8 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
         return 0;
     case AVRO_BOOLEAN:
         if (left < 1 || *c->p > 1) {
-            set_err(c->errstr, c->errstr_size,
-                    left ? "boolean byte not 0 or 1" : "truncated boolean");
+            op_set_err(c->errstr, c->errstr_size,
+                       left ? "boolean byte not 0 or 1" : "truncated boolean");
             return -1;
         }
         c->p++;
@@ -765,7 +746,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
         if (read_varint(c, &v, 5, "int") != 0)
             return -1;
         if (v < INT32_MIN || v > INT32_MAX) {
-            set_err(c->errstr, c->errstr_size, "int out of range");
+            op_set_err(c->errstr, c->errstr_size, "int out of range");
             return -1;
         }
         return 0;
@@ -775,7 +756,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
     case AVRO_DOUBLE: {
         size_t n = avro_typeof(s) == AVRO_FLOAT ? 4 : 8;
         if (left < n) {
-            set_err(c->errstr, c->errstr_size, "truncated %s", n == 4 ? "float" : "double");
+            op_set_err(c->errstr, c->errstr_size, "truncated %s", n == 4 ? "float" : "double");
             return -1;
         }
         c->p += n;
@@ -788,12 +769,13 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
             return -1;
         left = (size_t)(c->end - c->p);
         if (v < 0 || (uint64_t)v > left) {
-            set_err(c->errstr, c->errstr_size, "%s length %" PRId64 " outside the %zu bytes left",
-                    is_string ? "string" : "bytes", v, left);
+            op_set_err(c->errstr, c->errstr_size,
+                       "%s length %" PRId64 " outside the %zu bytes left",
+                       is_string ? "string" : "bytes", v, left);
             return -1;
         }
         if (is_string && !utf8_ok(c->p, (size_t)v)) {
-            set_err(c->errstr, c->errstr_size, "string is not UTF-8 or contains NUL");
+            op_set_err(c->errstr, c->errstr_size, "string is not UTF-8 or contains NUL");
             return -1;
         }
         c->p += v;
@@ -802,7 +784,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
     case AVRO_FIXED: {
         int64_t n = avro_schema_fixed_size(s);
         if (n < 0 || (uint64_t)n > left) {
-            set_err(c->errstr, c->errstr_size, "truncated fixed");
+            op_set_err(c->errstr, c->errstr_size, "truncated fixed");
             return -1;
         }
         c->p += n;
@@ -812,8 +794,8 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
         if (read_varint(c, &v, 5, "enum index") != 0)
             return -1;
         if (v < 0 || v >= avro_schema_enum_number_of_symbols(s)) {
-            set_err(c->errstr, c->errstr_size, "enum %s index %" PRId64 " out of range",
-                    avro_schema_name(s), v);
+            op_set_err(c->errstr, c->errstr_size, "enum %s index %" PRId64 " out of range",
+                       avro_schema_name(s), v);
             return -1;
         }
         return 0;
@@ -821,7 +803,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
         if (read_varint(c, &v, 10, "union index") != 0)
             return -1;
         if (v < 0 || (uint64_t)v >= avro_schema_union_size(s)) {
-            set_err(c->errstr, c->errstr_size, "union branch %" PRId64 " out of range", v);
+            op_set_err(c->errstr, c->errstr_size, "union branch %" PRId64 " out of range", v);
             return -1;
         }
         return check_datum(c, avro_schema_union_branch(s, (int)v), depth + 1);
@@ -832,8 +814,8 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
                 /* Prefix the field name once, innermost first. */
                 char inner[200];
                 snprintf(inner, sizeof inner, "%s", c->errstr);
-                set_err(c->errstr, c->errstr_size, "%s: %s",
-                        avro_schema_record_field_name(s, (int)i), inner);
+                op_set_err(c->errstr, c->errstr_size, "%s: %s",
+                           avro_schema_record_field_name(s, (int)i), inner);
                 return -1;
             }
         }
@@ -843,7 +825,7 @@ static int check_datum(struct cursor *c, avro_schema_t s, int depth)
     case AVRO_MAP:
         return check_blocks(c, avro_schema_map_values(s), 1, depth);
     default:
-        set_err(c->errstr, c->errstr_size, "unsupported schema type");
+        op_set_err(c->errstr, c->errstr_size, "unsupported schema type");
         return -1;
     }
 }
@@ -854,11 +836,12 @@ int op_codec_check_body(avro_schema_t schema, const void *data, size_t len, char
     char buf[256] = "";
     struct cursor c = {data, (const unsigned char *)data + len, buf, sizeof buf};
     if (check_datum(&c, schema, 0) != 0) {
-        set_err(errstr, errstr_size, "%s", buf);
+        op_set_err(errstr, errstr_size, "%s", buf);
         return -1;
     }
     if (c.p != c.end) {
-        set_err(errstr, errstr_size, "%zu trailing bytes after the record", (size_t)(c.end - c.p));
+        op_set_err(errstr, errstr_size, "%zu trailing bytes after the record",
+                   (size_t)(c.end - c.p));
         return -1;
     }
     return 0;
@@ -997,7 +980,7 @@ static int set_default(const struct op_schema *rd, avro_value_t *dst, avro_schem
                 fj = op_codec_field_default(rd, s, fname);
             avro_value_t child;
             if (!fj || avro_value_get_by_index(dst, i, &child, NULL) != 0) {
-                set_err(errstr, errstr_size, "%s: default lacks field %s", path, fname);
+                op_set_err(errstr, errstr_size, "%s: default lacks field %s", path, fname);
                 return -1;
             }
             rc = set_default(rd, &child, avro_schema_record_field_get_by_index(s, (int)i), fj, path,
@@ -1011,8 +994,8 @@ static int set_default(const struct op_schema *rd, avro_value_t *dst, avro_schem
         goto bad;
     }
 bad:
-    set_err(errstr, errstr_size, "%s: default value does not match the reader's %s", path,
-            avro_schema_type_name(s));
+    op_set_err(errstr, errstr_size, "%s: default value does not match the reader's %s", path,
+               avro_schema_type_name(s));
     return -1;
 }
 
@@ -1079,7 +1062,7 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
     avro_schema_t ws = deref(avro_value_get_schema(src));
     avro_type_t rt = avro_typeof(rs), wt = avro_typeof(ws);
     if (depth > MAX_DEPTH) {
-        set_err(errstr, errstr_size, "%s: nesting too deep", path);
+        op_set_err(errstr, errstr_size, "%s: nesting too deep", path);
         return -1;
     }
     if (wt == AVRO_UNION) {
@@ -1098,13 +1081,13 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
                         goto internal;
                     return resolve(rd, &branch, src, path, depth + 1, errstr, errstr_size);
                 }
-        set_err(errstr, errstr_size, "%s: no branch of the reader's union takes a %s", path,
-                avro_schema_type_name(ws));
+        op_set_err(errstr, errstr_size, "%s: no branch of the reader's union takes a %s", path,
+                   avro_schema_type_name(ws));
         return -1;
     }
     if (!branch_matches(rs, ws, 0)) {
-        set_err(errstr, errstr_size, "%s: writer's %s cannot be read as %s", path,
-                avro_schema_type_name(ws), avro_schema_type_name(rs));
+        op_set_err(errstr, errstr_size, "%s: writer's %s cannot be read as %s", path,
+                   avro_schema_type_name(ws), avro_schema_type_name(rs));
         return -1;
     }
 
@@ -1164,7 +1147,7 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
         if (rt == AVRO_BYTES)
             return avro_value_set_bytes(dst, (void *)p, n);
         if (!utf8_ok(p, n)) {
-            set_err(errstr, errstr_size, "%s: bytes are not a UTF-8 string", path);
+            op_set_err(errstr, errstr_size, "%s: bytes are not a UTF-8 string", path);
             return -1;
         }
         char *tmp = strndup(p, n);
@@ -1178,7 +1161,7 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
         const void *p;
         size_t n;
         if (avro_schema_fixed_size(rs) != avro_schema_fixed_size(ws)) {
-            set_err(errstr, errstr_size, "%s: fixed sizes differ", path);
+            op_set_err(errstr, errstr_size, "%s: fixed sizes differ", path);
             return -1;
         }
         if (avro_value_get_fixed(src, &p, &n) != 0)
@@ -1198,8 +1181,8 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
                 ridx = avro_schema_enum_get_by_name(rs, json_string_value(d));
         }
         if (ridx < 0) {
-            set_err(errstr, errstr_size, "%s: symbol %s unknown to the reader's enum %s", path,
-                    sym ? sym : "?", avro_schema_name(rs));
+            op_set_err(errstr, errstr_size, "%s: symbol %s unknown to the reader's enum %s", path,
+                       sym ? sym : "?", avro_schema_name(rs));
             return -1;
         }
         return avro_value_set_enum(dst, ridx);
@@ -1243,8 +1226,8 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
             }
             json_t *d = op_codec_field_default(rd, rs, fname);
             if (!d) {
-                set_err(errstr, errstr_size,
-                        "%s: the writer lacks this field and the reader has no default", fpath);
+                op_set_err(errstr, errstr_size,
+                           "%s: the writer lacks this field and the reader has no default", fpath);
                 return -1;
             }
             if (set_default(rd, &dc, avro_schema_record_field_get_by_index(rs, (int)i), d, fpath,
@@ -1257,7 +1240,7 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
         break;
     }
 internal:
-    set_err(errstr, errstr_size, "%s: avro-c: %s", path, avro_strerror());
+    op_set_err(errstr, errstr_size, "%s: avro-c: %s", path, avro_strerror());
     return -1;
 }
 
@@ -1281,50 +1264,182 @@ int op_codec_peek_fingerprint(const void *data, size_t len, uint64_t *fp)
     return 0;
 }
 
+void op_codec_set_registry(struct op_codec *codec, struct op_registry *registry)
+{
+    codec->registry = registry;
+}
+
+/* A schema from the registry that matches none we know: a writer version of the type whose
+ * reader record has the same full name, named TYPE.registry-ID, version 0 (never a reader).
+ * Whether its data resolves to our reader is decided per message, by resolve(). */
+static const struct op_schema *learn(struct op_codec *codec, int32_t id, const char *text,
+                                     char *errstr, size_t errstr_size)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    const char *name = json_string_value(json_object_get(j, "name"));
+    const char *ns = json_string_value(json_object_get(j, "namespace"));
+    char *full = name ? full_name(name, ns) : NULL;
+    json_decref(j);
+    if (!full) {
+        op_set_err(errstr, errstr_size, "schema id %" PRId32 ": not a named record schema", id);
+        return NULL;
+    }
+    const struct op_schema *known = NULL;
+    for (size_t i = 0; i < codec->n && !known; i++) {
+        const struct op_schema *k = codec->schemas[i];
+        if (k->version < 1 || !is_avro_record(k->schema))
+            continue;
+        const char *kn = avro_schema_name(k->schema), *kns = avro_schema_namespace(k->schema);
+        char *kf = kn ? full_name(kn, kns) : NULL;
+        if (kf && strcmp(kf, full) == 0)
+            known = k;
+        free(kf);
+    }
+    if (!known) {
+        op_set_err(errstr, errstr_size, "schema id %" PRId32 ": record %s is none of our types", id,
+                   full);
+        free(full);
+        return NULL;
+    }
+    free(full);
+    struct op_schema *s = calloc(1, sizeof *s);
+    if (!s) {
+        op_set_err(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    char nm[64];
+    snprintf(nm, sizeof nm, "%.30s.registry-%" PRId32, known->type, id);
+    s->name = strdup(nm);
+    s->type = strdup(known->type);
+    char why[256];
+    const struct op_schema *added = add_schema(codec, s, text, strlen(text), why, sizeof why);
+    if (!added)
+        op_set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+    return added;
+}
+
+/* The writer schema of Confluent id `id`: remembered, else fetched from the registry and
+ * matched to a schema we know by its Parsing Canonical Form, else learnt (see learn()).
+ * Returns 0 or a negative enum op_codec_err with errstr. */
+static int schema_of_id(struct op_codec *codec, int32_t id, const struct op_schema **out,
+                        char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < codec->n_ids; i++)
+        if (codec->ids[i].id == id) {
+            *out = codec->ids[i].schema;
+            return 0;
+        }
+    if (!codec->registry) {
+        op_set_err(errstr, errstr_size,
+                   "schema id %" PRId32
+                   ": Confluent framing, and no schema.registry.url to look the "
+                   "id up",
+                   id);
+        return OP_CODEC_ERR_UNKNOWN;
+    }
+    char *text = NULL, why[512];
+    int rc = op_registry_schema_by_id(codec->registry, id, &text, why, sizeof why);
+    if (rc != OP_REGISTRY_OK) {
+        op_set_err(errstr, errstr_size, "%s", why);
+        return rc == OP_REGISTRY_NOT_FOUND ? OP_CODEC_ERR_UNKNOWN : OP_CODEC_ERR_REGISTRY;
+    }
+    char *canon = NULL;
+    const struct op_schema *s = NULL;
+    if (op_codec_canonical_form(text, strlen(text), &canon, why, sizeof why) != 0)
+        op_set_err(errstr, errstr_size, "schema id %" PRId32 ": %s", id, why);
+    else if (!(s = op_codec_by_fingerprint(codec, op_codec_crc64(canon, strlen(canon)))))
+        s = learn(codec, id, text, errstr, errstr_size);
+    free(canon);
+    free(text);
+    if (!s)
+        return OP_CODEC_ERR_UNKNOWN;
+    if (codec->n_ids == codec->cap_ids) {
+        size_t cap = codec->cap_ids ? codec->cap_ids * 2 : 8;
+        void *n = realloc(codec->ids, cap * sizeof *codec->ids);
+        if (!n) {
+            op_set_err(errstr, errstr_size, "out of memory");
+            return OP_CODEC_ERR_INTERNAL;
+        }
+        codec->ids = n;
+        codec->cap_ids = cap;
+    }
+    codec->ids[codec->n_ids].id = id;
+    codec->ids[codec->n_ids].schema = s;
+    codec->n_ids++;
+    *out = s;
+    return 0;
+}
+
+/* The writer schema and body of a message in either framing. */
+static int unframe(struct op_codec *codec, const unsigned char *p, size_t len,
+                   const struct op_schema **w, size_t *hlen, char *errstr, size_t errstr_size)
+{
+    if (len >= 1 && p[0] == OP_FRAME_CONFLUENT_MAGIC) {
+        if (len < OP_FRAME_CONFLUENT_HEADER_SIZE) {
+            op_set_err(errstr, errstr_size, "%zu bytes: shorter than the 5-byte Confluent header",
+                       len);
+            return OP_CODEC_ERR_FRAMING;
+        }
+        int32_t id = (int32_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 |
+                               (uint32_t)p[4]);
+        *hlen = OP_FRAME_CONFLUENT_HEADER_SIZE;
+        return schema_of_id(codec, id, w, errstr, errstr_size);
+    }
+    uint64_t fp;
+    if (op_codec_peek_fingerprint(p, len, &fp) != 0) {
+        if (len < OP_CODEC_HEADER_SIZE)
+            op_set_err(errstr, errstr_size,
+                       "%zu bytes: shorter than the 10-byte single-object header", len);
+        else
+            op_set_err(errstr, errstr_size,
+                       "magic %02X %02X: neither Avro single-object encoding (C3 01) nor Confluent "
+                       "framing (00)",
+                       p[0], p[1]);
+        return OP_CODEC_ERR_FRAMING;
+    }
+    *w = op_codec_by_fingerprint(codec, fp);
+    if (!*w) {
+        op_set_err(errstr, errstr_size, "unknown schema fingerprint %016" PRIx64, fp);
+        return OP_CODEC_ERR_UNKNOWN;
+    }
+    *hlen = OP_CODEC_HEADER_SIZE;
+    return 0;
+}
+
 int op_codec_decode(struct op_codec *codec, const void *data, size_t len, avro_value_t **value,
                     const struct op_schema **writer_out, const struct op_schema **reader_out,
                     char *errstr, size_t errstr_size)
 {
     const unsigned char *p = data;
-    uint64_t fp;
-    if (op_codec_peek_fingerprint(data, len, &fp) != 0) {
-        if (len < OP_CODEC_HEADER_SIZE)
-            set_err(errstr, errstr_size, "%zu bytes: shorter than the 10-byte single-object header",
-                    len);
-        else
-            set_err(errstr, errstr_size, "magic %02X %02X: not Avro single-object encoding (C3 01)",
-                    p[0], p[1]);
-        return OP_CODEC_ERR_FRAMING;
-    }
-    const struct op_schema *w = op_codec_by_fingerprint(codec, fp);
-    if (!w) {
-        set_err(errstr, errstr_size, "unknown schema fingerprint %016" PRIx64, fp);
-        return OP_CODEC_ERR_UNKNOWN;
-    }
-    const unsigned char *body = p + OP_CODEC_HEADER_SIZE;
-    size_t blen = len - OP_CODEC_HEADER_SIZE;
+    const struct op_schema *w = NULL;
+    size_t hlen = 0;
+    int urc = unframe(codec, p, len, &w, &hlen, errstr, errstr_size);
+    if (urc != 0)
+        return urc;
+    const unsigned char *body = p + hlen;
+    size_t blen = len - hlen;
     char why[256];
     if (op_codec_check_body(w->schema, body, blen, why, sizeof why) != 0) {
-        set_err(errstr, errstr_size, "%s: %s", w->name, why);
+        op_set_err(errstr, errstr_size, "%s: %s", w->name, why);
         return OP_CODEC_ERR_MALFORMED;
     }
     const struct op_schema *r = op_codec_reader(codec, w->type);
     avro_value_t *wv = codec_value(codec, w);
     avro_value_t *rv = r == w ? wv : codec_value(codec, r);
     if (!wv || !rv) {
-        set_err(errstr, errstr_size, "out of memory");
+        op_set_err(errstr, errstr_size, "out of memory");
         return OP_CODEC_ERR_INTERNAL;
     }
     avro_value_reset(wv);
     avro_reader_memory_set_source(codec->reader, (const char *)body, (int64_t)blen);
     if (avro_value_read(codec->reader, wv) != 0) {
-        set_err(errstr, errstr_size, "%s: avro-c: %s", w->name, avro_strerror());
+        op_set_err(errstr, errstr_size, "%s: avro-c: %s", w->name, avro_strerror());
         return OP_CODEC_ERR_MALFORMED;
     }
     if (r != w) {
         avro_value_reset(rv);
         if (resolve(r, rv, wv, "", 0, why, sizeof why) != 0) {
-            set_err(errstr, errstr_size, "%s as %s: %s", w->name, r->name, why);
+            op_set_err(errstr, errstr_size, "%s as %s: %s", w->name, r->name, why);
             return OP_CODEC_ERR_RESOLVE;
         }
     }

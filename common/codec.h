@@ -11,6 +11,9 @@
 
 #include "buf.h"
 
+struct op_frame;
+struct op_registry;
+
 /* Single-object encoding: C3 01, then the 8-byte little-endian fingerprint, then the body. */
 #define OP_CODEC_MAGIC0 0xC3
 #define OP_CODEC_MAGIC1 0x01
@@ -23,10 +26,12 @@ enum op_codec_err {
     OP_CODEC_ERR_UNKNOWN = -2,   /* fingerprint of no schema we know */
     OP_CODEC_ERR_MALFORMED = -3, /* body does not match its writer schema */
     OP_CODEC_ERR_RESOLVE = -4,   /* writer data cannot be read as the reader schema */
-    OP_CODEC_ERR_INTERNAL = -5   /* allocation or avro-c failure */
+    OP_CODEC_ERR_INTERNAL = -5,  /* allocation or avro-c failure */
+    OP_CODEC_ERR_REGISTRY = -6   /* Confluent id: the schema registry did not answer in time */
 };
 
-/* "framing", "unknown-schema", "malformed", "unresolvable", "internal". */
+/* "framing", "unknown-schema", "malformed", "unresolvable", "internal",
+ * "registry-unavailable". */
 const char *op_codec_err_name(int err);
 
 /* The fields of schemas/rollup.avsc in their order, NULL-terminated: what the aggregator's
@@ -43,9 +48,9 @@ int op_codec_canonical_form(const char *json, size_t len, char **out, char *errs
 
 /* One known writer schema version. Owned by the codec that registered it. */
 struct op_schema {
-    char *name;           /* registry name, e.g. "visit.v2" */
+    char *name;           /* e.g. "visit.v2" (learnt from a registry: "visit.registry-7") */
     char *type;           /* record kind, e.g. "visit": the part of the name before ".v" */
-    int version;          /* the N of ".vN" */
+    int version;          /* the N of ".vN"; 0: learnt from a schema registry (writer only) */
     uint64_t fingerprint; /* CRC-64-AVRO of `canonical` */
     char *canonical;      /* Parsing Canonical Form */
     avro_schema_t schema;
@@ -85,8 +90,24 @@ const struct op_schema *op_codec_at(const struct op_codec *codec, size_t i);
 int op_codec_encode(const struct op_schema *writer, avro_value_t *value, struct op_buf *out,
                     char *errstr, size_t errstr_size);
 
-/* Decodes one single-object message into the newest schema of its type. On success *value
- * points to a value owned by the codec, valid until the next decode of the same type or
+/* Appends `value` framed by `frame` (frame.h; NULL: single-object). Returns 0 or -1 with
+ * errstr (also when the frame has no id for `writer`). */
+int op_codec_encode_framed(const struct op_frame *frame, const struct op_schema *writer,
+                           avro_value_t *value, struct op_buf *out, char *errstr,
+                           size_t errstr_size);
+
+/* Lets op_codec_decode look Confluent schema ids up in `registry` (borrowed: it must outlive
+ * the codec; NULL: none, such ids are unknown-schema). An id's schema is matched to a known
+ * one by its Parsing Canonical Form; a schema we do not know whose record full name is one of
+ * our types' is learnt as a writer-only version of that type ("TYPE.registry-ID", version 0),
+ * and its data is resolved to our reader like any older version's (unresolvable if it cannot
+ * be). Ids are remembered for the codec's lifetime; registry failures are not (the registry
+ * client caches those briefly). */
+void op_codec_set_registry(struct op_codec *codec, struct op_registry *registry);
+
+/* Decodes one message, Avro single-object encoded (C3 01 + fingerprint) or Confluent framed
+ * (00 + schema id, see op_codec_set_registry), into the newest schema of its type. On success
+ * *value points to a value owned by the codec, valid until the next decode of the same type or
  * op_codec_destroy, and *writer / *reader (either may be NULL) name the schemas involved.
  * Hostile input only ever yields a negative enum op_codec_err and a reason in errstr. */
 int op_codec_decode(struct op_codec *codec, const void *data, size_t len, avro_value_t **value,

@@ -1,5 +1,4 @@
-/* Error messages into caller buffers. Most files of the tree still carry their own static
- * set_err from before this module; new code calls op_set_err. */
+/* Error messages into caller buffers: the one formatter every module uses. */
 #include "err.h"
 
 #include <stdarg.h>

@@ -1,6 +1,7 @@
 /* Event extraction from Avro values by field name, and the validation rules every stage
  * applies, so producer and aggregator agree on what a valid event is. */
 #include "event.h"
+#include "err.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,16 +23,6 @@ const char *op_event_type_name(enum op_event_type t)
     return (unsigned)t < OP_EVENT_TYPES ? type_names[t] : "unknown";
 }
 
-static void say(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
-
 struct ctx {
     avro_value_t *v;
     char *field, *reason;
@@ -41,8 +32,8 @@ struct ctx {
 static int child(struct ctx *c, const char *name, avro_value_t *out)
 {
     if (avro_value_get_by_name(c->v, name, out, NULL) != 0) {
-        say(c->field, c->field_size, "%s", name);
-        say(c->reason, c->reason_size, "missing from the reader schema");
+        op_set_err(c->field, c->field_size, "%s", name);
+        op_set_err(c->reason, c->reason_size, "missing from the reader schema");
         return -1;
     }
     return 0;
@@ -90,8 +81,8 @@ int op_event_from_value(struct op_event *ev, const struct op_schema *s, avro_val
     memset(ev, 0, sizeof *ev);
     int t = op_event_type_from_name(s->type);
     if (t < 0) {
-        say(field, field_size, "type");
-        say(reason, reason_size, "%s is not an event schema", s->name);
+        op_set_err(field, field_size, "type");
+        op_set_err(reason, reason_size, "%s is not an event schema", s->name);
         return -1;
     }
     ev->type = (enum op_event_type)t;
@@ -127,8 +118,8 @@ int op_event_from_value(struct op_event *ev, const struct op_schema *s, avro_val
             get_int(&c, "households", &ev->households) || get_int(&c, "staff", &ev->staff))
             return -1;
         if (n > OP_EVENT_MAX_GROUPS) {
-            say(field, field_size, "target_groups");
-            say(reason, reason_size, "%zu groups, at most %d", n, OP_EVENT_MAX_GROUPS);
+            op_set_err(field, field_size, "target_groups");
+            op_set_err(reason, reason_size, "%zu groups, at most %d", n, OP_EVENT_MAX_GROUPS);
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
@@ -163,8 +154,8 @@ int op_event_from_value(struct op_event *ev, const struct op_schema *s, avro_val
                 return -1;
         }
         if (n > OP_EVENT_MAX_NEEDS) {
-            say(field, field_size, "needs");
-            say(reason, reason_size, "%zu needs, at most %d", n, OP_EVENT_MAX_NEEDS);
+            op_set_err(field, field_size, "needs");
+            op_set_err(reason, reason_size, "%zu needs, at most %d", n, OP_EVENT_MAX_NEEDS);
             return -1;
         }
         for (size_t i = 0; i < n; i++) {
@@ -188,17 +179,17 @@ static int text_ok(const char *s, size_t max, const char *name, char *field, siz
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > max) {
-        say(field, field_size, "%s", name);
+        op_set_err(field, field_size, "%s", name);
         if (n == 0)
-            say(reason, reason_size, "must not be empty");
+            op_set_err(reason, reason_size, "must not be empty");
         else
-            say(reason, reason_size, "%zu bytes, at most %zu", n, max);
+            op_set_err(reason, reason_size, "%zu bytes, at most %zu", n, max);
         return 0;
     }
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-            say(field, field_size, "%s", name);
-            say(reason, reason_size, "contains a control character");
+            op_set_err(field, field_size, "%s", name);
+            op_set_err(reason, reason_size, "contains a control character");
             return 0;
         }
     return 1;
@@ -211,9 +202,9 @@ static int free_text_ok(const char *s, const char *name, char *field, size_t fie
 {
     for (const char *p = s; p && *p; p++)
         if (((unsigned char)*p < 0x20 && !strchr("\t\n\r", *p)) || *p == 0x7f) {
-            say(field, field_size, "%s", name);
-            say(reason, reason_size,
-                "contains a control character (only tab and line breaks are allowed)");
+            op_set_err(field, field_size, "%s", name);
+            op_set_err(reason, reason_size,
+                       "contains a control character (only tab and line breaks are allowed)");
             return 0;
         }
     return 1;
@@ -224,11 +215,11 @@ static int count_ok(int64_t v, int64_t max, const char *name, char *field, size_
 {
     if (v >= 0 && v <= max)
         return 1;
-    say(field, field_size, "%s", name);
+    op_set_err(field, field_size, "%s", name);
     if (v < 0)
-        say(reason, reason_size, "%" PRId64 " is negative", v);
+        op_set_err(reason, reason_size, "%" PRId64 " is negative", v);
     else
-        say(reason, reason_size, "%" PRId64 " exceeds the limit of %" PRId64, v, max);
+        op_set_err(reason, reason_size, "%" PRId64 " exceeds the limit of %" PRId64, v, max);
     return 0;
 }
 
@@ -250,25 +241,25 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
         return OP_EVENT_INVALID;
 
     if (ev->correction < 0) {
-        say(field, field_size, "correction");
-        say(reason, reason_size, "%" PRId32 " is negative", ev->correction);
+        op_set_err(field, field_size, "correction");
+        op_set_err(reason, reason_size, "%" PRId32 " is negative", ev->correction);
         return OP_EVENT_INVALID;
     }
     if (ev->retracted && ev->correction == 0) {
-        say(field, field_size, "retracted");
-        say(reason, reason_size, "only a correction (correction > 0) can retract an event");
+        op_set_err(field, field_size, "retracted");
+        op_set_err(reason, reason_size, "only a correction (correction > 0) can retract an event");
         return OP_EVENT_INVALID;
     }
     if (ev->correction > 0) {
         if (!ev->correction_reason || !*ev->correction_reason) {
-            say(field, field_size, "correction_reason");
-            say(reason, reason_size, "required when correction > 0");
+            op_set_err(field, field_size, "correction_reason");
+            op_set_err(reason, reason_size, "required when correction > 0");
             return OP_EVENT_INVALID;
         }
         if (strlen(ev->correction_reason) > OP_EVENT_REASON_MAX) {
-            say(field, field_size, "correction_reason");
-            say(reason, reason_size, "%zu bytes, at most %d", strlen(ev->correction_reason),
-                OP_EVENT_REASON_MAX);
+            op_set_err(field, field_size, "correction_reason");
+            op_set_err(reason, reason_size, "%zu bytes, at most %d", strlen(ev->correction_reason),
+                       OP_EVENT_REASON_MAX);
             return OP_EVENT_INVALID;
         }
     }
@@ -281,41 +272,42 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
     int64_t tval[2] = {ev->occurred_at, ev->reported_at};
     for (int i = 0; i < 2; i++) {
         if (tval[i] < OP_EVENT_TIME_MIN) {
-            say(field, field_size, "%s", tname[i]);
-            say(reason, reason_size, "before 2000-01-01");
+            op_set_err(field, field_size, "%s", tname[i]);
+            op_set_err(reason, reason_size, "before 2000-01-01");
             return OP_EVENT_INVALID;
         }
         if (tval[i] > latest) {
-            say(field, field_size, "%s", tname[i]);
-            say(reason, reason_size, "%" PRId64 " s in the future (allowed skew %" PRId64 " s)",
-                (tval[i] - rules->now_ms) / 1000, rules->max_future_ms / 1000);
+            op_set_err(field, field_size, "%s", tname[i]);
+            op_set_err(reason, reason_size,
+                       "%" PRId64 " s in the future (allowed skew %" PRId64 " s)",
+                       (tval[i] - rules->now_ms) / 1000, rules->max_future_ms / 1000);
             return OP_EVENT_INVALID;
         }
     }
     if (ev->reported_at < ev->occurred_at) {
-        say(field, field_size, "reported_at");
-        say(reason, reason_size, "before occurred_at");
+        op_set_err(field, field_size, "reported_at");
+        op_set_err(reason, reason_size, "before occurred_at");
         return OP_EVENT_INVALID;
     }
 
     if (!ev->region || !op_regions_find(rules->regions, ev->region)) {
-        say(field, field_size, "region");
-        say(reason, reason_size, "unknown region code \"%.16s\"",
-            ev->region_text ? ev->region_text : "");
+        op_set_err(field, field_size, "region");
+        op_set_err(reason, reason_size, "unknown region code \"%.16s\"",
+                   ev->region_text ? ev->region_text : "");
         return OP_EVENT_INVALID;
     }
     if (rules->authz && !op_authz_check(rules->authz, ev->agency_id, ev->region)) {
-        say(field, field_size, "region");
-        say(reason, reason_size, "agency %s is not authorised for region %06" PRIu32, ev->agency_id,
-            ev->region);
+        op_set_err(field, field_size, "region");
+        op_set_err(reason, reason_size, "agency %s is not authorised for region %06" PRIu32,
+                   ev->agency_id, ev->region);
         return OP_EVENT_UNAUTHORIZED;
     }
 
     switch (ev->type) {
     case OP_EVENT_VISIT:
         if (ev->n_groups == 0) {
-            say(field, field_size, "target_groups");
-            say(reason, reason_size, "at least one group is required");
+            op_set_err(field, field_size, "target_groups");
+            op_set_err(reason, reason_size, "at least one group is required");
             return OP_EVENT_INVALID;
         }
         COUNT(ev->workers_reached, OP_EVENT_COUNT_MAX, "workers_reached");
@@ -324,8 +316,8 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
         for (int i = 0; i < ev->n_groups; i++)
             for (int j = 0; j < i; j++)
                 if (ev->groups[i] == ev->groups[j]) {
-                    say(field, field_size, "target_groups");
-                    say(reason, reason_size, "entry %d repeats entry %d", i, j);
+                    op_set_err(field, field_size, "target_groups");
+                    op_set_err(reason, reason_size, "entry %d repeats entry %d", i, j);
                     return OP_EVENT_INVALID;
                 }
         break;
@@ -345,10 +337,10 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
             answers += ev->satisfaction[i];
         }
         if (answers > ev->respondents) {
-            say(field, field_size, "satisfaction");
-            say(reason, reason_size,
-                "s1+s2+s3+s4+s5 = %" PRId64 " exceeds respondents (%" PRId32 ")", answers,
-                ev->respondents);
+            op_set_err(field, field_size, "satisfaction");
+            op_set_err(reason, reason_size,
+                       "s1+s2+s3+s4+s5 = %" PRId64 " exceeds respondents (%" PRId32 ")", answers,
+                       ev->respondents);
             return OP_EVENT_INVALID;
         }
         for (int i = 0; i < ev->n_needs; i++) {
@@ -357,8 +349,8 @@ int op_event_validate(const struct op_event *ev, const struct op_event_rules *ru
             COUNT(ev->needs[i].count, OP_EVENT_COUNT_MAX, name);
             for (int j = 0; j < i; j++)
                 if (ev->needs[i].kind == ev->needs[j].kind) {
-                    say(field, field_size, "needs[%d].need", i);
-                    say(reason, reason_size, "repeats needs[%d]", j);
+                    op_set_err(field, field_size, "needs[%d].need", i);
+                    op_set_err(reason, reason_size, "repeats needs[%d]", j);
                     return OP_EVENT_INVALID;
                 }
         }

@@ -66,7 +66,8 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
     rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (e) {
-        op_set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", topic, p, rd_kafka_err2str(e));
+        op_set_err(errstr, errstr_size, "assign %s [%" PRId32 "]: %s", topic, p,
+                   rd_kafka_err2str(e));
         return -1;
     }
     int done = 0, rc = 0;
@@ -76,9 +77,9 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
         if (!m) {
             if (op_clock_mono_ms() - last > o->idle_timeout_ms) {
                 op_set_err(errstr, errstr_size,
-                        "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
-                        "received for %" PRId64 " ms at offset %" PRId64,
-                        topic, p, hi, o->idle_timeout_ms, at);
+                           "%s [%" PRId32 "]: end (offset %" PRId64 ") not reached: nothing "
+                           "received for %" PRId64 " ms at offset %" PRId64,
+                           topic, p, hi, o->idle_timeout_ms, at);
                 rc = -1;
                 break;
             }
@@ -100,7 +101,7 @@ static int scan_partition(rd_kafka_t *rk, const char *topic, int32_t p, int64_t 
                 m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
                 m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
                 op_set_err(errstr, errstr_size, "%s [%" PRId32 "]: %s", topic, p,
-                        rd_kafka_message_errstr(m));
+                           rd_kafka_message_errstr(m));
                 rc = -1;
             }
         } else if (m->offset >= hi) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frame.h"
 #include "input.h"
 #include "kafka.h"
 #include "sha256.h"
@@ -1214,16 +1215,12 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
             OP_EVENT_VALID ||
         op_kafka_province_key(ev->region_text, out->key) != 0)
         return 0;
-    /* The message: single-object header, then the body. */
+    /* The message: the header of wire.format (frame.h), then the body. */
     struct op_buf *m = &js->msg;
     m->len = 0;
-    if (op_buf_reserve(m, len + OP_CODEC_HEADER_SIZE) != 0)
+    if (op_buf_reserve(m, len + OP_FRAME_HEADER_MAX) != 0 ||
+        !(m->len = op_frame_header(conv->frame, s, m->data)))
         return 0;
-    m->data[0] = OP_CODEC_MAGIC0;
-    m->data[1] = OP_CODEC_MAGIC1;
-    for (int i = 0; i < 8; i++)
-        m->data[2 + i] = (unsigned char)(s->fingerprint >> (8 * i));
-    m->len = OP_CODEC_HEADER_SIZE;
     if (encode(m, root, &top) != 0)
         return 0;
     out->type = (enum op_event_type)t;

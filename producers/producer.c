@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "err.h"
+#include "frame.h"
 #include "kafka.h"
 #include "log.h"
 #include "receipt.h"
@@ -47,6 +48,8 @@ const struct op_conf_def producer_conf_defs[] = {
     {"regions.file", OP_CONF_STRING, NULL,
      "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0},
     OP_AUTHZ_CONF_DEFS,
+    OP_FRAME_CONF_DEFS,
+    OP_REGISTRY_CONF_DEFS,
     /* Ours. */
     {"input.max.record.bytes", OP_CONF_INT, "1048576",
      "longest record (line, or CSV record) accepted; longer ones are rejected", 1024,
@@ -120,6 +123,7 @@ struct producer {
     struct op_conf *conf;
     struct producer_opts opts;
     struct op_codec *codec;
+    struct op_frame *frame; /* wire.format; its schema ids bound at start (not with --check) */
     struct op_regions *regions;
     struct op_authz *authz;
     struct producer_conv conv;
@@ -1061,6 +1065,7 @@ static int start_workers(struct producer *p, char *errstr, size_t errstr_size)
             return -1;
         w->conv_ready = 1;
         w->conv.text_utf8_valid = 1; /* producer_decoder_record checked every record */
+        w->conv.frame = p->opts.check_only ? NULL : p->frame;
     }
     /* Two batches per worker keep every worker busy while the reader cuts the next ones. */
     p->pool = producer_pool_new(n, 2 * n + 2, convert_batch, p, errstr, errstr_size);
@@ -1112,6 +1117,18 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
                            errstr, errstr_size) != 0)
         goto fail;
     p->conv_ready = 1;
+    /* Confluent framing: every writer schema registered (or looked up) before anything is
+     * read, so a refused schema stops the run with the registry's reason. --check publishes
+     * nothing and contacts no registry: its messages stay single-object. */
+    p->frame = op_frame_new_from_conf(conf, errstr, errstr_size);
+    if (!p->frame)
+        goto fail;
+    if (!opts->check_only) {
+        if (op_frame_bind(p->frame, p->topic, p->conv.reader, OP_EVENT_TYPES, errstr,
+                          errstr_size) != 0)
+            goto fail;
+        p->conv.frame = p->frame;
+    }
     const char *enc = op_conf_get(conf, "input.encoding");
     int e = producer_encoding_from_name(enc);
     if (e < 0) {
@@ -1182,6 +1199,7 @@ void producer_destroy(struct producer *p)
     }
     free(p->workers);
     close_kafka(p);
+    op_frame_destroy(p->frame);
     producer_close_rejects(p);
     if (p->errors)
         fclose(p->errors);

@@ -10,22 +10,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "err.h"
 #include "aliases.h"
 #include "avrojson.h"
 #include "jsonscan.h"
 #include "kafka.h"
 #include "sha256.h"
 #include "timestamp.h"
-
-static void say(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void say(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
 
 /* How many bytes of s (n long) to quote in a message: at most max, cut at a character. */
 static int clip(const char *s, size_t n, size_t max)
@@ -67,17 +58,17 @@ int producer_conv_init(struct producer_conv *conv, const struct op_codec *codec,
         const char *name = op_event_type_name((enum op_event_type)t);
         const struct op_schema *s = op_codec_reader(codec, name);
         if (!s) {
-            say(errstr, errstr_size, "no schema for %s events", name);
+            op_set_err(errstr, errstr_size, "no schema for %s events", name);
             goto fail;
         }
         size_t n = avro_schema_record_size(s->schema);
         if (n > sizeof conv->is_ts[t]) {
-            say(errstr, errstr_size, "%s: too many fields", s->name);
+            op_set_err(errstr, errstr_size, "%s: too many fields", s->name);
             goto fail;
         }
         conv->reader[t] = s;
         if (avro_generic_value_new(s->iface, &conv->value[t]) != 0) {
-            say(errstr, errstr_size, "avro-c: %s", avro_strerror());
+            op_set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
             goto fail;
         }
         conv->have_value[t] = 1;
@@ -416,12 +407,12 @@ static void split_err(const char *err, char *field, size_t field_size, char *rea
 {
     const char *sep = strstr(err, ": ");
     if (!sep) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "%s", err);
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "%s", err);
         return;
     }
-    say(field, field_size, "%.*s", (int)(sep - err), err);
-    say(reason, reason_size, "%s", sep + 2);
+    op_set_err(field, field_size, "%.*s", (int)(sep - err), err);
+    op_set_err(reason, reason_size, "%s", sep + 2);
 }
 
 /* Rules of docs/events.md that common/event.c does not check (yet): see docs/producer.md. */
@@ -434,8 +425,8 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
     avro_value_t *v = &conv->value[t];
     int derive = json_object_get(obj, "event_id") == NULL;
     if (derive && json_object_set_new(obj, "event_id", json_string("")) != 0) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "out of memory");
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "out of memory");
         return -1;
     }
     if (op_avrojson_from_json(s, v, obj, err, sizeof err) != 0) {
@@ -448,8 +439,8 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
         if (producer_derive_id(s, v, &conv->defaults, &conv->canon, out->id) != 0 ||
             avro_value_get_by_name(v, "event_id", &idv, NULL) != 0 ||
             avro_value_set_string(&idv, out->id) != 0) {
-            say(field, field_size, "event_id");
-            say(reason, reason_size, "cannot derive an id (out of memory)");
+            op_set_err(field, field_size, "event_id");
+            op_set_err(reason, reason_size, "cannot derive an id (out of memory)");
             return -1;
         }
     }
@@ -458,10 +449,10 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
     /* A derived id hashes the content, correction included: it could never name the event
      * being corrected, and the correction would be counted as one more event. */
     if (derive && out->ev.correction > 0) {
-        say(field, field_size, "event_id");
-        say(reason, reason_size,
-            "required when correction > 0: the id of the event corrected (for a derived id, "
-            "see the --receipt of its publication)");
+        op_set_err(field, field_size, "event_id");
+        op_set_err(reason, reason_size,
+                   "required when correction > 0: the id of the event corrected (for a derived id, "
+                   "see the --receipt of its publication)");
         return -1;
     }
     struct op_event_rules rules = {conv->regions, conv->authz, now_ms, conv->max_future_ms};
@@ -469,14 +460,14 @@ static int finish(struct producer_conv *conv, int t, json_t *obj, int64_t now_ms
         OP_EVENT_VALID)
         return -1;
     if (op_kafka_province_key(out->ev.region_text, out->key) != 0) {
-        say(field, field_size, "region");
-        say(reason, reason_size, "not six digits");
+        op_set_err(field, field_size, "region");
+        op_set_err(reason, reason_size, "not six digits");
         return -1;
     }
     conv->msg.len = 0;
-    if (op_codec_encode(s, v, &conv->msg, err, sizeof err) != 0) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "cannot encode: %s", err);
+    if (op_codec_encode_framed(conv->frame, s, v, &conv->msg, err, sizeof err) != 0) {
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "cannot encode: %s", err);
         return -1;
     }
     out->type = (enum op_event_type)t;
@@ -494,8 +485,8 @@ static int pick_type(const struct producer_conv *conv, const char *name, size_t 
     if (!name || len == 0) {
         if (conv->default_type >= 0)
             return conv->default_type;
-        say(field, field_size, "type");
-        say(reason, reason_size, "missing (expected visit, funding or survey)");
+        op_set_err(field, field_size, "type");
+        op_set_err(reason, reason_size, "missing (expected visit, funding or survey)");
         return -1;
     }
     for (int t = 0; t < OP_EVENT_TYPES; t++) {
@@ -503,9 +494,10 @@ static int pick_type(const struct producer_conv *conv, const char *name, size_t 
         if (strlen(tn) == len && memcmp(tn, name, len) == 0)
             return t;
     }
-    say(field, field_size, "type");
-    say(reason, reason_size, "unknown record type \"%.*s\" (expected visit, funding or survey)",
-        clip(name, len, 32), name);
+    op_set_err(field, field_size, "type");
+    op_set_err(reason, reason_size,
+               "unknown record type \"%.*s\" (expected visit, funding or survey)",
+               clip(name, len, 32), name);
     return -1;
 }
 
@@ -513,9 +505,9 @@ static int pick_type(const struct producer_conv *conv, const char *name, size_t 
 static void bad_ts(const char *fname, const char *s, size_t n, const char *why, char *field,
                    size_t field_size, char *reason, size_t reason_size)
 {
-    say(field, field_size, "%s", fname);
-    say(reason, reason_size, "invalid timestamp \"%.*s%s\": %s", clip(s, n, 40), s,
-        n > 40 ? "..." : "", why);
+    op_set_err(field, field_size, "%s", fname);
+    op_set_err(reason, reason_size, "invalid timestamp \"%.*s%s\": %s", clip(s, n, 40), s,
+               n > 40 ? "..." : "", why);
 }
 
 int producer_conv_json(struct producer_conv *conv, const char *text, size_t len, int64_t now_ms,
@@ -539,19 +531,19 @@ int producer_conv_json_generic(struct producer_conv *conv, const char *text, siz
     json_t *obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     int rc = -1;
     if (!obj) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "invalid JSON: %s (column %d)", je.text, je.column);
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "invalid JSON: %s (column %d)", je.text, je.column);
         return -1;
     }
     if (!json_is_object(obj)) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "expected a JSON object, got %s", op_avrojson_kind(obj));
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "expected a JSON object, got %s", op_avrojson_kind(obj));
         goto cleanup;
     }
     json_t *tj = json_object_get(obj, "type");
     if (tj && !json_is_string(tj)) {
-        say(field, field_size, "type");
-        say(reason, reason_size, "expected a string, got %s", op_avrojson_kind(tj));
+        op_set_err(field, field_size, "type");
+        op_set_err(reason, reason_size, "expected a string, got %s", op_avrojson_kind(tj));
         goto cleanup;
     }
     int t = pick_type(conv, tj ? json_string_value(tj) : NULL, tj ? json_string_length(tj) : 0,
@@ -571,9 +563,10 @@ int producer_conv_json_generic(struct producer_conv *conv, const char *text, siz
         if (!f || json_is_integer(f))
             continue;
         if (!json_is_string(f)) {
-            say(field, field_size, "%s", fname);
-            say(reason, reason_size, "expected an RFC 3339 string or integer milliseconds, got %s",
-                op_avrojson_kind(f));
+            op_set_err(field, field_size, "%s", fname);
+            op_set_err(reason, reason_size,
+                       "expected an RFC 3339 string or integer milliseconds, got %s",
+                       op_avrojson_kind(f));
             goto cleanup;
         }
         int64_t ms;
@@ -584,8 +577,8 @@ int producer_conv_json_generic(struct producer_conv *conv, const char *text, siz
             goto cleanup;
         }
         if (json_object_set_new(obj, fname, json_integer(ms)) != 0) {
-            say(field, field_size, "record");
-            say(reason, reason_size, "out of memory");
+            op_set_err(field, field_size, "record");
+            op_set_err(reason, reason_size, "out of memory");
             goto cleanup;
         }
     }
@@ -654,8 +647,8 @@ int producer_csv_header_init(struct producer_csv_header *h, const struct produce
     for (int t = 0; t < OP_EVENT_TYPES; t++)
         h->map[t] = malloc((n ? n : 1) * sizeof *h->map[t]);
     if (!h->names || !h->map[0] || !h->map[1] || !h->map[2]) {
-        say(field, field_size, "header");
-        say(reason, reason_size, "out of memory");
+        op_set_err(field, field_size, "header");
+        op_set_err(reason, reason_size, "out of memory");
         goto fail;
     }
     h->ncols = n;
@@ -665,22 +658,22 @@ int producer_csv_header_init(struct producer_csv_header *h, const struct produce
         trim(&s, &len);
         h->names[c] = malloc(len + 1);
         if (!h->names[c]) {
-            say(field, field_size, "header");
-            say(reason, reason_size, "out of memory");
+            op_set_err(field, field_size, "header");
+            op_set_err(reason, reason_size, "out of memory");
             goto fail;
         }
         memcpy(h->names[c], s, len);
         h->names[c][len] = 0;
         const char *name = h->names[c];
         if (len == 0 || memchr(s, 0, len)) {
-            say(field, field_size, "header");
-            say(reason, reason_size, "column %zu has no name", c + 1);
+            op_set_err(field, field_size, "header");
+            op_set_err(reason, reason_size, "column %zu has no name", c + 1);
             goto fail;
         }
         for (size_t k = 0; k < c; k++)
             if (strcmp(h->names[k], name) == 0) {
-                say(field, field_size, "header");
-                say(reason, reason_size, "column \"%.64s\" appears twice", name);
+                op_set_err(field, field_size, "header");
+                op_set_err(reason, reason_size, "column \"%.64s\" appears twice", name);
                 goto fail;
             }
         int known = 0;
@@ -688,9 +681,9 @@ int producer_csv_header_init(struct producer_csv_header *h, const struct produce
         const char *any = producer_alias_field(name, len, NULL);
         if (strcmp(any ? any : name, "type") == 0) {
             if (h->type_col >= 0) {
-                say(field, field_size, "header");
-                say(reason, reason_size, "columns \"%.64s\" and \"%.64s\" are both the type",
-                    h->names[h->type_col], name);
+                op_set_err(field, field_size, "header");
+                op_set_err(reason, reason_size, "columns \"%.64s\" and \"%.64s\" are both the type",
+                           h->names[h->type_col], name);
                 goto fail;
             }
             h->type_col = (int)c;
@@ -706,22 +699,23 @@ int producer_csv_header_init(struct producer_csv_header *h, const struct produce
             known = 1;
             for (size_t k = 0; k < c; k++)
                 if (h->map[t][k] == h->map[t][c]) {
-                    say(field, field_size, "header");
-                    say(reason, reason_size, "columns \"%.64s\" and \"%.64s\" are the same field",
-                        h->names[k], name);
+                    op_set_err(field, field_size, "header");
+                    op_set_err(reason, reason_size,
+                               "columns \"%.64s\" and \"%.64s\" are the same field", h->names[k],
+                               name);
                     goto fail;
                 }
         }
         if (!known) {
-            say(field, field_size, "header");
-            say(reason, reason_size, "unknown column \"%.64s\"%s", name,
-                producer_alias_hint(name, len));
+            op_set_err(field, field_size, "header");
+            op_set_err(reason, reason_size, "unknown column \"%.64s\"%s", name,
+                       producer_alias_hint(name, len));
             goto fail;
         }
     }
     if (h->type_col < 0 && conv->default_type < 0) {
-        say(field, field_size, "header");
-        say(reason, reason_size, "no \"type\" column (add one, or give --type)");
+        op_set_err(field, field_size, "header");
+        op_set_err(reason, reason_size, "no \"type\" column (add one, or give --type)");
         goto fail;
     }
     return 0;
@@ -793,10 +787,10 @@ static json_t *cell_scalar(avro_schema_t s, int ts, const char *path, const char
         int b = cell_bool(text, n);
         if (b >= 0)
             return json_boolean(b);
-        say(field, field_size, "%s", path);
-        say(reason, reason_size,
-            "\"%.*s\" is not a boolean (write true or false, 1 or 0, 是 or 否)", clip(text, n, 40),
-            text);
+        op_set_err(field, field_size, "%s", path);
+        op_set_err(reason, reason_size,
+                   "\"%.*s\" is not a boolean (write true or false, 1 or 0, 是 or 否)",
+                   clip(text, n, 40), text);
         return NULL;
     }
     if (is_avro_int32(s) || is_avro_int64(s)) {
@@ -810,12 +804,12 @@ static json_t *cell_scalar(avro_schema_t s, int ts, const char *path, const char
             bad_ts(path, text, n, why, field, field_size, reason, reason_size);
             return NULL;
         }
-        say(field, field_size, "%s", path);
-        say(reason, reason_size, "\"%.*s\" is not an integer", clip(text, n, 40), text);
+        op_set_err(field, field_size, "%s", path);
+        op_set_err(reason, reason_size, "\"%.*s\" is not an integer", clip(text, n, 40), text);
         return NULL;
     }
-    say(field, field_size, "%s", path);
-    say(reason, reason_size, "this field cannot be written in CSV");
+    op_set_err(field, field_size, "%s", path);
+    op_set_err(reason, reason_size, "this field cannot be written in CSV");
     return NULL;
 }
 
@@ -846,8 +840,9 @@ static json_t *cell_array(avro_schema_t s, const char *path, const char *text, s
             const char *f0 = avro_schema_record_field_name(items, 0);
             const char *f1 = avro_schema_record_field_name(items, 1);
             if (!colon) {
-                say(field, field_size, "%s", ipath);
-                say(reason, reason_size, "\"%.*s\" is not %s:%s", clip(p, len, 40), p, f0, f1);
+                op_set_err(field, field_size, "%s", ipath);
+                op_set_err(reason, reason_size, "\"%.*s\" is not %s:%s", clip(p, len, 40), p, f0,
+                           f1);
                 goto fail;
             }
             char p0[2 * PRODUCER_FIELD_MAX], p1[2 * PRODUCER_FIELD_MAX];
@@ -886,8 +881,8 @@ int producer_conv_csv(struct producer_conv *conv, const struct producer_csv_head
                       size_t reason_size)
 {
     if (n != h->ncols) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "%zu cells, the header has %zu", n, h->ncols);
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "%zu cells, the header has %zu", n, h->ncols);
         return -1;
     }
     const char *tname = NULL;
@@ -904,8 +899,8 @@ int producer_conv_csv(struct producer_conv *conv, const struct producer_csv_head
     field[0] = 0;
     json_t *obj = json_object();
     if (!obj) {
-        say(field, field_size, "record");
-        say(reason, reason_size, "out of memory");
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "out of memory");
         return -1;
     }
     int rc = -1;
@@ -930,9 +925,9 @@ int producer_conv_csv(struct producer_conv *conv, const struct producer_csv_head
         int m = h->map[t][c];
         if (m == MAP_NONE) {
             if (tl) {
-                say(field, field_size, "%s", h->names[c]);
-                say(reason, reason_size, "not a field of %s (leave the cell empty)",
-                    op_event_type_name((enum op_event_type)t));
+                op_set_err(field, field_size, "%s", h->names[c]);
+                op_set_err(reason, reason_size, "not a field of %s (leave the cell empty)",
+                           op_event_type_name((enum op_event_type)t));
                 goto cleanup;
             }
             continue;
@@ -971,8 +966,8 @@ oom:
     field[0] = 0;
 cleanup:
     if (rc != 0 && field_size && !field[0]) { /* a jansson allocation failed */
-        say(field, field_size, "record");
-        say(reason, reason_size, "out of memory");
+        op_set_err(field, field_size, "record");
+        op_set_err(reason, reason_size, "out of memory");
     }
     json_decref(obj);
     return rc;

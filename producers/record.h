@@ -71,6 +71,8 @@ struct producer_conv {
     /* Set by a caller whose every text was already checked as UTF-8 (the reader's decoder):
      * the fast path then skips its own check. 0 (the default) for any other input. */
     int text_utf8_valid;
+    /* wire.format of every message (frame.h; shared, read-only); NULL: single-object. */
+    const struct op_frame *frame;
 };
 
 /* The result of a successful conversion: valid until the next conversion on the same conv. */

@@ -98,6 +98,8 @@ const struct op_conf_def aggregator_conf_defs[] = {
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     OP_AUTHZ_CONF_DEFS,
+    OP_FRAME_CONF_DEFS,
+    OP_REGISTRY_CONF_DEFS,
     OP_CLI_CONF_DEFS,
     {0},
 };
@@ -489,8 +491,8 @@ static int produce_audit(struct aggregator *a, const rd_kafka_message_t *m,
     char err[256];
     struct agg_audit_source src = {m->partition, m->offset, op_clock_wall_ms()};
     a->buf.len = 0;
-    if (agg_audit_write(&a->model, a->audit_schema, &a->audit_value, ev, &a->counted, &src, &a->buf,
-                        err, sizeof err) != 0) {
+    if (agg_audit_write(&a->model, a->frame, a->audit_schema, &a->audit_value, ev, &a->counted,
+                        &src, &a->buf, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "%s", err);
         return -1;
     }
@@ -788,6 +790,14 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
                        errstr_size) != 0)
         goto fail;
     a->model_ready = 1;
+    /* Rollups in wire.format, their schema registered now; events (and our own rollups, on
+     * restore) of either framing decode, Confluent ids through the same registry client. */
+    a->frame = op_frame_new_from_conf(conf, errstr, errstr_size);
+    if (!a->frame ||
+        op_frame_bind(a->frame, a->rollups_topic, &a->model.rollup, 1, errstr, errstr_size) != 0)
+        goto fail;
+    a->model.frame = a->frame;
+    op_codec_set_registry(a->codec, op_frame_registry(a->frame));
     if (avro_generic_value_new(a->model.rollup->iface, &a->rollup_value) != 0) {
         op_set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
         goto fail;
@@ -799,6 +809,9 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         goto fail;
     }
     a->have_audit_value = 1;
+    /* The audit entries in the same wire.format as the rollups. */
+    if (op_frame_bind(a->frame, a->audit_topic, &a->audit_schema, 1, errstr, errstr_size) != 0)
+        goto fail;
 
     char instance[OP_KAFKA_INSTANCE_MAX + 1], txn_id[300];
     if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), instance, sizeof instance, errstr,
@@ -1154,6 +1167,7 @@ void aggregator_destroy(struct aggregator *a)
         agg_model_free(&a->model);
     op_authz_destroy(a->authz);
     op_codec_destroy(a->codec);
+    op_frame_destroy(a->frame);
     op_regions_destroy(a->regions);
     free(a);
 }

@@ -77,10 +77,10 @@ static int add_change(const struct agg_model *m, avro_value_t *changes, uint64_t
     return 0;
 }
 
-int agg_audit_write(const struct agg_model *m, const struct op_schema *schema, avro_value_t *v,
-                    const struct op_event *ev, const struct agg_counted *c,
-                    const struct agg_audit_source *src, struct op_buf *out, char *errstr,
-                    size_t errstr_size)
+int agg_audit_write(const struct agg_model *m, const struct op_frame *frame,
+                    const struct op_schema *schema, avro_value_t *v, const struct op_event *ev,
+                    const struct agg_counted *c, const struct agg_audit_source *src,
+                    struct op_buf *out, char *errstr, size_t errstr_size)
 {
     avro_value_reset(v);
     avro_value_t b, changes;
@@ -106,5 +106,5 @@ int agg_audit_write(const struct agg_model *m, const struct op_schema *schema, a
                    avro_strerror());
         return -1;
     }
-    return op_codec_encode(schema, v, out, errstr, errstr_size);
+    return op_codec_encode_framed(frame, schema, v, out, errstr, errstr_size);
 }

@@ -13,6 +13,7 @@
 #include "authz.h"
 #include "buf.h"
 #include "codec.h"
+#include "frame.h"
 #include "service.h"
 #include "regions.h"
 #include "state.h"
@@ -22,6 +23,7 @@
 struct aggregator {
     struct op_conf *conf;
     struct op_codec *codec;
+    struct op_frame *frame; /* wire.format of rollups; owns the schema registry client */
     struct op_regions *regions;
     struct op_authz *authz;
     struct agg_model model;

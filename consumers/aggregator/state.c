@@ -1,6 +1,7 @@
 /* Aggregator state: windows by event time in Asia/Shanghai, the region chain county →
  * prefecture → province, integer sums only, and conversion to and from rollup records. */
 #include "err.h"
+#include "frame.h"
 #include "state.h"
 
 #include <inttypes.h>
@@ -1262,7 +1263,8 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
     if (!m->direct) {
         avro_value_reset(scratch);
         return agg_rollup_to_value(m, r, scratch, errstr, errstr_size) ||
-                       op_codec_encode(m->rollup, scratch, out, errstr, errstr_size)
+                       op_codec_encode_framed(m->frame, m->rollup, scratch, out, errstr,
+                                              errstr_size)
                    ? -1
                    : 0;
     }
@@ -1276,11 +1278,9 @@ int agg_rollup_write(const struct agg_model *m, const struct agg_rollup *r, avro
     int rl = snprintf(region, sizeof region, "%06" PRIu32, code);
     int64_t vals[AGG_DIMS][AGG_DIM];
     dim_values(r, vals);
-    unsigned char head[OP_CODEC_HEADER_SIZE] = {OP_CODEC_MAGIC0, OP_CODEC_MAGIC1};
-    for (int i = 0; i < 8; i++)
-        head[2 + i] = (unsigned char)(m->rollup->fingerprint >> (8 * i));
     int bad =
-        op_buf_reserve(out, 256) || op_buf_append(out, head, sizeof head) ||
+        op_buf_reserve(out, 256) ||
+        op_frame_append_header(m->frame, m->rollup, out, errstr, errstr_size) ||
         op_buf_put_varint(out, m->kind_index[kind]) || put_string(out, window, strlen(window)) ||
         put_string(out, region, (size_t)rl) || op_buf_put_varint(out, m->level_index[reg->level]) ||
         op_buf_put_varint(out, r->revision) || op_buf_put_varint(out, r->event_count) ||

@@ -31,6 +31,7 @@ struct agg_campaign {
 struct agg_model {
     const struct op_regions *regions;
     const struct op_schema *rollup; /* writer schema of rollups */
+    const struct op_frame *frame;   /* wire.format of rollups (frame.h); NULL: single-object */
     const struct op_schema *readers[OP_EVENT_TYPES];
     /* symbol names per dimension, in the reader schemas' order */
     const char *symbols[AGG_DIMS][AGG_DIM];

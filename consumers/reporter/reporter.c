@@ -31,6 +31,7 @@
 #include "xlsx.h"
 #include "service.h"
 #include "regions.h"
+#include "registry.h"
 
 const struct op_conf_def reporter_conf_defs[] = {
     {"rollups.topic", OP_CONF_STRING, "outreach.rollups",
@@ -114,6 +115,7 @@ const struct op_conf_def reporter_conf_defs[] = {
     {"health.listen", OP_CONF_STRING, NULL,
      "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
     OP_KAFKA_CONSUMER_CONF_DEFS,
+    OP_REGISTRY_CONF_DEFS,
     OP_CLI_CONF_DEFS,
     {0},
 };
@@ -174,6 +176,7 @@ struct reporter_endpoint {
     struct reporter_http *http;
     struct reporter_http_result res;
     struct op_codec *codec;
+    struct op_registry *registry; /* schema.registry.url: Confluent ids of rollups; or NULL */
     rd_kafka_t *consumer, *producer;
     int dlq_ready;
     struct part *parts;
@@ -1007,6 +1010,7 @@ static void endpoint_destroy(struct reporter_endpoint *ep)
     op_buf_free(&ep->res.body);
     free(ep->snap_lag);
     op_codec_destroy(ep->codec);
+    op_registry_destroy(ep->registry);
     free(ep->dir);
     reporter_xlsx_destroy(ep->xlsx);
     free(ep);
@@ -1137,8 +1141,8 @@ static int audit_url(struct reporter_endpoint *ep, char *errstr, size_t errstr_s
     const char *u = ep->url;
     if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
         op_set_err(errstr, errstr_size,
-                "endpoint.%s.audit.topic: only http(s) endpoints deliver the audit trail",
-                ep->cname);
+                   "endpoint.%s.audit.topic: only http(s) endpoints deliver the audit trail",
+                   ep->cname);
         return -1;
     }
     const char *auth = strstr(u, "://") + 3;
@@ -1169,8 +1173,8 @@ static int add_audit_stream(struct reporter *r, struct reporter_endpoint *base, 
         return 0;
     if (!topic_valid(topic, REPORTER_TOPIC_MAX)) {
         op_set_err(errstr, errstr_size,
-                "endpoint.%s.audit.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'",
-                base->name, topic, REPORTER_TOPIC_MAX);
+                   "endpoint.%s.audit.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'",
+                   base->name, topic, REPORTER_TOPIC_MAX);
         return -1;
     }
     struct reporter_endpoint **np = realloc(r->eps, (r->n_eps + 1) * sizeof *np);
@@ -1330,6 +1334,12 @@ static int endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t err
         op_set_err(errstr, errstr_size, "schemas: %s", ep->codec ? "no rollup schema" : err);
         return -1;
     }
+    /* Rollups may be Confluent-framed (the aggregator's wire.format): ids are looked up. */
+    if (op_registry_new_from_conf(conf, &ep->registry, err, sizeof err) != 0) {
+        op_set_err(errstr, errstr_size, "%s", err);
+        return -1;
+    }
+    op_codec_set_registry(ep->codec, ep->registry);
     const char *const settings[] = {
         "group.id", ep->group, "client.id", ep->client_id, "enable.auto.commit", "false",
         "enable.auto.offset.store", "false", "isolation.level", "read_committed",

@@ -156,7 +156,7 @@ def cmd_produce(a):
     groups = collections.OrderedDict()
     for m in msgs:
         if m["value"] == "poison":
-            m["bytes"] = b"\x00not avro at all"
+            m["bytes"] = b"\x01not avro at all"  # neither C3 01 nor 00 (Confluent): framing
         elif m["value"] is None:
             m["bytes"] = b""
         groups.setdefault((m["key"], m["partition"], m["value"] is None), []).append(m)
@@ -187,8 +187,10 @@ def cmd_produce(a):
 
 # ---- the reference ------------------------------------------------------------------------
 
-def decode_dump(path):
-    """(latest, per_message): latest rollup per key by revision, decoded with fastavro."""
+def decode_dump(path, registry=None):
+    """(latest, per_message): latest rollup per key by revision, decoded with fastavro.
+    With a registry URL, Confluent-framed rollups (00 + schema id) are decoded too, with the
+    writer schema fetched from it."""
     import fastavro
     from fastavro.schema import fingerprint, to_parsing_canonical_form
     # writer schemas by their CRC-64-AVRO fingerprint (fastavro gives the bytes of the framing,
@@ -198,14 +200,21 @@ def decode_dump(path):
         sch = fastavro.parse_schema(json.load(open(os.path.join(ROOT, "schemas", name + ".avsc"))))
         fp = bytes.fromhex(fingerprint(to_parsing_canonical_form(sch), "CRC-64-AVRO"))
         writers[fp] = sch
+    reader = writers[[fp for fp in writers][-1]]  # rollup.v2: the newest, the reader schema
     latest = {}
     for line in open(path, encoding="utf-8"):
         m = json.loads(line)
         raw = bytes.fromhex(m["hex"]) if m.get("hex") else None
-        if not raw or raw[:2] != b"\xc3\x01" or raw[2:10] not in writers:
+        if raw and registry and raw[:1] == b"\x00":
+            sid = int.from_bytes(raw[1:5], "big")
+            if sid not in writers:
+                text = fetch("%s/schemas/ids/%d" % (registry.rstrip("/"), sid))["schema"]
+                writers[sid] = fastavro.parse_schema(json.loads(text))
+            v = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writers[sid], reader)
+        elif not raw or raw[:2] != b"\xc3\x01" or raw[2:10] not in writers:
             continue
-        v = fastavro.schemaless_reader(io.BytesIO(raw[10:]), writers[raw[2:10]])
-        v.setdefault("corrections", 0)  # rollup.v2's default for v1 writers
+        else:
+            v = fastavro.schemaless_reader(io.BytesIO(raw[10:]), writers[raw[2:10]], reader)
         for f in ("first_event_at", "last_event_at"):  # fastavro gives datetimes: back to ms
             if isinstance(v[f], datetime.datetime):
                 v[f] = (v[f] - EPOCH) // datetime.timedelta(milliseconds=1)
@@ -285,7 +294,9 @@ def fetch(url, token=None):
 
 def cmd_compare(a):
     regs = regions()
-    want = decode_dump(a.dump)
+    want = decode_dump(a.dump, a.registry)
+    if a.registry and not want:
+        fail(["no rollup in %s" % a.dump])
     allow = set()
     if a.allow_dlq:
         for line in open(a.allow_dlq, encoding="utf-8"):
@@ -474,6 +485,7 @@ def main():
     c.add_argument("--files")
     c.add_argument("--token")
     c.add_argument("--allow-dlq")
+    c.add_argument("--registry", help="schema registry URL: rollups may be Confluent-framed")
     s = sub.add_parser("schema")
     s.add_argument("--schema", default=os.path.join(ROOT, "schemas", "rollup-batch.schema.json"))
     s.add_argument("--dump-dir", required=True)

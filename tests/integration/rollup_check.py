@@ -5,7 +5,9 @@ topic dump (outreach-codec dump output) with fastavro, and compares them field b
 
 Usage: rollup_check.py --dump DUMP.jsonl --regions schemas/regions.csv
                        --campaign "NAME:YYYY-MM-DD:YYYY-MM-DD" [--schemas schemas]
-                       [--min-revision-key KEY=N]... EVENTS_FILE...
+                       [--min-revision-key KEY=N]... [--registry URL] EVENTS_FILE...
+(--registry: Confluent-framed rollups, 00 + schema id, are decoded with the writer schema
+fetched from that registry.)
 Events are taken in file order (files in the order given). Corrections (docs/events.md) follow
 the rules as written there: per event_id the highest `correction` counts; the same
 (event_id, correction) again changes nothing, a lower one is stale; a retraction takes the
@@ -208,7 +210,16 @@ def reference(files, regions, campaigns):
     return rollups, own, len(counted)
 
 
-def decode_dump(path, schema_dir):
+def registry_schema(url, sid, cache={}):
+    """Writer schema of a Confluent schema id, fetched from the registry (urllib, not ours)."""
+    if sid not in cache:
+        import urllib.request
+        with urllib.request.urlopen("%s/schemas/ids/%d" % (url.rstrip("/"), sid), timeout=10) as r:
+            cache[sid] = fastavro.parse_schema(json.loads(json.load(r)["schema"]))
+    return cache[sid]
+
+
+def decode_dump(path, schema_dir, registry=None):
     """The latest value of every key, each decoded with its writer schema (by fingerprint)
     and read as the newest rollup schema (fields a writer lacks take their default)."""
     writers = {}
@@ -226,11 +237,15 @@ def decode_dump(path, schema_dir):
             if raw is None:
                 latest.pop(m["key"], None)
                 continue
-            if raw[:2] != b"\xc3\x01":
+            if registry and raw[:1] == b"\x00":  # Confluent framing: 00 + big-endian schema id
+                writer = registry_schema(registry, int.from_bytes(raw[1:5], "big"))
+                rec = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writer, reader)
+            elif raw[:2] != b"\xc3\x01":
                 raise SystemExit("rollup %s: not single-object encoded" % m["key"])
-            if raw[2:10] not in writers:
-                raise SystemExit("rollup %s: unknown writer schema %s" % (m["key"], raw[2:10].hex()))
-            rec = fastavro.schemaless_reader(io.BytesIO(raw[10:]), writers[raw[2:10]][1], reader)
+            else:
+                if raw[2:10] not in writers:
+                    raise SystemExit("rollup %s: unknown writer schema %s" % (m["key"], raw[2:10].hex()))
+                rec = fastavro.schemaless_reader(io.BytesIO(raw[10:]), writers[raw[2:10]][1], reader)
             for f in ("first_event_at", "last_event_at"):  # fastavro returns datetimes
                 if isinstance(rec[f], datetime.datetime):
                     rec[f] = round(rec[f].timestamp() * 1000)
@@ -256,6 +271,7 @@ def main():
     ap.add_argument("--regions", required=True)
     ap.add_argument("--schemas", default="schemas", help="directory of rollup.vN.avsc")
     ap.add_argument("--campaign", action="append", default=[])
+    ap.add_argument("--registry", help="schema registry URL: rollups may be Confluent-framed")
     ap.add_argument("--expect-events", type=int, help="distinct event ids the files must hold")
     ap.add_argument("--min-revision", action="append", default=[],
                     help="KEY=N: that rollup's revision must be at least N")
@@ -272,7 +288,7 @@ def main():
         campaigns.append((name, start, end))
     regions = load_regions(a.regions)
     want, own, n_events = reference(a.files, regions, campaigns)
-    got = decode_dump(a.dump, a.schemas)
+    got = decode_dump(a.dump, a.schemas, a.registry)
     problems = []
     if a.expect_events is not None and n_events != a.expect_events:
         problems.append("input holds %d distinct events, expected %d" % (n_events, a.expect_events))

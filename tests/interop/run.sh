@@ -9,8 +9,10 @@ VENV=$STATE/venv
 PY=$VENV/bin/python
 # Every Python package any test uses (independent cross-checks only), installed once here.
 # Pinned: the tests lean on avro 1.12's canonical_form and fingerprint() behaviour.
+# confluent-kafka's schema_registry (AvroSerializer/AvroDeserializer): tests/integration/
+# test_registry.sh reads and writes Confluent-framed messages with the reference client.
 REQS=('avro==1.12.*' 'fastavro>=1.9,<2' 'jsonschema>=4.18' 'rfc3339-validator'
-      'prometheus-client>=0.17')
+      'prometheus-client>=0.17' 'confluent-kafka[avro,schemaregistry]>=2.6,<3')
 
 fail_setup() {
     echo "interop: $*" >&2
@@ -25,11 +27,15 @@ if [ ! -x "$PY" ]; then
         fail_setup "cannot create $VENV (apt-get install python3-venv)"
 fi
 if ! "$PY" -c 'import avro, fastavro, jsonschema, rfc3339_validator, prometheus_client
+import confluent_kafka.schema_registry.avro
 assert avro.__version__.startswith("1.12.")' 2>/dev/null; then
     echo "interop: installing ${REQS[*]} into $VENV"
     "$PY" -m pip install --quiet --disable-pip-version-check "${REQS[@]}" ||
         fail_setup "pip install ${REQS[*]} failed"
 fi
+
+# INTEROP_SETUP_ONLY=1: only make sure the venv has every package (for other suites).
+[ "${INTEROP_SETUP_ONLY:-0}" = 1 ] && exit 0
 
 if [ ! -x "$ROOT/bin/outreach-codec" ]; then
     make -C "$ROOT" bin/outreach-codec >/dev/null || fail_setup "cannot build bin/outreach-codec"

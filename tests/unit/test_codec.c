@@ -615,8 +615,19 @@ static void test_hostile_framing(void **state)
                                               0x41, 0x42, 0x43, 0x44, 0x45};
     assert_int_equal(
         op_codec_decode(c, confluent, sizeof confluent, &v, NULL, NULL, err, sizeof err),
-        OP_CODEC_ERR_FRAMING);
-    assert_string_equal(err, "magic 00 00: not Avro single-object encoding (C3 01)");
+        OP_CODEC_ERR_UNKNOWN);
+    assert_string_equal(err, "schema id 7: Confluent framing, and no schema.registry.url to look "
+                             "the id up");
+    static const unsigned char other[] = {0x4F, 0x62, 0x6A, 0x01, 0, 0, 0, 0, 0, 0, 0};
+    assert_int_equal(op_codec_decode(c, other, sizeof other, &v, NULL, NULL, err, sizeof err),
+                     OP_CODEC_ERR_FRAMING);
+    assert_string_equal(
+        err, "magic 4F 62: neither Avro single-object encoding (C3 01) nor Confluent framing (00)");
+    static const unsigned char short_confluent[] = {0x00, 0x00, 0x01};
+    assert_int_equal(op_codec_decode(c, short_confluent, sizeof short_confluent, &v, NULL, NULL,
+                                     err, sizeof err),
+                     OP_CODEC_ERR_FRAMING);
+    assert_string_equal(err, "3 bytes: shorter than the 5-byte Confluent header");
     static const unsigned char unknown[] = {0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0x00};
     assert_int_equal(op_codec_decode(c, unknown, sizeof unknown, &v, NULL, NULL, err, sizeof err),
                      OP_CODEC_ERR_UNKNOWN);

@@ -25,9 +25,9 @@ int audit_parse_since(const char *s, int64_t *ms, char *errstr, size_t errstr_si
         return 0;
     }
     op_set_err(errstr, errstr_size,
-            "--since %s: %s (expected YYYY-MM-DD, Asia/Shanghai, or an RFC 3339 time such as "
-            "2025-01-16T08:00:00+08:00)",
-            s, why ? why : "not a time");
+               "--since %s: %s (expected YYYY-MM-DD, Asia/Shanghai, or an RFC 3339 time such as "
+               "2025-01-16T08:00:00+08:00)",
+               s, why ? why : "not a time");
     return -1;
 }
 
@@ -36,8 +36,8 @@ int audit_parse_region(const struct op_regions *regs, const char *s, uint32_t *c
 {
     uint32_t c;
     if (op_regions_parse_code(s, &c) != 0) {
-        op_set_err(errstr, errstr_size, "--region %s: expected a six-digit region code, e.g. 530100",
-                s);
+        op_set_err(errstr, errstr_size,
+                   "--region %s: expected a six-digit region code, e.g. 530100", s);
         return -1;
     }
     if (!op_regions_find(regs, c)) {

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "kafka.h"
 #include "log.h"
+#include "registry.h"
 
 static void usage(FILE *out)
 {
@@ -33,7 +34,9 @@ static void usage(FILE *out)
             "                     hex, value}: value decoded (or an error), hex the raw bytes;\n"
             "                     -X and -F set librdkafka properties (bootstrap.servers\n"
             "                     defaults to 127.0.0.1:9092); KEY.file=PATH sets KEY to the\n"
-            "                     first line of PATH (e.g. sasl.password.file)\n"
+            "                     first line of PATH (e.g. sasl.password.file);\n"
+            "                     -X schema.registry.url=URL (and its auth keys, see -X list)\n"
+            "                     decodes Confluent-framed (00 + schema id) messages too\n"
             "\n"
             "Errors go to stderr as 'stdin:LINE: reason'; the other lines still go through.\n"
             "Exit status: 0 all lines converted, 1 some lines failed, 2 usage or setup error.\n");
@@ -232,14 +235,15 @@ static json_t *hex_of(const void *data, size_t len)
     return j;
 }
 
-/* dump's configuration: no keys of its own, everything goes to librdkafka (KEY.file=PATH
- * included, for sasl.password and the like). */
-static const struct op_conf_def dump_defs[] = {{0}};
+/* dump's configuration: the schema registry's keys, everything else goes to librdkafka
+ * (KEY.file=PATH included, for sasl.password and the like). */
+static const struct op_conf_def dump_defs[] = {OP_REGISTRY_CONF_DEFS, {0}};
 
 /* dump's consumer, configured from its -F and -X arguments (applied in order, over fixed
  * defaults), the topic name into *topic. Returns the client, or NULL after printing why (with
  * *rc = 2) or the help (*rc = 0). */
-static rd_kafka_t *dump_client(int argc, char **argv, const char **topic, int *rc)
+static rd_kafka_t *dump_client(int argc, char **argv, const char **topic,
+                               struct op_registry **registry, int *rc)
 {
     const char *const fixed[] = {"bootstrap.servers",
                                  "127.0.0.1:9092",
@@ -284,6 +288,10 @@ static rd_kafka_t *dump_client(int argc, char **argv, const char **topic, int *r
         goto cleanup;
     }
     *topic = args[first]; /* a string of argv: it outlives the copy */
+    if (op_registry_new_from_conf(conf, registry, err, sizeof err) != 0) {
+        fprintf(stderr, "outreach-codec: %s\n", err);
+        goto cleanup;
+    }
     rk = op_kafka_client_new(conf, RD_KAFKA_CONSUMER, NULL, err, sizeof err);
     if (!rk)
         fprintf(stderr, "outreach-codec: %s\n", err);
@@ -299,9 +307,13 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     char err[512];
     const char *topic = NULL;
     int setup_rc;
-    rd_kafka_t *rk = dump_client(argc, argv, &topic, &setup_rc);
-    if (!rk)
+    struct op_registry *registry = NULL;
+    rd_kafka_t *rk = dump_client(argc, argv, &topic, &registry, &setup_rc);
+    if (!rk) {
+        op_registry_destroy(registry);
         return setup_rc;
+    }
+    op_codec_set_registry(codec, registry);
     int rc = 0;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -315,6 +327,8 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
         if (md)
             rd_kafka_metadata_destroy(md);
         rd_kafka_destroy(rk);
+        op_codec_set_registry(codec, NULL);
+        op_registry_destroy(registry);
         return 2;
     }
     int parts = md->topics[0].partition_cnt;
@@ -375,6 +389,8 @@ static int cmd_dump(struct op_codec *codec, int argc, char **argv)
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    op_codec_set_registry(codec, NULL);
+    op_registry_destroy(registry);
     return rc;
 }
 

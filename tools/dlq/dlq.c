@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "kafka.h"
 #include "log.h"
+#include "registry.h"
 #include "topicread.h"
 
 const struct op_conf_def dlq_conf_defs[] = {
@@ -33,6 +34,7 @@ const struct op_conf_def dlq_conf_defs[] = {
     {"message.timeout.ms", OP_CONF_INT, "30000",
      "replay: a message not acknowledged (acks=all) within this time counts as failed", 1000,
      900000},
+    OP_REGISTRY_CONF_DEFS, /* show: Confluent-framed (00 + schema id) events */
     OP_CLI_CONF_DEFS,
     {0},
 };
@@ -242,8 +244,9 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
             return -1;
         for (size_t i = 0; i < o->n_from; i++)
             if (o->from[i].partition >= parts) {
-                op_set_err(errstr, errstr_size, "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
-                        o->from[i].partition, o->from[i].offset, o->topic, parts);
+                op_set_err(errstr, errstr_size,
+                           "--from %" PRId32 ":%" PRId64 ": %s has %d partitions",
+                           o->from[i].partition, o->from[i].offset, o->topic, parts);
                 return -1;
             }
     }
@@ -325,7 +328,8 @@ static void hex_dump(FILE *out, const unsigned char *data, size_t len, size_t ma
         fprintf(out, "... %zu more bytes\n", len - n);
 }
 
-static int show_message(const rd_kafka_message_t *m, const char *topic, FILE *out)
+static int show_message(const struct op_conf *conf, const rd_kafka_message_t *m, const char *topic,
+                        FILE *out)
 {
     char when[48], err[512];
     rd_kafka_timestamp_type_t tstype;
@@ -367,10 +371,13 @@ static int show_message(const rd_kafka_message_t *m, const char *topic, FILE *ou
         return 0;
     }
     struct op_codec *codec = op_codec_new_default(err, sizeof err);
-    if (!codec) {
+    struct op_registry *registry = NULL;
+    if (!codec || op_registry_new_from_conf(conf, &registry, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "codec: %s", err);
+        op_codec_destroy(codec);
         return -1;
     }
+    op_codec_set_registry(codec, registry);
     avro_value_t *v = NULL;
     const struct op_schema *writer = NULL, *reader = NULL;
     int drc = op_codec_decode(codec, m->payload, m->len, &v, &writer, &reader, err, sizeof err);
@@ -392,6 +399,7 @@ static int show_message(const rd_kafka_message_t *m, const char *topic, FILE *ou
     free(text);
     json_decref(j);
     op_codec_destroy(codec);
+    op_registry_destroy(registry);
     return 0;
 }
 
@@ -461,8 +469,8 @@ int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_po
                    rd_kafka_message_errstr(m));
             finished = m->err == RD_KAFKA_RESP_ERR__FATAL;
         } else if (m->offset == at.offset) {
-            rc = show_message(m, o->topic, out) == 0 && fflush(out) == 0 ? DLQ_EXIT_OK
-                                                                         : DLQ_EXIT_ERROR;
+            rc = show_message(conf, m, o->topic, out) == 0 && fflush(out) == 0 ? DLQ_EXIT_OK
+                                                                               : DLQ_EXIT_ERROR;
         } else {
             finished = 0; /* below the requested offset: not possible after assign, skip */
         }
