@@ -34,85 +34,6 @@
 #include "audit.h"
 #include "correct.h"
 
-const struct op_conf_def aggregator_conf_defs[] = {
-    {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are read from", 0, 0},
-    {"rollups.topic", OP_CONF_STRING, "outreach.rollups",
-     "compacted topic of rollups (and the state changelog), co-partitioned with events", 0, 0},
-    {"seen.topic", OP_CONF_STRING, "outreach.events.seen",
-     "compacted topic of counted event ids (dedup state), co-partitioned with events", 0, 0},
-    {"dlq.topic", OP_CONF_STRING, "outreach.events.dlq",
-     "dead-letter topic for undecodable, invalid or unauthorised events", 0, 0},
-    {"audit.topic", OP_CONF_STRING, "outreach.audit",
-     "topic of the audit trail: one entry per applied correction or retraction (kept forever)", 0,
-     0},
-    {"group.name", OP_CONF_STRING, "outreach-aggregator", "consumer group of the aggregators", 0,
-     0},
-    {"instance.id", OP_CONF_STRING, NULL,
-     "stable name of this instance, 1-128 of [A-Za-z0-9._-] (unset: the host name; empty: an "
-     "error); its transactional.id is "
-     "outreach-aggregator-<instance.id>, so a restart fences its previous incarnation",
-     0, 0},
-    {"topic.partitions", OP_CONF_INT, "6", "partitions when the aggregator creates the topics", 1,
-     1000},
-    {"topic.replication", OP_CONF_INT, "0",
-     "replication factor for created topics (0: min(3, brokers))", 0, 16},
-    {"commit.interval.ms", OP_CONF_INT, "500",
-     "how often the open transaction is committed (rollups become visible then)", 10, 60000},
-    {"campaigns", OP_CONF_STRING, "2025 两节送温暖:2024-12-20:2025-02-12",
-     "campaign windows NAME:FIRST-DAY:LAST-DAY separated by ';' (days in Asia/Shanghai)", 0, 0},
-    {"dedup.horizon.days", OP_CONF_INT, "400",
-     "event ids are remembered this long (seen topic retention and memory)", 1, 36500},
-    {"max.future.skew.s", OP_CONF_INT, "600",
-     "events timestamped further in the future than this are invalid", 0, 86400 * 7},
-    {"regions.file", OP_CONF_STRING, NULL,
-     "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0},
-    {"restore.timeout.ms", OP_CONF_INT, "300000", "longest a state restore may take", 1000,
-     3600000},
-    {"state.dir", OP_CONF_STRING, NULL,
-     "directory of the local state store (LMDB; a cache of the rollups and seen topics): "
-     "<state.dir>/<instance.id>/ (default: $STATE_DIRECTORY, else /var/lib/outreach-aggregator)",
-     0, 0},
-    {"state.map.size.mb", OP_CONF_INT, "65536",
-     "largest size the state store may grow to (sparse: disk is used as data arrives)", 1,
-     16777216},
-    {"state.max.dirty", OP_CONF_INT, "100000",
-     "commit the transaction early once this many rollups changed (bounds memory)", 1000, 10000000},
-    /* Client-specific librdkafka settings, kept in our table so each goes to the one client
-     * it concerns (no CONFWARN noise) while staying overridable with -X. */
-    {"transaction.timeout.ms", OP_CONF_INT, "30000",
-     "producer: broker aborts a transaction left open this long (e.g. after kill -9)", 1000,
-     900000},
-    {"message.timeout.ms", OP_CONF_INT, "25000",
-     "producer: delivery timeout; must stay below transaction.timeout.ms", 1000, 900000},
-    {"compression.codec", OP_CONF_STRING, "lz4", "producer: none, gzip, snappy, lz4 or zstd", 0, 0},
-    /* Memory: librdkafka's defaults (1 GB of producer queue, 64 MB of prefetch per
-     * consumer) would dwarf the state's working set. */
-    {"queue.buffering.max.kbytes", OP_CONF_INT, "4096",
-     "producer: most KB of rollups waiting for delivery (produce then waits)", 1, 2097151},
-    {"queued.max.messages.kbytes", OP_CONF_INT, "4096",
-     "consumer: most KB of events prefetched per consumer", 1, 2097151},
-    {"queued.min.messages", OP_CONF_INT, "1000",
-     "consumer: events prefetched per partition (librdkafka's 100000 would hold ~40 MB)", 1,
-     10000000},
-    OP_KAFKA_CONSUMER_CONF_DEFS,
-    {"health.listen", OP_CONF_STRING, NULL,
-     "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
-    OP_AUTHZ_CONF_DEFS,
-    OP_FRAME_CONF_DEFS,
-    OP_REGISTRY_CONF_DEFS,
-    OP_CLI_CONF_DEFS,
-    {0},
-};
-
-int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
-{
-    static const char *const defaults[] = {"bootstrap.servers", "127.0.0.1:9092", NULL};
-    for (const char *const *kv = defaults; *kv; kv += 2)
-        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
-            return -1;
-    return 0;
-}
-
 /* systemd watchdog: called from the main loop and from every wait that can outlast
  * WatchdogSec (restores, offset fetches, commit retries), so only a stuck daemon is killed. */
 void agg_watchdog_ping(struct aggregator *a)
@@ -184,36 +105,6 @@ static int produce_rollup(struct agg_rollup *r, void *opaque)
                     h) != 0)
         return -1;
     a->stats.rollups_written++;
-    return 0;
-}
-
-static int dead_letter(struct aggregator *a, const rd_kafka_message_t *m, const char *reason,
-                       const char *detail)
-{
-    char part[16], off[24], ts[24];
-    snprintf(part, sizeof part, "%" PRId32, m->partition);
-    snprintf(off, sizeof off, "%" PRId64, m->offset);
-    snprintf(ts, sizeof ts, "%" PRId64, op_clock_wall_ms());
-    /* Keep the event's own headers (type, dlq.replayed of a replay) beside ours. */
-    rd_kafka_headers_t *orig = NULL, *h;
-    if (rd_kafka_message_headers(m, &orig) == 0 && orig) {
-        h = rd_kafka_headers_copy(orig);
-        rd_kafka_header_remove(h, "dlq.reason");
-        rd_kafka_header_remove(h, "dlq.error");
-    } else
-        h = rd_kafka_headers_new(6);
-    rd_kafka_header_add(h, "dlq.reason", -1, reason, -1);
-    rd_kafka_header_add(h, "dlq.error", -1, detail, -1);
-    rd_kafka_header_add(h, "dlq.source.topic", -1, rd_kafka_topic_name(m->rkt), -1);
-    rd_kafka_header_add(h, "dlq.source.partition", -1, part, -1);
-    rd_kafka_header_add(h, "dlq.source.offset", -1, off, -1);
-    rd_kafka_header_add(h, "dlq.time", -1, ts, -1);
-    op_log(OP_LOG_WARNING, "dead letter %s [%" PRId32 "] @%" PRId64 ": %s: %s",
-           rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason, detail);
-    if (agg_produce(a, a->dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload, m->len,
-                    h) != 0)
-        return -1;
-    a->stats.dead_lettered++;
     return 0;
 }
 
@@ -482,261 +373,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     a->stats.ready = 0;
 }
 
-/* ---- events ----------------------------------------------------------------------------- */
-
-/* The audit entry of the correction just applied (a->counted), in the open transaction. */
-static int produce_audit(struct aggregator *a, const rd_kafka_message_t *m,
-                         const struct op_event *ev)
-{
-    char err[256];
-    struct agg_audit_source src = {m->partition, m->offset, op_clock_wall_ms()};
-    a->buf.len = 0;
-    if (agg_audit_write(&a->model, a->frame, a->audit_schema, &a->audit_value, ev, &a->counted,
-                        &src, &a->buf, err, sizeof err) != 0) {
-        op_log(OP_LOG_ERR, "%s", err);
-        return -1;
-    }
-    op_log(OP_LOG_INFO, "event %s: correction %" PRId32 "%s applied (%zu rollups changed)",
-           ev->event_id, ev->correction, ev->retracted ? " (retraction)" : "", a->counted.touch.n);
-    return agg_produce(a, a->audit_topic, RD_KAFKA_PARTITION_UA, ev->event_id, strlen(ev->event_id),
-                       a->buf.data, a->buf.len, NULL);
-}
-
-/* Processes one event inside the open transaction. Returns 0, or -1 when producing failed
- * (the transaction must abort). */
-static int handle(struct aggregator *a, rd_kafka_message_t *m)
-{
-    int32_t p = m->partition;
-    if (p < 0 || p >= a->partitions || !a->states[p]) {
-        op_log(OP_LOG_WARNING, "message from unassigned partition %" PRId32 " ignored", p);
-        return 0;
-    }
-    struct agg_state *s = a->states[p];
-    a->stats.events_read++;
-    char err[512], field[64], reason[400];
-    avro_value_t *v;
-    const struct op_schema *reader;
-    int rc = op_codec_decode(a->codec, m->payload, m->payload ? m->len : 0, &v, NULL, &reader, err,
-                             sizeof err);
-    if (rc != 0) {
-        rc = dead_letter(a, m, op_codec_err_name(rc), err);
-        goto done;
-    }
-    struct op_event ev;
-    if (op_event_from_value(&ev, reader, v, field, sizeof field, reason, sizeof reason) != 0) {
-        snprintf(err, sizeof err, "%s: %s", field, reason);
-        rc = dead_letter(a, m, "invalid", err);
-        goto done;
-    }
-    struct op_event_rules rules = {a->regions, a->authz, op_clock_wall_ms(), a->max_future_ms};
-    int verdict = op_event_validate(&ev, &rules, field, sizeof field, reason, sizeof reason);
-    if (verdict != OP_EVENT_VALID) {
-        snprintf(err, sizeof err, "%s: %s", field, reason);
-        rc = dead_letter(a, m, verdict == OP_EVENT_UNAUTHORIZED ? "unauthorized" : "invalid", err);
-        goto done;
-    }
-    int64_t now = op_clock_wall_ms();
-    struct agg_count_rules crules = {a->authz, a->forgotten_before_ms, a->max_future_ms};
-    size_t dirty_before = s->n_dirty;
-    if (agg_count(&a->model, s, &ev, now, &crules, &a->counted) != 0) {
-        agg_store_failed(a, "dedup or rollup look-up (or out of memory)");
-        return -1;
-    }
-    a->n_dirty += s->n_dirty - dirty_before;
-    /* The id and its contribution reach the seen topic with the transaction's batch
-     * (produce_seen). */
-    switch (a->counted.outcome) {
-    case AGG_COUNTED:
-        a->stats.events_counted++;
-        break;
-    case AGG_DUPLICATE:
-        a->stats.duplicates++;
-        op_log(OP_LOG_DEBUG, "duplicate event_id %s (correction %" PRId32 ") ignored", ev.event_id,
-               ev.correction);
-        break;
-    case AGG_STALE:
-        a->stats.stale++;
-        op_log(OP_LOG_INFO,
-               "stale: event %s correction %" PRId32 " arrived after correction %" PRId32
-               " was applied; ignored",
-               ev.event_id, ev.correction, a->counted.from);
-        break;
-    case AGG_EXPIRED:
-        a->stats.expired++;
-        rc = dead_letter(a, m, "correction-expired", a->counted.detail);
-        break;
-    case AGG_UNAUTHORIZED:
-        rc = dead_letter(a, m, "unauthorized", a->counted.detail);
-        break;
-    case AGG_TYPE_CHANGED:
-        rc = dead_letter(a, m, "invalid", a->counted.detail);
-        break;
-    case AGG_CORRECTED:
-    case AGG_RETRACTED:
-        if (a->counted.outcome == AGG_CORRECTED)
-            a->stats.corrections++;
-        else
-            a->stats.retractions++;
-        if (a->counted.from < 0) /* nothing of it counted before: it is counted now */
-            a->stats.events_counted++;
-        rc = produce_audit(a, m, &ev);
-        break;
-    }
-done:
-    a->positions[p] = m->offset + 1;
-    return rc;
-}
-
-/* ---- observability ---------------------------------------------------------------------- */
-
-/* Engine thread: copies the counters (and, every 2 s, per-partition lag from the consumer's
- * cached watermarks) where the HTTP thread can read them. */
-static void publish_snapshot(struct aggregator *a, int force)
-{
-    int64_t now = op_clock_mono_ms();
-    int lag_due = force || now - a->last_lag_ms >= 2000;
-    uint64_t rollups = 0, seen = 0;
-    if (lag_due) {
-        a->last_lag_ms = now;
-        if (a->store)
-            agg_store_counts(a->store, &rollups, &seen);
-    }
-    pthread_mutex_lock(&a->lock);
-    a->snap = a->stats;
-    if (lag_due && a->lag_snap) {
-        a->snap_rollups = rollups;
-        a->snap_seen = seen;
-        a->snap_store_bytes = a->store ? agg_store_bytes(a->store) : 0;
-        for (int p = 0; p < a->partitions; p++) {
-            a->lag_snap[p] = -1;
-            if (!a->states[p] || !a->consumer)
-                continue;
-            int64_t lo, hi;
-            rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(pos, a->events_topic, p);
-            if (rd_kafka_position(a->consumer, pos) == 0 &&
-                rd_kafka_get_watermark_offsets(a->consumer, a->events_topic, p, &lo, &hi) == 0) {
-                int64_t at = pos->elems[0].offset;
-                a->lag_snap[p] = at >= 0 ? (hi > at ? hi - at : 0) : (hi > lo ? hi - lo : 0);
-            }
-            rd_kafka_topic_partition_list_destroy(pos);
-        }
-    }
-    pthread_mutex_unlock(&a->lock);
-}
-
-static int ready_cb(void *opaque, char *why, size_t why_size)
-{
-    struct aggregator *a = opaque;
-    pthread_mutex_lock(&a->lock);
-    int ready = a->snap.ready;
-    pthread_mutex_unlock(&a->lock);
-    if (!ready)
-        snprintf(why, why_size, "not ready: waiting for partitions or restoring state");
-    return ready;
-}
-
-static void metrics_cb(void *opaque, struct op_buf *out)
-{
-    struct aggregator *a = opaque;
-    pthread_mutex_lock(&a->lock);
-    struct aggregator_stats st = a->snap;
-    static const struct {
-        const char *name, *help;
-        size_t offset;
-    } counters[] = {
-        {"outreach_aggregator_events_read_total", "events consumed",
-         offsetof(struct aggregator_stats, events_read)},
-        {"outreach_aggregator_events_counted_total", "events added to the rollups",
-         offsetof(struct aggregator_stats, events_counted)},
-        {"outreach_aggregator_duplicates_total", "events ignored as already counted (event_id)",
-         offsetof(struct aggregator_stats, duplicates)},
-        {"outreach_aggregator_dead_lettered_total", "events sent to the dead-letter topic",
-         offsetof(struct aggregator_stats, dead_lettered)},
-        {"outreach_aggregator_corrections_applied_total",
-         "corrections applied (the event counts with its new figures)",
-         offsetof(struct aggregator_stats, corrections)},
-        {"outreach_aggregator_retractions_total", "retractions applied (the event counts nowhere)",
-         offsetof(struct aggregator_stats, retractions)},
-        {"outreach_aggregator_stale_total",
-         "records ignored because a higher correction of the event was applied",
-         offsetof(struct aggregator_stats, stale)},
-        {"outreach_aggregator_corrections_expired_total",
-         "corrections dead-lettered: the event's contribution was forgotten (dedup horizon)",
-         offsetof(struct aggregator_stats, expired)},
-        {"outreach_aggregator_rollups_written_total", "rollup records produced",
-         offsetof(struct aggregator_stats, rollups_written)},
-        {"outreach_aggregator_transactions_committed_total", "Kafka transactions committed",
-         offsetof(struct aggregator_stats, txn_committed)},
-        {"outreach_aggregator_transactions_aborted_total", "Kafka transactions aborted",
-         offsetof(struct aggregator_stats, txn_aborted)},
-        {"outreach_aggregator_restores_total", "state restores (store + changelog tail)",
-         offsetof(struct aggregator_stats, restores)},
-        {"outreach_aggregator_partitions_restored_full_total",
-         "partitions restored in full from the topics (the store could not vouch for them)",
-         offsetof(struct aggregator_stats, partitions_restored_full)},
-    };
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        op_prom_header(out, counters[i].name, "counter", counters[i].help);
-        op_prom_sample_u64(out, counters[i].name, NULL,
-                           *(const uint64_t *)((const char *)&st + counters[i].offset));
-    }
-    op_prom_header(out, "outreach_aggregator_restore_seconds", "gauge",
-                   "duration of the last state restore");
-    op_prom_sample(out, "outreach_aggregator_restore_seconds", NULL, st.last_restore_ms / 1000.0);
-    op_prom_header(out, "outreach_aggregator_ready", "gauge",
-                   "1 when assigned partitions are restored and consumed");
-    op_prom_sample_u64(out, "outreach_aggregator_ready", NULL, (uint64_t)st.ready);
-    op_prom_header(out, "outreach_aggregator_state_rollups", "gauge", "rollups held in memory");
-    op_prom_sample_u64(out, "outreach_aggregator_state_rollups", NULL, a->snap_rollups);
-    op_prom_header(out, "outreach_aggregator_state_seen_ids", "gauge",
-                   "event ids remembered for deduplication");
-    op_prom_sample_u64(out, "outreach_aggregator_state_seen_ids", NULL, a->snap_seen);
-    op_prom_header(out, "outreach_aggregator_store_bytes", "gauge",
-                   "bytes of the local state store in use");
-    op_prom_sample_u64(out, "outreach_aggregator_store_bytes", NULL, a->snap_store_bytes);
-    op_prom_header(out, "outreach_aggregator_consumer_lag", "gauge",
-                   "events not yet consumed, per assigned partition");
-    for (int p = 0; a->lag_snap && p < a->partitions; p++)
-        if (a->lag_snap[p] >= 0) {
-            char labels[32];
-            snprintf(labels, sizeof labels, "partition=\"%d\"", p);
-            op_prom_sample_u64(out, "outreach_aggregator_consumer_lag", labels,
-                               (uint64_t)a->lag_snap[p]);
-        }
-    pthread_mutex_unlock(&a->lock);
-}
-
-void aggregator_set_reload(struct aggregator *a, struct op_conf *(*fn)(void *opaque), void *opaque)
-{
-    a->reload_fn = fn;
-    a->reload_opaque = opaque;
-}
-
-/* SIGHUP: log level and the authorisation map change live; the rest needs a restart. */
-static void reload(struct aggregator *a)
-{
-    if (!a->reload_fn) {
-        op_log(OP_LOG_WARNING, "SIGHUP: no reload source; ignored");
-        return;
-    }
-    struct op_conf *c = a->reload_fn(a->reload_opaque);
-    if (!c)
-        return; /* the loader logged why; the running settings stay */
-    char err[512];
-    struct op_authz *authz = op_authz_new_from_conf(c, err, sizeof err);
-    if (!authz) {
-        op_log(OP_LOG_ERR, "SIGHUP: %s; keeping the running settings", err);
-    } else {
-        op_authz_destroy(a->authz);
-        a->authz = authz;
-        (void)op_service_apply_log_level(c); /* -v/-q stay */
-        op_log(OP_LOG_NOTICE, "SIGHUP: reloaded log.level and %zu agency authorisations",
-               op_authz_count(a->authz));
-    }
-    op_conf_destroy(c);
-}
-
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
 static rd_kafka_t *make_client(struct aggregator *a, rd_kafka_type_t type,
@@ -887,47 +523,6 @@ fail:
     return NULL;
 }
 
-/* Opens the instance's store, checked against this cluster and these topics, and numbers
- * the campaign windows as the store does (new names are added to it). */
-static int open_store(struct aggregator *a)
-{
-    char err[512], reason[512];
-    const char *cluster = rd_kafka_clusterid(a->producer, 10000);
-    struct agg_store_identity id = {cluster, a->rollups_topic, a->seen_topic, a->partitions};
-    a->store = agg_store_open(a->store_dir, (size_t)op_conf_get_int(a->conf, "state.map.size.mb"),
-                              &id, reason, sizeof reason, err, sizeof err);
-    if (cluster)
-        rd_kafka_mem_free(a->producer, (void *)cluster);
-    if (!a->store) {
-        op_log(OP_LOG_ERR, "%s", err);
-        return -1;
-    }
-    if (*reason)
-        op_log(OP_LOG_WARNING, "state store %s was not usable: %s; rebuilt from the topics",
-               a->store_dir, reason);
-    else
-        op_log(OP_LOG_INFO, "state store %s opened", a->store_dir);
-    char **names;
-    size_t n;
-    agg_store_windows(a->store, &names, &n);
-    if (agg_model_set_windows(&a->model, names, n) != 0 || agg_store_begin(a->store) != 0) {
-        op_log(OP_LOG_ERR, "state store: out of memory");
-        return -1;
-    }
-    for (size_t w = n; w < a->model.n_windows; w++)
-        if (agg_store_put_window(a->store, (uint16_t)w, a->model.windows[w]) != 0) {
-            op_log(OP_LOG_ERR, "state store: %s", agg_store_error(a->store));
-            return -1;
-        }
-    if (agg_store_commit(a->store) != 0) {
-        op_log(OP_LOG_ERR, "state store: %s", agg_store_error(a->store));
-        return -1;
-    }
-    a->last_prune_ms = op_clock_wall_ms() - 540000; /* first prune a minute after start */
-    a->forgotten_before_ms = agg_store_forgotten_before(a->store);
-    return 0;
-}
-
 /* The consumer is created only after topics exist and transactions are initialised, so a
  * rebalance can never see a producer that is not ready. */
 static int start(struct aggregator *a)
@@ -964,7 +559,7 @@ static int start(struct aggregator *a)
             return -1;
         }
     a->partitions = n_events;
-    if (open_store(a) != 0)
+    if (agg_open_store(a) != 0)
         return -1;
     a->states = calloc((size_t)n_events, sizeof *a->states);
     a->changelog_next = calloc((size_t)n_events * 2, sizeof *a->changelog_next);
@@ -1012,8 +607,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                    volatile sig_atomic_t *reload_flag)
 {
     char err[256];
-    a->service = op_service_start(op_conf_get(a->conf, "health.listen"), ready_cb, metrics_cb, a,
-                                  err, sizeof err);
+    a->service = op_service_start(op_conf_get(a->conf, "health.listen"), agg_ready_cb,
+                                  agg_metrics_cb, a, err, sizeof err);
     if (!a->service) {
         op_log(OP_LOG_ERR, "%s", err);
         return 2;
@@ -1054,7 +649,7 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                 continue;
             }
             enum txn_verdict v = txn_begin(a);
-            if (v == TXN_OK && handle(a, m) != 0)
+            if (v == TXN_OK && agg_handle(a, m) != 0)
                 v = a->fatal ? TXN_FATAL : TXN_ABORT;
             rd_kafka_message_destroy(m);
             if (v == TXN_FATAL) {
@@ -1079,11 +674,11 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                 break;
             }
         }
-        publish_snapshot(a, 0);
+        agg_publish_snapshot(a, 0);
         agg_watchdog_ping(a);
         if (reload_flag && *reload_flag) {
             *reload_flag = 0;
-            reload(a);
+            agg_reload(a);
         }
         /* Between transactions, so the store holds only committed state while it prunes. */
         if (!a->txn_open && a->store && op_clock_wall_ms() - a->last_prune_ms > 600000) {

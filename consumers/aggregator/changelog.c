@@ -115,6 +115,49 @@ static int each_seen_record(const rd_kafka_message_t *m, agg_seen_cb fn, void *o
     return fn(m->key, m->key_len, strtoll(val, NULL, 10), NULL, 0, opaque);
 }
 
+/* ---- opening the store ------------------------------------------------------------- */
+
+/* Opens the instance's store, checked against this cluster and these topics, and numbers
+ * the campaign windows as the store does (new names are added to it). */
+int agg_open_store(struct aggregator *a)
+{
+    char err[512], reason[512];
+    const char *cluster = rd_kafka_clusterid(a->producer, 10000);
+    struct agg_store_identity id = {cluster, a->rollups_topic, a->seen_topic, a->partitions};
+    a->store = agg_store_open(a->store_dir, (size_t)op_conf_get_int(a->conf, "state.map.size.mb"),
+                              &id, reason, sizeof reason, err, sizeof err);
+    if (cluster)
+        rd_kafka_mem_free(a->producer, (void *)cluster);
+    if (!a->store) {
+        op_log(OP_LOG_ERR, "%s", err);
+        return -1;
+    }
+    if (*reason)
+        op_log(OP_LOG_WARNING, "state store %s was not usable: %s; rebuilt from the topics",
+               a->store_dir, reason);
+    else
+        op_log(OP_LOG_INFO, "state store %s opened", a->store_dir);
+    char **names;
+    size_t n;
+    agg_store_windows(a->store, &names, &n);
+    if (agg_model_set_windows(&a->model, names, n) != 0 || agg_store_begin(a->store) != 0) {
+        op_log(OP_LOG_ERR, "state store: out of memory");
+        return -1;
+    }
+    for (size_t w = n; w < a->model.n_windows; w++)
+        if (agg_store_put_window(a->store, (uint16_t)w, a->model.windows[w]) != 0) {
+            op_log(OP_LOG_ERR, "state store: %s", agg_store_error(a->store));
+            return -1;
+        }
+    if (agg_store_commit(a->store) != 0) {
+        op_log(OP_LOG_ERR, "state store: %s", agg_store_error(a->store));
+        return -1;
+    }
+    a->last_prune_ms = op_clock_wall_ms() - 540000; /* first prune a minute after start */
+    a->forgotten_before_ms = agg_store_forgotten_before(a->store);
+    return 0;
+}
+
 /* ---- the store writer -----------------------------------------------------------------
  * After each Kafka commit the engine freezes the working sets (agg_state_freeze) and hands
  * them, with the changelog offsets of that commit, to the writer thread, which writes them to

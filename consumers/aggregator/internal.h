@@ -89,6 +89,17 @@ void agg_watchdog_ping(struct aggregator *a);
 int agg_produce(struct aggregator *a, const char *topic, int32_t partition, const void *key,
                 size_t key_len, const void *value, size_t len, rd_kafka_headers_t *hdrs);
 
+/* events.c: processes one event inside the open transaction. 0, or -1 when producing
+ * failed (the transaction must abort). */
+int agg_handle(struct aggregator *a, rd_kafka_message_t *m);
+
+/* observe.c: the engine thread copies its counters (and, every 2 s or when forced, the
+ * lag) where the HTTP thread reads them; the health callbacks; the SIGHUP reload. */
+void agg_publish_snapshot(struct aggregator *a, int force);
+int agg_ready_cb(void *opaque, char *why, size_t why_size);
+void agg_metrics_cb(void *opaque, struct op_buf *out);
+void agg_reload(struct aggregator *a);
+
 /* changelog.c: the new ids of partition p as seen-batch records of the open transaction. */
 int agg_produce_seen(struct aggregator *a, int32_t p);
 
@@ -104,6 +115,11 @@ int agg_store_sync(struct aggregator *a);
 
 /* changelog.c: agg_store_sync when the write out has finished; never blocks. */
 int agg_store_poll(struct aggregator *a);
+
+/* changelog.c: opens the instance's store, checked against this cluster and these topics,
+ * and numbers the campaign windows as the store does (new names are added to it). 0 or -1
+ * (logged). */
+int agg_open_store(struct aggregator *a);
 
 /* changelog.c: the writer thread (after the store is open); stop joins it. */
 int agg_writer_start(struct aggregator *a);
