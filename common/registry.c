@@ -318,7 +318,8 @@ static void cache_put(struct op_registry *r, int32_t id, int result, char *schem
     e->schema = schema;
     e->until_ms = now + (result == OP_REGISTRY_NOT_FOUND ? OP_REGISTRY_NOT_FOUND_TTL_MS
                                                          : OP_REGISTRY_UNAVAILABLE_TTL_MS);
-    snprintf(e->why, sizeof e->why, "%s", why ? why : "");
+    /* errstr holds a message only when the look-up failed. */
+    snprintf(e->why, sizeof e->why, "%s", result != OP_REGISTRY_OK && why ? why : "");
 }
 
 /* ---- API -------------------------------------------------------------------------------- */
