@@ -166,12 +166,17 @@ static void test_produce_consume_avro(void **state)
         assert_int_equal(
             op_kafka_province_key(json_string_value(json_object_get(j, "region")), s->key), 0);
         s->type = ws->type;
-        /* What a v2 reader must see: the v1 fields plus visit.v2.avsc's defaults. */
+        /* What the newest reader (visit.v3, funding.v3, survey.v2) must see: the fields as
+         * written plus the defaults of those added since — visit.v2's for a v1 visit, and
+         * the corrections fields of v3 (survey v2) for every writer here. */
         if (strcmp(sname, "visit.v1") == 0) {
             json_object_set_new(j, "duration_minutes", json_integer(0));
             json_object_set_new(j, "venue", json_string("UNSPECIFIED"));
             json_object_set_new(j, "note", json_null());
         }
+        json_object_set_new(j, "correction", json_integer(0));
+        json_object_set_new(j, "retracted", json_false());
+        json_object_set_new(j, "correction_reason", json_null());
         s->json = j;
         rd_kafka_resp_err_t e;
         do {
