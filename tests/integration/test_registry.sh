@@ -34,7 +34,7 @@ dump_check() {
         bin/outreach-codec dump -X bootstrap.servers="$B" -X "schema.registry.url=$URL" \
             "$prefix.rollups" >"$WORK/dump.jsonl" 2>>"$WORK/dump.log" || true
         if "$PY" tests/integration/rollup_check.py --registry "$URL" --dump "$WORK/dump.jsonl" \
-            --schema schemas/rollup.v2.avsc --regions schemas/regions.csv --campaign "$CAMPAIGN" \
+            --schemas schemas --regions schemas/regions.csv --campaign "$CAMPAIGN" \
             "$@" >"$WORK/check.out" 2>&1; then
             cat "$WORK/check.out"
             return 0
