@@ -115,23 +115,8 @@ int reporter_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_siz
     return 0;
 }
 
-/* Messages received from one partition and not yet in a batch, oldest first. */
-int reporter_name_valid(const char *name)
-{
-    size_t n = strlen(name);
-    if (n == 0 || n > REPORTER_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-'))
-            return 0;
-    }
-    return 1;
-}
-
-/* Kafka's rule for topic names, with our own length limit. */
-static int topic_valid(const char *t, size_t max)
+/* 1..max characters of [A-Za-z0-9_-], and '.' too when dot is set. */
+static int chars_valid(const char *t, size_t max, int dot)
 {
     size_t n = strlen(t);
     if (n == 0 || n > max)
@@ -139,10 +124,21 @@ static int topic_valid(const char *t, size_t max)
     for (size_t i = 0; i < n; i++) {
         char c = t[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.'))
+              c == '_' || c == '-' || (dot && c == '.')))
             return 0;
     }
     return 1;
+}
+
+int reporter_name_valid(const char *name)
+{
+    return chars_valid(name, REPORTER_NAME_MAX, 0);
+}
+
+/* Kafka's rule for topic names, with our own length limit. */
+static int topic_valid(const char *t, size_t max)
+{
+    return chars_valid(t, max, 1);
 }
 
 static long long ep_int(struct op_conf *conf, const char *name, const char *what)
