@@ -1,5 +1,6 @@
 /* Unit tests of outreach-reporter's transports: file snapshots (atomic write, no temp file
- * left, file:// URLs) and the HTTP client (retries' inputs, OAuth2) against a tiny server.
+ * left, file:// URLs), the HTTP client (retries' inputs, OAuth2) against a tiny server, and
+ * the transport tables the delivery loop sends through (verdicts, DLQ detail, stop).
  * (Batch logic: test_reporter_batch.c.) */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,10 +21,12 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "../../consumers/reporter/file.h"
 #include "../../consumers/reporter/http.h"
 #include "../../consumers/reporter/reporter.h"
+#include "../../consumers/reporter/transport.h"
 
 /* ---- file endpoints --------------------------------------------------------------------- */
 
@@ -352,6 +355,129 @@ static void test_oauth2(void **state)
     o.token = "fixed";
     assert_null(reporter_http_new(&o, err, sizeof err));
 }
+/* ---- the transport tables the delivery loop sends through -------------------------------- */
+
+/* A batch of two rollups (only what the transports read: key, counts, doc, json). */
+static void transport_batch(struct reporter_batch *b, struct op_buf *gz)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->key, sizeof b->key, "%s", "ep-t-0-5-9-00000000000000ab");
+    b->rollups = 2;
+    b->doc = json_loads("{\"rollups\":[{\"region\":\"110000\",\"n\":1},{\"region\":\"120000\","
+                        "\"n\":2}]}",
+                        JSON_PRESERVE_ORDER, NULL);
+    assert_non_null(b->doc);
+    *gz = (struct op_buf)OP_BUF_INIT;
+    static const char pretend[] = "\x1f\x8b pretend gzip";
+    assert_int_equal(op_buf_append(gz, pretend, sizeof pretend - 1), 0);
+}
+
+static void test_transports(void **state)
+{
+    (void)state;
+    /* What the loop relies on of each kind. */
+    assert_int_equal(reporter_http_transport.gzip, 1);
+    assert_null(reporter_http_transport.from_beginning);
+    assert_int_equal(reporter_file_transport.gzip, 0);
+    assert_null(reporter_file_transport.from_beginning);
+    assert_int_equal(reporter_xlsx_transport.gzip, 0);
+    assert_non_null(reporter_xlsx_transport.from_beginning); /* windows live in memory */
+    assert_non_null(reporter_xlsx_transport.flush);
+
+    struct reporter_batch b;
+    struct op_buf gz;
+    transport_batch(&b, &gz);
+    atomic_int stop;
+    atomic_init(&stop, 0);
+    struct reporter_send_args a = {"ep", &b, &gz, 0, &stop};
+    struct reporter_send_result out;
+
+    /* http: 503 with Retry-After is retried, 200 delivered, 400 rejected with its body. */
+    static const char *const answers[] = {
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\nContent-Length: 4\r\n\r\nbusy",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad region!",
+    };
+    struct mini s;
+    memset(&s, 0, sizeof s);
+    s.answers = answers;
+    s.n_answers = 3;
+    pthread_t t;
+    mini_start(&s, &t);
+    char url[64], err[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/rollups", s.port);
+    struct reporter_http_opts o = {url, NULL, NULL, NULL, NULL, 1, 5000, NULL, NULL};
+    void *h = reporter_http_new(&o, err, sizeof err);
+    assert_non_null(h);
+    reporter_http_transport.send(h, &a, &out);
+    assert_int_equal(out.verdict, REPORTER_RETRY);
+    assert_int_equal(out.aborted, 0);
+    assert_int_equal(out.status, 503);
+    assert_int_equal(out.retry_after_ms, 7000);
+    assert_string_equal(out.why, "HTTP 503 busy");
+    assert_int_equal(out.detail_len, 4);
+    assert_memory_equal(out.detail, "busy", 4);
+    assert_int_equal(out.new_connections, 1);
+    reporter_http_transport.send(h, &a, &out);
+    assert_int_equal(out.verdict, REPORTER_DELIVERED);
+    assert_int_equal(out.status, 200);
+    assert_int_equal(out.new_connections, 0);
+    reporter_http_transport.send(h, &a, &out);
+    assert_int_equal(out.verdict, REPORTER_REJECTED);
+    assert_int_equal(out.status, 400);
+    assert_string_equal(out.why, "HTTP 400 bad region!");
+    assert_int_equal(out.detail_len, 11);
+    assert_memory_equal(out.detail, "bad region!", 11);
+    pthread_join(t, NULL);
+    assert_non_null(
+        strstr(s.requests[0], "\r\nIdempotency-Key: \"ep-t-0-5-9-00000000000000ab\"\r\n"));
+    assert_non_null(strstr(s.requests[0], "\r\n\r\n\x1f\x8b pretend gzip"));
+    close(s.lfd);
+    /* Nobody listening: retried, the transport error is the reason and the DLQ body. */
+    reporter_http_transport.send(h, &a, &out);
+    assert_int_equal(out.verdict, REPORTER_RETRY);
+    assert_int_equal(out.status, 0);
+    assert_true(strlen(out.why) > 0);
+    assert_int_equal(out.detail_len, strlen(out.why));
+    assert_memory_equal(out.detail, out.why, out.detail_len);
+    /* ... unless the reporter is stopping: neither delivered nor failed. */
+    atomic_store(&stop, 1);
+    reporter_http_transport.send(h, &a, &out);
+    assert_int_equal(out.aborted, 1);
+    atomic_store(&stop, 0);
+    reporter_http_transport.close(h);
+
+    /* file: one JSON Lines snapshot named by the batch key, one rollup a line. */
+    char dir[] = "/tmp/test_reporter_tp_XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    reporter_file_transport.send(dir, &a, &out);
+    assert_int_equal(out.verdict, REPORTER_DELIVERED);
+    snprintf(path, sizeof path, "%s/%s.jsonl", dir, b.key);
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[128];
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "{\"region\":\"110000\",\"n\":1}\n");
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "{\"region\":\"120000\",\"n\":2}\n");
+    assert_null(fgets(line, sizeof line, fp));
+    fclose(fp);
+    unlink(path);
+    rmdir(dir);
+    /* A directory gone: retried (never rejected), the error names the file. */
+    reporter_file_transport.send(dir, &a, &out);
+    assert_int_equal(out.verdict, REPORTER_RETRY);
+    assert_int_equal(out.status, 0);
+    assert_int_equal(out.retry_after_ms, -1);
+    assert_non_null(strstr(out.why, dir));
+    assert_int_equal(out.detail_len, strlen(out.why));
+    assert_memory_equal(out.detail, out.why, out.detail_len);
+    reporter_file_transport.close(strdup(dir));
+
+    json_decref(b.doc);
+    op_buf_free(&gz);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -359,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_file_write),
         cmocka_unit_test(test_http),
         cmocka_unit_test(test_oauth2),
+        cmocka_unit_test(test_transports),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
