@@ -142,18 +142,24 @@ static int dead_letter(struct reporter_endpoint *ep)
     return 0;
 }
 
+const char *reporter_dlq_reason(enum reporter_verdict v, unsigned attempt, long max_retries)
+{
+    if (v == REPORTER_REJECTED)
+        return "rejected";
+    if (max_retries <= 0 || attempt < (unsigned long)max_retries)
+        return NULL;
+    return "retries-exhausted";
+}
+
 /* The transport said no (out): retried, or marked for the DLQ and sent there at once. */
 static void failed(struct reporter_endpoint *ep, const struct reporter_send_result *out)
 {
     struct inflight *fl = &ep->fl;
-    const char *reason = "rejected";
+    const char *reason = reporter_dlq_reason(out->verdict, fl->attempt, ep->max_retries);
     snprintf(ep->last_error, sizeof ep->last_error, "%s", out->why);
-    if (out->verdict == REPORTER_RETRY) {
-        if (ep->max_retries <= 0 || fl->attempt < (unsigned long)ep->max_retries) {
-            schedule_retry(ep, out->retry_after_ms, out->why);
-            return;
-        }
-        reason = "retries-exhausted";
+    if (!reason) {
+        schedule_retry(ep, out->retry_after_ms, out->why);
+        return;
     }
     fl->reject = 1;
     fl->reject_status = out->status;

@@ -137,6 +137,10 @@ void reporter_cut_batch(struct reporter_endpoint *ep);
  * otherwise schedules the next attempt. */
 void reporter_attempt(struct reporter_endpoint *ep);
 void reporter_inflight_free(struct inflight *fl);
+/* After a failed send (v: RETRY or REJECTED) of a batch that failed attempt times before:
+ * NULL to retry it, else the DLQ's dlq.reason: "rejected" (REJECTED), "retries-exhausted"
+ * (RETRY when max_retries > 0 retries were spent; 0 retries forever). */
+const char *reporter_dlq_reason(enum reporter_verdict v, unsigned attempt, long max_retries);
 
 /* ---- dlq.c ------------------------------------------------------------------------------ */
 

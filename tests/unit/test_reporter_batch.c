@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "../../consumers/reporter/batch.h"
+#include "../../consumers/reporter/engine.h"
 #include "../../consumers/reporter/reporter.h"
 #include "avrojson.h"
 #include "codec.h"
@@ -147,6 +148,23 @@ static void test_classify(void **state)
         assert_int_equal(reporter_classify(retry[i]), REPORTER_RETRY);
     for (size_t i = 0; i < sizeof rejected / sizeof *rejected; i++)
         assert_int_equal(reporter_classify(rejected[i]), REPORTER_REJECTED);
+}
+
+/* endpoint.NAME.max.retries: retries of a failing batch before it goes to the DLQ instead
+ * (0: retry forever); a 4xx goes there at once. attempt = failures before this one. */
+static void test_dlq_reason(void **state)
+{
+    (void)state;
+    assert_null(reporter_dlq_reason(REPORTER_RETRY, 0, 0));
+    assert_null(reporter_dlq_reason(REPORTER_RETRY, 1000000, 0)); /* forever */
+    assert_null(reporter_dlq_reason(REPORTER_RETRY, 0, 3));       /* the first send */
+    assert_null(reporter_dlq_reason(REPORTER_RETRY, 2, 3));       /* the third retry comes */
+    assert_string_equal(reporter_dlq_reason(REPORTER_RETRY, 3, 3), "retries-exhausted");
+    assert_string_equal(reporter_dlq_reason(REPORTER_RETRY, 1, 1), "retries-exhausted");
+    assert_null(reporter_dlq_reason(REPORTER_RETRY, 0, 1));
+    assert_string_equal(reporter_dlq_reason(REPORTER_REJECTED, 0, 0), "rejected");
+    assert_string_equal(reporter_dlq_reason(REPORTER_REJECTED, 0, 3), "rejected");
+    assert_string_equal(reporter_dlq_reason(REPORTER_REJECTED, 7, 3), "rejected");
 }
 
 static void test_names(void **state)
@@ -579,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_iso8601),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_classify),
+        cmocka_unit_test(test_dlq_reason),
         cmocka_unit_test(test_names),
         cmocka_unit_test_setup_teardown(test_coalesce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_payload_shape, setup, teardown),
