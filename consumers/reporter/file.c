@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch.h"
+#include "log.h"
+#include "transport.h"
+
 int reporter_file_fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -101,3 +105,37 @@ char *reporter_file_dir_of_url(const char *url)
         return NULL;
     return strndup(p, n);
 }
+
+/* ---- the engine's transport --------------------------------------------------------------- */
+
+static void file_send(void *impl, const struct reporter_send_args *a,
+                      struct reporter_send_result *out)
+{
+    const char *dir = impl;
+    struct op_buf lines = OP_BUF_INIT;
+    int rc;
+    memset(out, 0, sizeof *out);
+    out->retry_after_ms = -1;
+    if ((rc = reporter_batch_jsonl(a->batch, &lines)) == 0)
+        rc = reporter_file_write(dir, a->batch->key, lines.data, lines.len, out->why,
+                                 sizeof out->why);
+    else
+        snprintf(out->why, sizeof out->why, "out of memory");
+    op_buf_free(&lines);
+    if (rc != 0) {
+        out->verdict = REPORTER_RETRY;
+        out->detail = out->why;
+        out->detail_len = strlen(out->why);
+        return;
+    }
+    op_log(OP_LOG_DEBUG, "endpoint %s: wrote %s/%s.jsonl (%zu rollups)", a->endpoint, dir,
+           a->batch->key, a->batch->rollups);
+}
+
+static void file_close(void *impl)
+{
+    free(impl);
+}
+
+const struct reporter_transport reporter_file_transport = {
+    .kind = "file", .send = file_send, .close = file_close};

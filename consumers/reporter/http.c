@@ -5,6 +5,7 @@
 #include "clock.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "log.h"
+#include "transport.h"
 #include "url.h"
 
 /* At most this much of a token endpoint's answer is read. */
@@ -41,7 +44,8 @@ struct reporter_http {
     const atomic_int *stop;
     struct reporter_http_result *r; /* the result being filled */
     int https, has_cert;
-    struct oauth2 *oa; /* NULL without OAuth2 */
+    struct oauth2 *oa;                /* NULL without OAuth2 */
+    struct reporter_http_result sent; /* the transport's last send (its body buffer reused) */
 };
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *opaque)
@@ -428,6 +432,7 @@ void reporter_http_destroy(struct reporter_http *h)
         curl_easy_cleanup(h->curl);
     curl_slist_free_all(h->fixed);
     oauth2_destroy(h->oa);
+    op_buf_free(&h->sent.body);
     free(h);
 }
 
@@ -566,3 +571,50 @@ int reporter_http_post(struct reporter_http *h, const void *body, size_t len, co
     h->stop = NULL;
     return rc;
 }
+
+/* ---- the engine's transport --------------------------------------------------------------- */
+
+static void http_send(void *impl, const struct reporter_send_args *a,
+                      struct reporter_send_result *out)
+{
+    struct reporter_http *h = impl;
+    struct reporter_http_result *res = &h->sent;
+    reporter_http_post(h, a->gz->data, a->gz->len, a->batch->key, a->stop, res);
+    memset(out, 0, sizeof *out);
+    out->new_connections = res->new_connections;
+    out->token_requests = res->token_requests;
+    out->status = res->status;
+    out->retry_after_ms = res->retry_after_ms;
+    if (atomic_load(a->stop) && res->status == 0) {
+        out->aborted = 1; /* left uncommitted */
+        return;
+    }
+    out->verdict = reporter_classify(res->status);
+    if (out->verdict == REPORTER_DELIVERED) {
+        op_log(OP_LOG_DEBUG, "endpoint %s: batch %s: HTTP %ld in %" PRId64 " ms%s", a->endpoint,
+               a->batch->key, res->status, res->elapsed_ms,
+               res->new_connections ? " (new connection)" : "");
+        return;
+    }
+    if (res->status) {
+        char body[200];
+        size_t bl = res->body.len < sizeof body - 1 ? res->body.len : sizeof body - 1;
+        memcpy(body, res->body.data ? (const char *)res->body.data : "", bl);
+        body[bl] = 0;
+        snprintf(out->why, sizeof out->why, "HTTP %ld %s", res->status, body);
+        out->detail = res->body.data;
+        out->detail_len = res->body.len;
+    } else {
+        snprintf(out->why, sizeof out->why, "%s", res->error);
+        out->detail = res->error;
+        out->detail_len = strlen(res->error);
+    }
+}
+
+static void http_close(void *impl)
+{
+    reporter_http_destroy(impl);
+}
+
+const struct reporter_transport reporter_http_transport = {
+    .kind = "http", .gzip = 1, .send = http_send, .close = http_close};

@@ -19,6 +19,7 @@
 #include "file.h"
 #include "log.h"
 #include "map.h"
+#include "transport.h"
 
 /* The figures of a row, in column order after 地区代码, 地区名称, 级别. A source column sums
  * funding_by_source_fen entries: the named key, or (source "*") every key not named above it,
@@ -691,3 +692,33 @@ int reporter_xlsx_deliver(struct reporter_xlsx *x, const struct reporter_batch *
         return 0;
     return reporter_xlsx_flush(x, op_clock_wall_ms(), errstr, errstr_size);
 }
+
+/* ---- the engine's transport --------------------------------------------------------------- */
+
+static void xlsx_send(void *impl, const struct reporter_send_args *a,
+                      struct reporter_send_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->retry_after_ms = -1;
+    if (reporter_xlsx_deliver(impl, a->batch, a->more_queued, out->why, sizeof out->why) != 0) {
+        out->verdict = REPORTER_RETRY;
+        out->detail = out->why;
+        out->detail_len = strlen(out->why);
+    }
+}
+
+static int xlsx_flush(void *impl, char *errstr, size_t errstr_size)
+{
+    return reporter_xlsx_flush(impl, op_clock_wall_ms(), errstr, errstr_size);
+}
+
+static void xlsx_close(void *impl)
+{
+    reporter_xlsx_destroy(impl);
+}
+
+const struct reporter_transport reporter_xlsx_transport = {.kind = "xlsx",
+                                                           .from_beginning = "xlsx workbooks",
+                                                           .send = xlsx_send,
+                                                           .flush = xlsx_flush,
+                                                           .close = xlsx_close};
