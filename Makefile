@@ -40,7 +40,8 @@ LDLIBS   += $(PKG_LIBS) -lm -lpthread
 # Kafka (the sink) links the core only and so neither librdkafka nor avro-c.
 KAFKA_SRCS  := common/kafka.c common/conf_kafka.c common/cli_kafka.c common/codec.c \
                common/avrojson.c common/event.c common/topicread.c common/frame.c \
-               common/registry.c
+               common/registry.c common/codec_pcf.c \
+               common/codec_check.c common/codec_resolve.c
 CORE_SRCS   := $(filter-out $(KAFKA_SRCS),$(wildcard common/*.c))
 CORE_LIB    := $(B)/libopcore.a
 KAFKA_LIB   := $(B)/libopkafka.a
