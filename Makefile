@@ -240,7 +240,8 @@ bench: all $(B)/bench/codec_bench
 
 # The codec micro-benchmark: the library plus the producer's timestamp parser (record.o, which
 # needs the fast JSON path, the UTF-8 check and the header aliases).
-CODEC_BENCH_OBJS := $(B)/producers/record.o $(B)/producers/jsonscan.o \
+CODEC_BENCH_OBJS := $(B)/producers/record.o $(B)/producers/record_id.o \
+                    $(B)/producers/record_csv.o $(B)/producers/jsonscan.o \
                     $(B)/producers/jsonscan_scan.o $(B)/producers/jsonscan_write.o \
                     $(B)/producers/input.o $(B)/producers/aliases.o
 $(B)/bench/codec_bench: tests/bench/codec_bench.c $(LIB) $(CODEC_BENCH_OBJS)
