@@ -40,7 +40,8 @@ LDLIBS   += $(PKG_LIBS) -lm -lpthread
 # Kafka (the sink) links the core only and so neither librdkafka nor avro-c.
 KAFKA_SRCS  := common/kafka.c common/conf_kafka.c common/cli_kafka.c common/codec.c \
                common/avrojson.c common/event.c common/topicread.c common/frame.c \
-               common/registry.c
+               common/registry.c common/codec_pcf.c \
+               common/codec_check.c common/codec_resolve.c
 CORE_SRCS   := $(filter-out $(KAFKA_SRCS),$(wildcard common/*.c))
 CORE_LIB    := $(B)/libopcore.a
 KAFKA_LIB   := $(B)/libopkafka.a
@@ -239,8 +240,10 @@ bench: all $(B)/bench/codec_bench
 
 # The codec micro-benchmark: the library plus the producer's timestamp parser (record.o, which
 # needs the fast JSON path, the UTF-8 check and the header aliases).
-CODEC_BENCH_OBJS := $(B)/producers/record.o $(B)/producers/jsonscan.o $(B)/producers/input.o \
-                    $(B)/producers/aliases.o
+CODEC_BENCH_OBJS := $(B)/producers/record.o $(B)/producers/record_id.o \
+                    $(B)/producers/record_csv.o $(B)/producers/jsonscan.o \
+                    $(B)/producers/jsonscan_scan.o $(B)/producers/jsonscan_write.o \
+                    $(B)/producers/input.o $(B)/producers/aliases.o
 $(B)/bench/codec_bench: tests/bench/codec_bench.c $(LIB) $(CODEC_BENCH_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CODEC_BENCH_OBJS) $(LIB) $(LDLIBS)

@@ -1,6 +1,9 @@
 /* Fast JSON Lines records: one pass over the text into a small value tree typed by the reader
  * schema, then Avro binary, the canonical content of derived ids and the event, written
- * directly. Whatever it does not handle, or finds invalid, goes to the generic path. */
+ * directly. Whatever it does not handle, or finds invalid, goes to the generic path.
+ * Here: the per-type field tables built from the reader schemas, and the record (type, scan,
+ * checks, derived id, encoding); the tokenizer is jsonscan_scan.c, the writers
+ * jsonscan_write.c. */
 #include "jsonscan.h"
 
 #include <stdlib.h>
@@ -8,83 +11,9 @@
 
 #include "frame.h"
 #include "input.h"
+#include "jsonscan_internal.h"
 #include "kafka.h"
 #include "sha256.h"
-
-#define JS_NODES 96
-#define JS_FIELDS 96
-#define JS_VALS 512    /* values of one record: arrays count one per item */
-#define JS_DEF_VALS 96 /* values of the defaults */
-#define JS_MAX_ITEMS 64
-#define JS_MAX_DEPTH 8
-#define JS_MAX_SYMBOLS 64
-
-enum js_kind { JS_STRING, JS_INT, JS_LONG, JS_TS, JS_ENUM, JS_UNION, JS_ARRAY, JS_RECORD, JS_BOOL };
-
-struct js_field;
-
-struct js_node {
-    enum js_kind kind;
-    avro_schema_t schema;
-    /* enum: symbols and their lengths (avro-c's lookups cost a call and a strlen each) */
-    int nsym;
-    const char *sym[JS_MAX_SYMBOLS];
-    size_t symlen[JS_MAX_SYMBOLS];
-    /* union: branch numbers of null and of the other branch */
-    int null_index, other_index;
-    struct js_node *inner; /* union: the other branch; array: the items */
-    /* record */
-    size_t nf;
-    struct js_field *f;
-    size_t sorted[32]; /* field numbers by name: the canonical order */
-};
-
-struct js_val;
-
-struct js_field {
-    const char *name;
-    size_t len;
-    struct js_node *node;
-    const struct js_val *def; /* NULL: required */
-    int not_canonical;        /* top level: event_id and reported_at stay out of derived ids */
-    int is_event_id;
-};
-
-struct js_val {
-    int64_t i; /* integers; enum symbol index */
-    const char *s;
-    size_t n;                   /* string length; array item count */
-    const struct js_val *first; /* union: the branch (NULL: null); array: first item;
-                                 * record: its nf field values, consecutive */
-    const struct js_val *next;  /* next array item */
-};
-
-/* Where the event's fields are (field numbers of the top-level record, -1: absent). */
-enum {
-    EV_ID,
-    EV_OCCURRED,
-    EV_REPORTED,
-    EV_AGENCY,
-    EV_REGION,
-    EV_CAMPAIGN,
-    EV_ACTIVITY,
-    EV_GROUPS,
-    EV_WORKERS,
-    EV_HOUSEHOLDS,
-    EV_STAFF,
-    EV_AMOUNT,
-    EV_SOURCE,
-    EV_PURPOSE,
-    EV_RECIPIENTS,
-    EV_TARGET,
-    EV_METHOD,
-    EV_ENTERPRISES,
-    EV_RESPONDENTS,
-    EV_TOPIC,
-    EV_SATISFACTION,
-    EV_NEEDS,
-    EV_N
-};
 
 static const char *const ev_names[EV_N] = {
     "event_id",    "occurred_at",   "reported_at",     "agency_id",    "region", "campaign",
@@ -117,32 +46,6 @@ static const int ev_kinds[EV_N][3] = {{JS_STRING, -1, -1},
                                       {JS_RECORD, -1, OP_EVENT_SURVEY},
                                       {JS_ARRAY, JS_RECORD, OP_EVENT_SURVEY}};
 
-struct js_type {
-    struct js_node *root; /* NULL: this type always takes the generic path */
-    int ev[EV_N];
-    int note; /* field number of the optional free-text note (v2, nullable), or -1 */
-    /* Field numbers of correction (int), retracted (boolean) and correction_reason (nullable
-     * string): visit.v3, funding.v3, survey.v2; -1 when the reader schema has none. */
-    int correction, retracted, reason;
-};
-
-struct producer_jscan {
-    struct js_type type[OP_EVENT_TYPES];
-    struct js_node nodes[JS_NODES];
-    size_t n_nodes;
-    struct js_field fields[JS_FIELDS];
-    size_t n_fields;
-    struct js_val defs[JS_DEF_VALS];
-    size_t n_defs;
-    /* per record */
-    struct js_val vals[JS_VALS];
-    size_t n_vals;
-    const char *end;
-    int type_first; /* "type" came first: skip it among the members */
-    int utf8_valid; /* the caller checked the whole text */
-    struct op_buf canon, msg, strs, unesc;
-};
-
 /* ---- tables ----------------------------------------------------------------------------- */
 
 static avro_schema_t deref(avro_schema_t s)
@@ -165,7 +68,7 @@ static struct js_val *def_val(struct producer_jscan *js, size_t n)
     return v;
 }
 
-static int sym_index(const struct js_node *nd, const char *s, size_t n)
+int producer_js_sym_index(const struct js_node *nd, const char *s, size_t n)
 {
     for (int k = 0; k < nd->nsym; k++)
         if (nd->symlen[k] == n && memcmp(nd->sym[k], s, n) == 0)
@@ -201,7 +104,7 @@ static int from_default(struct producer_jscan *js, const struct js_node *nd, jso
     case JS_ENUM:
         if (!json_is_string(j))
             return -1;
-        v->i = sym_index(nd, json_string_value(j), json_string_length(j));
+        v->i = producer_js_sym_index(nd, json_string_value(j), json_string_length(j));
         return v->i < 0 ? -1 : 0;
     case JS_BOOL:
         if (!json_is_boolean(j))
@@ -451,583 +354,25 @@ void producer_jscan_destroy(struct producer_jscan *js)
     free(js);
 }
 
-/* ---- scanning --------------------------------------------------------------------------- */
-
-/* Bytes that end the fast scan of a string: quote, backslash, controls, non-ASCII (a control
- * or non-ASCII byte c has (unsigned char)(c - 0x20) >= 0x60). */
-static inline int js_special(unsigned char c)
-{
-    return (unsigned char)(c - 0x20) >= 0x60 || c == '"' || c == '\\';
-}
-
-static const char *ws(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
-static int hex4(const char *p, const char *end, unsigned *out)
-{
-    unsigned v = 0;
-    if (end - p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* The rest of a string with escapes, decoded into js->unesc (reserved for the whole record
- * by the caller, so earlier strings stay put). b: first byte of the content, p: first backslash. */
-static const char *str_escaped(struct producer_jscan *js, const char *b, const char *p,
-                               const char *end, const char **s, size_t *n)
-{
-    unsigned char *o = js->unesc.data + js->unesc.len, *o0 = o;
-    memcpy(o, b, (size_t)(p - b));
-    o += p - b;
-    for (; p < end; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            break;
-        if (c < 0x20)
-            return NULL;
-        if (c != '\\') {
-            *o++ = c;
-            continue;
-        }
-        if (++p >= end)
-            return NULL;
-        switch (*p) {
-        case '"':
-        case '\\':
-        case '/':
-            *o++ = (unsigned char)*p;
-            break;
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'u': {
-            unsigned u, lo;
-            if (hex4(p + 1, end, &u) != 0)
-                return NULL;
-            p += 4;
-            if (u >= 0xDC00 && u <= 0xDFFF)
-                return NULL;
-            if (u >= 0xD800 && u <= 0xDBFF) {
-                if (end - p < 7 || p[1] != '\\' || p[2] != 'u' || hex4(p + 3, end, &lo) != 0 ||
-                    lo < 0xDC00 || lo > 0xDFFF)
-                    return NULL;
-                p += 6;
-                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-            }
-            if (u == 0) /* a NUL: the generic path refuses it */
-                return NULL;
-            if (u < 0x80)
-                *o++ = (unsigned char)u;
-            else if (u < 0x800) {
-                *o++ = (unsigned char)(0xC0 | (u >> 6));
-                *o++ = (unsigned char)(0x80 | (u & 0x3F));
-            } else if (u < 0x10000) {
-                *o++ = (unsigned char)(0xE0 | (u >> 12));
-                *o++ = (unsigned char)(0x80 | ((u >> 6) & 0x3F));
-                *o++ = (unsigned char)(0x80 | (u & 0x3F));
-            } else {
-                *o++ = (unsigned char)(0xF0 | (u >> 18));
-                *o++ = (unsigned char)(0x80 | ((u >> 12) & 0x3F));
-                *o++ = (unsigned char)(0x80 | ((u >> 6) & 0x3F));
-                *o++ = (unsigned char)(0x80 | (u & 0x3F));
-            }
-            break;
-        }
-        default:
-            return NULL;
-        }
-    }
-    if (p >= end)
-        return NULL;
-    /* Raw bytes must be valid UTF-8 (escapes only ever produce valid sequences). */
-    if (!js->utf8_valid && producer_utf8_check(b, (size_t)(p - b)) != (size_t)-1)
-        return NULL;
-    *s = (const char *)o0;
-    *n = (size_t)(o - o0);
-    js->unesc.len += *n;
-    return p + 1;
-}
-
-/* A string without control characters, in valid UTF-8: *s, *n (into the text, or decoded
- * into js->unesc when it has escapes); returns the byte after its closing quote, or NULL.
- * p is at the opening quote. */
-static const char *str(struct producer_jscan *js, const char *p, const char *end, const char **s,
-                       size_t *n)
-{
-    const char *b = ++p;
-    int high = 0;
-    for (;;) {
-        while (p < end && !js_special((unsigned char)*p))
-            p++;
-        if (p >= end)
-            return NULL;
-        unsigned char c = (unsigned char)*p;
-        if (c == '"')
-            break;
-        if (c == '\\')
-            return str_escaped(js, b, p, end, s, n);
-        if (c < 0x20)
-            return NULL;
-        high = 1;
-        p++;
-    }
-    if (high && !js->utf8_valid && producer_utf8_check(b, (size_t)(p - b)) != (size_t)-1)
-        return NULL;
-    *s = b;
-    *n = (size_t)(p - b);
-    return p + 1;
-}
-
-/* A JSON integer (no fraction or exponent) that fits int64. */
-static const char *integer(const char *p, const char *end, int64_t *out)
-{
-    int neg = 0;
-    if (p < end && *p == '-') {
-        neg = 1;
-        p++;
-    }
-    if (p >= end || *p < '0' || *p > '9')
-        return NULL;
-    if (*p == '0' && p + 1 < end && p[1] >= '0' && p[1] <= '9')
-        return NULL;
-    uint64_t v = 0;
-    int nd = 0;
-    for (; p < end && *p >= '0' && *p <= '9'; p++, nd++) {
-        if (nd >= 18)
-            return NULL; /* may not fit: jansson decides */
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
-        return NULL;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return p;
-}
-
-static struct js_val *new_val(struct producer_jscan *js)
-{
-    if (js->n_vals >= JS_VALS)
-        return NULL;
-    struct js_val *v = &js->vals[js->n_vals++];
-    memset(v, 0, sizeof *v);
-    return v;
-}
-
-static const char *value(struct producer_jscan *js, const struct js_node *nd, const char *p,
-                         struct js_val *v, int depth);
-
-/* An object's members into the record's field values (which the caller allocated, nf of
- * them); absent fields take their defaults. At the top, a "type" read by find_type is skipped. */
-static const char *members(struct producer_jscan *js, const struct js_node *nd, const char *p,
-                           struct js_val *fv, int top, int depth)
-{
-    const char *end = js->end;
-    uint32_t seen = 0;
-    size_t next = 0;
-    int seen_type = 0;
-    p = ws(p, end);
-    if (p < end && *p == '}')
-        p++;
-    else
-        for (;;) {
-            const char *k;
-            size_t kn;
-            if (p >= end || *p != '"' || !(p = str(js, p, end, &k, &kn)))
-                return NULL;
-            p = ws(p, end);
-            if (p >= end || *p != ':')
-                return NULL;
-            p = ws(p + 1, end);
-            /* Keys mostly come in schema order: the one after the last is tried first. */
-            size_t f = next;
-            if (f >= nd->nf || nd->f[f].len != kn || memcmp(nd->f[f].name, k, kn) != 0)
-                for (f = 0; f < nd->nf; f++)
-                    if (nd->f[f].len == kn && memcmp(nd->f[f].name, k, kn) == 0)
-                        break;
-            next = f + 1;
-            if (f == nd->nf) {
-                /* "type" was read by the caller; here it is only skipped (once). */
-                if (!top || !js->type_first || seen_type || kn != 4 || memcmp(k, "type", 4) != 0 ||
-                    p >= end || *p != '"')
-                    return NULL;
-                const char *ts;
-                size_t tn;
-                if (!(p = str(js, p, end, &ts, &tn)))
-                    return NULL;
-                seen_type = 1;
-            } else {
-                if (seen & (UINT32_C(1) << f))
-                    return NULL;
-                seen |= UINT32_C(1) << f;
-                if (top && p + 4 <= end && memcmp(p, "null", 4) == 0 && nd->f[f].is_event_id) {
-                    /* A null event_id means "derive it", like a missing one. */
-                    fv[f].s = NULL;
-                    p += 4;
-                } else if (!(p = value(js, nd->f[f].node, p, &fv[f], depth + 1)))
-                    return NULL;
-            }
-            p = ws(p, end);
-            if (p < end && *p == ',') {
-                p = ws(p + 1, end);
-                continue;
-            }
-            if (p < end && *p == '}') {
-                p++;
-                break;
-            }
-            return NULL;
-        }
-    for (size_t f = 0; f < nd->nf; f++) {
-        if (seen & (UINT32_C(1) << f))
-            continue;
-        if (top && nd->f[f].is_event_id) {
-            fv[f].s = NULL; /* to be derived */
-            fv[f].n = 0;
-            continue;
-        }
-        if (!nd->f[f].def)
-            return NULL; /* required field missing */
-        fv[f] = *nd->f[f].def;
-    }
-    return p;
-}
-
-static const char *value(struct producer_jscan *js, const struct js_node *nd, const char *p,
-                         struct js_val *v, int depth)
-{
-    const char *end = js->end;
-    if (depth > JS_MAX_DEPTH || p >= end)
-        return NULL;
-    switch (nd->kind) {
-    case JS_STRING:
-        return *p == '"' ? str(js, p, end, &v->s, &v->n) : NULL;
-    case JS_INT:
-        p = integer(p, end, &v->i);
-        return p && v->i >= INT32_MIN && v->i <= INT32_MAX ? p : NULL;
-    case JS_LONG:
-        return integer(p, end, &v->i);
-    case JS_TS: {
-        if (*p != '"')
-            return integer(p, end, &v->i);
-        const char *s, *why;
-        size_t n;
-        if (!(p = str(js, p, end, &s, &n)) || producer_ts_parse(s, n, &v->i, &why) != 0)
-            return NULL;
-        return p;
-    }
-    case JS_ENUM: {
-        const char *s;
-        size_t n;
-        if (*p != '"' || !(p = str(js, p, end, &s, &n)))
-            return NULL;
-        v->i = sym_index(nd, s, n);
-        return v->i < 0 ? NULL : p;
-    }
-    case JS_BOOL:
-        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
-            v->i = 1;
-            return p + 4;
-        }
-        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
-            v->i = 0;
-            return p + 5;
-        }
-        return NULL;
-    case JS_UNION:
-        if (*p == 'n') {
-            if (end - p < 4 || memcmp(p, "null", 4) != 0)
-                return NULL;
-            v->first = NULL;
-            return p + 4;
-        } else {
-            struct js_val *b = new_val(js);
-            if (!b)
-                return NULL;
-            v->first = b;
-            return value(js, nd->inner, p, b, depth + 1);
-        }
-    case JS_ARRAY: {
-        if (*p != '[')
-            return NULL;
-        p = ws(p + 1, end);
-        if (p < end && *p == ']')
-            return p + 1;
-        struct js_val *prev = NULL;
-        for (;;) {
-            struct js_val *it = new_val(js);
-            if (!it || v->n >= JS_MAX_ITEMS || !(p = value(js, nd->inner, p, it, depth + 1)))
-                return NULL;
-            if (prev)
-                prev->next = it;
-            else
-                v->first = it;
-            prev = it;
-            v->n++;
-            p = ws(p, end);
-            if (p < end && *p == ',') {
-                p = ws(p + 1, end);
-                continue;
-            }
-            if (p < end && *p == ']')
-                return p + 1;
-            return NULL;
-        }
-    }
-    case JS_RECORD: {
-        if (*p != '{' || js->n_vals + nd->nf > JS_VALS)
-            return NULL;
-        struct js_val *fv = &js->vals[js->n_vals];
-        memset(fv, 0, nd->nf * sizeof *fv);
-        js->n_vals += nd->nf;
-        v->first = fv;
-        return members(js, nd, p + 1, fv, 0, depth);
-    }
-    }
-    return NULL;
-}
-
-/* ---- writing ---------------------------------------------------------------------------- */
-
-static void put_varint(unsigned char **w, int64_t v)
-{
-    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-    unsigned char *o = *w;
-    while (z & ~UINT64_C(0x7f)) {
-        *o++ = (unsigned char)((z & 0x7f) | 0x80);
-        z >>= 7;
-    }
-    *o++ = (unsigned char)z;
-    *w = o;
-}
-
-/* Avro binary of v, as avro-c's avro_value_write writes it. */
-static int encode(struct op_buf *b, const struct js_node *nd, const struct js_val *v)
-{
-    if (op_buf_reserve(b, 24) != 0)
-        return -1;
-    unsigned char *w = b->data + b->len;
-    switch (nd->kind) {
-    case JS_STRING:
-        put_varint(&w, (int64_t)v->n);
-        b->len = (size_t)(w - b->data);
-        return op_buf_append(b, v->s, v->n);
-    case JS_INT:
-    case JS_LONG:
-    case JS_TS:
-    case JS_ENUM:
-        put_varint(&w, v->i);
-        b->len = (size_t)(w - b->data);
-        return 0;
-    case JS_BOOL: /* one byte, 0 or 1 (not a varint) */
-        b->data[b->len++] = v->i ? 1 : 0;
-        return 0;
-    case JS_UNION:
-        put_varint(&w, v->first ? nd->other_index : nd->null_index);
-        b->len = (size_t)(w - b->data);
-        return v->first ? encode(b, nd->inner, v->first) : 0;
-    case JS_ARRAY:
-        if (v->n) {
-            put_varint(&w, (int64_t)v->n);
-            b->len = (size_t)(w - b->data);
-            for (const struct js_val *it = v->first; it; it = it->next)
-                if (encode(b, nd->inner, it) != 0)
-                    return -1;
-            if (op_buf_reserve(b, 1) != 0)
-                return -1;
-        }
-        b->data[b->len++] = 0;
-        return 0;
-    case JS_RECORD:
-        for (size_t k = 0; k < nd->nf; k++)
-            if (encode(b, nd->f[k].node, &v->first[k]) != 0)
-                return -1;
-        return 0;
-    }
-    return -1;
-}
-
-/* Whether v equals the default d, as record.c's is_default decides. */
-static int same(const struct js_node *nd, const struct js_val *v, const struct js_val *d)
-{
-    switch (nd->kind) {
-    case JS_STRING:
-        return v->n == d->n && memcmp(v->s, d->s, v->n) == 0;
-    case JS_INT:
-    case JS_LONG:
-    case JS_TS:
-    case JS_ENUM:
-    case JS_BOOL:
-        return v->i == d->i;
-    case JS_UNION:
-        if (!d->first)
-            return !v->first;
-        return v->first && nd->other_index == 0 && same(nd->inner, v->first, d->first);
-    case JS_ARRAY:
-        return v->n == 0 && d->n == 0;
-    case JS_RECORD:
-        for (size_t k = 0; k < nd->nf; k++)
-            if (!same(nd->f[k].node, &v->first[k], &d->first[k]))
-                return 0;
-        return 1;
-    }
-    return 0;
-}
-
-static int put(struct op_buf *b, const void *s, size_t n)
-{
-    return op_buf_append(b, s, n);
-}
-
-static int put_int(struct op_buf *b, int64_t v)
-{
-    char tmp[24], *e = tmp + sizeof tmp, *q = e;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--q = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--q = '-';
-    return put(b, q, (size_t)(e - q));
-}
-
-static int put_str(struct op_buf *b, const char *s, size_t n)
-{
-    return producer_json_string(b, s, n);
-}
-
-static int canon(struct op_buf *b, const struct js_node *nd, const struct js_val *v, int top);
-
-static int canon_items(struct op_buf *b, const struct js_node *nd, const struct js_val *v)
-{
-    struct {
-        size_t off, len;
-    } it[JS_MAX_ITEMS];
-    size_t base = b->len, n = 0;
-    for (const struct js_val *i = v->first; i; i = i->next, n++) {
-        it[n].off = b->len;
-        if (canon(b, nd->inner, i, 0) != 0)
-            return -1;
-        it[n].len = b->len - it[n].off;
-    }
-    size_t total = b->len - base;
-    /* Sorted by their bytes (memcmp, then length), as record.c's cmp_item. */
-    for (size_t k = 1; k < n; k++)
-        for (size_t m = k; m > 0; m--) {
-            const unsigned char *x = b->data + it[m - 1].off, *y = b->data + it[m].off;
-            size_t l = it[m - 1].len < it[m].len ? it[m - 1].len : it[m].len;
-            int c = memcmp(x, y, l);
-            if (c < 0 || (c == 0 && it[m - 1].len <= it[m].len))
-                break;
-            size_t to = it[m].off, tl = it[m].len;
-            it[m] = it[m - 1];
-            it[m - 1].off = to;
-            it[m - 1].len = tl;
-        }
-    if (op_buf_reserve(b, total + n + 2) != 0)
-        return -1;
-    unsigned char *tmp = b->data + b->len; /* the sorted copy goes past the end, then moves */
-    size_t o = 0;
-    tmp[o++] = '[';
-    for (size_t k = 0; k < n; k++) {
-        if (k)
-            tmp[o++] = ',';
-        memcpy(tmp + o, b->data + it[k].off, it[k].len);
-        o += it[k].len;
-    }
-    tmp[o++] = ']';
-    memmove(b->data + base, tmp, o);
-    b->len = base + o;
-    return 0;
-}
-
-static int canon(struct op_buf *b, const struct js_node *nd, const struct js_val *v, int top)
-{
-    switch (nd->kind) {
-    case JS_STRING:
-        return put_str(b, v->s, v->n);
-    case JS_INT:
-    case JS_LONG:
-    case JS_TS:
-        return put_int(b, v->i);
-    case JS_ENUM: {
-        return put_str(b, nd->sym[v->i], nd->symlen[v->i]);
-    }
-    case JS_BOOL:
-        return v->i ? put(b, "true", 4) : put(b, "false", 5);
-    case JS_UNION:
-        return v->first ? canon(b, nd->inner, v->first, 0) : put(b, "null", 4);
-    case JS_ARRAY:
-        return canon_items(b, nd, v);
-    case JS_RECORD: {
-        if (put(b, "{", 1))
-            return -1;
-        int first = 1;
-        for (size_t s = 0; s < nd->nf; s++) {
-            size_t k = nd->sorted[s];
-            const struct js_field *f = &nd->f[k];
-            if (top && f->not_canonical)
-                continue;
-            if (f->def && same(f->node, &v->first[k], f->def))
-                continue;
-            if ((!first && put(b, ",", 1)) || put_str(b, f->name, f->len) || put(b, ":", 1) ||
-                canon(b, f->node, &v->first[k], 0))
-                return -1;
-            first = 0;
-        }
-        return put(b, "}", 1);
-    }
-    }
-    return -1;
-}
-
 /* ---- the record ------------------------------------------------------------------------- */
 
 /* The type named at the start (the common case) or anywhere among the top-level members. */
 static int find_type(struct producer_jscan *js, const struct producer_conv *conv, const char *p,
                      const char *end)
 {
-    p = ws(p, end);
+    p = producer_js_ws(p, end);
     if (p >= end || *p != '{')
         return -1;
-    p = ws(p + 1, end);
+    p = producer_js_ws(p + 1, end);
     const char *k, *s;
     size_t kn, n;
-    if (p < end && *p == '"' && (p = str(js, p, end, &k, &kn)) && kn == 4 &&
+    if (p < end && *p == '"' && (p = producer_js_str(js, p, end, &k, &kn)) && kn == 4 &&
         memcmp(k, "type", 4) == 0) {
-        p = ws(p, end);
+        p = producer_js_ws(p, end);
         if (p >= end || *p != ':')
             return -1;
-        p = ws(p + 1, end);
-        if (p >= end || *p != '"' || !str(js, p, end, &s, &n))
+        p = producer_js_ws(p + 1, end);
+        if (p >= end || *p != '"' || !producer_js_str(js, p, end, &s, &n))
             return -1;
         if (n == 0)
             return conv->default_type;
@@ -1039,7 +384,7 @@ static int find_type(struct producer_jscan *js, const struct producer_conv *conv
         return -1;
     }
     /* Not first: the default type, if any; a "type" further on leaves the record to the
-     * generic path (members() refuses it). */
+     * generic path (producer_js_members() refuses it). */
     return -2;
 }
 
@@ -1072,15 +417,15 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
     js->n_vals = 0;
     struct js_val top;
     memset(&top, 0, sizeof top);
-    const char *p = ws(text, end);
+    const char *p = producer_js_ws(text, end);
     if (p >= end || *p != '{')
         return 0;
     top.first = &js->vals[0];
     memset(js->vals, 0, root->nf * sizeof js->vals[0]);
     js->n_vals = root->nf;
-    if (!(p = members(js, root, p + 1, js->vals, 1, 0)))
+    if (!(p = producer_js_members(js, root, p + 1, js->vals, 1, 0)))
         return 0;
-    if (ws(p, end) != end)
+    if (producer_js_ws(p, end) != end)
         return 0;
     struct js_val *fv = js->vals;
     struct js_val *idv = &fv[ty->ev[EV_ID]];
@@ -1089,8 +434,9 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
         /* The canonical content does not include event_id: derive first, as record.c does. */
         struct op_buf *c = &js->canon;
         c->len = 0;
-        if (put(c, PRODUCER_ID_DOMAIN "\n", sizeof PRODUCER_ID_DOMAIN) ||
-            put(c, s->type, strlen(s->type)) || put(c, "\n", 1) || canon(c, root, &top, 1) != 0)
+        if (op_buf_append(c, PRODUCER_ID_DOMAIN "\n", sizeof PRODUCER_ID_DOMAIN) ||
+            op_buf_append(c, s->type, strlen(s->type)) || op_buf_append(c, "\n", 1) ||
+            producer_js_canon(c, root, &top, 1) != 0)
             return 0;
         unsigned char d[OP_SHA256_SIZE];
         op_sha256(c->data, c->len, d);
@@ -1221,7 +567,7 @@ int producer_jscan_convert(struct producer_jscan *js, const struct producer_conv
     if (op_buf_reserve(m, len + OP_FRAME_HEADER_MAX) != 0 ||
         !(m->len = op_frame_header(conv->frame, s, m->data)))
         return 0;
-    if (encode(m, root, &top) != 0)
+    if (producer_js_encode(m, root, &top) != 0)
         return 0;
     out->type = (enum op_event_type)t;
     out->schema = s;

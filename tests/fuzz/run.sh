@@ -57,8 +57,10 @@ $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer -Icommon -I"$OUT" $PKG_CFLAGS \
 # The producer's readers and record conversion (not its Kafka loop, spool or main).
 mkdir -p "$OUT/producers"
 pobjs=()
-for src in producers/input.c producers/record.c producers/jsonscan.c producers/encoding.c \
-    producers/xlsx.c producers/xlsx_parts.c producers/xlsx_sheet.c producers/aliases.c; do
+for src in producers/input.c producers/record.c producers/record_id.c producers/record_csv.c \
+    producers/jsonscan.c producers/jsonscan_scan.c producers/jsonscan_write.c \
+    producers/encoding.c producers/xlsx.c producers/xlsx_parts.c producers/xlsx_sheet.c \
+    producers/aliases.c; do
     obj=$OUT/producers/$(basename "${src%.c}").o
     # shellcheck disable=SC2086
     $CLANG $CSTD $WARN "${SAN[@]}" -fsanitize=fuzzer-no-link -Icommon -I"$OUT" $PKG_CFLAGS \
