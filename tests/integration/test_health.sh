@@ -6,66 +6,22 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-KAFKA_STARTED_BY_US=0
-if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-    trap kafka_cleanup EXIT
-    kafka_ensure
-fi
-B=$KAFKA_BOOTSTRAP
 cd "$ROOT"
+. tests/lib/kafka.sh
+. tests/lib/util.sh
+UTIL_ON_EXIT=kafka_cleanup
+util_init test_health
+kafka_need
+B=$KAFKA_BOOTSTRAP
 PY=${OUTREACH_STATE:-$ROOT/.state}/venv/bin/python
 [ -x "$PY" ] || bash tests/interop/run.sh >/dev/null # creates the venv with prometheus_client
-W=$(mktemp -d /tmp/test_health.XXXXXX)
+W=$WORK
 RUN=health.$(date +%s).$$
-PIDS=()
-
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null || true
-    done
-    if [ $rc -eq 0 ]; then
-        rm -rf "$W"
-        kafka_topics --delete --topic "${RUN//./\\.}\\..*" >/dev/null 2>&1 || true
-    else echo "test_health: work files kept in $W" >&2; fi
-    kafka_cleanup
-    return $rc
-}
-trap cleanup EXIT
-
-fail() {
-    echo "test_health: FAIL: $*" >&2
-    exit 1
-}
-ok() { echo "ok - $*"; }
+UTIL_TOPICS=$RUN
 
 for b in bin/outreach-sink bin/outreach-reporter bin/outreach-producer bin/outreach-gen; do
     [ -x "$b" ] || fail "$b is not built"
 done
-
-# wait_for SECONDS CMD...: polls until CMD succeeds.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
-
-# health_port LOG: the port a daemon logged for health.listen=127.0.0.1:0.
-health_port() {
-    local p
-    for _ in $(seq 1 100); do
-        p=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$1" | tail -1)
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.1
-    done
-    fail "$1: no health port"
-}
-
-ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$1/readyz")" = 200 ]; }
 
 # metrics_check PORT 'python expression over m'...: parses /metrics with prometheus_client's
 # parser into m['name{label=value,...}'] = value and asserts each expression.
