@@ -7,10 +7,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-. "$ROOT/tests/lib/util.sh"
-UTIL_ON_EXIT=on_exit UTIL_QUIET=1 # each step shows the log it needs
-util_init test_producer
+. "$ROOT/tests/lib/producer.sh" # P, PY, CHECK, dump, spool_*
+producer_test_init test_producer
 PRIVATE_BROKER=
 on_exit() {
     if [ -n "$PRIVATE_BROKER" ]; then
@@ -18,12 +16,9 @@ on_exit() {
     fi
     kafka_cleanup
 }
-kafka_need
-B=$KAFKA_BOOTSTRAP
-. "$ROOT/tests/lib/producer.sh"
+UTIL_ON_EXIT=on_exit
 GEN=$ROOT/bin/outreach-gen
 BIG=${PRODUCER_TEST_BIG:-200000}
-W=$WORK
 RUN=$(date +%s)-$$
 
 cd "$W"

@@ -8,14 +8,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-. "$ROOT/tests/lib/util.sh"
-UTIL_ON_EXIT=kafka_cleanup UTIL_QUIET=1 # each step shows the log it needs
-util_init test_receipt
-kafka_need
-B=$KAFKA_BOOTSTRAP
-. "$ROOT/tests/lib/producer.sh"
-W=$WORK
+. "$ROOT/tests/lib/producer.sh" # P, PY, CHECK, dump, spool_*
+producer_test_init test_receipt
 RUN=$(date +%s)-$$
 T=prod-receipt.$RUN
 

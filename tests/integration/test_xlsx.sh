@@ -7,14 +7,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-. "$ROOT/tests/lib/util.sh"
-UTIL_ON_EXIT=kafka_cleanup UTIL_QUIET=1 # each step shows the log it needs
-util_init test_xlsx
-kafka_need
-B=$KAFKA_BOOTSTRAP
-. "$ROOT/tests/lib/producer.sh" # P, PY (Debian's, with openpyxl and xlsxwriter), CHECK, dump
-W=$WORK
+. "$ROOT/tests/lib/producer.sh" # P, PY, CHECK, dump, spool_*
+producer_test_init test_xlsx
 RUN=$(date +%s)-$$
 
 cd "$W"

@@ -1,12 +1,27 @@
 # shellcheck shell=bash
 # Helpers of the producer's integration tests (test_producer, test_receipt, test_xlsx), sourced
-# after tests/lib/util.sh and tests/lib/kafka.sh with ROOT set and B the broker: the producer
-# (P), producer_check.py (CHECK, an independent reading of the topics), a topic dump and the
-# spool daemon's start, file drop and stop.
+# with ROOT set to the repository: the producer (P), producer_check.py (CHECK, an independent
+# reading of the topics), a topic dump and the spool daemon's start, file drop and stop.
+#
+#   . "$ROOT/tests/lib/producer.sh"
+#   producer_test_init test_NAME    # WORK (also W), the broker B; fail() shows no logs: each
+#                                   # step shows the one it needs
+. "$ROOT/tests/lib/kafka.sh"
+. "$ROOT/tests/lib/util.sh"
 P=$ROOT/bin/outreach-producer
 PY=/usr/bin/python3 # Debian's, with python3-openpyxl and python3-xlsxwriter
 CHECK=("$PY" "$ROOT/tests/integration/producer_check.py" --repo "$ROOT")
 DAEMON=
+
+# producer_test_init NAME: util_init NAME, W=$WORK, a broker (kafka_need) in B. A script with
+# more to clean up at exit sets UTIL_ON_EXIT to a function that calls kafka_cleanup too.
+producer_test_init() {
+    UTIL_ON_EXIT=kafka_cleanup UTIL_QUIET=1
+    util_init "$1"
+    W=$WORK
+    kafka_need
+    B=$KAFKA_BOOTSTRAP
+}
 
 # dump TOPIC FILE: every message of TOPIC, binary-safe (the size precedes the payload).
 dump() {
