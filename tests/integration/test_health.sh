@@ -23,28 +23,13 @@ for b in bin/outreach-sink bin/outreach-reporter bin/outreach-producer bin/outre
     [ -x "$b" ] || fail "$b is not built"
 done
 
-# metrics_check PORT 'python expression over m'...: parses /metrics with prometheus_client's
-# parser into m['name{label=value,...}'] = value and asserts each expression.
+# metrics_check PORT 'python expression over m'...: GET /metrics, asserted by metrics_check.py.
 metrics_check() {
     local port=$1
     shift
     curl -sf "127.0.0.1:$port/metrics" >"$W/metrics.txt" || fail "GET /metrics on port $port"
-    "$PY" - "$W/metrics.txt" "$@" <<'EOF' || fail "metrics on port $port do not match"
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-m = {}
-for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
-    for s in fam.samples:
-        key = s.name + ("{%s}" % ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
-                        if s.labels else "")
-        m[key] = s.value
-for expr in sys.argv[2:]:
-    ok = eval(expr, {"m": m})
-    print("  metrics: %-70s %s" % (expr, "ok" if ok else "FAILED"))
-    if not ok:
-        print("  got: %r" % m)
-        sys.exit(1)
-EOF
+    "$PY" tests/integration/metrics_check.py "$W/metrics.txt" "$@" ||
+        fail "metrics on port $port do not match"
 }
 
 # ---- the sink, run under a NOTIFY_SOCKET listener --------------------------------------------
@@ -89,7 +74,7 @@ bin/outreach-reporter -X "bootstrap.servers=$B" -X "rollups.topic=$RUN.rollups" 
     -F "$W/rep.conf" 2>"$W/rep.log" &
 REP=$!
 PIDS+=($REP)
-RP=$(health_port "$W/rep.log")
+RP=$(logged_port "$W/rep.log")
 wait_for 60 ready "$RP" || fail "reporter /readyz not 200 within 60 s"
 metrics_check "$RP" 'm["outreach_reporter_pushes_total{endpoint=sink,result=ok}"] == 0' \
     'm["outreach_reporter_pushes_total{endpoint=sink,result=failed}"] == 0' \
@@ -163,7 +148,7 @@ bin/outreach-producer --spool "$S" -X "bootstrap.servers=$B" -X "events.topic=$R
     -X health.listen=127.0.0.1:0 2>"$W/spool.log" &
 SPOOL=$!
 PIDS+=($SPOOL)
-PP=$(health_port "$W/spool.log")
+PP=$(logged_port "$W/spool.log")
 wait_for 30 ready "$PP" || fail "producer /readyz not 200"
 wait_for 30 grep -q "spooling" "$W/spool.log" || fail "producer did not start spooling"
 bin/outreach-gen --seed 7 --events 300 >"$W/f.jsonl"

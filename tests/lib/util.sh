@@ -135,8 +135,8 @@ expect_same() {
     fi
 }
 
-# health_port LOG: the port a daemon logged for health.listen=127.0.0.1:0 (fails after 10 s).
-health_port() {
+# logged_port LOG: the port a daemon logged for health.listen=127.0.0.1:0 (fails after 10 s).
+logged_port() {
     local p
     for _ in $(seq 1 100); do
         p=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$1" 2>/dev/null | tail -1)
