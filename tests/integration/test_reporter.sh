@@ -162,7 +162,7 @@ start_reporter rep1 -X "group.prefix=$RUN.g1" -X "dlq.topic.prefix=$RUN.dlq1" \
     -X "endpoint.prov.url=http://127.0.0.1:$P1/rollups" -X endpoint.prov.timeout.ms=1500 "${EP[@]}" \
     -X health.listen=127.0.0.1:0
 wait_until 30 "connection refused" grep -q "Couldn.t connect to server" "$WORK/rep1.log"
-HP1=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/rep1.log" | head -n 1)
+HP1=$(logged_port "$WORK/rep1.log")
 # lag_sum OP N: the sum of endpoint prov's outreach_reporter_consumer_lag over its 3 partitions.
 lag_sum() {
     local l
