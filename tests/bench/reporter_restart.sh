@@ -11,28 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/kafka.sh
-
+. tests/lib/util.sh
+UTIL_ON_EXIT=kafka_cleanup UTIL_TAIL=20 # fail shows the reporter's, the sink's, the feeder's log
+util_init reporter_restart
 RUN=reporter-restart.$(date +%s).$$
-WORK=$(mktemp -d /tmp/reporter-restart.XXXXXX)
+UTIL_TOPICS=$RUN
 TIMEOUT=${BENCH_RESTART_TIMEOUT:-90}
-FEED="" SINK="" REP=""
-
-cleanup() {
-    local rc=$?
-    for p in $REP $FEED $SINK; do
-        kill -9 "$p" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    if [ "$rc" -eq 0 ]; then
-        rm -rf "$WORK"
-        kafka_topics --delete --topic "${RUN//./\\.}\\..*" >/dev/null 2>&1 || true
-    else
-        echo "reporter_restart: logs kept in $WORK" >&2
-    fi
-    kafka_cleanup
-    return $rc
-}
-trap cleanup EXIT
+REP=""
 
 exec 3>&1 1>&2 # stdout is for the result line only
 kafka_ensure
@@ -93,20 +78,14 @@ feeder() {
     done
 }
 feeder &
-FEED=$!
+track $!
 
 # ---- the sink and the reporter ---------------------------------------------------------------
 bin/outreach-sink --listen 127.0.0.1:0 -q >"$WORK/sink.out" 2>"$WORK/sink.log" &
-SINK=$!
-for _ in $(seq 100); do
-    [ -s "$WORK/sink.out" ] && break
-    sleep 0.1
-done
+track $!
+wait_for 10 test -s "$WORK/sink.out" || true
 line=$(head -n 1 "$WORK/sink.out")
-[[ $line =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || {
-    echo "reporter_restart: sink said '$line'" >&2
-    exit 1
-}
+[[ $line =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || fail "sink said '$line'"
 SP=${BASH_REMATCH[1]}
 
 # Batches the sink received: stored ones plus re-sent ones it recognised by Idempotency-Key.
@@ -120,16 +99,13 @@ start_reporter() {
         -X "endpoint.bench.url=http://127.0.0.1:$SP/rollups" -X endpoint.bench.max.delay.ms=50 \
         ${BENCH_REPORTER_OPTS:-} 2>>"$WORK/reporter.log" &
     REP=$!
+    track "$REP"
 }
 # wait_received N: until the sink has received more than N batches (or the timeout).
 wait_received() {
     local end=$((SECONDS + TIMEOUT))
     until [ "$(received)" -gt "$1" ]; do
-        [ "$SECONDS" -lt "$end" ] || {
-            echo "reporter_restart: no delivery within ${TIMEOUT}s; tail of the reporter log:" >&2
-            tail -n 20 "$WORK/reporter.log" >&2
-            exit 1
-        }
+        [ "$SECONDS" -lt "$end" ] || fail "no delivery within ${TIMEOUT}s"
         sleep 0.05
     done
 }

@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib/kafka.sh
+. tests/lib/util.sh # fail, PIDS, stop_pids
 
 N=${BENCH_EVENTS:-1000000}
 LAT_RATE=${BENCH_LATENCY_RATE:-2000}
@@ -26,25 +27,15 @@ KV=$WORK/results.kv
 PY=/usr/bin/python3
 HELPER=tests/bench/bench.py
 CODEC_BENCH=build/default/bench/codec_bench
-PIDS=() # every background process this script started
 OK=0
+UTIL_NAME=bench UTIL_TAIL=8 # fail: "bench: FAIL: ..." and the last lines of every log of the run
 
 now() { date +%s.%N; }
 say() { echo "bench: $*" >&2; }
-die() {
-    echo "bench: FAILED: $*" >&2
-    for f in "$WORK"/*.log; do
-        [ -s "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 8 "$f" >&2; }
-    done
-    exit 1
-}
+# Its own cleanup: the work dir is build/bench/RUN, whose logs stay after a good run too.
 cleanup() {
     local rc=$?
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill -TERM "${PIDS[i]}" 2>/dev/null || true; done
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        for _ in $(seq 50); do kill -0 "${PIDS[i]}" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "${PIDS[i]}" 2>/dev/null || true
-    done
+    stop_pids
     if [ "$OK" = 1 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
         # Unique names, but a shared broker should not keep a run's gigabytes.
         kafka_topics --delete --topic "${RUN//./\\.}\\..*" >/dev/null 2>&1 || true
@@ -90,9 +81,9 @@ say "run $RUN: $N events per year, broker $B (${BROKERS:-?} broker(s))"
 # ---- data: two years of every region, no duplicates, nothing outside the year ------------
 GEN=(--events "$N" --outside-rate 0 --dup-rate 0)
 bin/outreach-gen --seed 2025 --start 2025-01-01 --end 2025-12-31 "${GEN[@]}" >"$WORK/year1.jsonl" ||
-    die "outreach-gen (year 1) failed"
+    fail "outreach-gen (year 1) failed"
 bin/outreach-gen --seed 2024 --start 2024-01-01 --end 2024-12-31 "${GEN[@]}" >"$WORK/year2.jsonl" ||
-    die "outreach-gen (year 2) failed"
+    fail "outreach-gen (year 2) failed"
 put num year_events "$N"
 
 # publish FILE TOPIC LOG: outreach-producer, all records must be published; sets PUB_S.
@@ -102,9 +93,9 @@ publish() {
     bin/outreach-producer --no-progress -X bootstrap.servers="$B" -X events.topic="$2" \
         -X authz.default=allow "$1" 2>"$3" || rc=$?
     t1=$(now)
-    [ "$rc" = 0 ] || die "outreach-producer exited with $rc on $1 (see $3)"
+    [ "$rc" = 0 ] || fail "outreach-producer exited with $rc on $1 (see $3)"
     published=$(sed -n 's/.*published \([0-9]*\),.*/\1/p' "$3" | tail -1)
-    [ "${published:-0}" = "$N" ] || die "outreach-producer published ${published:-?} of $N events"
+    [ "${published:-0}" = "$N" ] || fail "outreach-producer published ${published:-?} of $N events"
     PUB_S=$(secs "$t0" "$t1")
 }
 
@@ -116,17 +107,17 @@ put num producer_events_per_s "$(awk -v n="$N" -v s="$PUB_S" 'BEGIN { printf "%.
 # ---- 2. kcat produce baseline: the very bytes the producer wrote, same settings ----------
 say "2/9 kcat produces the same bytes to $RUN.kcat"
 bin/outreach-codec dump -X bootstrap.servers="$B" "$RUN.events" >"$WORK/events.dump" ||
-    die "outreach-codec dump failed"
-n_raw=$("$PY" "$HELPER" kcat-input "$WORK/events.dump" "$WORK/events.raw") || die "kcat input"
-[ "$n_raw" = "$N" ] || die "dumped $n_raw of $N events"
+    fail "outreach-codec dump failed"
+n_raw=$("$PY" "$HELPER" kcat-input "$WORK/events.dump" "$WORK/events.raw") || fail "kcat input"
+[ "$n_raw" = "$N" ] || fail "dumped $n_raw of $N events"
 kafka_topics --create --topic "$RUN.kcat" --partitions 6 --replication-factor 1 >/dev/null 2>&1 ||
-    die "cannot create $RUN.kcat"
+    fail "cannot create $RUN.kcat"
 # producers/producer.c's defaults: idempotent, acks=all, lz4, linger.ms=20, 10000 per batch.
 t0=$(now)
 kcat -P -b "$B" -t "$RUN.kcat" -K $'\t' -D $'\x17\x18OUTREACH-BENCH-DELIM\x18\x17' \
     -X enable.idempotence=true -X acks=all -X compression.codec=lz4 -X linger.ms=20 \
     -X batch.num.messages=10000 -X message.timeout.ms=30000 <"$WORK/events.raw" \
-    2>"$WORK/kcat-produce.log" || die "kcat -P failed"
+    2>"$WORK/kcat-produce.log" || fail "kcat -P failed"
 t1=$(now)
 put num kcat_produce_msgs_per_s "$(rate "$N" "$t0" "$t1")"
 put num kcat_produce_bytes "$(stat -c %s "$WORK/events.raw")"
@@ -135,9 +126,9 @@ put num kcat_produce_bytes "$(stat -c %s "$WORK/events.raw")"
 say "3/9 kcat reads $RUN.events (read_committed)"
 t0=$(now)
 n_read=$(kcat -C -b "$B" -t "$RUN.events" -o beginning -e -q -X isolation.level=read_committed \
-    -f '\n' 2>"$WORK/kcat-consume.log" | wc -l) || die "kcat -C failed"
+    -f '\n' 2>"$WORK/kcat-consume.log" | wc -l) || fail "kcat -C failed"
 t1=$(now)
-[ "$n_read" = "$N" ] || die "kcat read $n_read of $N events"
+[ "$n_read" = "$N" ] || fail "kcat read $n_read of $N events"
 put num kcat_consume_msgs_per_s "$(rate "$N" "$t0" "$t1")"
 
 # ---- the aggregator ------------------------------------------------------------------------
@@ -159,17 +150,17 @@ agg_start() {
     for _ in $(seq 300); do
         AGG_PORT=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$log" | head -1)
         [ -n "$AGG_PORT" ] && return 0
-        alive "$AGG_PID" || die "the aggregator exited at start (see $log)"
+        alive "$AGG_PID" || fail "the aggregator exited at start (see $log)"
         sleep 0.1
     done
-    die "the aggregator's health port did not appear in $log"
+    fail "the aggregator's health port did not appear in $log"
 }
 # agg_ready: waits for /readyz 200 (restore.timeout.ms is 300 s); sets READY_S from AGG_T0.
 agg_ready() {
     local end=$((SECONDS + 330))
     until [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$AGG_PORT/readyz")" = 200 ]; do
-        alive "$AGG_PID" || die "the aggregator exited before it was ready"
-        [ "$SECONDS" -lt "$end" ] || die "the aggregator was not ready after 330 s"
+        alive "$AGG_PID" || fail "the aggregator exited before it was ready"
+        [ "$SECONDS" -lt "$end" ] || fail "the aggregator was not ready after 330 s"
         sleep 0.05
     done
     READY_S=$(secs "$AGG_T0" "$(now)")
@@ -179,7 +170,7 @@ agg_stop() {
     local rc=0
     kill -TERM "$AGG_PID"
     wait "$AGG_PID" || rc=$?
-    [ "$rc" = 0 ] || die "the aggregator exited with $rc after SIGTERM"
+    [ "$rc" = 0 ] || fail "the aggregator exited with $rc after SIGTERM"
 }
 # agg_consume TARGET: waits until this process has read TARGET events (progress within 120 s
 # each time); sets AGG_RATE from the first to the last event read (0.2 s polls of /metrics).
@@ -191,8 +182,8 @@ agg_consume() {
         if [ -z "$first" ] && [ "$n" -gt 0 ]; then first=$(now) first_n=$n; fi
         [ "$n" -ge "$target" ] && break
         [ "$n" != "$last" ] && { last=$n stuck=$SECONDS; }
-        alive "$AGG_PID" || die "the aggregator exited while consuming ($n of $target read)"
-        [ $((SECONDS - stuck)) -lt 120 ] || die "the aggregator read nothing for 120 s ($n of $target)"
+        alive "$AGG_PID" || fail "the aggregator exited while consuming ($n of $target read)"
+        [ $((SECONDS - stuck)) -lt 120 ] || fail "the aggregator read nothing for 120 s ($n of $target)"
         sleep 0.2
     done
     t1=$(now)
@@ -207,7 +198,7 @@ agg_settled() {
         b=$(metric "$AGG_PORT" outreach_aggregator_state_rollups || true)
         [ -n "$a" ] && [ "$a" = "$b" ] && return 0
     done
-    die "the aggregator's state gauge did not settle"
+    fail "the aggregator's state gauge did not settle"
 }
 # sampler PID FILE: RssAnon (kB) of PID every 0.2 s into FILE until PID is gone.
 sampler() {
@@ -246,7 +237,7 @@ put num year_vm_hwm_mb "$(status_mb "$AGG_PID" VmHWM)"
 agg_stop
 # Independent of the aggregator's own gauge: distinct keys committed to the rollups topic.
 keys=$(kcat -C -b "$B" -t "$RUN.rollups" -o beginning -e -q -X isolation.level=read_committed \
-    -f '%k\n' 2>"$WORK/kcat-rollups.log" | sort -u | wc -l) || die "kcat on $RUN.rollups failed"
+    -f '%k\n' 2>"$WORK/kcat-rollups.log" | sort -u | wc -l) || fail "kcat on $RUN.rollups failed"
 put num year_rollup_keys_in_topic "$keys"
 
 # ---- 5. restart to ready: 3 × SIGTERM, then kill -9 ---------------------------------------
@@ -298,11 +289,11 @@ SINK_PID=$!
 PIDS+=("$SINK_PID")
 for _ in $(seq 100); do
     grep -q '^listening on' "$WORK/sink.out" && break
-    alive "$SINK_PID" || die "outreach-sink did not start"
+    alive "$SINK_PID" || fail "outreach-sink did not start"
     sleep 0.1
 done
 SINK=$(sed -n 's/^listening on //p' "$WORK/sink.out" | head -1)
-[ -n "$SINK" ] || die "outreach-sink did not say where it listens"
+[ -n "$SINK" ] || fail "outreach-sink did not say where it listens"
 agg_start "$LAT" "$STATE.lat"
 agg_ready
 bin/outreach-reporter -X bootstrap.servers="$B" -X rollups.topic="$LAT.rollups" \
@@ -311,7 +302,7 @@ bin/outreach-reporter -X bootstrap.servers="$B" -X rollups.topic="$LAT.rollups" 
 REP_PID=$!
 PIDS+=("$REP_PID")
 sleep 2
-alive "$REP_PID" || die "outreach-reporter exited at start"
+alive "$REP_PID" || fail "outreach-reporter exited at start"
 set +e
 "$PY" "$HELPER" pace --source "$WORK/lat-source.jsonl" --rate "$LAT_RATE" \
     --seconds "$LAT_SECONDS" --id-prefix "$LAT" --start-file "$WORK/lat.start" \
@@ -320,8 +311,8 @@ set +e
         -X authz.default=allow - 2>"$WORK/producer-lat.log"
 st=("${PIPESTATUS[@]}")
 set -e
-[ "${st[0]}" = 0 ] || die "the pacer failed (see $WORK/pacer.log)"
-[ "${st[1]}" = 0 ] || die "outreach-producer (stdin) exited with ${st[1]}"
+[ "${st[0]}" = 0 ] || fail "the pacer failed (see $WORK/pacer.log)"
+[ "${st[1]}" = 0 ] || fail "outreach-producer (stdin) exited with ${st[1]}"
 agg_consume "$M"
 # Everything read: now until the sink has taken no batch for 3 s (the reporter's
 # max.delay.ms is 1 s, the aggregator commits every 500 ms).
@@ -333,7 +324,7 @@ for _ in $(seq 600); do
     sleep 0.1
 done
 lat_json=$("$PY" "$HELPER" latency --dump-dir "$WORK/lat.bodies" --start-file "$WORK/lat.start" \
-    --warmup "$LAT_WARMUP" --seconds "$LAT_SECONDS") || die "latency analysis failed"
+    --warmup "$LAT_WARMUP" --seconds "$LAT_SECONDS") || fail "latency analysis failed"
 put merge - "$lat_json"
 put num e2e_rate_events_per_s "$LAT_RATE"
 put num e2e_duration_s "$LAT_SECONDS"
@@ -344,7 +335,7 @@ agg_stop
 
 # ---- 8. the codec alone -------------------------------------------------------------------
 say "8/9 codec: encode and decode of the year's events"
-codec_json=$("$CODEC_BENCH" "$WORK/year1.jsonl" 2>"$WORK/codec.log") || die "codec_bench failed"
+codec_json=$("$CODEC_BENCH" "$WORK/year1.jsonl" 2>"$WORK/codec.log") || fail "codec_bench failed"
 put merge - "$codec_json"
 
 # ---- 9. reporter restart to first delivery (tests/bench/reporter_restart.sh, if there) ----
@@ -363,7 +354,7 @@ else
 fi
 
 "$PY" "$HELPER" report --kv "$KV" --json "$OUT/results.json" --md "$OUT/results.md" ||
-    die "cannot write the results"
+    fail "cannot write the results"
 cp "$OUT/results.json" "$WORK/results.json"
 cat "$OUT/results.md"
 OK=1

@@ -5,28 +5,7 @@ import datetime
 import json
 import sys
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def regions(path="schemas/regions.csv"):
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        next(f)
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            code, name, level, parent = line.split(",")
-            out[code] = (name, level, parent)
-    return out
-
-
-def under(code, target, regs):
-    while code:
-        if code == target:
-            return True
-        code = regs.get(code, (None, None, ""))[2]
-    return False
+from audit_common import SH, regions, shown, under, yuan
 
 
 def since_ms(text):
@@ -49,11 +28,6 @@ def matches(e, args, regs):
     return True
 
 
-def yuan(fen):
-    sign = "-" if fen < 0 else "+" if fen > 0 else ""
-    return "%s%d.%02d" % (sign, abs(fen) // 100, abs(fen) % 100)
-
-
 def main():
     # audit_check.py ENTRIES.jsonl ORDER.txt key=value...  -> expected event_id/correction_to
     # lines in listing order (partition, then offset); ORDER.txt gives each entry's partition.
@@ -71,11 +45,9 @@ def main():
             print("%s/%d" % (e["event_id"], e["correction_to"]))
         elif mode == "table":
             # what each entry's lines must contain
-            when = datetime.datetime.fromtimestamp(e["applied_at"] / 1000, SH)
-            frm = "无" if e["correction_from"] is None else str(e["correction_from"])
-            print("\t".join([when.strftime("%Y-%m-%d %H:%M:%S"), e["event_id"], e["agency_id"],
-                             "%s→%d" % (frm, e["correction_to"]),
-                             "是" if e["retracted"] else "否", e["reason"] or "-"]))
+            f = shown(e, "-")
+            print("\t".join([f["applied_at"], e["event_id"], f["agency_id"], f["correction"],
+                             f["retracted"], f["reason"]]))
             for c in e["changes"]:
                 name = regs[c["region"]][0]
                 parts_ = ["%s %s(" % (c["region"], name)]

@@ -11,32 +11,12 @@
   view     GET /audit.html?region=CODE against `expect`: rows in order, names, yuan
 """
 import argparse
-import datetime
 import html.parser
 import json
 import random
 import sys
 
-SH = datetime.timezone(datetime.timedelta(hours=8))
-
-
-def regions():
-    out = {}
-    with open("schemas/regions.csv", encoding="utf-8") as f:
-        next(f)
-        for line in f:
-            if line.strip():
-                code, name, level, parent = line.strip().split(",")
-                out[code] = (name, level, parent)
-    return out
-
-
-def under(code, target, regs):
-    while code:
-        if code == target:
-            return True
-        code = regs.get(code, (None, None, ""))[2]
-    return False
+from audit_common import regions, shown, under, yuan
 
 
 def cmd_gen(a):
@@ -193,10 +173,6 @@ class View(html.parser.HTMLParser):
             self.field = None
 
 
-def yuan(fen):
-    return "%s%d.%02d" % ("-" if fen < 0 else "+" if fen > 0 else "", abs(fen) // 100, abs(fen) % 100)
-
-
 def cmd_view(a):
     regs = regions()
     want = [e for e in kept(a.bodies, a.max)
@@ -208,11 +184,7 @@ def cmd_view(a):
         errors.append("rows %s != %s" % ([(r["event"], r["to"]) for r in v.rows],
                                          [(e["event_id"], e["correction_to"]) for e in want]))
     for r, e in zip(v.rows, want):
-        when = datetime.datetime.fromtimestamp(e["applied_at"] / 1000, SH).strftime("%Y-%m-%d %H:%M:%S")
-        frm = "无" if e["correction_from"] is None else str(e["correction_from"])
-        exp = {"applied_at": when, "agency_id": e["agency_id"],
-               "correction": "%s→%d" % (frm, e["correction_to"]),
-               "retracted": "是" if e["retracted"] else "否", "reason": e["reason"] or "—"}
+        exp = shown(e, "—")
         for k, x in exp.items():
             if r.get(k) != x:
                 errors.append("%s/%d %s: %r != %r" % (e["event_id"], e["correction_to"], k, r.get(k), x))

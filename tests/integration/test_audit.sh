@@ -6,35 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${KAFKA_BOOTSTRAP:?run through tests/integration/run.sh or set KAFKA_BOOTSTRAP}
 . tests/lib/kafka.sh
+. tests/lib/util.sh
+util_init test_audit
+UTIL_LOGS=("*.out" "*.err") UTIL_TAIL=20 # what outreach-audit printed, per call
 PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/outreach-audittest.XXXXXX)
 RUN=$(date +%s)-$$
 T=audittest.$RUN
-
-cleanup() {
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.out "$WORK"/*.err; do
-        [ -s "$f" ] && { echo "--- $f (tail)" >&2; tail -20 "$f" >&2; }
-    done
-    exit 1
-}
 
 [ -x bin/outreach-audit ] || fail "bin/outreach-audit is not built"
 
 # audit NAME ARGS...: stdout to NAME.out, stderr to NAME.err; sets RC.
-audit() {
-    local name=$1
-    shift
-    RC=0
-    bin/outreach-audit -X bootstrap.servers="$B" -X audit.topic="$T" "$@" \
-        >"$WORK/$name.out" 2>"$WORK/$name.err" || RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "$2: exit status $RC, expected $1"; }
+audit() { capture "$1" bin/outreach-audit -X bootstrap.servers="$B" -X audit.topic="$T" "${@:2}"; }
 
 # The entries: a funding fix in a Kunming county (4亿 typed for 4000万), a visit moved between
 # two Qujing/Kunming counties, a retraction in Guangzhou, a correction that came before its

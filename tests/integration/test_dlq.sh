@@ -6,36 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${KAFKA_BOOTSTRAP:?run through tests/integration/run.sh or set KAFKA_BOOTSTRAP}
 . tests/lib/kafka.sh
+. tests/lib/util.sh
+util_init test_dlq
+UTIL_LOGS=("*.out" "*.err" "*.log") UTIL_TAIL=20 # outreach-dlq's, per call; the aggregator's
 PY=/usr/bin/python3
-WORK=$(mktemp -d /tmp/outreach-dlqtest.XXXXXX)
 RUN=$(date +%s)-$$
 T=dlqtest.$RUN
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.out "$WORK"/*.err "$WORK"/*.log; do
-        [ -s "$f" ] && { echo "--- $f (tail)" >&2; tail -20 "$f" >&2; }
-    done
-    exit 1
-}
 
 [ -x bin/outreach-dlq ] || fail "bin/outreach-dlq is not built"
 
 # dlq NAME ARGS...: runs outreach-dlq, stdout to NAME.out, stderr to NAME.err; sets RC.
-dlq() {
-    local name=$1
-    shift
-    RC=0
-    bin/outreach-dlq -X bootstrap.servers="$B" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || RC=$?
-}
-expect_rc() { [ "$RC" -eq "$1" ] || fail "$2: exit status $RC, expected $1"; }
+dlq() { capture "$1" bin/outreach-dlq -X bootstrap.servers="$B" "${@:2}"; }
 has() { grep -qF -- "$2" "$WORK/$1" || fail "$1 lacks: $2"; }
 lines() { wc -l <"$WORK/$1" | tr -d ' '; }
 
@@ -206,7 +187,7 @@ agg() {
         -X commit.interval.ms=200 -X session.timeout.ms=6000 -X state.dir="$WORK/state" "$@" \
         >>"$WORK/agg.log" 2>&1 &
     AGG=$!
-    PIDS+=("$AGG")
+    track "$AGG"
 }
 wait_log() { # PATTERN COUNT
     for _ in $(seq 1 120); do

@@ -6,89 +6,30 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-KAFKA_STARTED_BY_US=0
-if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-    trap kafka_cleanup EXIT
-    kafka_ensure
-fi
-B=$KAFKA_BOOTSTRAP
 cd "$ROOT"
+. tests/lib/kafka.sh
+. tests/lib/util.sh
+UTIL_ON_EXIT=kafka_cleanup
+util_init test_health
+kafka_need
+B=$KAFKA_BOOTSTRAP
 PY=${OUTREACH_STATE:-$ROOT/.state}/venv/bin/python
 [ -x "$PY" ] || bash tests/interop/run.sh >/dev/null # creates the venv with prometheus_client
-W=$(mktemp -d /tmp/test_health.XXXXXX)
+W=$WORK
 RUN=health.$(date +%s).$$
-PIDS=()
-
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null || true
-    done
-    if [ $rc -eq 0 ]; then
-        rm -rf "$W"
-        kafka_topics --delete --topic "${RUN//./\\.}\\..*" >/dev/null 2>&1 || true
-    else echo "test_health: work files kept in $W" >&2; fi
-    kafka_cleanup
-    return $rc
-}
-trap cleanup EXIT
-
-fail() {
-    echo "test_health: FAIL: $*" >&2
-    exit 1
-}
-ok() { echo "ok - $*"; }
+UTIL_TOPICS=$RUN
 
 for b in bin/outreach-sink bin/outreach-reporter bin/outreach-producer bin/outreach-gen; do
     [ -x "$b" ] || fail "$b is not built"
 done
 
-# wait_for SECONDS CMD...: polls until CMD succeeds.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
-
-# health_port LOG: the port a daemon logged for health.listen=127.0.0.1:0.
-health_port() {
-    local p
-    for _ in $(seq 1 100); do
-        p=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$1" | tail -1)
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.1
-    done
-    fail "$1: no health port"
-}
-
-ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$1/readyz")" = 200 ]; }
-
-# metrics_check PORT 'python expression over m'...: parses /metrics with prometheus_client's
-# parser into m['name{label=value,...}'] = value and asserts each expression.
+# metrics_check PORT 'python expression over m'...: GET /metrics, asserted by metrics_check.py.
 metrics_check() {
     local port=$1
     shift
     curl -sf "127.0.0.1:$port/metrics" >"$W/metrics.txt" || fail "GET /metrics on port $port"
-    "$PY" - "$W/metrics.txt" "$@" <<'EOF' || fail "metrics on port $port do not match"
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-m = {}
-for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
-    for s in fam.samples:
-        key = s.name + ("{%s}" % ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
-                        if s.labels else "")
-        m[key] = s.value
-for expr in sys.argv[2:]:
-    ok = eval(expr, {"m": m})
-    print("  metrics: %-70s %s" % (expr, "ok" if ok else "FAILED"))
-    if not ok:
-        print("  got: %r" % m)
-        sys.exit(1)
-EOF
+    "$PY" tests/integration/metrics_check.py "$W/metrics.txt" "$@" ||
+        fail "metrics on port $port do not match"
 }
 
 # ---- the sink, run under a NOTIFY_SOCKET listener --------------------------------------------
@@ -133,7 +74,7 @@ bin/outreach-reporter -X "bootstrap.servers=$B" -X "rollups.topic=$RUN.rollups" 
     -F "$W/rep.conf" 2>"$W/rep.log" &
 REP=$!
 PIDS+=($REP)
-RP=$(health_port "$W/rep.log")
+RP=$(logged_port "$W/rep.log")
 wait_for 60 ready "$RP" || fail "reporter /readyz not 200 within 60 s"
 metrics_check "$RP" 'm["outreach_reporter_pushes_total{endpoint=sink,result=ok}"] == 0' \
     'm["outreach_reporter_pushes_total{endpoint=sink,result=failed}"] == 0' \
@@ -207,7 +148,7 @@ bin/outreach-producer --spool "$S" -X "bootstrap.servers=$B" -X "events.topic=$R
     -X health.listen=127.0.0.1:0 2>"$W/spool.log" &
 SPOOL=$!
 PIDS+=($SPOOL)
-PP=$(health_port "$W/spool.log")
+PP=$(logged_port "$W/spool.log")
 wait_for 30 ready "$PP" || fail "producer /readyz not 200"
 wait_for 30 grep -q "spooling" "$W/spool.log" || fail "producer did not start spooling"
 bin/outreach-gen --seed 7 --events 300 >"$W/f.jsonl"

@@ -7,66 +7,19 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-# Stop a broker at the end only if this script started it (run.sh exports its own flag).
-KAFKA_STARTED_BY_US=0
-if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-    trap kafka_cleanup EXIT
-    kafka_ensure
-fi
-B=$KAFKA_BOOTSTRAP
-P=$ROOT/bin/outreach-producer
-GEN=$ROOT/bin/outreach-gen
-PY=/usr/bin/python3
-CHECK=("$PY" "$ROOT/tests/integration/producer_check.py" --repo "$ROOT")
-BIG=${PRODUCER_TEST_BIG:-200000}
-W=$(mktemp -d /tmp/test_producer.XXXXXX)
-RUN=$(date +%s)-$$
-DAEMON=
+. "$ROOT/tests/lib/producer.sh" # P, PY, CHECK, dump, spool_*
+producer_test_init test_producer
 PRIVATE_BROKER=
-
-cleanup() {
-    local rc=$?
-    if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-        kill -9 "$DAEMON" 2>/dev/null || true
-    fi
+on_exit() {
     if [ -n "$PRIVATE_BROKER" ]; then
         OUTREACH_STATE=$W/state bash "$ROOT/deploy/kafka/kafka.sh" down --kill >/dev/null 2>&1 || true
     fi
-    if [ $rc -eq 0 ]; then rm -rf "$W"; else echo "test_producer: work files kept in $W" >&2; fi
     kafka_cleanup
-    return $rc
 }
-trap cleanup EXIT
-
-fail() {
-    echo "test_producer: FAIL: $*" >&2
-    exit 1
-}
-step() { echo "-- $*"; }
-
-# dump TOPIC FILE: every message of TOPIC, binary-safe (the size precedes the payload).
-dump() {
-    kcat -C -b "$B" -t "$1" -o beginning -e -q -f 'M %p %o %k %S %h\n%s\n' >"$2"
-}
-
-# wait_for SECONDS CMD...: polls until CMD succeeds.
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
-
-# expect_same WANT_FILE GOT_FILE WHAT
-expect_same() {
-    if ! cmp -s "$1" "$2"; then
-        diff -u "$1" "$2" >&2 || true
-        fail "$3 differs from the expectation"
-    fi
-}
+UTIL_ON_EXIT=on_exit
+GEN=$ROOT/bin/outreach-gen
+BIG=${PRODUCER_TEST_BIG:-200000}
+RUN=$(date +%s)-$$
 
 cd "$W"
 [ -x "$P" ] || fail "$P is not built"
@@ -384,16 +337,10 @@ if [ -x "$GEN" ]; then
 
     # The spool reads the same way, and says it in its log.
     S4=$W/spool4
-    "$P" --spool "$S4" -F p.conf -F enc.conf -X "events.topic=$TE.spool" -X spool.rescan.ms=500 \
-        2>f.log &
-    DAEMON=$!
-    wait_for 30 test -d "$S4/incoming" || fail "(f) spool dirs not created"
-    cp enc-gb.csv "$S4/incoming/.gb.tmp"
-    mv "$S4/incoming/.gb.tmp" "$S4/incoming/gb.csv"
+    spool_start f.log "$S4" -F p.conf -F enc.conf -X "events.topic=$TE.spool" -X spool.rescan.ms=500
+    spool_drop enc-gb.csv "$S4" gb.csv
     wait_for 60 test -e "$S4/done/gb.csv" || { cat f.log >&2; fail "(f) gb.csv not done"; }
-    kill -TERM "$DAEMON"
-    wait "$DAEMON" || fail "(f) spool exit status $?"
-    DAEMON=
+    spool_stop "(f)"
     [ ! -e "$S4/done/gb.csv.errors" ] || fail "(f) the spooled GB18030 file has an errors report"
     [ "$(grep -c 'gb.csv: read as GB18030' f.log)" = 1 ] || { cat f.log >&2; fail "(f) spool log"; }
     "$ROOT/bin/outreach-codec" dump -X "bootstrap.servers=$B" "$TE.spool" >f.spool.dump
@@ -428,12 +375,9 @@ T3=test.producer.$RUN.spool
 S=$W/spool
 # message.max.bytes makes one record undeliverable for good (too large): that file goes to
 # failed/ with the delivery error in its report.
-"$P" --spool "$S" -F p.conf -X "events.topic=$T3" -X spool.rescan.ms=500 -X spool.settle.ms=500 \
-    -X message.max.bytes=1000 2>c.log &
-DAEMON=$!
-wait_for 30 test -d "$S/incoming" || fail "(c) spool dirs not created"
-cp mixed.jsonl "$S/incoming/.m.jsonl.tmp"
-mv "$S/incoming/.m.jsonl.tmp" "$S/incoming/m.jsonl"     # rename in: IN_MOVED_TO
+spool_start c.log "$S" -F p.conf -X "events.topic=$T3" -X spool.rescan.ms=500 \
+    -X spool.settle.ms=500 -X message.max.bytes=1000
+spool_drop mixed.jsonl "$S" m.jsonl                     # rename in: IN_MOVED_TO
 cp mixed.csv "$S/incoming/c.csv"                         # written in place: IN_CLOSE_WRITE
 cp clean.jsonl "$S/incoming/clean.jsonl"
 echo '{"type":"nope"}' >"$S/incoming/allbad.jsonl"
@@ -469,13 +413,7 @@ expect_same want.long "$S/failed/long.jsonl.errors" "(c) failed/long.jsonl.error
 # The same name again is kept beside the first, not over it.
 cp clean.jsonl "$S/incoming/clean.jsonl"
 wait_for 30 test -e "$S/done/clean.jsonl.1" || fail "(c) second clean.jsonl not filed as clean.jsonl.1"
-kill -TERM "$DAEMON"
-set +e
-wait "$DAEMON"
-rc=$?
-set -e
-DAEMON=
-[ $rc -eq 0 ] || fail "(c) spool exit status $rc after SIGTERM"
+spool_stop "(c)"
 dump "$T3" c.dump
 # shellcheck disable=SC2046
 "${CHECK[@]}" --dump c.dump $(skips) mixed.jsonl mixed.csv clean.jsonl clean.jsonl ||
@@ -486,10 +424,8 @@ step "(c) spool: a symbolic link, a FIFO and a directory go to failed/ unread"
 S5=$W/spool5
 printf 'SECRET-%s-%s\n' "$RUN" "$RANDOM" >secret.txt
 chmod 600 secret.txt
-"$P" --spool "$S5" -F p.conf -X "events.topic=$T3.s5" -X spool.rescan.ms=300 -X spool.settle.ms=300 \
-    2>c5.log &
-DAEMON=$!
-wait_for 30 test -d "$S5/incoming" || fail "(c) spool5 dirs not created"
+spool_start c5.log "$S5" -F p.conf -X "events.topic=$T3.s5" -X spool.rescan.ms=300 \
+    -X spool.settle.ms=300
 ln -s "$W/secret.txt" "$S5/incoming/link.csv"
 mkfifo "$S5/incoming/pipe.jsonl"
 mkdir "$S5/incoming/dir.csv"
@@ -498,9 +434,7 @@ wait_for 30 test -L "$S5/failed/link.csv" -a -p "$S5/failed/pipe.jsonl" -a -d "$
 # The FIFO did not block the daemon: a file dropped afterwards is published.
 cp clean.jsonl "$S5/incoming/after.jsonl"
 wait_for 30 test -e "$S5/done/after.jsonl" || { cat c5.log >&2; fail "(c) daemon blocked after a FIFO"; }
-kill -TERM "$DAEMON"
-wait "$DAEMON" || fail "(c) spool5 exit status $?"
-DAEMON=
+spool_stop "(c) spool5"
 [ "$(readlink "$S5/failed/link.csv")" = "$W/secret.txt" ] || fail "(c) failed/link.csv is not the link itself"
 for k in "link.csv:a symbolic link" "pipe.jsonl:a FIFO" "dir.csv:a directory"; do
     n=${k%%:*}
@@ -532,13 +466,11 @@ EOF
     : >big.conf
 fi
 mkdir -p "$S2/incoming"
-cp big.jsonl "$S2/incoming/.big.tmp"
-mv "$S2/incoming/.big.tmp" "$S2/incoming/big.jsonl"
+spool_drop big.jsonl "$S2" big.jsonl
 # The producer publishes the whole file in about a second now: a small librdkafka queue and a
 # long linger hold it to ~20 000 events/s, so that the kill lands mid-file.
-"$P" --spool "$S2" -F p.conf -F big.conf -X "events.topic=$T4" --progress \
-    -X queue.buffering.max.messages=10000 -X linger.ms=500 2>c2.log &
-DAEMON=$!
+spool_start c2.log "$S2" -F p.conf -F big.conf -X "events.topic=$T4" --progress \
+    -X queue.buffering.max.messages=10000 -X linger.ms=500
 # Mid-file: some events acknowledged, the file not done.
 published_some() { grep -qE 'progress: big.jsonl: read [0-9]+ .*published [1-9]' c2.log; }
 wait_for 60 published_some || { cat c2.log >&2; fail "(c) no progress on big.jsonl"; }
@@ -548,12 +480,9 @@ DAEMON=
 [ -e "$S2/processing/big.jsonl" ] || fail "(c) big.jsonl is not in processing/ after kill -9"
 [ ! -e "$S2/done/big.jsonl" ] || fail "(c) big.jsonl was done before kill -9: make it bigger"
 grep -E 'progress: big.jsonl' c2.log | tail -1
-"$P" --spool "$S2" -F p.conf -F big.conf -X "events.topic=$T4" 2>c3.log &
-DAEMON=$!
+spool_start c3.log "$S2" -F p.conf -F big.conf -X "events.topic=$T4"
 wait_for 300 test -e "$S2/done/big.jsonl" || { cat c3.log >&2; fail "(c) big.jsonl not done after restart"; }
-kill -TERM "$DAEMON"
-wait "$DAEMON" || fail "(c) restarted spool exit status $?"
-DAEMON=
+spool_stop "(c) restarted"
 grep -F 'big.jsonl -> done/big.jsonl' c3.log
 dump "$T4" big.dump
 "${CHECK[@]}" --dump big.dump --at-least big.jsonl || fail "(c) events lost across kill -9"
@@ -593,24 +522,18 @@ if [ -d "$LIBS" ] && [ "${PRODUCER_TEST_OUTAGE:-1}" = 1 ]; then
         : >o.conf
     fi
     S3=$W/spool3
-    "$P" --spool "$S3" -F p.conf -F big.conf -F o.conf -X "bootstrap.servers=$EB" \
-        -X events.topic=outage -X message.timeout.ms=4000 -X spool.retry.max.ms=2000 2>e.log &
-    DAEMON=$!
-    wait_for 30 test -d "$S3/incoming" || fail "(e) spool dirs not created"
-    cp o1.jsonl "$S3/incoming/.o1.tmp"
-    mv "$S3/incoming/.o1.tmp" "$S3/incoming/o1.jsonl"
+    spool_start e.log "$S3" -F p.conf -F big.conf -F o.conf -X "bootstrap.servers=$EB" \
+        -X events.topic=outage -X message.timeout.ms=4000 -X spool.retry.max.ms=2000
+    spool_drop o1.jsonl "$S3" o1.jsonl
     wait_for 60 test -e "$S3/done/o1.jsonl" || { cat e.log >&2; fail "(e) o1.jsonl not done"; }
     kafka_private down --keep --kill >>e.kafka.log 2>&1
-    cp o2.jsonl "$S3/incoming/.o2.tmp"
-    mv "$S3/incoming/.o2.tmp" "$S3/incoming/o2.jsonl"
+    spool_drop o2.jsonl "$S3" o2.jsonl
     retried() { grep -q 'o2.jsonl: 20000 of 20000 deliveries failed .*publishing it again' e.log; }
     wait_for 60 retried || { cat e.log >&2; fail "(e) no retry while the broker is down"; }
     [ -e "$S3/processing/o2.jsonl" ] || fail "(e) o2.jsonl left processing/ while the broker was down"
     kafka_private up --port "$EPORT" >>e.kafka.log 2>&1 || fail "(e) private broker did not restart"
     wait_for 120 test -e "$S3/done/o2.jsonl" || { cat e.log >&2; fail "(e) o2.jsonl not done"; }
-    kill -TERM "$DAEMON"
-    wait "$DAEMON" || fail "(e) spool exit status $?"
-    DAEMON=
+    spool_stop "(e)"
     [ ! -e "$S3/failed/o2.jsonl" ] || fail "(e) o2.jsonl in failed/"
     grep -F 'o2.jsonl -> done/o2.jsonl' e.log
     kcat -C -b "$EB" -t outage -o beginning -e -q -f 'M %p %o %k %S %h\n%s\n' >e.dump

@@ -8,53 +8,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-KAFKA_STARTED_BY_US=0
-if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-    trap kafka_cleanup EXIT
-    kafka_ensure
-fi
-B=$KAFKA_BOOTSTRAP
-P=$ROOT/bin/outreach-producer
-PY=/usr/bin/python3
-CHECK=("$PY" "$ROOT/tests/integration/producer_check.py" --repo "$ROOT")
-W=$(mktemp -d /tmp/test_receipt.XXXXXX)
+. "$ROOT/tests/lib/producer.sh" # P, PY, CHECK, dump, spool_*
+producer_test_init test_receipt
 RUN=$(date +%s)-$$
 T=prod-receipt.$RUN
-DAEMON=
-
-cleanup() {
-    local rc=$?
-    if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-        kill -9 "$DAEMON" 2>/dev/null || true
-    fi
-    if [ $rc -eq 0 ]; then rm -rf "$W"; else echo "test_receipt: work files kept in $W" >&2; fi
-    kafka_cleanup
-    return $rc
-}
-trap cleanup EXIT
-
-fail() {
-    echo "test_receipt: FAIL: $*" >&2
-    exit 1
-}
-step() { echo "-- $*"; }
-
-wait_for() {
-    local deadline=$((SECONDS + $1))
-    shift
-    until "$@"; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
-
-expect_same() {
-    if ! cmp -s "$1" "$2"; then
-        diff -u "$1" "$2" >&2 || true
-        fail "$3 differs from the expectation"
-    fi
-}
 
 cd "$W"
 [ -x "$P" ] || fail "$P is not built"
@@ -157,16 +114,11 @@ grep -qF -- '--receipt lists published records' c.err || fail "--check --receipt
 
 step "spool: done/NAME.receipt beside the file"
 S=$W/spool
-"$P" -F p.conf -X "events.topic=$T.spool" -X spool.rescan.ms=200 -X spool.settle.ms=0 \
-    --spool "$S" 2>d.log &
-DAEMON=$!
-wait_for 30 test -d "$S/incoming" || fail "spool not set up"
-cp r.csv "$S/incoming/.r.csv.tmp"
-mv "$S/incoming/.r.csv.tmp" "$S/incoming/r.csv"
+spool_start d.log "$S" -F p.conf -X "events.topic=$T.spool" -X spool.rescan.ms=200 \
+    -X spool.settle.ms=0
+spool_drop r.csv "$S" r.csv
 wait_for 60 test -e "$S/done/r.csv" || { cat d.log >&2; fail "r.csv not done"; }
-kill -TERM "$DAEMON"
-wait "$DAEMON" || fail "the spool did not stop cleanly"
-DAEMON=
+spool_stop "spool: done/NAME.receipt"
 "${CHECK[@]}" --derive r.csv 2>/dev/null | grep -v '^r.csv:6	' >want.spool.receipt || true
 expect_same want.spool.receipt "$S/done/r.csv.receipt" "done/r.csv.receipt"
 [ -e "$S/done/r.csv.errors" ] || fail "no errors report"

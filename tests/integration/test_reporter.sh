@@ -9,43 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . tests/lib/kafka.sh
-
-WORK=$(mktemp -d /tmp/reporter-it.XXXXXX)
+. tests/lib/util.sh
+UTIL_ON_EXIT=kafka_cleanup
+util_init test_reporter
 RUN=reporter-it-$$-$RANDOM
-PIDS=()
-PASSED=0
-
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]}"; do
-        kill -9 "$p" 2>/dev/null || true
-    done
-    if [ "$rc" -eq 0 ]; then
-        rm -rf "$WORK"
-        # Its topics (rollups, DLQs): unique names, but a shared broker should not keep them.
-        kafka_topics --delete --topic "${RUN//./\\.}\\..*" >/dev/null 2>&1 || true
-    else
-        echo "test_reporter: logs and data kept in $WORK" >&2
-    fi
-    kafka_cleanup
-    return $rc
-}
-trap cleanup EXIT
-
+UTIL_TOPICS=$RUN # its rollups and DLQs
 kafka_ensure
 B=$KAFKA_BOOTSTRAP
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.log; do
-        [ -f "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 15 "$f" >&2; }
-    done
-    exit 1
-}
-ok() {
-    PASSED=$((PASSED + 1))
-    echo "ok $PASSED - $*"
-}
 
 # ---- tools ---------------------------------------------------------------------------------
 for b in bin/outreach-reporter bin/outreach-sink bin/outreach-codec; do
@@ -105,20 +75,6 @@ start_reporter() {
     printf -v "${name}_PID" '%s' "$!"
 }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.5 s.
-wait_for() {
-    local secs=$1 what=$2
-    shift 2
-    local end=$((SECONDS + secs))
-    until "$@" >/dev/null 2>&1; do
-        [ "$SECONDS" -lt "$end" ] || {
-            "$@" || true
-            fail "timed out after ${secs}s waiting for: $what"
-        }
-        sleep 0.5
-    done
-}
-
 # stat PORT FIELD: a field of the sink's GET /stats.
 stat() {
     curl -sf "http://127.0.0.1:$1/stats" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
@@ -173,14 +129,14 @@ sys.stdout.buffer.write(sys.argv[1].encode() + b"@@K@@" + v + b"@@END@@")' "$key
     cat "$WORK/aborted.bin" >&3
     # kcat reads its input in blocks: more bytes (an unfinished second message) push ours out.
     head -c 200000 /dev/zero | tr '\0' x >&3
-    wait_for 30 "the message of the open transaction" eval "kcat -C -b '$B' -t '$TOPIC' -p $part -e -q \
+    wait_until 30 "the message of the open transaction" eval "kcat -C -b '$B' -t '$TOPIC' -p $part -e -q \
         -f '%k\n' -X isolation.level=read_uncommitted | grep -qxF '$key'"
     kill -INT "$kpid" # interrupted: kcat never commits; the broker aborts it on timeout
     exec 3>&-
     wait "$kpid" || true
     # Once aborted, read_committed readers move past it: a later tombstone becomes visible.
     printf 'after-abort@@K@@\n' | kcat -P -b "$B" -t "$TOPIC" -p "$part" -K '@@K@@' -Z
-    wait_for 60 "the transaction to be aborted" eval "kcat -C -b '$B' -t '$TOPIC' -p $part -e -q -Z \
+    wait_until 60 "the transaction to be aborted" eval "kcat -C -b '$B' -t '$TOPIC' -p $part -e -q -Z \
         -f '%k\n' -X isolation.level=read_committed | grep -qx after-abort"
     kcat -C -b "$B" -t "$TOPIC" -p "$part" -e -q -f '%k\n' -X isolation.level=read_committed |
         grep -qxF "$key" && fail "the aborted message is visible to read_committed readers"
@@ -205,26 +161,26 @@ P1=$(free_port)
 start_reporter rep1 -X "group.prefix=$RUN.g1" -X "dlq.topic.prefix=$RUN.dlq1" \
     -X "endpoint.prov.url=http://127.0.0.1:$P1/rollups" -X endpoint.prov.timeout.ms=1500 "${EP[@]}" \
     -X health.listen=127.0.0.1:0
-wait_for 30 "connection refused" grep -q "Couldn.t connect to server" "$WORK/rep1.log"
-HP1=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/rep1.log" | head -n 1)
+wait_until 30 "connection refused" grep -q "Couldn.t connect to server" "$WORK/rep1.log"
+HP1=$(logged_port "$WORK/rep1.log")
 # lag_sum OP N: the sum of endpoint prov's outreach_reporter_consumer_lag over its 3 partitions.
 lag_sum() {
     local l
     l=$(curl -sf "http://127.0.0.1:$HP1/metrics" | grep '^outreach_reporter_consumer_lag{endpoint="prov",') || return 1
     [ "$(wc -l <<<"$l")" = 3 ] && [ "$(awk '{ s += $2 } END { print s }' <<<"$l")" "$1" "$2" ]
 }
-wait_for 30 "a consumer lag while the endpoint is down" lag_sum -gt 0
+wait_until 30 "a consumer lag while the endpoint is down" lag_sum -gt 0
 sleep 2
 grep -q "delivered after" "$WORK/rep1.log" && fail "delivered while the endpoint was down"
 PORT=$P1 start_sink sinkA --state "$WORK/a.state" --dump-dir "$WORK/a.dump" --fail 503
-wait_for 30 "503 answers" stat_ge "$sinkA_PORT" injected 4
+wait_until 30 "503 answers" stat_ge "$sinkA_PORT" injected 4
 control "$sinkA_PORT" '{"mode":"slow","count":3,"delay_ms":4000}'
-wait_for 60 "slow answers (client timeouts) to pass" stat_eq "$sinkA_PORT" fail_mode ok
+wait_until 60 "slow answers (client timeouts) to pass" stat_eq "$sinkA_PORT" fail_mode ok
 control "$sinkA_PORT" '{"mode":"drop","count":2}'
-wait_for 60 "dropped connections to pass" stat_eq "$sinkA_PORT" fail_mode ok
-wait_for 90 "every rollup at sink A" compare "$WORK/dump1.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
+wait_until 60 "dropped connections to pass" stat_eq "$sinkA_PORT" fail_mode ok
+wait_until 90 "every rollup at sink A" compare "$WORK/dump1.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
 compare "$WORK/dump1.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
-wait_for 30 "the consumer lag back to 0 after delivery" lag_sum -eq 0
+wait_until 30 "the consumer lag back to 0 after delivery" lag_sum -eq 0
 grep -q "HTTP 503" "$WORK/rep1.log" || fail "no 503 seen by the reporter"
 grep -Eq "HTTP 503 .*next in [0-9]{4,} ms" "$WORK/rep1.log" || fail "Retry-After: 1 not honoured"
 grep -q "Timeout was reached" "$WORK/rep1.log" || fail "no timeout seen by the reporter"
@@ -242,7 +198,7 @@ ok "endpoint refused, then 503 (Retry-After honoured), then timeouts, then dropp
 "${CHECK[@]}" gen --seed 2 --first-revision 10 --corrections --out "$WORK/gen2.jsonl"
 "${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen2.jsonl"
 dump "$TOPIC" "$WORK/dump2.jsonl"
-wait_for 60 "new revisions at sink A" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
+wait_until 60 "new revisions at sink A" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkA_PORT"
 NCORR=$("$PY" -c '
 import json, sys, urllib.request
 b = json.load(urllib.request.urlopen(sys.argv[1] + "/rollups"))
@@ -260,7 +216,7 @@ start_sink sinkB --state "$WORK/b.state" --dump-dir "$WORK/b.dump" --fail slow -
 start_reporter rep2 -X "group.prefix=$RUN.g2" -X "dlq.topic.prefix=$RUN.dlq2" \
     -X "endpoint.prov.url=http://127.0.0.1:$sinkB_PORT/rollups" -X endpoint.prov.timeout.ms=30000 \
     "${EP[@]}"
-wait_for 30 "the first batch stored at sink B" stat_ge "$sinkB_PORT" batches 1
+wait_until 30 "the first batch stored at sink B" stat_ge "$sinkB_PORT" batches 1
 { kill -9 "$rep2_PID" && wait "$rep2_PID"; } 2>/dev/null || true
 KEY1=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["idempotency_key"])' "$WORK/b.dump/000001.meta.json")
 # The sink dies too, after storing and before answering: its state file must keep the key.
@@ -269,7 +225,7 @@ PORT=$sinkB_PORT start_sink sinkB --state "$WORK/b.state" --dump-dir "$WORK/b2.d
 start_reporter rep2b -X "group.prefix=$RUN.g2" -X "dlq.topic.prefix=$RUN.dlq2" \
     -X "endpoint.prov.url=http://127.0.0.1:$sinkB_PORT/rollups" -X endpoint.prov.timeout.ms=30000 \
     "${EP[@]}"
-wait_for 60 "every rollup at sink B" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkB_PORT"
+wait_until 60 "every rollup at sink B" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkB_PORT"
 [ "$(stat "$sinkB_PORT" duplicates)" = 1 ] || fail "sink B saw $(stat "$sinkB_PORT" duplicates) duplicates, expected 1"
 grep -q "key=\"$KEY1\" accepted=0 applied=0 duplicate=true" "$WORK/sinkB.log" ||
     fail "the batch $KEY1 was not re-sent under the same key"
@@ -282,12 +238,12 @@ ok "kill -9 of the reporter (and the sink) mid-batch: batch $KEY1 re-sent with t
 start_sink sinkC --fail 400 --fail-count 1
 start_reporter rep3 -X "group.prefix=$RUN.g3" -X "dlq.topic.prefix=$RUN.dlq3" \
     -X "endpoint.prov.url=http://127.0.0.1:$sinkC_PORT/rollups" "${EP[@]}"
-wait_for 60 "the poison message in the DLQ" grep -q "is not a rollup (framing" "$WORK/rep3.log"
-wait_for 60 "the rejected batch in the DLQ" grep -q "dead-lettered to $RUN.dlq3.prov: rejected, status 400" "$WORK/rep3.log"
+wait_until 60 "the poison message in the DLQ" grep -q "is not a rollup (framing" "$WORK/rep3.log"
+wait_until 60 "the rejected batch in the DLQ" grep -q "dead-lettered to $RUN.dlq3.prov: rejected, status 400" "$WORK/rep3.log"
 dump "$RUN.dlq3.prov" "$WORK/dlq3.jsonl"
 "${CHECK[@]}" dlq --dump "$WORK/dlq3.jsonl" --endpoint prov --status 400 \
     --body-contains "injected 400" --want rejected=1 framing=1
-wait_for 60 "later batches at sink C" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkC_PORT" --allow-dlq "$WORK/dlq3.jsonl"
+wait_until 60 "later batches at sink C" compare "$WORK/dump2.jsonl" --sink "http://127.0.0.1:$sinkC_PORT" --allow-dlq "$WORK/dlq3.jsonl"
 stop_pid "$rep3_PID"
 ok "a 400 puts the batch in $RUN.dlq3.prov (status, body, endpoint, time headers; the poison message too) and later batches go through"
 
@@ -311,15 +267,15 @@ start_reporter rep4 -X "group.prefix=$RUN.g4" -X "dlq.topic.prefix=$RUN.dlq4" \
     -X "endpoint.untrusted.token.file=$WORK/token" \
     -X "endpoint.files.url=file://$WORK/files"
 PYTOKEN=(--token "$TOKEN")
-wait_for 60 "every rollup at the good endpoint (HTTPS)" env SSL_CERT_FILE="$WORK/ca.pem" \
+wait_until 60 "every rollup at the good endpoint (HTTPS)" env SSL_CERT_FILE="$WORK/ca.pem" \
     "${CHECK[@]}" compare --dump "$WORK/dump2.jsonl" --sink "https://127.0.0.1:$sinkD_PORT" "${PYTOKEN[@]}"
-wait_for 60 "every rollup in the file endpoint" compare "$WORK/dump2.jsonl" --files "$WORK/files"
+wait_until 60 "every rollup in the file endpoint" compare "$WORK/dump2.jsonl" --files "$WORK/files"
 "${CHECK[@]}" gen --seed 3 --first-revision 20 --out "$WORK/gen3.jsonl"
 "${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen3.jsonl"
 dump "$TOPIC" "$WORK/dump3.jsonl"
-wait_for 60 "the good endpoint stays current" env SSL_CERT_FILE="$WORK/ca.pem" \
+wait_until 60 "the good endpoint stays current" env SSL_CERT_FILE="$WORK/ca.pem" \
     "${CHECK[@]}" compare --dump "$WORK/dump3.jsonl" --sink "https://127.0.0.1:$sinkD_PORT" "${PYTOKEN[@]}"
-wait_for 60 "the file endpoint stays current" compare "$WORK/dump3.jsonl" --files "$WORK/files"
+wait_until 60 "the file endpoint stays current" compare "$WORK/dump3.jsonl" --files "$WORK/files"
 grep -q "endpoint dead: batch .*Couldn't connect" "$WORK/rep4.log" || fail "the dead endpoint was not retried"
 grep -q "endpoint untrusted: batch .*SSL certificate problem" "$WORK/rep4.log" ||
     fail "an endpoint with an unknown CA was not refused"
@@ -330,7 +286,7 @@ grep -qF "$TOKEN" "$WORK/rep4.log" && fail "the token appears in the reporter's 
 ok "two endpoints, one down (and one with an untrusted certificate): the other (HTTPS, bearer token) and the file endpoint stay current"
 # The dead endpoint comes back: it catches up from its own group's offsets.
 PORT=$DEAD start_sink sinkE
-wait_for 90 "the dead endpoint catching up" compare "$WORK/dump3.jsonl" --sink "http://127.0.0.1:$sinkE_PORT"
+wait_until 90 "the dead endpoint catching up" compare "$WORK/dump3.jsonl" --sink "http://127.0.0.1:$sinkE_PORT"
 stop_pid "$rep4_PID"
 GOOD=$(grep "endpoint good stopping" "$WORK/rep4.log")
 [[ $GOOD =~ ([0-9]+)\ attempts,.*\ ([0-9]+)\ connections\ opened ]] || fail "no status line: $GOOD"
@@ -356,16 +312,16 @@ delivered() { # batches NAME delivered, from its status line at exit
     sed -n 's/.*endpoint prov stopping: \([0-9]*\) batches delivered.*/\1/p' "$WORK/$1.log"
 }
 start_reporter rep5b -X "instance.id=$RUN-b" "${G5[@]}"
-wait_for 30 "b's first assignment" grep -q "endpoint prov: assigned 3 partition" "$WORK/rep5b.log"
+wait_until 30 "b's first assignment" grep -q "endpoint prov: assigned 3 partition" "$WORK/rep5b.log"
 start_reporter rep5a -X "instance.id=$RUN-a" "${G5[@]}"
-wait_for 30 "a's assignment" grep -q "endpoint prov: assigned" "$WORK/rep5a.log"
-wait_for 30 "b's share after a joined" eval '[ "$(assignments "$WORK/rep5b.log" | wc -l)" -ge 2 ]'
+wait_until 30 "a's assignment" grep -q "endpoint prov: assigned" "$WORK/rep5a.log"
+wait_until 30 "b's share after a joined" eval '[ "$(assignments "$WORK/rep5b.log" | wc -l)" -ge 2 ]'
 A_PARTS=$(assignments "$WORK/rep5a.log")
 B_PARTS=$(assignments "$WORK/rep5b.log" | tail -n 1)
 [ -n "$A_PARTS" ] && [ -n "$B_PARTS" ] || fail "a got [$A_PARTS], b [$B_PARTS]"
 grep -q "(member outreach-reporter-$RUN-a-prov)" "$WORK/rep5a.log" || fail "a is not a static member"
 B_REBALANCES=$(rebalances "$WORK/rep5b.log")
-wait_for 60 "the topic's rollups at sink F" compare "$WORK/dump3.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
+wait_until 60 "the topic's rollups at sink F" compare "$WORK/dump3.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
 
 # kill -9 while new revisions are being produced; the restarted a delivers what follows too.
 "${CHECK[@]}" gen --seed 4 --first-revision 30 --out "$WORK/gen4.jsonl" >/dev/null
@@ -376,10 +332,10 @@ sleep 0.5
 { kill -9 "$rep5a_PID" && wait "$rep5a_PID"; } 2>/dev/null || true
 start_reporter rep5a2 -X "instance.id=$RUN-a" "${G5[@]}"
 wait "$PRODUCER" || fail "producing gen4 failed: $(cat "$WORK/produce4.log")"
-wait_for 30 "the restarted a's assignment" grep -q "endpoint prov: assigned" "$WORK/rep5a2.log"
+wait_until 30 "the restarted a's assignment" grep -q "endpoint prov: assigned" "$WORK/rep5a2.log"
 "${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen5.jsonl" >/dev/null
 dump "$TOPIC" "$WORK/dump5.jsonl"
-wait_for 60 "every rollup at sink F after kill -9" compare "$WORK/dump5.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
+wait_until 60 "every rollup at sink F after kill -9" compare "$WORK/dump5.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
 [ "$(assignments "$WORK/rep5a2.log")" = "$A_PARTS" ] ||
     fail "the restarted a got [$(assignments "$WORK/rep5a2.log" | paste -sd' ' -)], not its [$A_PARTS]"
 [ "$(rebalances "$WORK/rep5b.log")" = "$B_REBALANCES" ] ||
@@ -393,7 +349,7 @@ start_reporter rep5a3 -X "instance.id=$RUN-a" "${G5[@]}"
 "${CHECK[@]}" gen --seed 6 --first-revision 50 --out "$WORK/gen6.jsonl" >/dev/null
 "${CHECK[@]}" produce --bootstrap "$B" --topic "$TOPIC" "$WORK/gen6.jsonl" >/dev/null
 dump "$TOPIC" "$WORK/dump6.jsonl"
-wait_for 60 "every rollup at sink F after SIGTERM" compare "$WORK/dump6.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
+wait_until 60 "every rollup at sink F after SIGTERM" compare "$WORK/dump6.jsonl" --sink "http://127.0.0.1:$sinkF_PORT"
 [ "$(assignments "$WORK/rep5a3.log")" = "$A_PARTS" ] ||
     fail "after SIGTERM a got [$(assignments "$WORK/rep5a3.log" | paste -sd' ' -)], not its [$A_PARTS]"
 [ "$(rebalances "$WORK/rep5b.log")" = "$B_REBALANCES" ] || fail "b saw a rebalance after a's clean restart"

@@ -8,16 +8,10 @@ REPO=$PWD
 SA=${SYSTEMD_ANALYZE:-/usr/bin/systemd-analyze}
 # systemd-analyze security scores 0 (locked down) .. 10 (exposed); ours are ~1.5 to 2.
 MAX_EXPOSURE=${MAX_EXPOSURE:-2.5}
-WORK=$(mktemp -d /tmp/outreach-systemd.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-failed=0
+. tests/lib/util.sh
+util_init test_systemd # every check runs; fail_later counts, fail_if_any at the end
 
-fail() {
-    echo "FAIL: $*" >&2
-    failed=1
-}
-
-[ -x "$SA" ] || { echo "FAIL: $SA not found (Debian package systemd)" >&2; exit 1; }
+[ -x "$SA" ] || fail_later "$SA not found (Debian package systemd)"
 "$SA" --version | head -1
 
 # ---- install the units into a scratch directory, as make install does --------------------
@@ -26,7 +20,7 @@ units=()
 for in in deploy/systemd/*.service.in; do
     name=$(basename "$in" .in)
     prog=$(sed -n 's|^ExecStart=@BINDIR@/\([^ ]*\).*|\1|p' "$in")
-    [ -n "$prog" ] || { fail "$in: no ExecStart=@BINDIR@/PROGRAM line"; continue; }
+    [ -n "$prog" ] || { fail_later "$in: no ExecStart=@BINDIR@/PROGRAM line"; continue; }
     bindir=$REPO/bin
     if [ ! -x "bin/$prog" ]; then
         # verify insists on an executable; a program still being written gets a stand-in so
@@ -38,21 +32,21 @@ for in in deploy/systemd/*.service.in; do
     fi
     sed "s|@BINDIR@|$bindir|g" "$in" >"$WORK/units/$name"
     if grep -n '@[A-Z_]*@' "$WORK/units/$name"; then
-        fail "$name: placeholder left after substitution"
+        fail_later "$name: placeholder left after substitution"
     fi
     units+=("$WORK/units/$name")
 done
 cp deploy/systemd/outreach.target "$WORK/units/"
-[ ${#units[@]} -ge 4 ] || fail "expected at least 4 units, found ${#units[@]}"
+[ ${#units[@]} -ge 4 ] || fail_later "expected at least 4 units, found ${#units[@]}"
 
 # verify NAME PATHS...: systemd-analyze verify must say nothing (its exit status is 0 even
 # for unknown keys, so the output is what counts).
 verify() {
     local what=$1 out
     shift
-    out=$("$SA" verify "$@" 2>&1) || fail "$what: systemd-analyze verify exited $?"
+    out=$("$SA" verify "$@" 2>&1) || fail_later "$what: systemd-analyze verify exited $?"
     if [ -n "$out" ]; then
-        fail "$what: systemd-analyze verify printed:"
+        fail_later "$what: systemd-analyze verify printed:"
         printf '%s\n' "$out" | sed 's/^/    /' >&2
     else
         echo "ok: systemd-analyze verify $what: no output"
@@ -81,21 +75,21 @@ required=(
 )
 for in in deploy/systemd/*.service.in; do
     for re in "${required[@]}"; do
-        grep -qxE "$re" "$in" || fail "$in: no line matching '$re'"
+        grep -qxE "$re" "$in" || fail_later "$in: no line matching '$re'"
     done
-    grep -qxE 'DynamicUser=yes|User=[a-z]+' "$in" || fail "$in: neither DynamicUser=yes nor User="
+    grep -qxE 'DynamicUser=yes|User=[a-z]+' "$in" || fail_later "$in: neither DynamicUser=yes nor User="
 done
-[ $failed -eq 0 ] && echo "ok: every unit has the notify, restart and hardening settings"
+[ "$FAILURES" -eq 0 ] && echo "ok: every unit has the notify, restart and hardening settings"
 
 # ---- exposure as systemd rates it --------------------------------------------------------
 for u in "${units[@]}"; do
     out=$("$SA" security --offline=yes "$u" 2>&1 || true)
     score=$(printf '%s\n' "$out" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
     if [ -z "$score" ]; then
-        fail "$(basename "$u"): systemd-analyze security gave no score"
+        fail_later "$(basename "$u"): systemd-analyze security gave no score"
         printf '%s\n' "$out" | tail -5 | sed 's/^/    /' >&2
     elif awk -v s="$score" -v m="$MAX_EXPOSURE" 'BEGIN { exit !(s > m) }'; then
-        fail "$(basename "$u"): exposure $score above $MAX_EXPOSURE"
+        fail_later "$(basename "$u"): exposure $score above $MAX_EXPOSURE"
     else
         echo "ok: $(basename "$u"): exposure $score (at most $MAX_EXPOSURE)"
     fi
@@ -112,13 +106,13 @@ for in in deploy/systemd/*.service.in; do
         args+=(-F "deploy/etc/$(basename "$f")")
     done
     out=$("bin/$prog" "${args[@]}" -X list 2>&1 >/dev/null) || {
-        fail "$prog ${args[*]}: configuration refused: $out"
+        fail_later "$prog ${args[*]}: configuration refused: $out"
         continue
     }
     echo "ok: $prog ${args[*]} loads"
 done
 out=$(bin/outreach-dlq -F deploy/etc/kafka.conf -X list 2>&1 >/dev/null) ||
-    fail "outreach-dlq -F deploy/etc/kafka.conf: $out"
+    fail_later "outreach-dlq -F deploy/etc/kafka.conf: $out"
 
-[ $failed -eq 0 ] || exit 1
+fail_if_any
 echo "test_systemd: all passed"

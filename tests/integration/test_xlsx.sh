@@ -7,38 +7,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-. "$ROOT/tests/lib/kafka.sh"
-. "$ROOT/tests/lib/util.sh" # fail, wait_for (its cleanup is replaced below)
-KAFKA_STARTED_BY_US=0
-if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
-    trap kafka_cleanup EXIT
-    kafka_ensure
-fi
-B=$KAFKA_BOOTSTRAP
-P=$ROOT/bin/outreach-producer
-PY=/usr/bin/python3 # Debian's, with python3-openpyxl and python3-xlsxwriter
-CHECK=("$PY" "$ROOT/tests/integration/producer_check.py" --repo "$ROOT")
-W=$(mktemp -d /tmp/test_xlsx.XXXXXX)
-WORK=$W UTIL_NAME=test_xlsx UTIL_QUIET=1
+. "$ROOT/tests/lib/producer.sh" # P, PY, CHECK, dump, spool_*
+producer_test_init test_xlsx
 RUN=$(date +%s)-$$
-DAEMON=
-
-cleanup() {
-    local rc=$?
-    if [ -n "$DAEMON" ] && kill -0 "$DAEMON" 2>/dev/null; then
-        kill -9 "$DAEMON" 2>/dev/null || true
-    fi
-    if [ $rc -eq 0 ]; then rm -rf "$W"; else echo "test_xlsx: work files kept in $W" >&2; fi
-    kafka_cleanup
-    return $rc
-}
-trap cleanup EXIT
-
-step() { echo "-- $*"; }
-
-dump() {
-    kcat -C -b "$B" -t "$1" -o beginning -e -q -f 'M %p %o %k %S %h\n%s\n' >"$2"
-}
 
 cd "$W"
 [ -x "$P" ] || fail "$P is not built"
@@ -128,16 +99,11 @@ EOF
 
 step "spool: an .xlsx dropped in incoming/ is published"
 S=$W/spool
-"$P" --spool "$S" -F p.conf -X "events.topic=$T.spool" -X spool.rescan.ms=300 \
-    -X spool.settle.ms=300 2>spool.log &
-DAEMON=$!
-wait_for 30 test -d "$S/incoming" || fail "spool dirs not created"
-cp events-xw.xlsx "$S/incoming/.e.tmp"
-mv "$S/incoming/.e.tmp" "$S/incoming/office.xlsx"
+spool_start spool.log "$S" -F p.conf -X "events.topic=$T.spool" -X spool.rescan.ms=300 \
+    -X spool.settle.ms=300
+spool_drop events-xw.xlsx "$S" office.xlsx
 wait_for 60 test -e "$S/done/office.xlsx" || { cat spool.log >&2; fail "office.xlsx not done"; }
-kill -TERM "$DAEMON"
-wait "$DAEMON" || fail "spool exit status $?"
-DAEMON=
+spool_stop spool
 grep -qF "office.xlsx:$SHEET!$BAD: activity: unknown value \"PARTY\"" "$S/done/office.xlsx.errors" ||
     { cat "$S/done/office.xlsx.errors" >&2; fail "spool: no FILE:SHEET!ROW error"; }
 tail -1 "$S/done/office.xlsx.errors" | grep -qxF "office.xlsx: $(E counts)" ||

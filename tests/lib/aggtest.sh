@@ -5,24 +5,10 @@ REPO=$PWD
 B=${KAFKA_BOOTSTRAP:?run through tests/integration/run.sh or set KAFKA_BOOTSTRAP}
 PY=${OUTREACH_STATE:-$REPO/.state}/venv/bin/python
 [ -x "$PY" ] || bash tests/interop/run.sh >/dev/null # creates the venv with fastavro
-WORK=$(mktemp -d /tmp/outreach-aggtest.XXXXXX)
+. tests/lib/util.sh # WORK, PIDS killed at exit, fail (with every log's tail), wait_for
+util_init "$(basename "$0" .sh)"
 RUN=$(date +%s)-$$
 CAMPAIGN="2025 两节送温暖:2024-12-20:2025-02-12"
-PIDS=()
-
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$WORK"/*.log; do
-        [ -f "$f" ] && { echo "--- $f (tail)" >&2; tail -15 "$f" >&2; }
-    done
-    exit 1
-}
 
 # agg NAME PREFIX [args...]: starts an aggregator on topics PREFIX.*, logging to NAME.log;
 # sets AGG_PID.
@@ -89,37 +75,14 @@ check() {
 alive() { kill -0 "$1" 2>/dev/null || fail "aggregator $1 died"; }
 
 # health_port NAME: the port the aggregator logged for health.listen=127.0.0.1:0.
-health_port() {
-    for _ in $(seq 1 100); do
-        local p
-        p=$(sed -n 's/.*health and metrics on .* (port \([0-9]*\)).*/\1/p' "$WORK/$1.log" | tail -1)
-        [ -n "$p" ] && { echo "$p"; return 0; }
-        sleep 0.1
-    done
-    fail "$1: no health port"
-}
+health_port() { logged_port "$WORK/$1.log"; }
 
-# metrics_check PORT 'python expression over m'...: parses /metrics with prometheus_client's
-# parser (independent of ours) into m[name] = value and asserts each expression.
+# metrics_check PORT 'python expression over m'...: /metrics asserted by
+# tests/integration/metrics_check.py (prometheus_client's parser, independent of ours).
 metrics_check() { metrics_ok "$@" || fail "metrics do not match what happened"; }
 metrics_ok() {
     local port=$1
     shift
     curl -sf "127.0.0.1:$port/metrics" >"$WORK/metrics.txt" || return 1
-    "$PY" - "$WORK/metrics.txt" "$@" <<'EOF'
-import sys
-from prometheus_client.parser import text_string_to_metric_families
-m = {}
-for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
-    for s in fam.samples:
-        key = s.name + ("{%s}" % ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
-                        if s.labels else "")
-        m[key] = s.value
-for expr in sys.argv[2:]:
-    ok = eval(expr, {"m": m})
-    print("  metrics: %-70s %s" % (expr, "ok" if ok else "FAILED"))
-    if not ok:
-        sys.exit(1)
-EOF
+    "$PY" tests/integration/metrics_check.py "$WORK/metrics.txt" "$@"
 }
-

@@ -84,3 +84,10 @@ kafka_topics() {
 kafka_groups() {
     "$KAFKA_SH" groups --bootstrap-server "${KAFKA_BOOTSTRAP:?call kafka_ensure first}" "$@"
 }
+
+# kafka_need: a broker for a single test script: $KAFKA_BOOTSTRAP as it is when set (run.sh
+# checked it), else kafka_ensure. Set the exit trap that calls kafka_cleanup first (util.sh:
+# UTIL_ON_EXIT=kafka_cleanup before util_init).
+kafka_need() {
+    [ -n "${KAFKA_BOOTSTRAP:-}" ] || kafka_ensure
+}
