@@ -169,18 +169,21 @@ int agg_count(const struct agg_model *m, struct agg_state *s, const struct op_ev
         return -1;
     struct agg_record prev;
     if (had) {
-        if (buf->len == 0) { /* counted before contributions were recorded */
+        /* No record: counted before contributions were recorded. An unreadable one (only
+         * something other than the aggregator writing the seen topic makes one) is taken
+         * the same way, so it costs that event's corrections, not a restart loop. */
+        int none = buf->len == 0 || agg_record_decode(&prev, buf->data, buf->len) != 0;
+        if (none) {
             if (ev->correction == 0)
                 return 0;
             out->outcome = AGG_EXPIRED;
             snprintf(out->detail, sizeof out->detail,
-                     "event %.128s was counted before this version kept what events "
-                     "contributed; its correction cannot be applied",
+                     "event %.128s was counted without a readable record of what it "
+                     "contributed (before this version kept them); its correction cannot be "
+                     "applied",
                      ev->event_id);
             return 0;
         }
-        if (agg_record_decode(&prev, buf->data, buf->len) != 0)
-            return -1; /* a damaged store: the caller treats it as a storage failure */
         if (ev->correction == prev.ev.correction)
             return 0;
         if (ev->correction < prev.ev.correction) {

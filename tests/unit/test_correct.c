@@ -342,6 +342,11 @@ static void test_expired(void **state)
     struct op_event lo = funding("legacy", 650102, 5, 0), lc = funding("legacy", 650102, 5, 1);
     assert_int_equal(count(f, s, &lo, &c), AGG_DUPLICATE);
     assert_int_equal(count(f, s, &lc, &c), AGG_EXPIRED);
+    /* An unreadable record is taken the same way: no crash, no restart loop. */
+    assert_int_equal(agg_seen_put(s, "garbled", 7, 1, "\x01\x7f", 2), 0);
+    struct op_event go = funding("garbled", 650102, 5, 0), gc = funding("garbled", 650102, 5, 1);
+    assert_int_equal(count(f, s, &go, &c), AGG_DUPLICATE);
+    assert_int_equal(count(f, s, &gc, &c), AGG_EXPIRED);
     agg_state_destroy(s);
 }
 
