@@ -125,6 +125,12 @@ static int load_one(const char *name, const char *key, const char *value, void *
     return op_authz_add(c->a, name, value, c->errstr, c->errstr_size) ? 1 : 0;
 }
 
+struct authz_settings {
+    const char *default_policy;
+};
+#define AUTHZ_AT(member) OP_CONF_AT(struct authz_settings, member)
+static const struct op_conf_def authz_keys[] = {OP_AUTHZ_CONF_KEYS(AUTHZ_AT), {0}};
+
 struct op_authz *op_authz_new_from_conf(const struct op_conf *conf, char *errstr,
                                         size_t errstr_size)
 {
@@ -133,7 +139,9 @@ struct op_authz *op_authz_new_from_conf(const struct op_conf *conf, char *errstr
         op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    const char *def = op_conf_get(conf, "authz.default");
+    struct authz_settings s;
+    op_conf_bind_keys(conf, authz_keys, &s);
+    const char *def = s.default_policy;
     if (def && strcmp(def, "allow") == 0)
         a->default_allow = 1;
     else if (def && strcmp(def, "deny") != 0) {

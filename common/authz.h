@@ -15,10 +15,15 @@
      NULL,                                                                                         \
      "region prefixes (2, 4 or 6 digits, comma-separated) agency * may report for",                \
      0,                                                                                            \
-     0},                                                                                           \
+     0,                                                                                            \
+     OP_CONF_OWNED},                                                                               \
+        OP_AUTHZ_CONF_KEYS(OP_CONF_OWNED_BY)
+/* The keys authz.c binds itself (BIND: OP_CONF_AT into its settings there). */
+#define OP_AUTHZ_CONF_KEYS(BIND)                                                                   \
     {                                                                                              \
         "authz.default", OP_CONF_STRING, "deny",                                                   \
-            "allow or deny events of agencies that have no agency.*.regions entry", 0, 0           \
+            "allow or deny events of agencies that have no agency.*.regions entry", 0, 0,          \
+            BIND(default_policy)                                                                   \
     }
 
 struct op_authz;

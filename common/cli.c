@@ -26,6 +26,14 @@ static void warn_inline_secret(const struct op_conf *conf, const char *kv)
                key, key);
 }
 
+#define CLI_AT(member) OP_CONF_AT(struct op_cli_settings, member)
+static const struct op_conf_def cli_keys[] = {OP_CLI_CONF_KEYS(CLI_AT), {0}};
+
+void op_cli_bind(const struct op_conf *conf, struct op_cli_settings *out)
+{
+    op_conf_bind_keys(conf, cli_keys, out);
+}
+
 enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
                                 const struct op_conf_def *defs, void (*usage)(FILE *out),
                                 op_cli_option_cb option_cb, void *opaque, int *first_arg)
@@ -94,8 +102,10 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
     }
     /* -v / -q win over log.level, now and on every reload (which parses argv again). */
     op_log_pin_level(forced_level);
-    (void)op_log_set_level_name(op_conf_get(conf, "log.level"));
-    if (op_conf_get(conf, "log.json") && op_conf_get_bool(conf, "log.json"))
+    struct op_cli_settings s;
+    op_cli_bind(conf, &s);
+    (void)op_log_set_level_name(s.log_level);
+    if (s.log_json)
         op_log_set_json(1);
     /* Shift operands so the caller sees them at argv[*first_arg .. argc). */
     int first = argc - operands;

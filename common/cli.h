@@ -8,11 +8,25 @@
 #include "conf.h"
 
 /* Keys every program's table includes. */
-#define OP_CLI_CONF_DEFS                                                                           \
-    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0, 0},            \
+/* BIND(member): OP_CONF_OWNED_BY in programs' tables, OP_CONF_AT into struct op_cli_settings
+ * in cli.c's own. */
+#define OP_CLI_CONF_KEYS(BIND)                                                                     \
+    {"log.level", OP_CONF_STRING, "info", "err, warning, notice, info or debug", 0,                \
+     0,           BIND(log_level)},                                                                \
     {                                                                                              \
-        "log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0               \
+        "log.json", OP_CONF_BOOL, "false", "log as JSON lines instead of text", 0, 0,              \
+            BIND(log_json)                                                                         \
     }
+#define OP_CLI_CONF_DEFS OP_CLI_CONF_KEYS(OP_CONF_OWNED_BY)
+
+/* The OP_CLI_CONF_DEFS keys. */
+struct op_cli_settings {
+    const char *log_level;
+    bool log_json;
+};
+
+/* Binds them from conf (whose table includes OP_CLI_CONF_DEFS). */
+void op_cli_bind(const struct op_conf *conf, struct op_cli_settings *out);
 
 /* What op_cli_parse found. */
 enum op_cli_result {

@@ -4,6 +4,8 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -146,12 +148,73 @@ static int check_value(const struct op_conf_def *def, const char *key, const cha
     return -1;
 }
 
+/* A mistake in program text (a table, a key read that the table lacks): log it and stop, so
+ * the first test that reaches it fails instead of a daemon running on a NULL setting. */
+static _Noreturn void programming_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    op_log(OP_LOG_ERR, "programming error: %s", msg);
+    abort();
+}
+
+/* Whether a key's binding fits its type: the field's C type, and for an int field a range
+ * that fits an int. Returns NULL or what is wrong. */
+static const char *binding_problem(const struct op_conf_def *d)
+{
+    switch (d->field) {
+    case OP_CONF_UNBOUND:
+    case OP_CONF_MODULE:
+        return NULL;
+    case OP_CONF_CLIENT:
+        return d->clients ? NULL : "passed to no Kafka client";
+    case OP_CONF_FIELD_STRING:
+        return d->type == OP_CONF_STRING || d->type == OP_CONF_SECRET ? NULL
+                                                                      : "bound to a string field";
+    case OP_CONF_FIELD_LLONG:
+        return d->type == OP_CONF_INT ? NULL : "bound to a long long field";
+    case OP_CONF_FIELD_INT:
+        if (d->type != OP_CONF_INT)
+            return "bound to an int field";
+        return has_bounds(d) && d->min >= INT_MIN && d->max <= INT_MAX
+                   ? NULL
+                   : "bound to an int field but its range does not fit an int";
+    case OP_CONF_FIELD_BOOL:
+        return d->type == OP_CONF_BOOL ? NULL : "bound to a bool field";
+    }
+    return "has an unknown binding";
+}
+
+int op_conf_table_bound(const struct op_conf_def *defs)
+{
+    for (const struct op_conf_def *d = defs; d->key; d++)
+        if (d->field == OP_CONF_UNBOUND) {
+            op_log(OP_LOG_ERR, "configuration table: %s is bound to no field", d->key);
+            return 0;
+        }
+    return 1;
+}
+
 /* The table is program text, so a mistake in it is a bug: report it loudly at startup. */
 static int check_table(const struct op_conf_def *defs)
 {
     char err[256];
+    int bound = 0;
 
+    for (const struct op_conf_def *d = defs; d->key; d++)
+        bound |= d->field != OP_CONF_UNBOUND;
+    if (bound && !op_conf_table_bound(defs))
+        return -1;
     for (const struct op_conf_def *d = defs; d->key; d++) {
+        const char *problem = binding_problem(d);
+        if (problem) {
+            op_log(OP_LOG_ERR, "configuration table: %s is %s", d->key, problem);
+            return -1;
+        }
         const char *star = strchr(d->key, '*');
         if (!*d->key) {
             op_log(OP_LOG_ERR, "configuration table: empty key");
@@ -535,33 +598,114 @@ int op_conf_is_list_request(const char *kv)
     return kv && strcmp(kv, "list") == 0;
 }
 
+/* The value of a key of the table: set, else the default, else NULL. */
+static const char *value_of(const struct op_conf *conf, const struct op_conf_def *def,
+                            const char *key)
+{
+    int found;
+    size_t i = entry_index(conf, key, &found);
+
+    return found ? conf->entries[i].value : def->def;
+}
+
 const char *op_conf_get(const struct op_conf *conf, const char *key)
 {
-    const struct op_conf_def *def;
-    int found;
-    size_t i;
+    const struct op_conf_def *def = conf && key ? find_def(conf->defs, key, NULL, NULL) : NULL;
 
-    if (!conf || !key)
-        return NULL;
-    i = entry_index(conf, key, &found);
-    if (found)
-        return conf->entries[i].value;
-    def = find_def(conf->defs, key, NULL, NULL);
-    return def ? def->def : NULL;
+    if (!def)
+        programming_error("op_conf_get: \"%s\" is not a key of this program's table",
+                          key ? key : "(null)");
+    return value_of(conf, def, key);
 }
 
-long long op_conf_get_int(const struct op_conf *conf, const char *key)
+const struct op_conf_def *op_conf_table(const struct op_conf *conf)
 {
-    long long v;
-
-    return parse_int(op_conf_get(conf, key), &v) == 0 ? v : 0;
+    return conf->defs;
 }
 
-int op_conf_get_bool(const struct op_conf *conf, const char *key)
+/* Stores a validated value (or NULL: none) into the field `binding` describes. */
+static void store(const struct op_conf_def *binding, const char *value, void *base)
 {
-    int b;
+    char *at = (char *)base + binding->offset;
+    long long v = 0;
+    int b = 0;
 
-    return parse_bool(op_conf_get(conf, key), &b) == 0 ? b : 0;
+    switch (binding->field) {
+    case OP_CONF_FIELD_STRING:
+        memcpy(at, &value, sizeof value);
+        return;
+    case OP_CONF_FIELD_LLONG:
+        if (value)
+            (void)parse_int(value, &v);
+        memcpy(at, &v, sizeof v);
+        return;
+    case OP_CONF_FIELD_INT: {
+        if (value)
+            (void)parse_int(value, &v);
+        int i = (int)v; /* check_table made sure min..max fits */
+        memcpy(at, &i, sizeof i);
+        return;
+    }
+    case OP_CONF_FIELD_BOOL: {
+        if (value)
+            (void)parse_bool(value, &b);
+        bool x = b != 0;
+        memcpy(at, &x, sizeof x);
+        return;
+    }
+    case OP_CONF_UNBOUND:
+    case OP_CONF_MODULE:
+    case OP_CONF_CLIENT:
+        break;
+    }
+    programming_error("%s: no field to store into", binding->key);
+}
+
+void op_conf_bind(const struct op_conf *conf, void *settings)
+{
+    for (const struct op_conf_def *d = conf->defs; d->key; d++) {
+        if (strchr(d->key, '*') || d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT)
+            continue;
+        if (d->field == OP_CONF_UNBOUND)
+            programming_error("op_conf_bind: %s is bound to no field", d->key);
+        store(d, value_of(conf, d, d->key), settings);
+    }
+}
+
+void op_conf_bind_instance(const struct op_conf *conf, const char *prefix, const char *name,
+                           void *instance)
+{
+    size_t plen = strlen(prefix);
+    int any = 0;
+
+    for (const struct op_conf_def *d = conf->defs; d->key; d++) {
+        if (strncmp(d->key, prefix, plen) != 0 || strncmp(d->key + plen, ".*.", 3) != 0)
+            continue;
+        if (d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT)
+            continue;
+        if (d->field == OP_CONF_UNBOUND)
+            programming_error("op_conf_bind_instance: %s is bound to no field", d->key);
+        char key[512];
+        int n = snprintf(key, sizeof key, "%s.%s.%s", prefix, name, d->key + plen + 3);
+        if (n < 0 || (size_t)n >= sizeof key)
+            programming_error("op_conf_bind_instance: %s.%s... is too long", prefix, name);
+        store(d, value_of(conf, d, key), instance);
+        any = 1;
+    }
+    if (!any)
+        programming_error("op_conf_bind_instance: no key %s.*.NAME in this program's table",
+                          prefix);
+}
+
+void op_conf_bind_keys(const struct op_conf *conf, const struct op_conf_def *keys, void *settings)
+{
+    for (const struct op_conf_def *k = keys; k->key; k++) {
+        const struct op_conf_def *d = find_def(conf->defs, k->key, NULL, NULL);
+        if (!d || strcmp(d->key, k->key) != 0 || d->type != k->type)
+            programming_error("op_conf_bind_keys: %s (%s) is not a key of this program's table",
+                              k->key, d ? "another type" : "missing");
+        store(k, value_of(conf, d, k->key), settings);
+    }
 }
 
 int op_conf_foreach(const struct op_conf *conf, const char *pattern,

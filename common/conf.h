@@ -5,6 +5,7 @@
 #ifndef OP_CONF_H
 #define OP_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -18,15 +19,55 @@ enum op_conf_type {
     OP_CONF_SECRET, /* a string that list, dump and help show as *** */
 };
 
+/* Where a key's value goes (typed settings, in the manner of Fluent Bit's config maps): each
+ * program binds its keys once into a settings struct (op_conf_bind) and reads fields, never
+ * strings, so a mistyped key is a compile error. OP_CONF_AT(T, member) gives a key its field;
+ * the field's C type follows the key's type: STRING and SECRET `const char *` (NULL when unset
+ * without default), INT `long long` (or `int` when min..max fits), BOOL `bool`. */
+enum op_conf_field {
+    OP_CONF_UNBOUND = 0,  /* a table without bindings (tests of op_conf itself) */
+    OP_CONF_FIELD_STRING, /* const char * */
+    OP_CONF_FIELD_LLONG,  /* long long */
+    OP_CONF_FIELD_INT,    /* int */
+    OP_CONF_FIELD_BOOL,   /* bool */
+    OP_CONF_MODULE,       /* read by the common/ module that owns the key (op_conf_bind_keys) */
+    OP_CONF_CLIENT,       /* no field: only passed to the Kafka clients named in `clients` */
+};
+
+/* Kafka clients a key of our table is passed to, as a string, by op_kafka_client_new. */
+enum { OP_CONF_TO_PRODUCER = 1, OP_CONF_TO_CONSUMER = 2 };
+
+/* The binding of a key to `member` of settings struct T; a member of a type no key type maps
+ * to does not compile. OP_CONF_AT_TO also passes the key to Kafka clients (OP_CONF_TO_*). */
+#define OP_CONF_AT_TO(T, member, to)                                                               \
+    offsetof(T, member),                                                                           \
+        _Generic(((T *)0)->member, const char *: OP_CONF_FIELD_STRING,                             \
+                 long long: OP_CONF_FIELD_LLONG, int: OP_CONF_FIELD_INT, bool: OP_CONF_FIELD_BOOL), \
+        (to)
+#define OP_CONF_AT(T, member) OP_CONF_AT_TO(T, member, 0)
+/* A key owned by a common/ module, which binds it into its own struct (op_conf_bind_keys).
+ * OP_CONF_OWNED_BY(member) is the BIND argument of a module's key macro in programs' tables. */
+#define OP_CONF_OWNED 0, OP_CONF_MODULE, 0
+#define OP_CONF_OWNED_BY(member) OP_CONF_OWNED
+/* A key with no field, only passed to Kafka clients (OP_CONF_TO_* bits). */
+#define OP_CONF_PASSED(to) 0, OP_CONF_CLIENT, (to)
+/* No binding: for tables that exercise op_conf itself. */
+#define OP_CONF_NOBIND 0, OP_CONF_UNBOUND, 0
+
 /* One key of a program's table; the table ends with {0}. A key may contain one `*` segment
  * (e.g. "endpoint.*.url") that matches exactly one non-empty, dot-free name. `def` is the
- * default (NULL: none) and must be valid for the type. `help` is one line. */
+ * default (NULL: none) and must be valid for the type. `help` is one line. `offset` and
+ * `field` come from OP_CONF_AT / OP_CONF_OWNED / OP_CONF_PASSED; a pattern key's offset is
+ * into the struct of one instance (op_conf_bind_instance). `clients`: OP_CONF_TO_* bits. */
 struct op_conf_def {
     const char *key;
     enum op_conf_type type;
     const char *def;
     const char *help;
     long long min, max;
+    size_t offset;
+    enum op_conf_field field;
+    unsigned clients;
 };
 
 struct op_conf;
@@ -87,12 +128,36 @@ int op_conf_apply_arg(struct op_conf *conf, const char *kv, char *errstr, size_t
 int op_conf_is_list_request(const char *kv);
 
 /* The value of one of our keys (a concrete key for pattern keys, e.g. "endpoint.a.url"):
- * the set value, else the table default, else NULL (also for keys not in the table).
- * The string is owned by conf and valid until that key is set again or conf is destroyed. */
+ * the set value, else the table default, else NULL. The string is owned by conf and valid
+ * until that key is set again or conf is destroyed. Programs read settings through
+ * op_conf_bind; this is for op_conf's own helpers and tests. A key that is not in the table
+ * is a programming error: it is logged and the process aborts (a test catches it). */
 const char *op_conf_get(const struct op_conf *conf, const char *key);
-/* op_conf_get parsed as an integer / a bool; 0 if there is no value. */
-long long op_conf_get_int(const struct op_conf *conf, const char *key);
-int op_conf_get_bool(const struct op_conf *conf, const char *key);
+
+/* Binds every plain key of conf's table that has an OP_CONF_AT field into `settings` (the
+ * struct the table's OP_CONF_AT name): the set value, else the default, else NULL / 0 /
+ * false. Strings point into conf (valid while conf lives and the key is not set again).
+ * Aborts on a programming error: a plain key of the table without a binding. */
+void op_conf_bind(const struct op_conf *conf, void *settings);
+
+/* Binds the pattern keys PREFIX.*.REST of conf's table for one NAME (the values of
+ * PREFIX.NAME.REST) into `instance`, the struct their OP_CONF_AT name. Aborts if the table has
+ * no such key or one is unbound (programming errors). */
+void op_conf_bind_instance(const struct op_conf *conf, const char *prefix, const char *name,
+                           void *instance);
+
+/* For common/ modules: binds the keys of `keys` (a table of the module's own, OP_CONF_AT into
+ * its struct) from conf, whose table must hold each of them (with OP_CONF_OWNED): aborts on a
+ * key conf's table lacks or one of another type (programming errors). */
+void op_conf_bind_keys(const struct op_conf *conf, const struct op_conf_def *keys, void *settings);
+
+/* 1 if every key of the table is bound (a field, OP_CONF_OWNED or OP_CONF_PASSED with
+ * clients), else 0 with the first unbound key logged: each program's table is checked by a
+ * unit test. op_conf_new refuses a table with some keys bound and others not. */
+int op_conf_table_bound(const struct op_conf_def *defs);
+
+/* The table conf was created with. */
+const struct op_conf_def *op_conf_table(const struct op_conf *conf);
 
 /* Calls cb for every key that was set and matches `pattern`, a `*` key of the table, in
  * byte order of the full key. `name` is the segment the `*` matched, `key` the full key,

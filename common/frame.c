@@ -35,11 +35,16 @@ static int strategy_known(const char *s)
     return 0;
 }
 
+#define FRAME_AT(member) OP_CONF_AT(struct op_frame_settings, member)
+static const struct op_conf_def frame_keys[] = {OP_FRAME_CONF_KEYS(FRAME_AT), {0}};
+
 struct op_frame *op_frame_new_from_conf(const struct op_conf *conf, char *errstr,
                                         size_t errstr_size)
 {
-    const char *fmt = op_conf_get(conf, "wire.format");
-    const char *strategy = op_conf_get(conf, "schema.registry.subject.name.strategy");
+    struct op_frame_settings s;
+    op_conf_bind_keys(conf, frame_keys, &s);
+    const char *fmt = s.wire_format;
+    const char *strategy = s.strategy;
     enum op_wire_format format;
     if (!fmt || strcmp(fmt, "single-object") == 0)
         format = OP_WIRE_SINGLE_OBJECT;
@@ -65,7 +70,7 @@ struct op_frame *op_frame_new_from_conf(const struct op_conf *conf, char *errstr
         return NULL;
     }
     f->format = format;
-    f->auto_register = op_conf_get_bool(conf, "auto.register.schemas");
+    f->auto_register = s.auto_register;
     snprintf(f->strategy, sizeof f->strategy, "%s", strategy);
     if (op_registry_new_from_conf(conf, &f->registry, errstr, errstr_size) != 0)
         goto fail;

@@ -17,28 +17,37 @@
 #define OP_FRAME_CONFLUENT_HEADER_SIZE 5
 
 /* Keys of every program that writes Avro messages (with OP_REGISTRY_CONF_DEFS). */
-#define OP_FRAME_CONF_DEFS                                                                         \
+#define OP_FRAME_CONF_KEYS(BIND)                                                                   \
     {"wire.format",                                                                                \
      OP_CONF_STRING,                                                                               \
      "single-object",                                                                              \
      "framing of the Avro messages written: single-object (C3 01 + 8-byte schema fingerprint) "    \
      "or confluent (00 + 4-byte schema id; needs schema.registry.url). Readers take both",         \
      0,                                                                                            \
-     0},                                                                                           \
+     0,                                                                                            \
+     BIND(wire_format)},                                                                           \
         {"auto.register.schemas",                                                                  \
          OP_CONF_BOOL,                                                                             \
          "true",                                                                                   \
          "wire.format=confluent: register our schemas at start (false: only look their ids up; "   \
          "a schema missing from the subject is then a start-up error)",                            \
          0,                                                                                        \
-         0},                                                                                       \
+         0,                                                                                        \
+         BIND(auto_register)},                                                                     \
     {                                                                                              \
         "schema.registry.subject.name.strategy", OP_CONF_STRING, "auto",                           \
             "subject of a schema: topic (TOPIC-value), record (the record's full name), "          \
             "topic_record (TOPIC-FULLNAME) or auto (topic for a topic of one record type, "        \
             "topic_record for one of several, e.g. the events topic)",                             \
-            0, 0                                                                                   \
+            0, 0, BIND(strategy)                                                                   \
     }
+#define OP_FRAME_CONF_DEFS OP_FRAME_CONF_KEYS(OP_CONF_OWNED_BY)
+
+/* The OP_FRAME_CONF_DEFS keys, bound by op_frame_new_from_conf. */
+struct op_frame_settings {
+    const char *wire_format, *strategy;
+    bool auto_register;
+};
 
 enum op_wire_format { OP_WIRE_SINGLE_OBJECT = 0, OP_WIRE_CONFLUENT = 1 };
 

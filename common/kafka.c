@@ -357,6 +357,17 @@ rd_kafka_t *op_kafka_client_new(const struct op_conf *conf, rd_kafka_type_t type
         return NULL;
     }
     char err[512];
+    /* Keys of our table marked for this kind of client (e.g. the consumers' session.timeout.ms,
+     * the producers' message.timeout.ms): each goes to the one client it concerns. */
+    unsigned to = type == RD_KAFKA_PRODUCER ? OP_CONF_TO_PRODUCER : OP_CONF_TO_CONSUMER;
+    for (const struct op_conf_def *d = conf ? op_conf_table(conf) : NULL; d && d->key; d++) {
+        const char *v = (d->clients & to) ? op_conf_get(conf, d->key) : NULL;
+        if (v && rd_kafka_conf_set(c, d->key, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
+            op_set_err(errstr, errstr_size, "%s: %s", d->key, err);
+            rd_kafka_conf_destroy(c);
+            return NULL;
+        }
+    }
     for (const char *const *kv = o->settings; kv && kv[0]; kv += 2)
         if (kv[1] && rd_kafka_conf_set(c, kv[0], kv[1], err, sizeof err) != RD_KAFKA_CONF_OK) {
             op_set_err(errstr, errstr_size, "%s: %s", kv[0], err);

@@ -28,10 +28,11 @@ struct op_kafka_topic_spec {
      "10000",                                                                                      \
      "consumer: a member silent this long is evicted and its partitions reassigned",               \
      1000,                                                                                         \
-     300000},                                                                                      \
+     300000,                                                                                       \
+     OP_CONF_PASSED(OP_CONF_TO_CONSUMER)},                                                         \
     {                                                                                              \
         "heartbeat.interval.ms", OP_CONF_INT, "1000", "consumer: group heartbeat interval", 100,   \
-            60000                                                                                  \
+            60000, OP_CONF_PASSED(OP_CONF_TO_CONSUMER)                                             \
     }
 
 /* Longest instance name op_kafka_instance_id accepts (Kafka allows 249 bytes for a
@@ -126,9 +127,10 @@ struct op_kafka_client_opts {
 };
 
 /* The one way to build a client: a copy of conf's librdkafka settings (the -X/-F
- * passthrough keys; conf NULL: librdkafka's defaults), then o->settings, librdkafka's logs
- * routed through op_log, the error callback, and the program's callbacks. Returns the
- * client, or NULL with errstr ("KEY: reason" for a rejected setting). */
+ * passthrough keys; conf NULL: librdkafka's defaults), then the keys of conf's table marked
+ * OP_CONF_TO_PRODUCER / OP_CONF_TO_CONSUMER for this type of client, then o->settings, librdkafka's
+ * logs routed through op_log, the error callback, and the program's callbacks. Returns the client,
+ * or NULL with errstr ("KEY: reason" for a rejected setting). */
 rd_kafka_t *op_kafka_client_new(const struct op_conf *conf, rd_kafka_type_t type,
                                 const struct op_kafka_client_opts *o, char *errstr,
                                 size_t errstr_size);

@@ -105,21 +105,24 @@ struct op_registry *op_registry_new(const struct op_registry_opts *o, char *errs
     return r;
 }
 
+#define REGISTRY_AT(member) OP_CONF_AT(struct op_registry_settings, member)
+static const struct op_conf_def registry_keys[] = {OP_REGISTRY_CONF_KEYS(REGISTRY_AT), {0}};
+
 int op_registry_new_from_conf(const struct op_conf *conf, struct op_registry **out, char *errstr,
                               size_t errstr_size)
 {
+    struct op_registry_settings s;
+
     *out = NULL;
-    const char *url = op_conf_get(conf, "schema.registry.url");
-    if (!url || !url[0])
+    op_conf_bind_keys(conf, registry_keys, &s);
+    if (!s.url || !s.url[0])
         return 0;
-    const char *ui = op_conf_get(conf, "schema.registry.basic.auth.user.info");
-    const char *tok = op_conf_get(conf, "schema.registry.bearer.token");
     struct op_registry_opts o = {
-        url,
-        ui && ui[0] ? ui : NULL,
-        tok && tok[0] ? tok : NULL,
-        op_conf_get(conf, "schema.registry.ssl.ca.location"),
-        (long)op_conf_get_int(conf, "schema.registry.timeout.ms"),
+        s.url,
+        s.user_info && s.user_info[0] ? s.user_info : NULL,
+        s.bearer_token && s.bearer_token[0] ? s.bearer_token : NULL,
+        s.ca_location,
+        s.timeout_ms,
     };
     *out = op_registry_new(&o, errstr, errstr_size);
     return *out ? 0 : -1;

@@ -10,39 +10,52 @@
 
 /* Keys of every program that reads or writes Confluent-framed Avro. `.file` variants of the
  * two SECRET keys come with op_conf (`schema.registry.bearer.token.file=PATH`). */
-#define OP_REGISTRY_CONF_DEFS                                                                      \
+/* BIND(member) binds a key: OP_CONF_OWNED_BY in programs' tables, OP_CONF_AT into struct
+ * op_registry_settings in registry.c's own. */
+#define OP_REGISTRY_CONF_KEYS(BIND)                                                                \
     {"schema.registry.url",                                                                        \
      OP_CONF_STRING,                                                                               \
      NULL,                                                                                         \
      "Confluent-compatible schema registry, e.g. http://127.0.0.1:8081/apis/ccompat/v7: ids of "   \
      "0x00-framed messages are fetched there; wire.format=confluent registers schemas there",      \
      0,                                                                                            \
-     0},                                                                                           \
+     0,                                                                                            \
+     BIND(url)},                                                                                   \
         {"schema.registry.basic.auth.user.info",                                                   \
          OP_CONF_SECRET,                                                                           \
          NULL,                                                                                     \
          "USER:PASSWORD for the registry (HTTP basic auth); or .file=PATH",                        \
          0,                                                                                        \
-         0},                                                                                       \
+         0,                                                                                        \
+         BIND(user_info)},                                                                         \
         {"schema.registry.bearer.token",                                                           \
          OP_CONF_SECRET,                                                                           \
          NULL,                                                                                     \
          "bearer token for the registry (read at start); or .file=PATH",                           \
          0,                                                                                        \
-         0},                                                                                       \
+         0,                                                                                        \
+         BIND(bearer_token)},                                                                      \
         {"schema.registry.ssl.ca.location",                                                        \
          OP_CONF_STRING,                                                                           \
          NULL,                                                                                     \
          "CA certificates (PEM file) that sign the registry's TLS certificate (default: the "      \
          "system's)",                                                                              \
          0,                                                                                        \
-         0},                                                                                       \
+         0,                                                                                        \
+         BIND(ca_location)},                                                                       \
     {                                                                                              \
         "schema.registry.timeout.ms", OP_CONF_INT, "3000",                                         \
             "longest one registry request may take (a reader waits this long at most for an "      \
             "unknown schema id, then dead-letters the message as registry-unavailable)",           \
-            100, 60000                                                                             \
+            100, 60000, BIND(timeout_ms)                                                           \
     }
+#define OP_REGISTRY_CONF_DEFS OP_REGISTRY_CONF_KEYS(OP_CONF_OWNED_BY)
+
+/* The OP_REGISTRY_CONF_DEFS keys, bound by op_registry_new_from_conf. */
+struct op_registry_settings {
+    const char *url, *user_info, *bearer_token, *ca_location;
+    int timeout_ms;
+};
 
 /* Results of op_registry_schema_by_id. */
 enum op_registry_result {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "err.h"
 #include "log.h"
@@ -149,5 +150,8 @@ void op_service_ping(void)
 
 int op_service_apply_log_level(const struct op_conf *conf)
 {
-    return op_log_set_level_name(conf ? op_conf_get(conf, "log.level") : NULL);
+    struct op_cli_settings s = {0};
+    if (conf)
+        op_cli_bind(conf, &s);
+    return op_log_set_level_name(s.log_level);
 }
