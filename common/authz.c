@@ -1,6 +1,7 @@
 /* Agency authorisation map: a hash map from agency id to its list of region prefixes. */
 #include "authz.h"
 #include "err.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,6 +155,10 @@ struct op_authz *op_authz_new_from_conf(const struct op_conf *conf, char *errstr
         op_authz_destroy(a);
         return NULL;
     }
+    if (op_authz_count(a) == 0)
+        op_log(OP_LOG_WARNING,
+               "no agency.*.regions configured: authz.default=%s applies to every agency",
+               a->default_allow ? "allow" : "deny");
     return a;
 }
 

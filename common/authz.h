@@ -40,7 +40,8 @@ int op_authz_add(struct op_authz *a, const char *agency, const char *prefixes, c
 /* Whether agencies without an entry are allowed (default: no). */
 void op_authz_set_default_allow(struct op_authz *a, int allow);
 
-/* Builds a map from agency.*.regions and authz.default of `conf`. NULL with errstr. */
+/* Builds a map from agency.*.regions and authz.default of `conf` (a warning is logged when no
+ * agency has an entry: authz.default then decides for all). NULL with errstr. */
 struct op_authz *op_authz_new_from_conf(const struct op_conf *conf, char *errstr,
                                         size_t errstr_size);
 

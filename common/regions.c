@@ -398,6 +398,9 @@ struct op_regions *op_regions_new_from_file(const char *path, char *errstr, size
 {
     struct op_regions *regs = NULL;
     char *buf = NULL, reason[128];
+
+    if (!path)
+        return op_regions_new_default(errstr, errstr_size);
     size_t len = 0, cap = 0;
     FILE *f = fopen(path, "rb");
 

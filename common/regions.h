@@ -27,7 +27,8 @@ struct op_regions;
  * no line applies). The table does not refer to csv after the call. */
 struct op_regions *op_regions_new_from_buffer(const char *csv, size_t len, const char *origin,
                                               char *errstr, size_t errstr_size);
-/* The same from a file; errors use the path as origin. */
+/* The same from a file; errors use the path as origin. path NULL: op_regions_new_default (what
+ * a program's unset regions.file means). */
 struct op_regions *op_regions_new_from_file(const char *path, char *errstr, size_t errstr_size);
 /* The copy of schemas/regions.csv compiled into the library (origin "embedded:regions.csv"). */
 struct op_regions *op_regions_new_default(char *errstr, size_t errstr_size);

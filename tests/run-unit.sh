@@ -33,7 +33,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN
 runner=()
 if [ "$valgrind" = 1 ]; then
     command -v valgrind >/dev/null || { echo "$0: valgrind not found" >&2; exit 2; }
-    runner=(valgrind --error-exitcode=99 --leak-check=full
+    # Children forked by a test (e.g. to see a programming error abort) are not reported.
+    runner=(valgrind --error-exitcode=99 --leak-check=full --child-silent-after-fork=yes
         --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q)
 fi
 

@@ -55,7 +55,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         return;
     }
     const char *t = rd_kafka_topic_name(m->rkt);
-    int which = strcmp(t, a->rollups_topic) == 0 ? 0 : strcmp(t, a->seen_topic) == 0 ? 1 : -1;
+    int which = strcmp(t, a->set.rollups_topic) == 0 ? 0
+                : strcmp(t, a->set.seen_topic) == 0  ? 1
+                                                     : -1;
     if (which >= 0 && a->changelog_next && m->partition >= 0 && m->partition < a->partitions) {
         int64_t *next = &a->changelog_next[m->partition * 2 + which];
         if (m->offset + 1 > *next)
@@ -101,8 +103,8 @@ static int produce_rollup(struct agg_rollup *r, void *opaque)
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "rollup", -1);
     /* Co-partitioning: rollups of events partition p live in rollups partition p. */
-    if (agg_produce(a, a->rollups_topic, a->flushing, key, (size_t)key_len, a->buf.data, a->buf.len,
-                    h) != 0)
+    if (agg_produce(a, a->set.rollups_topic, a->flushing, key, (size_t)key_len, a->buf.data,
+                    a->buf.len, h) != 0)
         return -1;
     a->stats.rollups_written++;
     return 0;
@@ -195,7 +197,7 @@ static enum txn_verdict txn_commit(struct aggregator *a)
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(8);
     for (int p = 0; p < a->partitions; p++)
         if (a->positions[p] >= 0)
-            rd_kafka_topic_partition_list_add(offsets, a->events_topic, p)->offset =
+            rd_kafka_topic_partition_list_add(offsets, a->set.events_topic, p)->offset =
                 a->positions[p];
     enum txn_verdict v = TXN_OK;
     if (offsets->cnt > 0)
@@ -395,20 +397,11 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     }
     a->conf = conf;
     pthread_mutex_init(&a->lock, NULL);
-    a->events_topic = op_conf_get(conf, "events.topic");
-    a->rollups_topic = op_conf_get(conf, "rollups.topic");
-    a->seen_topic = op_conf_get(conf, "seen.topic");
-    a->dlq_topic = op_conf_get(conf, "dlq.topic");
-    a->audit_topic = op_conf_get(conf, "audit.topic");
-    a->commit_interval_ms = op_conf_get_int(conf, "commit.interval.ms");
-    a->horizon_ms = op_conf_get_int(conf, "dedup.horizon.days") * 86400000LL;
-    a->max_future_ms = op_conf_get_int(conf, "max.future.skew.s") * 1000LL;
-    a->restore_timeout_ms = op_conf_get_int(conf, "restore.timeout.ms");
-    a->max_dirty = op_conf_get_int(conf, "state.max.dirty");
+    op_conf_bind(conf, &a->set);
+    a->horizon_ms = a->set.dedup_horizon_days * 86400000LL;
+    a->max_future_ms = a->set.max_future_skew_s * 1000LL;
 
-    const char *rfile = op_conf_get(conf, "regions.file");
-    a->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
-                       : op_regions_new_default(errstr, errstr_size);
+    a->regions = op_regions_new_from_file(a->set.regions_file, errstr, errstr_size);
     if (!a->regions)
         goto fail;
     a->codec = op_codec_new_default(errstr, errstr_size);
@@ -417,20 +410,14 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     a->authz = op_authz_new_from_conf(conf, errstr, errstr_size);
     if (!a->authz)
         goto fail;
-    if (op_authz_count(a->authz) == 0)
-        op_log(OP_LOG_WARNING,
-               "no agency.*.regions configured: authz.default=%s applies to "
-               "every agency",
-               op_conf_get(conf, "authz.default"));
-    if (agg_model_init(&a->model, a->codec, a->regions, op_conf_get(conf, "campaigns"), errstr,
-                       errstr_size) != 0)
+    if (agg_model_init(&a->model, a->codec, a->regions, a->set.campaigns, errstr, errstr_size) != 0)
         goto fail;
     a->model_ready = 1;
     /* Rollups in wire.format, their schema registered now; events (and our own rollups, on
      * restore) of either framing decode, Confluent ids through the same registry client. */
     a->frame = op_frame_new_from_conf(conf, errstr, errstr_size);
-    if (!a->frame ||
-        op_frame_bind(a->frame, a->rollups_topic, &a->model.rollup, 1, errstr, errstr_size) != 0)
+    if (!a->frame || op_frame_bind(a->frame, a->set.rollups_topic, &a->model.rollup, 1, errstr,
+                                   errstr_size) != 0)
         goto fail;
     a->model.frame = a->frame;
     op_codec_set_registry(a->codec, op_frame_registry(a->frame));
@@ -446,15 +433,15 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
     }
     a->have_audit_value = 1;
     /* The audit entries in the same wire.format as the rollups. */
-    if (op_frame_bind(a->frame, a->audit_topic, &a->audit_schema, 1, errstr, errstr_size) != 0)
+    if (op_frame_bind(a->frame, a->set.audit_topic, &a->audit_schema, 1, errstr, errstr_size) != 0)
         goto fail;
 
     char instance[OP_KAFKA_INSTANCE_MAX + 1], txn_id[300];
-    if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), instance, sizeof instance, errstr,
-                             errstr_size) != 0)
+    if (op_kafka_instance_id(a->set.instance_id, instance, sizeof instance, errstr, errstr_size) !=
+        0)
         goto fail;
     snprintf(txn_id, sizeof txn_id, "outreach-aggregator-%s", instance);
-    const char *sdir = op_conf_get(conf, "state.dir");
+    const char *sdir = a->set.state_dir;
     if (!sdir || !*sdir)
         sdir = getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
     if (!sdir || !*sdir)
@@ -473,31 +460,15 @@ struct aggregator *aggregator_new(struct op_conf *conf, char *errstr, size_t err
         goto fail;
     }
     snprintf(a->member_id, sizeof a->member_id, "%s", txn_id);
-    if (op_conf_get_int(conf, "message.timeout.ms") >=
-        op_conf_get_int(conf, "transaction.timeout.ms")) {
+    if (a->set.message_timeout_ms >= a->set.transaction_timeout_ms) {
         op_set_err(errstr, errstr_size, "message.timeout.ms must be below transaction.timeout.ms");
         goto fail;
     }
-    const char *const producer_settings[] = {"transactional.id",
-                                             txn_id,
-                                             "enable.idempotence",
-                                             "true",
-                                             "acks",
-                                             "all",
-                                             "transaction.timeout.ms",
-                                             op_conf_get(conf, "transaction.timeout.ms"),
-                                             "message.timeout.ms",
-                                             op_conf_get(conf, "message.timeout.ms"),
-                                             "compression.codec",
-                                             op_conf_get(conf, "compression.codec"),
-                                             "queue.buffering.max.kbytes",
-                                             op_conf_get(conf, "queue.buffering.max.kbytes"),
-                                             NULL};
-    const char *const restorer_settings[] = {"queued.max.messages.kbytes",
-                                             op_conf_get(conf, "queued.max.messages.kbytes"),
-                                             "queued.min.messages",
-                                             op_conf_get(conf, "queued.min.messages"),
-                                             "group.id",
+    /* transaction.timeout.ms, message.timeout.ms, compression.codec and
+     * queue.buffering.max.kbytes reach the producer, queued.* the consumers, from the table. */
+    const char *const producer_settings[] = {
+        "transactional.id", txn_id, "enable.idempotence", "true", "acks", "all", NULL};
+    const char *const restorer_settings[] = {"group.id",
                                              "outreach-aggregator-restore",
                                              "fetch.wait.max.ms",
                                              "20",
@@ -528,8 +499,7 @@ fail:
 static int start(struct aggregator *a)
 {
     char err[512];
-    long long parts = op_conf_get_int(a->conf, "topic.partitions");
-    int repl = (int)op_conf_get_int(a->conf, "topic.replication");
+    int parts = a->set.topic_partitions, repl = a->set.topic_replication;
     char horizon[32];
     snprintf(horizon, sizeof horizon, "%" PRId64, a->horizon_ms);
     const char *const rollup_cfg[] = {"cleanup.policy", "compact", NULL};
@@ -537,16 +507,16 @@ static int start(struct aggregator *a)
                                     NULL};
     const char *const dlq_cfg[] = {"retention.ms", "2592000000", NULL};
     const char *const audit_cfg[] = {"retention.ms", "-1", NULL}; /* an audit trail is kept */
-    struct op_kafka_topic_spec events = {a->events_topic, (int)parts, repl, NULL};
+    struct op_kafka_topic_spec events = {a->set.events_topic, (int)parts, repl, NULL};
     int n_events = 0;
     if (op_kafka_ensure_topics(a->producer, &events, 1, 60000, &n_events, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "%s", err);
         return -1;
     }
-    struct op_kafka_topic_spec outs[4] = {{a->rollups_topic, n_events, repl, rollup_cfg},
-                                          {a->seen_topic, n_events, repl, seen_cfg},
-                                          {a->dlq_topic, n_events, repl, dlq_cfg},
-                                          {a->audit_topic, n_events, repl, audit_cfg}};
+    struct op_kafka_topic_spec outs[4] = {{a->set.rollups_topic, n_events, repl, rollup_cfg},
+                                          {a->set.seen_topic, n_events, repl, seen_cfg},
+                                          {a->set.dlq_topic, n_events, repl, dlq_cfg},
+                                          {a->set.audit_topic, n_events, repl, audit_cfg}};
     int n_out[4] = {0, 0, 0, 0};
     if (op_kafka_ensure_topics(a->producer, outs, 4, 60000, n_out, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "%s", err);
@@ -555,7 +525,7 @@ static int start(struct aggregator *a)
     for (int i = 0; i < 2; i++)
         if (n_out[i] != n_events) {
             op_log(OP_LOG_ERR, "%s has %d partitions but %s has %d: they must be co-partitioned",
-                   outs[i].name, n_out[i], a->events_topic, n_events);
+                   outs[i].name, n_out[i], a->set.events_topic, n_events);
             return -1;
         }
     a->partitions = n_events;
@@ -585,13 +555,9 @@ static int start(struct aggregator *a)
         return -1;
 
     const char *const consumer_settings[] = {
-        "group.id", op_conf_get(a->conf, "group.name"), "queued.max.messages.kbytes",
-        op_conf_get(a->conf, "queued.max.messages.kbytes"), "queued.min.messages",
-        op_conf_get(a->conf, "queued.min.messages"), "enable.auto.commit", "false",
-        "enable.auto.offset.store", "false", "isolation.level", "read_committed",
-        "auto.offset.reset", "earliest", "enable.partition.eof", "false", "session.timeout.ms",
-        op_conf_get(a->conf, "session.timeout.ms"), "heartbeat.interval.ms",
-        op_conf_get(a->conf, "heartbeat.interval.ms"),
+        "group.id", a->set.group_name, "enable.auto.commit", "false", "enable.auto.offset.store",
+        "false", "isolation.level", "read_committed", "auto.offset.reset", "earliest",
+        "enable.partition.eof", "false",
         /* Static membership: a restarted instance takes
          * its partitions back without a rebalance. */
         "group.instance.id", a->member_id, NULL};
@@ -607,8 +573,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
                    volatile sig_atomic_t *reload_flag)
 {
     char err[256];
-    a->service = op_service_start(op_conf_get(a->conf, "health.listen"), agg_ready_cb,
-                                  agg_metrics_cb, a, err, sizeof err);
+    a->service =
+        op_service_start(a->set.health_listen, agg_ready_cb, agg_metrics_cb, a, err, sizeof err);
     if (!a->service) {
         op_log(OP_LOG_ERR, "%s", err);
         return 2;
@@ -617,15 +583,15 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
         return 1;
     rd_kafka_poll_set_consumer(a->consumer);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, a->events_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, a->set.events_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t e = rd_kafka_subscribe(a->consumer, sub);
     rd_kafka_topic_partition_list_destroy(sub);
     if (e) {
-        op_log(OP_LOG_ERR, "subscribe %s: %s", a->events_topic, rd_kafka_err2str(e));
+        op_log(OP_LOG_ERR, "subscribe %s: %s", a->set.events_topic, rd_kafka_err2str(e));
         return 1;
     }
-    op_log(OP_LOG_NOTICE, "consuming %s (%d partitions) as group %s", a->events_topic,
-           a->partitions, op_conf_get(a->conf, "group.name"));
+    op_log(OP_LOG_NOTICE, "consuming %s (%d partitions) as group %s", a->set.events_topic,
+           a->partitions, a->set.group_name);
     op_service_ready(a->service, "consuming");
 
     int rc = 0;
@@ -666,8 +632,8 @@ int aggregator_run(struct aggregator *a, volatile sig_atomic_t *run,
             break; /* the store failed and was removed: fatal */
         /* Commit each interval, or sooner once the working set reaches state.max.dirty:
          * memory follows that bound, not the rate of events. */
-        if (a->txn_open && (op_clock_mono_ms() - a->txn_started_ms >= a->commit_interval_ms ||
-                            (int64_t)a->n_dirty >= a->max_dirty)) {
+        if (a->txn_open && (op_clock_mono_ms() - a->txn_started_ms >= a->set.commit_interval_ms ||
+                            (int64_t)a->n_dirty >= a->set.state_max_dirty)) {
             enum txn_verdict v = txn_commit(a);
             if (v == TXN_FATAL || (v == TXN_ABORT && abort_and_rewind(a) != 0)) {
                 a->fatal = 1;

@@ -5,12 +5,25 @@
 #define AGG_AGGREGATOR_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "conf.h"
 
-/* The program's configuration table (our keys; everything else goes to librdkafka). */
+/* The program's configuration table (our keys; everything else goes to librdkafka), each
+ * key bound to a field of struct agg_settings (or passed to one kind of Kafka client). */
 extern const struct op_conf_def aggregator_conf_defs[];
+
+/* Our keys, bound once by aggregator_new (op_conf_bind); strings point into the conf. */
+struct agg_settings {
+    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic, *audit_topic;
+    const char *group_name, *instance_id, *campaigns, *regions_file, *state_dir;
+    const char *health_listen;
+    int topic_partitions, topic_replication;
+    int dedup_horizon_days, max_future_skew_s;
+    long long commit_interval_ms, restore_timeout_ms, state_map_size_mb, state_max_dirty;
+    long long transaction_timeout_ms, message_timeout_ms;
+};
 
 /* librdkafka settings the aggregator needs unless the operator overrides them; applied to
  * conf before -F and -X. Returns 0 or -1 with errstr. */

@@ -36,7 +36,7 @@ static int flush_seen_batch(struct aggregator *a, int32_t p, int *chunk)
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "type", -1, "seen-records", -1);
     int rc =
-        agg_produce(a, a->seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
+        agg_produce(a, a->set.seen_topic, p, key, (size_t)kl, a->seen_buf.data, a->seen_buf.len, h);
     a->seen_buf.len = 0;
     return rc;
 }
@@ -123,9 +123,10 @@ int agg_open_store(struct aggregator *a)
 {
     char err[512], reason[512];
     const char *cluster = rd_kafka_clusterid(a->producer, 10000);
-    struct agg_store_identity id = {cluster, a->rollups_topic, a->seen_topic, a->partitions};
-    a->store = agg_store_open(a->store_dir, (size_t)op_conf_get_int(a->conf, "state.map.size.mb"),
-                              &id, reason, sizeof reason, err, sizeof err);
+    struct agg_store_identity id = {cluster, a->set.rollups_topic, a->set.seen_topic,
+                                    a->partitions};
+    a->store = agg_store_open(a->store_dir, (size_t)a->set.state_map_size_mb, &id, reason,
+                              sizeof reason, err, sizeof err);
     if (cluster)
         rd_kafka_mem_free(a->producer, (void *)cluster);
     if (!a->store) {
@@ -178,7 +179,7 @@ void agg_store_failed(struct aggregator *a, const char *what)
     if (!a->store)
         return; /* already removed */
     op_log(OP_LOG_ERR, "state store: %s: %s; removing it (the restart rebuilds it from %s and %s)",
-           what, agg_store_error(a->store), a->rollups_topic, a->seen_topic);
+           what, agg_store_error(a->store), a->set.rollups_topic, a->set.seen_topic);
     agg_store_close(a->store);
     a->store = NULL;
     agg_store_remove(a->store_dir);
@@ -404,7 +405,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
         op_set_err(errstr, errstr_size, "the state store was removed after an error");
         return -1;
     }
-    const char *topics[2] = {a->rollups_topic, a->seen_topic};
+    const char *topics[2] = {a->set.rollups_topic, a->set.seen_topic};
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(2 * parts->cnt);
     /* next[p * 2 + topic]: where the store's content for that changelog will end. */
     int64_t *next = calloc((size_t)a->partitions * 2, sizeof *next);
@@ -482,11 +483,10 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
         op_set_err(errstr, errstr_size, "assign for restore failed");
         rc = -1;
     }
-    int64_t deadline = op_clock_mono_ms() + a->restore_timeout_ms;
+    int64_t deadline = op_clock_mono_ms() + a->set.restore_timeout_ms;
     while (rc == 0 && eofs < want_eof) {
         if (op_clock_mono_ms() > deadline) {
-            op_set_err(errstr, errstr_size, "restore took over %" PRId64 " ms",
-                       a->restore_timeout_ms);
+            op_set_err(errstr, errstr_size, "restore took over %lld ms", a->set.restore_timeout_ms);
             rc = -1;
             break;
         }
@@ -494,7 +494,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
         rd_kafka_message_t *m = rd_kafka_consumer_poll(a->restorer, 200);
         if (!m)
             continue;
-        int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->rollups_topic) == 0;
+        int is_rollup = m->rkt && strcmp(rd_kafka_topic_name(m->rkt), a->set.rollups_topic) == 0;
         int32_t p = m->partition;
         ctx.p = p;
         int ours = p >= 0 && p < a->partitions && a->states[p];
@@ -518,7 +518,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
                 agg_rollup_from_value(&a->model, v, &ctx.r, &interned, err, sizeof err) != 0) {
                 /* Our own output: an unreadable record means a downgrade or corruption. */
                 op_set_err(errstr, errstr_size, "restore %s [%" PRId32 "] @%" PRId64 ": %s",
-                           a->rollups_topic, p, m->offset, err);
+                           a->set.rollups_topic, p, m->offset, err);
                 rc = -1;
             } else if ((interned &&
                         agg_store_put_window(a->store, (uint16_t)(a->model.n_windows - 1),
@@ -533,7 +533,7 @@ int agg_restore_partitions(struct aggregator *a, const rd_kafka_topic_partition_
             if (each_seen_record(m, restore_seen, &ctx) != 0)
                 op_log(OP_LOG_WARNING,
                        "restore: %s [%" PRId32 "] @%" PRId64 ": malformed seen record skipped",
-                       a->seen_topic, p, m->offset);
+                       a->set.seen_topic, p, m->offset);
             next[p * 2 + 1] = m->offset + 1;
         }
         rd_kafka_message_destroy(m);

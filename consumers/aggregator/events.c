@@ -56,8 +56,8 @@ static int dead_letter(struct aggregator *a, const rd_kafka_message_t *m, const 
     rd_kafka_header_add(h, "dlq.time", -1, ts, -1);
     op_log(OP_LOG_WARNING, "dead letter %s [%" PRId32 "] @%" PRId64 ": %s: %s",
            rd_kafka_topic_name(m->rkt), m->partition, m->offset, reason, detail);
-    if (agg_produce(a, a->dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload, m->len,
-                    h) != 0)
+    if (agg_produce(a, a->set.dlq_topic, RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload,
+                    m->len, h) != 0)
         return -1;
     a->stats.dead_lettered++;
     return 0;
@@ -79,8 +79,8 @@ static int produce_audit(struct aggregator *a, const rd_kafka_message_t *m,
     }
     op_log(OP_LOG_INFO, "event %s: correction %" PRId32 "%s applied (%zu rollups changed)",
            ev->event_id, ev->correction, ev->retracted ? " (retraction)" : "", a->counted.touch.n);
-    return agg_produce(a, a->audit_topic, RD_KAFKA_PARTITION_UA, ev->event_id, strlen(ev->event_id),
-                       a->buf.data, a->buf.len, NULL);
+    return agg_produce(a, a->set.audit_topic, RD_KAFKA_PARTITION_UA, ev->event_id,
+                       strlen(ev->event_id), a->buf.data, a->buf.len, NULL);
 }
 
 /* Processes one event inside the open transaction. Returns 0, or -1 when producing failed

@@ -22,6 +22,7 @@
 
 struct aggregator {
     struct op_conf *conf;
+    struct agg_settings set; /* bound from conf once, by aggregator_new */
     struct op_codec *codec;
     struct op_frame *frame; /* wire.format of rollups; owns the schema registry client */
     struct op_regions *regions;
@@ -29,7 +30,6 @@ struct aggregator {
     struct agg_model model;
     int model_ready;
     rd_kafka_t *consumer, *producer, *restorer;
-    const char *events_topic, *rollups_topic, *seen_topic, *dlq_topic, *audit_topic;
     int partitions;
     struct agg_state **states; /* by partition; NULL when not assigned */
     struct agg_store *store;
@@ -37,8 +37,7 @@ struct aggregator {
     /* Per partition: next offset after our newest delivered record of the rollups [p*2] and
      * seen [p*2+1] topics: what the store records once the transaction is committed. */
     int64_t *changelog_next;
-    size_t n_dirty; /* rollups made dirty since the last commit (all partitions) */
-    int64_t max_dirty;
+    size_t n_dirty;         /* rollups made dirty since the last commit (all partitions) */
     struct op_buf seen_buf; /* one seen-ids batch being assembled */
     int64_t *positions;     /* next offset to commit per partition, -1 when none */
     int txn_open;
@@ -54,10 +53,10 @@ struct aggregator {
      * store, raised by prunes and by restores that found the seen topic truncated. */
     int64_t forgotten_before_ms;
     struct op_buf buf;
-    int64_t commit_interval_ms, horizon_ms, max_future_ms, restore_timeout_ms;
-    int fatal;           /* set from callbacks: leave the loop and exit 1 */
-    int32_t flushing;    /* partition whose dirty rollups txn_commit is producing */
-    char member_id[300]; /* group.instance.id: static membership, see start() */
+    int64_t horizon_ms, max_future_ms; /* dedup.horizon.days, max.future.skew.s in ms */
+    int fatal;                         /* set from callbacks: leave the loop and exit 1 */
+    int32_t flushing;                  /* partition whose dirty rollups txn_commit is producing */
+    char member_id[300];               /* group.instance.id: static membership, see start() */
     /* What the HTTP thread may read: a copy refreshed by the engine thread under lock. */
     pthread_mutex_t lock;
     struct aggregator_stats snap;

@@ -59,9 +59,10 @@ void agg_publish_snapshot(struct aggregator *a, int force)
                 continue;
             int64_t lo, hi;
             rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(pos, a->events_topic, p);
+            rd_kafka_topic_partition_list_add(pos, a->set.events_topic, p);
             if (rd_kafka_position(a->consumer, pos) == 0 &&
-                rd_kafka_get_watermark_offsets(a->consumer, a->events_topic, p, &lo, &hi) == 0) {
+                rd_kafka_get_watermark_offsets(a->consumer, a->set.events_topic, p, &lo, &hi) ==
+                    0) {
                 int64_t at = pos->elems[0].offset;
                 a->lag_snap[p] = at >= 0 ? (hi > at ? hi - at : 0) : (hi > lo ? hi - lo : 0);
             }

@@ -1,12 +1,15 @@
 /* Unit tests for common/conf: every routing branch, typed validation, files with exact
  * `path:line: reason` errors, pattern keys, secrets from files and masking. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -15,18 +18,41 @@
 #include "kafka.h"
 #include "log.h"
 
+/* The program's settings the table binds (typed settings), and one endpoint's. */
+struct test_settings {
+    int batch_size;
+    long long retry_max;
+    const char *spool_dir, *api_token, *default_url;
+    bool dry_run;
+};
+struct test_endpoint {
+    const char *url, *token;
+};
+#define S_AT(member) OP_CONF_AT(struct test_settings, member)
+#define E_AT(member) OP_CONF_AT(struct test_endpoint, member)
+
 static const struct op_conf_def defs[] = {
-    {"batch.size", OP_CONF_INT, "500", "Events per batch", 1, 10000},
-    {"retry.max", OP_CONF_INT, "-1", "Retries, -1 for ever", 0, 0},
-    {"spool.dir", OP_CONF_STRING, "/var/spool/outreach", "Spool directory", 0, 0},
-    {"dry.run", OP_CONF_BOOL, "false", "Validate only", 0, 0},
-    {"api.token", OP_CONF_SECRET, "changeme", "Token for the API", 0, 0},
-    {"endpoint.*.url", OP_CONF_STRING, NULL, "URL of endpoint NAME", 0, 0},
-    {"endpoint.*.token", OP_CONF_SECRET, NULL, "Bearer token of endpoint NAME", 0, 0},
-    {"agency.*.regions", OP_CONF_STRING, "", "Region prefixes agency NAME may read", 0, 0},
-    {"endpoint.default.url", OP_CONF_STRING, "http://localhost:8080/", "Fallback endpoint", 0, 0},
+    {"batch.size", OP_CONF_INT, "500", "Events per batch", 1, 10000, S_AT(batch_size)},
+    {"retry.max", OP_CONF_INT, "-1", "Retries, -1 for ever", 0, 0, S_AT(retry_max)},
+    {"spool.dir", OP_CONF_STRING, "/var/spool/outreach", "Spool directory", 0, 0, S_AT(spool_dir)},
+    {"dry.run", OP_CONF_BOOL, "false", "Validate only", 0, 0, S_AT(dry_run)},
+    {"api.token", OP_CONF_SECRET, "changeme", "Token for the API", 0, 0, S_AT(api_token)},
+    {"endpoint.*.url", OP_CONF_STRING, NULL, "URL of endpoint NAME", 0, 0, E_AT(url)},
+    {"endpoint.*.token", OP_CONF_SECRET, NULL, "Bearer token of endpoint NAME", 0, 0, E_AT(token)},
+    {"agency.*.regions", OP_CONF_STRING, "", "Region prefixes agency NAME may read", 0, 0,
+     OP_CONF_OWNED},
+    {"endpoint.default.url", OP_CONF_STRING, "http://localhost:8080/", "Fallback endpoint", 0, 0,
+     S_AT(default_url)},
     {0},
 };
+
+static struct test_settings bound(const struct op_conf *conf)
+{
+    struct test_settings s;
+    memset(&s, 0xa5, sizeof s); /* every field must be written */
+    op_conf_bind(conf, &s);
+    return s;
+}
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
@@ -91,18 +117,21 @@ static void test_defaults(void **state)
     struct op_conf *conf = new_conf(0);
 
     assert_string_equal(op_conf_get(conf, "batch.size"), "500");
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 500);
-    assert_int_equal(op_conf_get_int(conf, "retry.max"), -1);
+    assert_int_equal(bound(conf).batch_size, 500);
+    assert_int_equal(bound(conf).retry_max, -1);
     assert_string_equal(op_conf_get(conf, "spool.dir"), "/var/spool/outreach");
-    assert_int_equal(op_conf_get_bool(conf, "dry.run"), 0);
+    assert_int_equal(bound(conf).dry_run, 0);
     assert_string_equal(op_conf_get(conf, "api.token"), "changeme");
     assert_string_equal(op_conf_get(conf, "agency.yunnan.regions"), "");
     assert_null(op_conf_get(conf, "endpoint.x.url"));
     assert_string_equal(op_conf_get(conf, "endpoint.default.url"), "http://localhost:8080/");
-    assert_null(op_conf_get(conf, "nope"));
-    assert_null(op_conf_get(conf, "bootstrap.servers"));
-    assert_int_equal(op_conf_get_int(conf, "nope"), 0);
-    assert_int_equal(op_conf_get_bool(conf, "nope"), 0);
+    struct test_settings b = bound(conf);
+    assert_int_equal(b.batch_size, 500);
+    assert_true(b.retry_max == -1);
+    assert_string_equal(b.spool_dir, "/var/spool/outreach");
+    assert_false(b.dry_run);
+    assert_string_equal(b.api_token, "changeme");
+    assert_string_equal(b.default_url, "http://localhost:8080/");
     op_conf_destroy(conf);
     op_conf_destroy(NULL);
 }
@@ -115,20 +144,20 @@ static void test_set_typed(void **state)
     static const char *const no[] = {"false", "False", "0", "no", "off", "OFF"};
 
     set_ok(conf, "batch.size", "42");
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 42);
+    assert_int_equal(bound(conf).batch_size, 42);
     set_ok(conf, "batch.size", "10000");
     set_ok(conf, "batch.size", "1");
     set_ok(conf, "batch.size", "+7");
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 7);
+    assert_int_equal(bound(conf).batch_size, 7);
     set_ok(conf, "retry.max", "-9223372036854775808");
-    assert_true(op_conf_get_int(conf, "retry.max") == INT64_MIN);
+    assert_true(bound(conf).retry_max == INT64_MIN);
     set_ok(conf, "spool.dir", "");
     assert_string_equal(op_conf_get(conf, "spool.dir"), "");
     for (size_t i = 0; i < 6; i++) {
         set_ok(conf, "dry.run", yes[i]);
-        assert_int_equal(op_conf_get_bool(conf, "dry.run"), 1);
+        assert_int_equal(bound(conf).dry_run, 1);
         set_ok(conf, "dry.run", no[i]);
-        assert_int_equal(op_conf_get_bool(conf, "dry.run"), 0);
+        assert_int_equal(bound(conf).dry_run, 0);
     }
     op_conf_destroy(conf);
 }
@@ -148,7 +177,7 @@ static void test_bad_values(void **state)
         set_fails(conf, "batch.size", bad_ints[i], want);
     }
     /* A rejected value leaves the previous one in place. */
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 77);
+    assert_int_equal(bound(conf).batch_size, 77);
 
     set_fails(conf, "batch.size", "x",
               "bad value \"x\" for batch.size: expected an integer in 1..10000");
@@ -199,11 +228,10 @@ static void test_kafka_routing(void **state)
 
     /* Our key even with librdkafka present. */
     set_ok(conf, "batch.size", "9");
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 9);
+    assert_int_equal(bound(conf).batch_size, 9);
 
     set_ok(conf, "bootstrap.servers", "k1:9092,k2:9092");
     assert_string_equal(kget(conf, "bootstrap.servers"), "k1:9092,k2:9092");
-    assert_null(op_conf_get(conf, "bootstrap.servers"));
 
     /* topic. prefix: the default topic config, prefix stripped. */
     set_ok(conf, "topic.message.timeout.ms", "1234");
@@ -399,13 +427,13 @@ static void test_load_file(void **state)
                    "dry.run=yes");
     assert_int_equal(op_conf_load_file(conf, t.path, err, sizeof(err)), 0);
     assert_string_equal(err, "");
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 250);
+    assert_int_equal(bound(conf).batch_size, 250);
     assert_string_equal(op_conf_get(conf, "spool.dir"), "/srv/spool # not a comment");
     assert_string_equal(op_conf_get(conf, "endpoint.b.url"), "http://b/");
     assert_string_equal(op_conf_get(conf, "endpoint.a.url"), "http://a/?x=1&y==2");
     assert_string_equal(kget(conf, "bootstrap.servers"), "k1:9092,k2:9092");
     assert_string_equal(kget(conf, "topic.message.timeout.ms"), "5000");
-    assert_int_equal(op_conf_get_bool(conf, "dry.run"), 1);
+    assert_int_equal(bound(conf).dry_run, 1);
     unlink(t.path);
     op_conf_destroy(conf);
 }
@@ -447,7 +475,7 @@ static void test_load_file_errors(void **state)
     assert_int_equal(op_conf_load_file(conf, t.path, err, sizeof(err)), -1);
     snprintf(want, sizeof(want), "%s:2: expected key=value", t.path);
     assert_string_equal(err, want);
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 7);
+    assert_int_equal(bound(conf).batch_size, 7);
     assert_string_equal(op_conf_get(conf, "spool.dir"), "/var/spool/outreach");
     unlink(t.path);
 
@@ -463,7 +491,7 @@ static void test_apply_arg(void **state)
     char err[512];
 
     assert_int_equal(op_conf_apply_arg(conf, "batch.size=9", err, sizeof(err)), 0);
-    assert_int_equal(op_conf_get_int(conf, "batch.size"), 9);
+    assert_int_equal(bound(conf).batch_size, 9);
     assert_int_equal(op_conf_apply_arg(conf, "endpoint.c.url=http://c/?a=b", err, sizeof(err)), 0);
     assert_string_equal(op_conf_get(conf, "endpoint.c.url"), "http://c/?a=b");
     assert_int_equal(op_conf_apply_arg(conf, "client.id=outreach", err, sizeof(err)), 0);
@@ -548,15 +576,202 @@ static void test_patterns(void **state)
     op_conf_destroy(conf);
 }
 
+/* ---- typed settings --------------------------------------------------------------------- */
+
+/* Runs fn in a child process and returns the signal that ended it (0: it returned). */
+static int dies_of(void (*fn)(void))
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        op_log_level = 0; /* the programming-error line is expected */
+        fn();
+        _exit(0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+static void get_unknown_key(void)
+{
+    struct op_conf *conf = new_conf(0);
+    (void)op_conf_get(conf, "batch.sise"); /* a typo: not NULL, a programming error */
+}
+
+static void get_known_key(void)
+{
+    struct op_conf *conf = new_conf(0);
+    (void)op_conf_get(conf, "endpoint.x.url");
+    op_conf_destroy(conf);
+}
+
+static void bind_unknown_instance(void)
+{
+    struct op_conf *conf = new_conf(0);
+    struct test_endpoint e;
+    op_conf_bind_instance(conf, "endpoints", "a", &e);
+}
+
+static void bind_module_key_missing(void)
+{
+    struct module {
+        const char *level;
+    };
+    static const struct op_conf_def keys[] = {
+        {"log.level", OP_CONF_STRING, "info", "", 0, 0, OP_CONF_AT(struct module, level)}, {0}};
+    struct op_conf *conf = new_conf(0);
+    struct module m;
+    op_conf_bind_keys(conf, keys, &m);
+}
+
+static void bind_unbound_table(void)
+{
+    static const struct op_conf_def plain[] = {{"n", OP_CONF_INT, "1", "", 0, 0, OP_CONF_NOBIND},
+                                               {0}};
+    struct op_conf *conf = op_conf_new(plain);
+    long long n;
+    op_conf_bind(conf, &n);
+}
+
+static void test_unknown_key_is_a_programming_error(void **state)
+{
+    (void)state;
+    assert_int_equal(dies_of(get_known_key), 0);
+    assert_int_equal(dies_of(get_unknown_key), SIGABRT);
+    assert_int_equal(dies_of(bind_unknown_instance), SIGABRT);
+    assert_int_equal(dies_of(bind_module_key_missing), SIGABRT);
+    assert_int_equal(dies_of(bind_unbound_table), SIGABRT);
+}
+
+static void test_bind_instance(void **state)
+{
+    (void)state;
+    struct op_conf *conf = new_conf(0);
+    struct test_endpoint a, b;
+
+    set_ok(conf, "endpoint.a.url", "http://a/");
+    set_ok(conf, "endpoint.a.token", "tok");
+    set_ok(conf, "endpoint.b.url", "http://b/");
+    memset(&a, 0xa5, sizeof a);
+    memset(&b, 0xa5, sizeof b);
+    op_conf_bind_instance(conf, "endpoint", "a", &a);
+    op_conf_bind_instance(conf, "endpoint", "b", &b);
+    assert_string_equal(a.url, "http://a/");
+    assert_string_equal(a.token, "tok");
+    assert_string_equal(b.url, "http://b/");
+    assert_null(b.token); /* unset, no default */
+    /* A plain key beside the pattern is not an instance's. */
+    assert_string_equal(bound(conf).default_url, "http://localhost:8080/");
+    op_conf_destroy(conf);
+}
+
+static void test_bind_module_keys(void **state)
+{
+    (void)state;
+    struct module {
+        bool dry;
+        int batch;
+    };
+    /* A module's own table: the same keys as the program's, bound into its struct. */
+    static const struct op_conf_def keys[] = {
+        {"dry.run", OP_CONF_BOOL, "false", "", 0, 0, OP_CONF_AT(struct module, dry)},
+        {"batch.size", OP_CONF_INT, "500", "", 1, 10000, OP_CONF_AT(struct module, batch)},
+        {0}};
+    struct op_conf *conf = new_conf(0);
+    struct module m;
+
+    op_conf_bind_keys(conf, keys, &m);
+    assert_false(m.dry);
+    assert_int_equal(m.batch, 500);
+    set_ok(conf, "dry.run", "yes");
+    set_ok(conf, "batch.size", "12");
+    op_conf_bind_keys(conf, keys, &m);
+    assert_true(m.dry);
+    assert_int_equal(m.batch, 12);
+    op_conf_destroy(conf);
+}
+
+static void test_binding_tables(void **state)
+{
+    (void)state;
+    struct fields {
+        const char *s;
+        long long ll;
+        int i;
+        bool b;
+    };
+#define F_AT(m) OP_CONF_AT(struct fields, m)
+    static const struct op_conf_def int_as_string[] = {{"n", OP_CONF_INT, "1", "", 0, 0, F_AT(s)},
+                                                       {0}};
+    static const struct op_conf_def string_as_int[] = {
+        {"s", OP_CONF_STRING, "x", "", 0, 0, F_AT(ll)}, {0}};
+    static const struct op_conf_def unbounded_int[] = {{"n", OP_CONF_INT, "1", "", 0, 0, F_AT(i)},
+                                                       {0}};
+    static const struct op_conf_def wide_int[] = {
+        {"n", OP_CONF_INT, "1", "", 0, 1LL << 40, F_AT(i)}, {0}};
+    static const struct op_conf_def bool_as_int[] = {{"b", OP_CONF_BOOL, "true", "", 0, 1, F_AT(i)},
+                                                     {0}};
+    static const struct op_conf_def passed_nowhere[] = {
+        {"n", OP_CONF_INT, "1", "", 0, 0, OP_CONF_PASSED(0)}, {0}};
+    static const struct op_conf_def half_bound[] = {
+        {"n", OP_CONF_INT, "1", "", 0, 0, F_AT(ll)},
+        {"m", OP_CONF_INT, "1", "", 0, 0, OP_CONF_NOBIND},
+        {0}};
+    static const struct op_conf_def good[] = {
+        {"s", OP_CONF_SECRET, NULL, "", 0, 0, F_AT(s)},
+        {"ll", OP_CONF_INT, "-5", "", 0, 0, F_AT(ll)},
+        {"i", OP_CONF_INT, "7", "", -10, 10, F_AT(i)},
+        {"b", OP_CONF_BOOL, "on", "", 0, 0, F_AT(b)},
+        {"c", OP_CONF_STRING, "lz4", "", 0, 0, OP_CONF_PASSED(OP_CONF_TO_PRODUCER)},
+        {"m", OP_CONF_STRING, "x", "", 0, 0, OP_CONF_OWNED},
+        {0}};
+    const struct op_conf_def *bad[] = {int_as_string, string_as_int,  unbounded_int, wide_int,
+                                       bool_as_int,   passed_nowhere, half_bound};
+#undef F_AT
+    int saved_level = op_log_level;
+    op_log_level = 0;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_null(op_conf_new(bad[i]));
+    assert_int_equal(op_conf_table_bound(half_bound), 0);
+    op_log_level = saved_level;
+
+    assert_int_equal(op_conf_table_bound(good), 1);
+    assert_int_equal(op_conf_table_bound(defs), 1);
+    struct op_conf *conf = op_conf_new(good);
+    assert_non_null(conf);
+    struct fields f;
+    memset(&f, 0xa5, sizeof f);
+    op_conf_bind(conf, &f);
+    assert_null(f.s);
+    assert_true(f.ll == -5);
+    assert_int_equal(f.i, 7);
+    assert_true(f.b);
+    set_ok(conf, "i", "-10");
+    set_ok(conf, "s", "pw");
+    op_conf_bind(conf, &f);
+    assert_int_equal(f.i, -10);
+    assert_string_equal(f.s, "pw");
+    assert_ptr_equal(op_conf_table(conf), good);
+    op_conf_destroy(conf);
+}
+
 static void test_bad_tables(void **state)
 {
     (void)state;
-    static const struct op_conf_def bad_default[] = {{"n", OP_CONF_INT, "ten", "", 0, 0}, {0}};
-    static const struct op_conf_def out_of_range[] = {{"n", OP_CONF_INT, "0", "", 1, 5}, {0}};
-    static const struct op_conf_def bad_bool[] = {{"b", OP_CONF_BOOL, "maybe", "", 0, 0}, {0}};
-    static const struct op_conf_def partial_star[] = {{"a*.b", OP_CONF_STRING, 0, "", 0, 0}, {0}};
-    static const struct op_conf_def two_stars[] = {{"a.*.*", OP_CONF_STRING, 0, "", 0, 0}, {0}};
-    static const struct op_conf_def empty_key[] = {{"", OP_CONF_STRING, 0, "", 0, 0}, {0}};
+    static const struct op_conf_def bad_default[] = {
+        {"n", OP_CONF_INT, "ten", "", 0, 0, OP_CONF_NOBIND}, {0}};
+    static const struct op_conf_def out_of_range[] = {
+        {"n", OP_CONF_INT, "0", "", 1, 5, OP_CONF_NOBIND}, {0}};
+    static const struct op_conf_def bad_bool[] = {
+        {"b", OP_CONF_BOOL, "maybe", "", 0, 0, OP_CONF_NOBIND}, {0}};
+    static const struct op_conf_def partial_star[] = {
+        {"a*.b", OP_CONF_STRING, 0, "", 0, 0, OP_CONF_NOBIND}, {0}};
+    static const struct op_conf_def two_stars[] = {
+        {"a.*.*", OP_CONF_STRING, 0, "", 0, 0, OP_CONF_NOBIND}, {0}};
+    static const struct op_conf_def empty_key[] = {
+        {"", OP_CONF_STRING, 0, "", 0, 0, OP_CONF_NOBIND}, {0}};
     const struct op_conf_def *tables[] = {bad_default,  out_of_range, bad_bool,
                                           partial_star, two_stars,    empty_key};
 
@@ -698,6 +913,10 @@ int main(void)
         cmocka_unit_test(test_apply_arg),
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_bad_tables),
+        cmocka_unit_test(test_unknown_key_is_a_programming_error),
+        cmocka_unit_test(test_bind_instance),
+        cmocka_unit_test(test_bind_module_keys),
+        cmocka_unit_test(test_binding_tables),
         cmocka_unit_test(test_dump_masks_secrets),
         cmocka_unit_test(test_dump_secret_from_file),
         cmocka_unit_test(test_list),

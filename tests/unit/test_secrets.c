@@ -45,11 +45,11 @@ static void test_url_redact(void **state)
 }
 
 static const struct op_conf_def defs[] = {
-    {"endpoint.*.url", OP_CONF_STRING, NULL, "url", 0, 0},
-    {"endpoint.*.token", OP_CONF_SECRET, NULL, "token", 0, 0},
-    {"endpoint.*.oauth2.token_url", OP_CONF_STRING, NULL, "an address", 0, 0},
-    {"endpoint.*.oauth2.client_secret", OP_CONF_SECRET, NULL, "secret", 0, 0},
-    {"instance.id", OP_CONF_STRING, NULL, "id", 0, 0},
+    {"endpoint.*.url", OP_CONF_STRING, NULL, "url", 0, 0, OP_CONF_NOBIND},
+    {"endpoint.*.token", OP_CONF_SECRET, NULL, "token", 0, 0, OP_CONF_NOBIND},
+    {"endpoint.*.oauth2.token_url", OP_CONF_STRING, NULL, "an address", 0, 0, OP_CONF_NOBIND},
+    {"endpoint.*.oauth2.client_secret", OP_CONF_SECRET, NULL, "secret", 0, 0, OP_CONF_NOBIND},
+    {"instance.id", OP_CONF_STRING, NULL, "id", 0, 0, OP_CONF_NOBIND},
     {0},
 };
 
