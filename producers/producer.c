@@ -33,63 +33,86 @@
 #include "workers.h"
 #include "producer_internal.h"
 
+#define P_AT(member) OP_CONF_AT(struct producer_settings, member)
+
 const struct op_conf_def producer_conf_defs[] = {
     /* Shared with outreach-aggregator (same names and defaults): one file serves both. */
-    {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are published to", 0, 0},
+    {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are published to", 0, 0,
+     P_AT(events_topic)},
     {"topic.partitions", OP_CONF_INT, "6", "partitions when the producer creates the topic", 1,
-     1000},
+     1000, P_AT(topic_partitions)},
     {"topic.replication", OP_CONF_INT, "0",
-     "replication factor for a created topic (0: min(3, brokers))", 0, 16},
+     "replication factor for a created topic (0: min(3, brokers))", 0, 16, P_AT(topic_replication)},
     {"max.future.skew.s", OP_CONF_INT, "600",
-     "events timestamped further in the future than this are rejected", 0, 86400 * 7},
+     "events timestamped further in the future than this are rejected", 0, 86400 * 7,
+     P_AT(max_future_skew_s)},
     {"regions.file", OP_CONF_STRING, NULL,
-     "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0},
+     "region table CSV (default: the copy built in from schemas/regions.csv)", 0, 0,
+     P_AT(regions_file)},
     OP_AUTHZ_CONF_DEFS,
     OP_FRAME_CONF_DEFS,
     OP_REGISTRY_CONF_DEFS,
     /* Ours. */
     {"input.max.record.bytes", OP_CONF_INT, "1048576",
      "longest record (line, or CSV record) accepted; longer ones are rejected", 1024,
-     64 * 1024 * 1024},
+     64 * 1024 * 1024, P_AT(max_record_bytes)},
     {"producer.threads", OP_CONF_INT, "0",
      "threads that parse, validate, encode and hand records to librdkafka (0: one per online "
      "core); the reading thread and the delivery-report thread come on top",
-     0, 256},
+     0, 256, P_AT(threads)},
     {"input.encoding", OP_CONF_STRING, "auto",
      "auto (UTF-8, or GB18030 when an input is not UTF-8 but is GB18030), utf-8 or gb18030 "
      "(covers GBK); --encoding sets it",
-     0, 0},
+     0, 0, P_AT(encoding)},
     {"input.sheet", OP_CONF_STRING, NULL,
-     ".xlsx inputs: the worksheet to read (default: the first); --sheet sets it", 0, 0},
+     ".xlsx inputs: the worksheet to read (default: the first); --sheet sets it", 0, 0,
+     P_AT(sheet)},
     {"input.receipt", OP_CONF_STRING, NULL,
      "one-shot runs: write FILE:LINE<TAB>event_id of every published record to this file, "
      "replaced atomically at the end of each run (unset: none); --receipt sets it",
-     0, 0},
+     0, 0, P_AT(receipt)},
     {"spool.receipts", OP_CONF_BOOL, "true",
      "spool: write NAME.receipt (FILE:LINE<TAB>event_id of every published record) beside "
      "each file filed under done/ or failed/",
-     0, 0},
+     0, 0, P_AT(spool_receipts)},
     {"spool.rescan.ms", OP_CONF_INT, "30000",
-     "spool: how often incoming/ is listed besides inotify (catches missed events)", 100, 3600000},
+     "spool: how often incoming/ is listed besides inotify (catches missed events)", 100, 3600000,
+     P_AT(spool_rescan_ms)},
     {"spool.settle.ms", OP_CONF_INT, "2000",
-     "spool: a file found by listing (not by inotify) must be unchanged this long", 0, 600000},
+     "spool: a file found by listing (not by inotify) must be unchanged this long", 0, 600000,
+     P_AT(spool_settle_ms)},
     {"spool.retry.max.ms", OP_CONF_INT, "60000",
-     "spool: longest back-off before re-publishing a file whose deliveries failed", 1000, 3600000},
+     "spool: longest back-off before re-publishing a file whose deliveries failed", 1000, 3600000,
+     P_AT(spool_retry_max_ms)},
     {"health.listen", OP_CONF_STRING, NULL,
-     "spool: serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
+     "spool: serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0,
+     P_AT(health_listen)},
     /* Keys of outreach-aggregator, accepted so that one configuration file serves both. */
-    {"rollups.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"seen.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"dlq.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"group.name", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"instance.id", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"commit.interval.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"campaigns", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"dedup.horizon.days", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
-    {"restore.timeout.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0},
+    {"rollups.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.rollups_topic)},
+    {"seen.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.seen_topic)},
+    {"dlq.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.dlq_topic)},
+    {"group.name", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.group_name)},
+    {"instance.id", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.instance_id)},
+    {"commit.interval.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.commit_interval_ms)},
+    {"campaigns", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.campaigns)},
+    {"dedup.horizon.days", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.dedup_horizon_days)},
+    {"restore.timeout.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
+     P_AT(aggregator.restore_timeout_ms)},
     OP_CLI_CONF_DEFS,
     {0},
 };
+
+/* authz.default is authz.c's key (OP_CONF_OWNED above): bound here for the warning only. */
+#define P_AUTHZ_AT(member) P_AT(authz.member)
+static const struct op_conf_def producer_authz_keys[] = {OP_AUTHZ_CONF_KEYS(P_AUTHZ_AT), {0}};
 
 int producer_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
 {
@@ -109,9 +132,9 @@ int producer_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_siz
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-const struct op_conf *producer_conf(const struct producer *p)
+const struct producer_settings *producer_settings(const struct producer *p)
 {
-    return p->conf;
+    return &p->set;
 }
 
 void producer_poll(struct producer *p, int timeout_ms)
@@ -137,7 +160,7 @@ int producer_fatal(const struct producer *p)
 /* producer.threads conversion threads, each with its own codec and conversion context. */
 static int start_workers(struct producer *p, char *errstr, size_t errstr_size)
 {
-    int n = (int)op_conf_get_int(p->conf, "producer.threads");
+    int n = p->set.threads;
     if (n <= 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         n = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
@@ -152,7 +175,7 @@ static int start_workers(struct producer *p, char *errstr, size_t errstr_size)
         struct producer_worker *w = &p->workers[i];
         w->codec = op_codec_new_default(errstr, errstr_size);
         if (!w->codec || producer_conv_init(&w->conv, w->codec, p->regions, p->authz,
-                                            op_conf_get_int(p->conf, "max.future.skew.s") * 1000,
+                                            (int64_t)p->set.max_future_skew_s * 1000,
                                             p->opts.default_type, errstr, errstr_size) != 0)
             return -1;
         w->conv_ready = 1;
@@ -172,14 +195,15 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
         op_set_err(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    p->conf = conf;
+    op_conf_bind(conf, &p->set);
+    op_conf_bind_keys(conf, producer_authz_keys, &p->set);
     p->opts = *opts;
     pthread_mutex_init(&p->count_mu, NULL);
     pthread_mutex_init(&p->diag_mu, NULL);
     p->mutexes_ready = 1;
-    p->topic = op_conf_get(conf, "events.topic");
-    p->max_record = (size_t)op_conf_get_int(conf, "input.max.record.bytes");
-    p->sheet = op_conf_get(conf, "input.sheet");
+    p->topic = p->set.events_topic;
+    p->max_record = (size_t)p->set.max_record_bytes;
+    p->sheet = p->set.sheet;
     if (p->sheet && !p->sheet[0])
         p->sheet = NULL;
     p->tty = isatty(STDERR_FILENO);
@@ -189,7 +213,7 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     const char *mt = op_conf_kafka_get(conf, "message.timeout.ms", buf, sizeof buf);
     p->message_timeout_ms = mt ? strtoll(mt, NULL, 10) : 300000;
 
-    const char *rfile = op_conf_get(conf, "regions.file");
+    const char *rfile = p->set.regions_file;
     p->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
                        : op_regions_new_default(errstr, errstr_size);
     if (!p->regions)
@@ -203,10 +227,10 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     if (op_authz_count(p->authz) == 0)
         op_log(OP_LOG_WARNING,
                "no agency.*.regions configured: authz.default=%s applies to every agency",
-               op_conf_get(conf, "authz.default"));
+               p->set.authz.default_policy);
     if (producer_conv_init(&p->conv, p->codec, p->regions, p->authz,
-                           op_conf_get_int(conf, "max.future.skew.s") * 1000, opts->default_type,
-                           errstr, errstr_size) != 0)
+                           (int64_t)p->set.max_future_skew_s * 1000, opts->default_type, errstr,
+                           errstr_size) != 0)
         goto fail;
     p->conv_ready = 1;
     /* Confluent framing: every writer schema registered (or looked up) before anything is
@@ -221,7 +245,7 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
             goto fail;
         p->conv.frame = p->frame;
     }
-    const char *enc = op_conf_get(conf, "input.encoding");
+    const char *enc = p->set.encoding;
     int e = producer_encoding_from_name(enc);
     if (e < 0) {
         op_set_err(errstr, errstr_size,
@@ -331,7 +355,7 @@ int producer_run_files(struct producer *p, char *const *paths, int n, volatile s
     int fatal = 0;
     char *shared = NULL;
     /* One receipt for the run, every input in it, replaced only when the run is over. */
-    const char *rpath = p->opts.check_only ? NULL : op_conf_get(p->conf, "input.receipt");
+    const char *rpath = p->opts.check_only ? NULL : p->set.receipt;
     struct producer_receipt *receipt = NULL;
     if (rpath && *rpath) {
         char *tmp = malloc(strlen(rpath) + 32);

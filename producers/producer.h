@@ -5,6 +5,7 @@
 #define PRODUCER_PRODUCER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,8 +14,39 @@
 #include "encoding.h"
 #include "input.h"
 
-/* The program's configuration table (our keys; everything else goes to librdkafka). */
+/* The program's configuration table (our keys; everything else goes to librdkafka). Every
+ * key is bound to a field of struct producer_settings, or owned by a common/ module. */
 extern const struct op_conf_def producer_conf_defs[];
+
+/* The keys of producer_conf_defs, bound once by producer_new. Strings point into the
+ * configuration (NULL when unset without a default). */
+struct producer_settings {
+    const char *events_topic;
+    int topic_partitions;
+    int topic_replication; /* 0: min(3, brokers) */
+    int max_future_skew_s;
+    const char *regions_file; /* NULL: the built-in table */
+    int max_record_bytes;     /* input.max.record.bytes */
+    int threads;              /* producer.threads; 0: one per online core */
+    const char *encoding;     /* input.encoding */
+    const char *sheet;        /* input.sheet */
+    const char *receipt;      /* input.receipt */
+    bool spool_receipts;
+    int spool_rescan_ms;
+    int spool_settle_ms;
+    int spool_retry_max_ms;
+    const char *health_listen;
+    /* authz.default, owned by authz.c (which applies it): read only for a warning. */
+    struct {
+        const char *default_policy;
+    } authz;
+    /* outreach-aggregator's keys, accepted so that one configuration file serves both;
+     * never read here. */
+    struct {
+        const char *rollups_topic, *seen_topic, *dlq_topic, *group_name, *instance_id,
+            *commit_interval_ms, *campaigns, *dedup_horizon_days, *restore_timeout_ms;
+    } aggregator;
+};
 
 /* librdkafka settings the producer needs unless the operator overrides them (idempotence,
  * acks=all, lz4, linger, a bounded message timeout); applied before -F and -X.
@@ -107,8 +139,8 @@ void producer_publish(struct producer *p, const char *path, const char *name,
  * it was opened. */
 uint64_t producer_close_rejects(struct producer *p);
 
-/* The configuration the producer was built from. */
-const struct op_conf *producer_conf(const struct producer *p);
+/* The settings the producer was built with. */
+const struct producer_settings *producer_settings(const struct producer *p);
 
 /* Serves delivery reports and client events for up to timeout_ms (idle daemons). */
 void producer_poll(struct producer *p, int timeout_ms);

@@ -32,7 +32,7 @@ struct producer_worker {
 };
 
 struct producer {
-    struct op_conf *conf;
+    struct producer_settings set; /* bound from the configuration by producer_new */
     struct producer_opts opts;
     struct op_codec *codec;
     struct op_frame *frame; /* wire.format; its schema ids bound at start (not with --check) */

@@ -130,8 +130,8 @@ int producer_ensure_topic(struct producer *p, int timeout_ms, char *errstr, size
     rd_kafka_metadata_destroy(md);
     if (exists)
         return 0;
-    struct op_kafka_topic_spec spec = {p->topic, (int)op_conf_get_int(p->conf, "topic.partitions"),
-                                       (int)op_conf_get_int(p->conf, "topic.replication"), NULL};
+    struct op_kafka_topic_spec spec = {p->topic, p->set.topic_partitions, p->set.topic_replication,
+                                       NULL};
     return op_kafka_ensure_topics(p->rk, &spec, 1, timeout_ms, NULL, errstr, errstr_size);
 }
 

@@ -541,11 +541,11 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
     s.ifd = -1;
     s.lockfd = -1;
     pthread_mutex_init(&s.lock, NULL);
-    const struct op_conf *conf = producer_conf(p);
-    s.rescan_ms = op_conf_get_int(conf, "spool.rescan.ms");
-    s.settle_ms = op_conf_get_int(conf, "spool.settle.ms");
-    s.retry_max_ms = op_conf_get_int(conf, "spool.retry.max.ms");
-    s.receipts = op_conf_get_bool(conf, "spool.receipts");
+    const struct producer_settings *set = producer_settings(p);
+    s.rescan_ms = set->spool_rescan_ms;
+    s.settle_ms = set->spool_settle_ms;
+    s.retry_max_ms = set->spool_retry_max_ms;
+    s.receipts = set->spool_receipts;
     int rc = 2;
     s.incoming = join(dir, "incoming");
     s.processing = join(dir, "processing");
@@ -564,8 +564,7 @@ int producer_spool_run(struct producer *p, const char *dir, volatile sig_atomic_
         goto cleanup;
     }
     char err[256];
-    s.service = op_service_start(op_conf_get(conf, "health.listen"), ready_cb, metrics_cb, &s, err,
-                                 sizeof err);
+    s.service = op_service_start(set->health_listen, ready_cb, metrics_cb, &s, err, sizeof err);
     if (!s.service) {
         op_log(OP_LOG_ERR, "%s", err);
         goto cleanup;
