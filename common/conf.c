@@ -169,6 +169,7 @@ static const char *binding_problem(const struct op_conf_def *d)
     switch (d->field) {
     case OP_CONF_UNBOUND:
     case OP_CONF_MODULE:
+    case OP_CONF_ACCEPTED:
         return NULL;
     case OP_CONF_CLIENT:
         return d->clients ? NULL : "passed to no Kafka client";
@@ -656,6 +657,7 @@ static void store(const struct op_conf_def *binding, const char *value, void *ba
     case OP_CONF_UNBOUND:
     case OP_CONF_MODULE:
     case OP_CONF_CLIENT:
+    case OP_CONF_ACCEPTED:
         break;
     }
     programming_error("%s: no field to store into", binding->key);
@@ -664,7 +666,8 @@ static void store(const struct op_conf_def *binding, const char *value, void *ba
 void op_conf_bind(const struct op_conf *conf, void *settings)
 {
     for (const struct op_conf_def *d = conf->defs; d->key; d++) {
-        if (strchr(d->key, '*') || d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT)
+        if (strchr(d->key, '*') || d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT ||
+            d->field == OP_CONF_ACCEPTED)
             continue;
         if (d->field == OP_CONF_UNBOUND)
             programming_error("op_conf_bind: %s is bound to no field", d->key);
@@ -681,7 +684,8 @@ void op_conf_bind_instance(const struct op_conf *conf, const char *prefix, const
     for (const struct op_conf_def *d = conf->defs; d->key; d++) {
         if (strncmp(d->key, prefix, plen) != 0 || strncmp(d->key + plen, ".*.", 3) != 0)
             continue;
-        if (d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT)
+        if (d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT ||
+            d->field == OP_CONF_ACCEPTED)
             continue;
         if (d->field == OP_CONF_UNBOUND)
             programming_error("op_conf_bind_instance: %s is bound to no field", d->key);

@@ -32,6 +32,7 @@ enum op_conf_field {
     OP_CONF_FIELD_BOOL,   /* bool */
     OP_CONF_MODULE,       /* read by the common/ module that owns the key (op_conf_bind_keys) */
     OP_CONF_CLIENT,       /* no field: only passed to the Kafka clients named in `clients` */
+    OP_CONF_ACCEPTED,     /* no field: another program's key, accepted so a shared file loads */
 };
 
 /* Kafka clients a key of our table is passed to, as a string, by op_kafka_client_new. */
@@ -51,14 +52,18 @@ enum { OP_CONF_TO_PRODUCER = 1, OP_CONF_TO_CONSUMER = 2 };
 #define OP_CONF_OWNED_BY(member) OP_CONF_OWNED
 /* A key with no field, only passed to Kafka clients (OP_CONF_TO_* bits). */
 #define OP_CONF_PASSED(to) 0, OP_CONF_CLIENT, (to)
+/* Another program's key this one accepts and never reads (a configuration file shared by
+ * both loads in either). */
+#define OP_CONF_NOT_READ 0, OP_CONF_ACCEPTED, 0
 /* No binding: for tables that exercise op_conf itself. */
 #define OP_CONF_NOBIND 0, OP_CONF_UNBOUND, 0
 
 /* One key of a program's table; the table ends with {0}. A key may contain one `*` segment
  * (e.g. "endpoint.*.url") that matches exactly one non-empty, dot-free name. `def` is the
  * default (NULL: none) and must be valid for the type. `help` is one line. `offset` and
- * `field` come from OP_CONF_AT / OP_CONF_OWNED / OP_CONF_PASSED; a pattern key's offset is
- * into the struct of one instance (op_conf_bind_instance). `clients`: OP_CONF_TO_* bits. */
+ * `field` come from OP_CONF_AT / OP_CONF_OWNED / OP_CONF_PASSED / OP_CONF_NOT_READ; a pattern key's
+ * offset is into the struct of one instance (op_conf_bind_instance). `clients`: OP_CONF_TO_* bits.
+ */
 struct op_conf_def {
     const char *key;
     enum op_conf_type type;
@@ -151,9 +156,9 @@ void op_conf_bind_instance(const struct op_conf *conf, const char *prefix, const
  * key conf's table lacks or one of another type (programming errors). */
 void op_conf_bind_keys(const struct op_conf *conf, const struct op_conf_def *keys, void *settings);
 
-/* 1 if every key of the table is bound (a field, OP_CONF_OWNED or OP_CONF_PASSED with
- * clients), else 0 with the first unbound key logged: each program's table is checked by a
- * unit test. op_conf_new refuses a table with some keys bound and others not. */
+/* 1 if every key of the table is bound (a field, OP_CONF_OWNED, OP_CONF_NOT_READ or
+ * OP_CONF_PASSED with clients), else 0 with the first unbound key logged: each program's table is
+ * checked by a unit test. op_conf_new refuses a table with some keys bound and others not. */
 int op_conf_table_bound(const struct op_conf_def *defs);
 
 /* The table conf was created with. */

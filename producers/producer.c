@@ -89,30 +89,26 @@ const struct op_conf_def producer_conf_defs[] = {
      P_AT(health_listen)},
     /* Keys of outreach-aggregator, accepted so that one configuration file serves both. */
     {"rollups.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.rollups_topic)},
+     OP_CONF_NOT_READ},
     {"seen.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.seen_topic)},
+     OP_CONF_NOT_READ},
     {"dlq.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.dlq_topic)},
+     OP_CONF_NOT_READ},
     {"group.name", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.group_name)},
+     OP_CONF_NOT_READ},
     {"instance.id", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.instance_id)},
+     OP_CONF_NOT_READ},
     {"commit.interval.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.commit_interval_ms)},
+     OP_CONF_NOT_READ},
     {"campaigns", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.campaigns)},
+     OP_CONF_NOT_READ},
     {"dedup.horizon.days", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.dedup_horizon_days)},
+     OP_CONF_NOT_READ},
     {"restore.timeout.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     P_AT(aggregator.restore_timeout_ms)},
+     OP_CONF_NOT_READ},
     OP_CLI_CONF_DEFS,
     {0},
 };
-
-/* authz.default is authz.c's key (OP_CONF_OWNED above): bound here for the warning only. */
-#define P_AUTHZ_AT(member) P_AT(authz.member)
-static const struct op_conf_def producer_authz_keys[] = {OP_AUTHZ_CONF_KEYS(P_AUTHZ_AT), {0}};
 
 int producer_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
 {
@@ -196,7 +192,6 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
         return NULL;
     }
     op_conf_bind(conf, &p->set);
-    op_conf_bind_keys(conf, producer_authz_keys, &p->set);
     p->opts = *opts;
     pthread_mutex_init(&p->count_mu, NULL);
     pthread_mutex_init(&p->diag_mu, NULL);
@@ -213,9 +208,7 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     const char *mt = op_conf_kafka_get(conf, "message.timeout.ms", buf, sizeof buf);
     p->message_timeout_ms = mt ? strtoll(mt, NULL, 10) : 300000;
 
-    const char *rfile = p->set.regions_file;
-    p->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
-                       : op_regions_new_default(errstr, errstr_size);
+    p->regions = op_regions_new_from_file(p->set.regions_file, errstr, errstr_size);
     if (!p->regions)
         goto fail;
     p->codec = op_codec_new_default(errstr, errstr_size);
@@ -224,10 +217,6 @@ struct producer *producer_new(struct op_conf *conf, const struct producer_opts *
     p->authz = op_authz_new_from_conf(conf, errstr, errstr_size);
     if (!p->authz)
         goto fail;
-    if (op_authz_count(p->authz) == 0)
-        op_log(OP_LOG_WARNING,
-               "no agency.*.regions configured: authz.default=%s applies to every agency",
-               p->set.authz.default_policy);
     if (producer_conv_init(&p->conv, p->codec, p->regions, p->authz,
                            (int64_t)p->set.max_future_skew_s * 1000, opts->default_type, errstr,
                            errstr_size) != 0)

@@ -36,16 +36,6 @@ struct producer_settings {
     int spool_settle_ms;
     int spool_retry_max_ms;
     const char *health_listen;
-    /* authz.default, owned by authz.c (which applies it): read only for a warning. */
-    struct {
-        const char *default_policy;
-    } authz;
-    /* outreach-aggregator's keys, accepted so that one configuration file serves both;
-     * never read here. */
-    struct {
-        const char *rollups_topic, *seen_topic, *dlq_topic, *group_name, *instance_id,
-            *commit_interval_ms, *campaigns, *dedup_horizon_days, *restore_timeout_ms;
-    } aggregator;
 };
 
 /* librdkafka settings the producer needs unless the operator overrides them (idempotence,

@@ -19,6 +19,7 @@
 #include "kafka.h"
 
 #include "../../consumers/aggregator/aggregator.h"
+#include "../../producers/producer.h"
 
 static size_t field_size(enum op_conf_field f)
 {
@@ -134,10 +135,24 @@ static void test_aggregator(void **state)
     op_conf_destroy(conf);
 }
 
+static void test_producer(void **state)
+{
+    (void)state;
+    struct producer_settings s;
+    struct op_conf *conf;
+    check_table(producer_conf_defs, sizeof s, &s, &conf);
+    assert_string_equal(s.events_topic, "value-of-events.topic");
+    assert_string_equal(s.regions_file, "value-of-regions.file");
+    assert_string_equal(s.health_listen, "value-of-health.listen");
+    assert_false(s.spool_receipts); /* default true */
+    op_conf_destroy(conf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregator),
+        cmocka_unit_test(test_producer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
