@@ -222,8 +222,12 @@ static int scan(rd_kafka_t *rk, const struct dlq_settings *s, const struct dlq_o
             }
     }
     struct scan_ctx c = {o, cb, opaque, st};
-    struct op_topicread_opts ro = {md_timeout, s->read_timeout_ms, run,
-                                   scan_start, scan_message,       &c};
+    struct op_topicread_opts ro = {.metadata_timeout_ms = md_timeout,
+                                   .idle_timeout_ms = s->read_timeout_ms,
+                                   .run = run,
+                                   .start = scan_start,
+                                   .msg = scan_message,
+                                   .opaque = &c};
     return op_topicread_scan(rk, o->topic, &ro, &st->read, errstr, errstr_size);
 }
 
