@@ -146,8 +146,11 @@ endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_rule,$(p))))
 
 # Unit tests may include a program's logic file: they link every non-main object of the
-# program folders so the logic is testable without main().
-LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out outreach-codec outreach-mock-broker outreach-dlq,$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))))
+# program folders so the logic is testable without main(). Of the tools below they link only
+# the configuration table (config.c), which a unit test checks for every program.
+NO_LOGIC_PROGRAMS := outreach-codec outreach-mock-broker outreach-dlq
+LOGIC_OBJS = $(patsubst %.c,$(B)/%.o,$(filter-out %/main.c,$(foreach p,$(filter-out $(NO_LOGIC_PROGRAMS),$(PROGRAMS)),$(wildcard $($(p)_DIR)/*.c))) \
+             $(foreach p,$(NO_LOGIC_PROGRAMS),$(wildcard $($(p)_DIR)/config.c)))
 
 $(B)/tests/%: tests/unit/%.c $(LIB) $(LOGIC_OBJS) $(TSAN_SHIM)
 	@mkdir -p $(@D)

@@ -34,6 +34,16 @@ void op_cli_bind(const struct op_conf *conf, struct op_cli_settings *out)
     op_conf_bind_keys(conf, cli_keys, out);
 }
 
+/* 1 if conf's table has the OP_CLI_CONF_DEFS keys. outreach-codec dump's has not (only the
+ * registry's keys: every other -X goes to librdkafka), so -v/-q alone set its log level. */
+static int has_cli_keys(const struct op_conf *conf)
+{
+    for (const struct op_conf_def *d = op_conf_table(conf); d->key; d++)
+        if (strcmp(d->key, cli_keys[0].key) == 0)
+            return 1;
+    return 0;
+}
+
 enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
                                 const struct op_conf_def *defs, void (*usage)(FILE *out),
                                 op_cli_option_cb option_cb, void *opaque, int *first_arg)
@@ -102,8 +112,9 @@ enum op_cli_result op_cli_parse(int argc, char **argv, struct op_conf *conf,
     }
     /* -v / -q win over log.level, now and on every reload (which parses argv again). */
     op_log_pin_level(forced_level);
-    struct op_cli_settings s;
-    op_cli_bind(conf, &s);
+    struct op_cli_settings s = {NULL, false};
+    if (has_cli_keys(conf))
+        op_cli_bind(conf, &s);
     (void)op_log_set_level_name(s.log_level);
     if (s.log_json)
         op_log_set_json(1);

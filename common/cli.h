@@ -7,7 +7,8 @@
 
 #include "conf.h"
 
-/* Keys every program's table includes. */
+/* Keys every program's table includes (op_cli_parse also takes a table without them:
+ * outreach-codec dump's, whose level only -v/-q set). */
 /* BIND(member): OP_CONF_OWNED_BY in programs' tables, OP_CONF_AT into struct op_cli_settings
  * in cli.c's own. */
 #define OP_CLI_CONF_KEYS(BIND)                                                                     \

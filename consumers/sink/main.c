@@ -9,16 +9,12 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "config.h"
 #include "log.h"
 #include "service.h"
 #include "clock.h"
 #include "server.h"
 #include "store.h"
-
-static const struct op_conf_def sink_conf_defs[] = {
-    OP_CLI_CONF_DEFS,
-    {0},
-};
 
 static void usage(FILE *out)
 {

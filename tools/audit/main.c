@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "config.h"
 #include "avrojson.h"
 #include "cli.h"
 #include "service.h"
@@ -21,21 +22,6 @@
 #define EXIT_OK 0
 #define EXIT_BAD_ENTRY 1
 #define EXIT_ERROR 2
-
-static const struct op_conf_def defs[] = {
-    {"audit.topic", OP_CONF_STRING, "outreach.audit", "the audit topic to read", 0, 0},
-    {"regions.file", OP_CONF_STRING, NULL,
-     "region table CSV for --region and region names (default: the copy built in from "
-     "schemas/regions.csv)",
-     0, 0},
-    {"read.timeout.ms", OP_CONF_INT, "30000",
-     "give up when a partition's end is not reached after this long without a message", 1000,
-     3600000},
-    {"metadata.timeout.ms", OP_CONF_INT, "10000",
-     "longest wait for topic metadata and watermark offsets", 1000, 600000},
-    OP_CLI_CONF_DEFS,
-    {0},
-};
 
 static void usage(FILE *out)
 {
@@ -83,7 +69,7 @@ static void usage(FILE *out)
             "partition's end not reached within read.timeout.ms.\n"
             "\n"
             "Keys:\n");
-    op_conf_print_help(defs, out);
+    op_conf_print_help(audit_conf_defs, out);
 }
 
 struct args {
@@ -180,7 +166,7 @@ int main(int argc, char **argv)
     struct op_codec *codec = NULL;
     rd_kafka_t *rk = NULL;
     op_log_set_prog("outreach-audit");
-    struct op_conf *conf = op_conf_new_kafka(defs);
+    struct op_conf *conf = op_conf_new_kafka(audit_conf_defs);
     if (!conf || op_conf_set(conf, "bootstrap.servers", "127.0.0.1:9092", err, sizeof err) != 0 ||
         op_conf_set(conf, "client.id", "outreach-audit", err, sizeof err) != 0) {
         fprintf(stderr, "outreach-audit: configuration setup failed: %s\n",
@@ -191,7 +177,8 @@ int main(int argc, char **argv)
     struct args a;
     memset(&a, 0, sizeof a);
     int first;
-    enum op_cli_result r = op_cli_parse(argc, argv, conf, defs, usage, option, &a, &first);
+    enum op_cli_result r =
+        op_cli_parse(argc, argv, conf, audit_conf_defs, usage, option, &a, &first);
     if (r != OP_CLI_OK) {
         op_conf_destroy(conf);
         return r == OP_CLI_EXIT ? EXIT_OK : EXIT_ERROR;
@@ -200,13 +187,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "outreach-audit: unexpected argument %s (see --help)\n", argv[first]);
         goto cleanup;
     }
+    struct audit_settings s;
+    op_conf_bind(conf, &s);
     struct lister l;
     memset(&l, 0, sizeof l);
     l.json = a.json;
-    l.topic = op_conf_get(conf, "audit.topic");
-    const char *rfile = op_conf_get(conf, "regions.file");
-    regions = rfile ? op_regions_new_from_file(rfile, err, sizeof err)
-                    : op_regions_new_default(err, sizeof err);
+    l.topic = s.topic;
+    regions = s.regions_file ? op_regions_new_from_file(s.regions_file, err, sizeof err)
+                             : op_regions_new_default(err, sizeof err);
     if (!regions) {
         fprintf(stderr, "outreach-audit: %s\n", err);
         goto cleanup;
@@ -237,12 +225,8 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     op_service_install_signals();
-    struct op_topicread_opts ro = {(int)op_conf_get_int(conf, "metadata.timeout.ms"),
-                                   op_conf_get_int(conf, "read.timeout.ms"),
-                                   &op_service_run,
-                                   NULL,
-                                   list_one,
-                                   &l};
+    struct op_topicread_opts ro = {
+        s.metadata_timeout_ms, s.read_timeout_ms, &op_service_run, NULL, list_one, &l};
     uint64_t read = 0;
     if (op_topicread_scan(rk, l.topic, &ro, &read, err, sizeof err) != 0 || fflush(stdout) != 0) {
         if (ferror(stdout) && errno == EPIPE) { /* `| head` has read what it wanted */

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "codec.h"
 #include "conf.h"
+#include "config.h"
 #include "kafka.h"
 #include "log.h"
 #include "registry.h"
@@ -235,10 +236,6 @@ static json_t *hex_of(const void *data, size_t len)
     return j;
 }
 
-/* dump's configuration: the schema registry's keys, everything else goes to librdkafka
- * (KEY.file=PATH included, for sasl.password and the like). */
-static const struct op_conf_def dump_defs[] = {OP_REGISTRY_CONF_DEFS, {0}};
-
 /* dump's consumer, configured from its -F and -X arguments (applied in order, over fixed
  * defaults), the topic name into *topic. Returns the client, or NULL after printing why (with
  * *rc = 2) or the help (*rc = 0). */
@@ -258,7 +255,7 @@ static rd_kafka_t *dump_client(int argc, char **argv, const char **topic,
                                  NULL};
     char err[512];
     rd_kafka_t *rk = NULL;
-    struct op_conf *conf = op_conf_new_kafka(dump_defs);
+    struct op_conf *conf = op_conf_new_kafka(codec_conf_defs);
     /* op_cli_parse reads argv[1..] and reorders it: a copy with our name in argv[0]. */
     char **args = malloc(((size_t)argc + 2) * sizeof *args);
     *rc = 2;
@@ -276,7 +273,8 @@ static rd_kafka_t *dump_client(int argc, char **argv, const char **topic,
     memcpy(args + 1, argv, (size_t)argc * sizeof *args);
     args[argc + 1] = NULL;
     int first;
-    enum op_cli_result r = op_cli_parse(argc + 1, args, conf, dump_defs, usage, NULL, NULL, &first);
+    enum op_cli_result r =
+        op_cli_parse(argc + 1, args, conf, codec_conf_defs, usage, NULL, NULL, &first);
     if (r == OP_CLI_EXIT) {
         *rc = 0;
         goto cleanup;

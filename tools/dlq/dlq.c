@@ -13,41 +13,12 @@
 #include <librdkafka/rdkafka.h>
 
 #include "avrojson.h"
-#include "cli.h"
 #include "err.h"
 #include "codec.h"
 #include "kafka.h"
 #include "log.h"
 #include "registry.h"
 #include "topicread.h"
-
-const struct op_conf_def dlq_conf_defs[] = {
-    {"dlq.topic", OP_CONF_STRING, "outreach.events.dlq",
-     "dead-letter topic to read (--topic overrides it)", 0, 0},
-    {"read.timeout.ms", OP_CONF_INT, "30000",
-     "give up when a partition's end is not reached after this long without a message", 1000,
-     3600000},
-    {"metadata.timeout.ms", OP_CONF_INT, "10000",
-     "longest wait for topic metadata and watermark offsets", 1000, 600000},
-    /* Producer-only settings live in our table so they reach only the replay producer
-     * (no CONFWARN from the consumer), while staying overridable with -X. */
-    {"message.timeout.ms", OP_CONF_INT, "30000",
-     "replay: a message not acknowledged (acks=all) within this time counts as failed", 1000,
-     900000},
-    OP_REGISTRY_CONF_DEFS, /* show: Confluent-framed (00 + schema id) events */
-    OP_CLI_CONF_DEFS,
-    {0},
-};
-
-int dlq_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
-{
-    static const char *const defaults[] = {"bootstrap.servers", "127.0.0.1:9092", "client.id",
-                                           "outreach-dlq", NULL};
-    for (const char *const *kv = defaults; *kv; kv += 2)
-        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
-            return -1;
-    return 0;
-}
 
 int dlq_parse_position(const char *s, struct dlq_position *pos)
 {
@@ -233,11 +204,11 @@ static int scan_message(const rd_kafka_message_t *m, void *opaque)
 /* Reads every partition of the DLQ (or those named by --from) from its start to the high
  * watermark it had before we began, in partition then offset order, and calls cb for each
  * message whose reason is selected. Returns 0, or -1 with errstr. */
-static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opts *o,
+static int scan(rd_kafka_t *rk, const struct dlq_settings *s, const struct dlq_opts *o,
                 volatile sig_atomic_t *run, visit_cb cb, void *opaque, struct scan_stats *st,
                 char *errstr, size_t errstr_size)
 {
-    int md_timeout = (int)op_conf_get_int(conf, "metadata.timeout.ms");
+    int md_timeout = s->metadata_timeout_ms;
     if (o->n_from > 0) {
         int parts = op_kafka_partition_count(rk, o->topic, md_timeout, errstr, errstr_size);
         if (parts < 0)
@@ -251,8 +222,12 @@ static int scan(rd_kafka_t *rk, const struct op_conf *conf, const struct dlq_opt
             }
     }
     struct scan_ctx c = {o, cb, opaque, st};
-    struct op_topicread_opts ro = {
-        md_timeout, op_conf_get_int(conf, "read.timeout.ms"), run, scan_start, scan_message, &c};
+    struct op_topicread_opts ro = {.metadata_timeout_ms = md_timeout,
+                                   .idle_timeout_ms = s->read_timeout_ms,
+                                   .run = run,
+                                   .start = scan_start,
+                                   .msg = scan_message,
+                                   .opaque = &c};
     return op_topicread_scan(rk, o->topic, &ro, &st->read, errstr, errstr_size);
 }
 
@@ -281,8 +256,8 @@ static int list_one(const rd_kafka_message_t *m, const struct dlq_meta *meta, vo
     return ferror(out) ? -1 : 0;
 }
 
-int dlq_list(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
-             volatile sig_atomic_t *run)
+int dlq_list(const struct op_conf *conf, const struct dlq_settings *s, const struct dlq_opts *o,
+             FILE *out, volatile sig_atomic_t *run)
 {
     char err[1024];
     rd_kafka_t *rk = new_reader(conf, err, sizeof err);
@@ -291,7 +266,7 @@ int dlq_list(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
         return DLQ_EXIT_ERROR;
     }
     struct scan_stats st = {0, 0};
-    int rc = scan(rk, conf, o, run, list_one, out, &st, err, sizeof err);
+    int rc = scan(rk, s, o, run, list_one, out, &st, err, sizeof err);
     op_topicread_close(rk);
     if (fflush(out) != 0)
         rc = -1;
@@ -403,8 +378,8 @@ static int show_message(const struct op_conf *conf, const rd_kafka_message_t *m,
     return 0;
 }
 
-int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_position at,
-             FILE *out, volatile sig_atomic_t *run)
+int dlq_show(const struct op_conf *conf, const struct dlq_settings *s, const struct dlq_opts *o,
+             struct dlq_position at, FILE *out, volatile sig_atomic_t *run)
 {
     char err[1024];
     int rc = DLQ_EXIT_ERROR;
@@ -413,8 +388,8 @@ int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_po
         op_log(OP_LOG_ERR, "%s", err);
         return DLQ_EXIT_ERROR;
     }
-    int md_timeout = (int)op_conf_get_int(conf, "metadata.timeout.ms");
-    int64_t idle_max = op_conf_get_int(conf, "read.timeout.ms"), lo, hi;
+    int md_timeout = s->metadata_timeout_ms;
+    int64_t idle_max = s->read_timeout_ms, lo, hi;
     int parts = op_kafka_partition_count(rk, o->topic, md_timeout, err, sizeof err);
     if (parts < 0) {
         op_log(OP_LOG_ERR, "%s", err);
@@ -655,39 +630,15 @@ static int replay_one(const rd_kafka_message_t *m, const struct dlq_meta *meta, 
 static rd_kafka_t *new_producer(const struct op_conf *conf, struct replay *r, char *errstr,
                                 size_t errstr_size)
 {
-    rd_kafka_conf_t *c = op_conf_kafka_dup(conf);
-    if (!c) {
-        op_set_err(errstr, errstr_size, "out of memory");
-        return NULL;
-    }
-    /* No duplicates from retries, no ack before every in-sync replica has it. */
-    const char *const settings[][2] = {
-        {"enable.idempotence", "true"},
-        {"acks", "all"},
-        {"message.timeout.ms", op_conf_get(conf, "message.timeout.ms")},
-    };
-    char err[512];
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (rd_kafka_conf_set(c, settings[i][0], settings[i][1], err, sizeof err) !=
-            RD_KAFKA_CONF_OK) {
-            op_set_err(errstr, errstr_size, "%s: %s", settings[i][0], err);
-            rd_kafka_conf_destroy(c);
-            return NULL;
-        }
-    rd_kafka_conf_set_opaque(c, r);
-    rd_kafka_conf_set_dr_msg_cb(c, replay_dr_cb);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
-    if (!rk) {
-        op_set_err(errstr, errstr_size, "%s", err);
-        rd_kafka_conf_destroy(c);
-        return NULL;
-    }
-    /* rd_kafka_new() took ownership of c. */
-    return rk;
+    /* No duplicates from retries, no ack before every in-sync replica has it. Our
+     * message.timeout.ms reaches this producer (and only it) through the table. */
+    static const char *const settings[] = {"enable.idempotence", "true", "acks", "all", NULL};
+    struct op_kafka_client_opts o = {.settings = settings, .opaque = r, .dr_msg_cb = replay_dr_cb};
+    return op_kafka_client_new(conf, RD_KAFKA_PRODUCER, &o, errstr, errstr_size);
 }
 
-int dlq_replay(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
-               volatile sig_atomic_t *run)
+int dlq_replay(const struct op_conf *conf, const struct dlq_settings *s, const struct dlq_opts *o,
+               FILE *out, volatile sig_atomic_t *run)
 {
     char err[1024];
     int rc = DLQ_EXIT_ERROR, scan_rc = -1;
@@ -695,7 +646,7 @@ int dlq_replay(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
     memset(&r, 0, sizeof r);
     r.o = o;
     r.out = out;
-    r.md_timeout = (int)op_conf_get_int(conf, "metadata.timeout.ms");
+    r.md_timeout = s->metadata_timeout_ms;
     struct scan_stats st = {0, 0};
     if (o->to && strcmp(o->to, o->topic) == 0) {
         op_log(OP_LOG_ERR, "--to %s is the dead-letter topic itself", o->to);
@@ -708,12 +659,12 @@ int dlq_replay(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
     }
     if (o->to && destination_partitions(&r, o->to) < 0)
         goto cleanup;
-    scan_rc = scan(r.reader, conf, o, run, replay_one, &r, &st, err, sizeof err);
+    scan_rc = scan(r.reader, s, o, run, replay_one, &r, &st, err, sizeof err);
     if (scan_rc != 0)
         op_log(OP_LOG_ERR, "%s", err);
     if (r.producer) {
         /* Whatever was queued is delivered or failed before we report, even after an error. */
-        int64_t wait = op_conf_get_int(conf, "message.timeout.ms") + 5000;
+        int64_t wait = (int64_t)s->message_timeout_ms + 5000;
         rd_kafka_flush(r.producer, (int)wait);
         int left = rd_kafka_outq_len(r.producer);
         if (left > 0) {

@@ -10,8 +10,18 @@
 
 #include "conf.h"
 
-/* The program's configuration table (our keys; everything else goes to librdkafka). */
+/* The program's configuration table (our keys; everything else goes to librdkafka), in
+ * config.c: each key is bound to a field of struct dlq_settings or owned by a common/ module. */
 extern const struct op_conf_def dlq_conf_defs[];
+
+/* Our keys of dlq_conf_defs, bound once by main (op_conf_bind); strings point into the
+ * configuration. */
+struct dlq_settings {
+    const char *topic;       /* dlq.topic: the dead-letter topic when --topic is not given */
+    int read_timeout_ms;     /* read.timeout.ms */
+    int metadata_timeout_ms; /* metadata.timeout.ms */
+    int message_timeout_ms;  /* message.timeout.ms: also passed to the replay producer */
+};
 
 /* Settings applied before -F and -X (bootstrap.servers=127.0.0.1:9092).
  * Returns 0 or -1 with errstr. */
@@ -44,17 +54,20 @@ struct dlq_opts {
 /* Parses "PARTITION:OFFSET" (both non-negative integers). Returns 0 or -1. */
 int dlq_parse_position(const char *s, struct dlq_position *pos);
 
+/* The commands below build their Kafka clients and registry client from conf (whose table is
+ * dlq_conf_defs) and take their timeouts from s, bound from that conf. */
+
 /* One line per selected message to out. Returns a DLQ_EXIT_* status; errors go to the log. */
-int dlq_list(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
-             volatile sig_atomic_t *run);
+int dlq_list(const struct op_conf *conf, const struct dlq_settings *s, const struct dlq_opts *o,
+             FILE *out, volatile sig_atomic_t *run);
 
 /* Headers and value (decoded as JSON, else a hex dump) of the message at `at`. */
-int dlq_show(const struct op_conf *conf, const struct dlq_opts *o, struct dlq_position at,
-             FILE *out, volatile sig_atomic_t *run);
+int dlq_show(const struct op_conf *conf, const struct dlq_settings *s, const struct dlq_opts *o,
+             struct dlq_position at, FILE *out, volatile sig_atomic_t *run);
 
 /* Re-produces the original key and value of every selected message (idempotent producer,
  * acks=all) with the header dlq.replayed=PARTITION:OFFSET, one line per delivered message. */
-int dlq_replay(const struct op_conf *conf, const struct dlq_opts *o, FILE *out,
-               volatile sig_atomic_t *run);
+int dlq_replay(const struct op_conf *conf, const struct dlq_settings *s, const struct dlq_opts *o,
+               FILE *out, volatile sig_atomic_t *run);
 
 #endif

@@ -192,15 +192,17 @@ int main(int argc, char **argv)
     }
     if (check_options(&a, cmd, name) != 0)
         goto cleanup;
+    struct dlq_settings s;
+    op_conf_bind(conf, &s);
     if (!a.opts.topic)
-        a.opts.topic = op_conf_get(conf, "dlq.topic");
+        a.opts.topic = s.topic;
     op_service_install_signals();
     if (cmd == CMD_LIST)
-        rc = dlq_list(conf, &a.opts, stdout, &op_service_run);
+        rc = dlq_list(conf, &s, &a.opts, stdout, &op_service_run);
     else if (cmd == CMD_SHOW)
-        rc = dlq_show(conf, &a.opts, at, stdout, &op_service_run);
+        rc = dlq_show(conf, &s, &a.opts, at, stdout, &op_service_run);
     else
-        rc = dlq_replay(conf, &a.opts, stdout, &op_service_run);
+        rc = dlq_replay(conf, &s, &a.opts, stdout, &op_service_run);
 cleanup:
     op_conf_destroy(conf);
     return rc;

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "config.h"
 #include "kafka.h"
 #include "log.h"
 #include "service.h"
@@ -27,8 +28,6 @@ static void usage(FILE *out)
                  "transactional offset commits. Exit status: 0 after a signal, 2 on bad usage or\n"
                  "setup failure.\n");
 }
-
-static const struct op_conf_def mock_defs[] = {OP_CLI_CONF_DEFS, {0}};
 
 struct args {
     const char *bootstrap_file;
@@ -63,13 +62,14 @@ int main(int argc, char **argv)
     struct args a = {0};
     char err[512];
     op_log_set_prog("outreach-mock-broker");
-    struct op_conf *conf = op_conf_new_kafka(mock_defs);
+    struct op_conf *conf = op_conf_new_kafka(mockbroker_conf_defs);
     if (!conf) {
         fprintf(stderr, "outreach-mock-broker: out of memory\n");
         return 2;
     }
     int first;
-    enum op_cli_result r = op_cli_parse(argc, argv, conf, mock_defs, usage, option, &a, &first);
+    enum op_cli_result r =
+        op_cli_parse(argc, argv, conf, mockbroker_conf_defs, usage, option, &a, &first);
     if (r != OP_CLI_OK || first < argc || !a.bootstrap_file) {
         if (r == OP_CLI_OK)
             usage(stderr);
