@@ -29,6 +29,14 @@ struct op_cli_settings {
 /* Binds them from conf (whose table includes OP_CLI_CONF_DEFS). */
 void op_cli_bind(const struct op_conf *conf, struct op_cli_settings *out);
 
+/* The --help lines of the options op_cli_parse handles, for the daemons' usage text. */
+#define OP_CLI_OPTIONS_HELP                                                                        \
+    "  -F FILE        read key=value settings from FILE (repeatable, in order)\n"                  \
+    "  -X key=value   set one key (ours below, or any librdkafka property)\n"                      \
+    "  -X list        print every key with its default, then exit\n"                               \
+    "  -v, -q         debug / warnings-only logging\n"                                             \
+    "  -h, --help     this help\n"
+
 /* What op_cli_parse found. */
 enum op_cli_result {
     OP_CLI_OK = 0,   /* continue; *first_arg is the index of the first operand */

@@ -19,7 +19,12 @@
 #include "kafka.h"
 
 #include "../../consumers/aggregator/aggregator.h"
+#include "../../consumers/sink/config.h"
 #include "../../producers/producer.h"
+#include "../../tools/audit/config.h"
+#include "../../tools/codec/config.h"
+#include "../../tools/dlq/dlq.h"
+#include "../../tools/mockbroker/config.h"
 
 static size_t field_size(enum op_conf_field f)
 {
@@ -148,11 +153,48 @@ static void test_producer(void **state)
     op_conf_destroy(conf);
 }
 
+static void test_dlq(void **state)
+{
+    (void)state;
+    struct dlq_settings s;
+    struct op_conf *conf;
+    check_table(dlq_conf_defs, sizeof s, &s, &conf);
+    assert_string_equal(s.topic, "value-of-dlq.topic");
+    op_conf_destroy(conf);
+}
+
+static void test_audit_tool(void **state)
+{
+    (void)state;
+    struct audit_settings s;
+    struct op_conf *conf;
+    check_table(audit_conf_defs, sizeof s, &s, &conf);
+    assert_string_equal(s.topic, "value-of-audit.topic");
+    assert_string_equal(s.regions_file, "value-of-regions.file");
+    op_conf_destroy(conf);
+}
+
+/* Programs whose keys all belong to common/ modules: no struct of their own. */
+static void test_module_keys_only(void **state)
+{
+    (void)state;
+    const struct op_conf_def *tables[] = {sink_conf_defs, codec_conf_defs, mockbroker_conf_defs};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char none;
+        struct op_conf *conf;
+        check_table(tables[i], 0, &none, &conf);
+        op_conf_destroy(conf);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aggregator),
         cmocka_unit_test(test_producer),
+        cmocka_unit_test(test_dlq),
+        cmocka_unit_test(test_audit_tool),
+        cmocka_unit_test(test_module_keys_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -193,8 +193,7 @@ int main(int argc, char **argv)
     memset(&l, 0, sizeof l);
     l.json = a.json;
     l.topic = s.topic;
-    regions = s.regions_file ? op_regions_new_from_file(s.regions_file, err, sizeof err)
-                             : op_regions_new_default(err, sizeof err);
+    regions = op_regions_new_from_file(s.regions_file, err, sizeof err);
     if (!regions) {
         fprintf(stderr, "outreach-audit: %s\n", err);
         goto cleanup;
