@@ -19,87 +19,105 @@
 #include "url.h"
 #include "xlsx.h"
 
+#define R_AT(member) OP_CONF_AT(struct reporter_settings, member)
+#define E_AT(member) OP_CONF_AT(struct reporter_endpoint_settings, member)
+
 const struct op_conf_def reporter_conf_defs[] = {
     {"rollups.topic", OP_CONF_STRING, "outreach.rollups",
-     "compacted topic the rollups are read from", 0, 0},
+     "compacted topic the rollups are read from", 0, 0, R_AT(rollups_topic)},
     {"group.prefix", OP_CONF_STRING, "outreach-reporter",
-     "consumer group of endpoint NAME is <group.prefix>.NAME (its offsets = its progress)", 0, 0},
+     "consumer group of endpoint NAME is <group.prefix>.NAME (its offsets = its progress)", 0, 0,
+     R_AT(group_prefix)},
     {"instance.id", OP_CONF_STRING, NULL,
      "stable name of this instance, 1-128 of [A-Za-z0-9._-] (unset: the host name; empty: an "
      "error), unique among running reporters of "
      "the same groups; endpoint NAME's consumer is the static member "
      "outreach-reporter-<instance.id>-NAME, so a restart takes its partitions back at once",
-     0, 0},
+     0, 0, R_AT(instance_id)},
     {"dlq.topic.prefix", OP_CONF_STRING, "outreach.rollups.dlq",
-     "batches endpoint NAME rejects (4xx) go to topic <dlq.topic.prefix>.NAME", 0, 0},
+     "batches endpoint NAME rejects (4xx) go to topic <dlq.topic.prefix>.NAME", 0, 0,
+     R_AT(dlq_topic_prefix)},
     {"dlq.topic.replication", OP_CONF_INT, "0",
-     "replication factor when the reporter creates a DLQ topic (0: min(3, brokers))", 0, 16},
+     "replication factor when the reporter creates a DLQ topic (0: min(3, brokers))", 0, 16,
+     R_AT(dlq_replication)},
     {"retry.backoff.ms", OP_CONF_INT, "200",
      "first retry waits up to this long; each further one up to twice as long (full jitter)", 1,
-     600000},
-    {"retry.backoff.max.ms", OP_CONF_INT, "30000", "longest wait between retries", 1, 3600000},
+     600000, R_AT(backoff_ms)},
+    {"retry.backoff.max.ms", OP_CONF_INT, "30000", "longest wait between retries", 1, 3600000,
+     R_AT(backoff_max_ms)},
     {"retry.after.max.ms", OP_CONF_INT, "600000",
-     "a Retry-After from the endpoint is honoured up to this long", 0, 86400000},
+     "a Retry-After from the endpoint is honoured up to this long", 0, 86400000,
+     R_AT(retry_after_max_ms)},
     {"status.interval.ms", OP_CONF_INT, "60000",
-     "how often each endpoint logs its counters (0: only at exit)", 0, 86400000},
+     "how often each endpoint logs its counters (0: only at exit)", 0, 86400000,
+     R_AT(status_interval_ms)},
     {"regions.file", OP_CONF_STRING, NULL,
-     "region table CSV for region_name (default: the copy built in from schemas/regions.csv)", 0,
-     0},
+     "region table CSV for region_name (default: the copy built in from schemas/regions.csv)", 0, 0,
+     R_AT(regions_file)},
     {"endpoint.*.url", OP_CONF_STRING, NULL,
      "where endpoint NAME's batches go: http://..., https://..., file:///DIR (JSON Lines) or "
      "xlsx:///DIR (an Excel workbook per MONTH and CAMPAIGN window; re-reads the topic from "
      "the beginning at start); a user:password@ in it is logged as ***",
-     0, 0},
+     0, 0, E_AT(url)},
     {"endpoint.*.token", OP_CONF_SECRET, NULL,
      "bearer token; give it as endpoint.NAME.token.file=PATH so it stays out of argv and logs", 0,
-     0},
+     0, E_AT(token)},
     {"endpoint.*.tls.ca", OP_CONF_STRING, NULL,
      "PEM CA bundle that verifies the endpoint (and its oauth2.token_url) (default: the "
      "system's trust store)",
-     0, 0},
+     0, 0, E_AT(tls_ca)},
     {"endpoint.*.tls.cert", OP_CONF_STRING, NULL,
-     "PEM client certificate (chain) for mutual TLS; needs endpoint.NAME.tls.key", 0, 0},
-    {"endpoint.*.tls.key", OP_CONF_STRING, NULL, "PEM private key of endpoint.NAME.tls.cert", 0, 0},
+     "PEM client certificate (chain) for mutual TLS; needs endpoint.NAME.tls.key", 0, 0,
+     E_AT(tls_cert)},
+    {"endpoint.*.tls.key", OP_CONF_STRING, NULL, "PEM private key of endpoint.NAME.tls.cert", 0, 0,
+     E_AT(tls_key)},
     {"endpoint.*.tls.key.password", OP_CONF_SECRET, NULL,
      "passphrase of an encrypted tls.key; give it as endpoint.NAME.tls.key.password.file=PATH", 0,
-     0},
-    {"endpoint.*.ca", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.ca", 0, 0},
-    {"endpoint.*.cert", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.cert", 0, 0},
-    {"endpoint.*.key", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.key", 0, 0},
+     0, E_AT(tls_key_password)},
+    {"endpoint.*.ca", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.ca", 0, 0, E_AT(ca)},
+    {"endpoint.*.cert", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.cert", 0, 0,
+     E_AT(cert)},
+    {"endpoint.*.key", OP_CONF_STRING, NULL, "old name of endpoint.NAME.tls.key", 0, 0, E_AT(key)},
     {"endpoint.*.oauth2.token_url", OP_CONF_STRING, NULL,
      "OAuth2 client credentials: the token endpoint (http(s)://); its access token, cached "
      "until expires_in minus 10% (at most 60 s), is sent as the bearer token (not with "
      "endpoint.NAME.token)",
-     0, 0},
-    {"endpoint.*.oauth2.client_id", OP_CONF_STRING, NULL, "OAuth2 client id", 0, 0},
+     0, 0, E_AT(oauth2_token_url)},
+    {"endpoint.*.oauth2.client_id", OP_CONF_STRING, NULL, "OAuth2 client id", 0, 0,
+     E_AT(oauth2_client_id)},
     {"endpoint.*.oauth2.client_secret", OP_CONF_SECRET, NULL,
-     "OAuth2 client secret; give it as endpoint.NAME.oauth2.client_secret.file=PATH", 0, 0},
+     "OAuth2 client secret; give it as endpoint.NAME.oauth2.client_secret.file=PATH", 0, 0,
+     E_AT(oauth2_client_secret)},
     {"endpoint.*.oauth2.scope", OP_CONF_STRING, NULL,
-     "space-separated scopes asked for (unset: none sent)", 0, 0},
+     "space-separated scopes asked for (unset: none sent)", 0, 0, E_AT(oauth2_scope)},
     {"endpoint.*.oauth2.client_auth", OP_CONF_STRING, "client_secret_basic",
      "how the client authenticates to the token endpoint: client_secret_basic (HTTP Basic) or "
      "client_secret_post (in the form body)",
-     0, 0},
+     0, 0, E_AT(oauth2_client_auth)},
     {"endpoint.*.tls.verify", OP_CONF_BOOL, "true",
-     "verify the endpoint's certificate and host name (false only for tests)", 0, 0},
+     "verify the endpoint's certificate and host name (false only for tests)", 0, 0,
+     E_AT(tls_verify)},
     {"endpoint.*.batch.size", OP_CONF_INT, "500", "most messages (rollup revisions) per batch", 1,
-     100000},
+     100000, E_AT(batch_size)},
     {"endpoint.*.max.delay.ms", OP_CONF_INT, "1000",
-     "a partial batch is sent once its oldest message waited this long", 0, 3600000},
-    {"endpoint.*.timeout.ms", OP_CONF_INT, "10000", "longest one request may take", 100, 600000},
+     "a partial batch is sent once its oldest message waited this long", 0, 3600000,
+     E_AT(max_delay_ms)},
+    {"endpoint.*.timeout.ms", OP_CONF_INT, "10000", "longest one request may take", 100, 600000,
+     E_AT(timeout_ms)},
     {"endpoint.*.max.retries", OP_CONF_INT, "0",
      "retries of a failing batch before it goes to the DLQ instead (0: retry forever)", 0,
-     1000000000},
+     1000000000, E_AT(max_retries)},
     {"endpoint.*.audit.topic", OP_CONF_STRING, NULL,
      "also deliver the corrections audit trail of this topic (e.g. outreach.audit) to the "
      "endpoint's URL with its last path segment replaced by audit (http://H/rollups -> "
      "http://H/audit), as the stream NAME.audit (own group, DLQ, metrics); http(s) endpoints "
      "only (unset: off)",
-     0, 0},
+     0, 0, E_AT(audit_topic)},
     {"endpoint.*.gzip.level", OP_CONF_INT, "1",
-     "zlib level of the request body (1 fast .. 9 small)", 1, 9},
+     "zlib level of the request body (1 fast .. 9 small)", 1, 9, E_AT(gzip_level)},
     {"health.listen", OP_CONF_STRING, NULL,
-     "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0},
+     "serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0,
+     R_AT(health_listen)},
     OP_KAFKA_CONSUMER_CONF_DEFS,
     OP_REGISTRY_CONF_DEFS,
     OP_CLI_CONF_DEFS,
@@ -141,20 +159,6 @@ static int topic_valid(const char *t, size_t max)
     return chars_valid(t, max, 1);
 }
 
-static long long ep_int(struct op_conf *conf, const char *name, const char *what)
-{
-    char key[256];
-    snprintf(key, sizeof key, "endpoint.%s.%s", name, what);
-    return op_conf_get_int(conf, key);
-}
-
-const char *reporter_endpoint_str(struct op_conf *conf, const char *name, const char *what)
-{
-    char key[256];
-    snprintf(key, sizeof key, "endpoint.%s.%s", name, what);
-    return op_conf_get(conf, key);
-}
-
 struct collect {
     struct reporter *r;
     char *errstr;
@@ -162,14 +166,17 @@ struct collect {
 };
 
 struct reporter_endpoint *reporter_endpoint_alloc(struct reporter *r, struct op_conf *conf,
-                                                  const char *name)
+                                                  const char *cname, int audit)
 {
     struct reporter_endpoint *ep = calloc(1, sizeof *ep);
     if (!ep)
         return NULL;
     ep->r = r;
     ep->conf = conf;
-    snprintf(ep->name, sizeof ep->name, "%s", name);
+    ep->audit = audit;
+    snprintf(ep->cname, sizeof ep->cname, "%.64s", cname);
+    snprintf(ep->name, sizeof ep->name, audit ? "%.64s.audit" : "%.64s", cname);
+    op_conf_bind_instance(conf, "endpoint", ep->cname, &ep->set);
     return ep;
 }
 
@@ -203,7 +210,7 @@ static int add_endpoint(const char *name, const char *key, const char *value, vo
                    REPORTER_NAME_MAX);
         return -1;
     }
-    struct reporter_endpoint *ep = reporter_endpoint_alloc(r, r->conf, name);
+    struct reporter_endpoint *ep = reporter_endpoint_alloc(r, r->conf, name, 0);
     if (!ep || reporter_endpoint_append(r, ep) != 0) {
         free(ep);
         op_set_err(c->errstr, c->errstr_size, "out of memory");
@@ -228,13 +235,12 @@ static int check_orphan(const char *name, const char *key, const char *value, vo
 static int endpoint_oauth2(struct reporter_endpoint *ep, struct reporter_oauth2_opts *oa,
                            char *errstr, size_t errstr_size)
 {
-    struct op_conf *conf = ep->conf;
     memset(oa, 0, sizeof *oa);
-    oa->token_url = reporter_endpoint_str(conf, ep->cname, "oauth2.token_url");
-    oa->client_id = reporter_endpoint_str(conf, ep->cname, "oauth2.client_id");
-    oa->client_secret = reporter_endpoint_str(conf, ep->cname, "oauth2.client_secret");
-    oa->scope = reporter_endpoint_str(conf, ep->cname, "oauth2.scope");
-    const char *auth = reporter_endpoint_str(conf, ep->cname, "oauth2.client_auth");
+    oa->token_url = ep->set.oauth2_token_url;
+    oa->client_id = ep->set.oauth2_client_id;
+    oa->client_secret = ep->set.oauth2_client_secret;
+    oa->scope = ep->set.oauth2_scope;
+    const char *auth = ep->set.oauth2_client_auth;
     ep->oauth2 = oa->token_url != NULL;
     if (!ep->oauth2) {
         if (oa->client_id || oa->client_secret || oa->scope) {
@@ -308,7 +314,7 @@ static int audit_url(struct reporter_endpoint *ep, char *errstr, size_t errstr_s
 static int add_audit_stream(struct reporter *r, struct reporter_endpoint *base, char *errstr,
                             size_t errstr_size)
 {
-    const char *topic = reporter_endpoint_str(base->conf, base->name, "audit.topic");
+    const char *topic = base->set.audit_topic;
     if (!topic)
         return 0;
     if (!topic_valid(topic, REPORTER_TOPIC_MAX)) {
@@ -317,17 +323,13 @@ static int add_audit_stream(struct reporter *r, struct reporter_endpoint *base, 
                    base->name, topic, REPORTER_TOPIC_MAX);
         return -1;
     }
-    char name[sizeof base->name];
-    snprintf(name, sizeof name, "%.64s.audit", base->name);
-    struct reporter_endpoint *ep = reporter_endpoint_alloc(r, base->conf, name);
+    struct reporter_endpoint *ep = reporter_endpoint_alloc(r, base->conf, base->name, 1);
     if (!ep || reporter_endpoint_append(r, ep) != 0) {
         free(ep);
         op_set_err(errstr, errstr_size, "out of memory");
         return -1;
     }
-    ep->audit = 1;
     ep->topic = topic;
-    snprintf(ep->cname, sizeof ep->cname, "%.64s", base->name);
     return 0;
 }
 
@@ -373,27 +375,21 @@ static int dir_setup(struct reporter_endpoint *ep, const char *token, int xlsx, 
 static int http_setup(struct reporter_endpoint *ep, const char *token, char *errstr,
                       size_t errstr_size)
 {
-    struct op_conf *conf = ep->conf;
+    const struct reporter_endpoint_settings *s = &ep->set;
     char err[512];
-    snprintf(err, sizeof err, "endpoint.%s.tls.verify", ep->cname);
-    int verify = op_conf_get_bool(conf, err);
+    int verify = s->tls_verify;
     struct reporter_oauth2_opts oa;
-    struct reporter_http_opts o = {ep->url,
-                                   token,
-                                   NULL,
-                                   NULL,
-                                   NULL,
-                                   verify,
-                                   (long)ep_int(conf, ep->cname, "timeout.ms"),
-                                   reporter_endpoint_str(conf, ep->cname, "tls.key.password"),
-                                   NULL};
+    struct reporter_http_opts o = {
+        ep->url, token, NULL, NULL, NULL, verify, s->timeout_ms, s->tls_key_password, NULL};
+    /* tls.ca, tls.cert and tls.key, or their old names ca, cert and key. */
     static const char *const tls_names[3] = {"ca", "cert", "key"};
+    const char *const now_paths[3] = {s->tls_ca, s->tls_cert, s->tls_key};
+    const char *const old_paths[3] = {s->ca, s->cert, s->key};
     const char **files[3] = {&o.ca, &o.cert, &o.key};
     for (int i = 0; i < 3; i++) {
         char tls_name[16];
         snprintf(tls_name, sizeof tls_name, "tls.%s", tls_names[i]);
-        const char *now = reporter_endpoint_str(conf, ep->cname, tls_name),
-                   *old = reporter_endpoint_str(conf, ep->cname, tls_names[i]);
+        const char *now = now_paths[i], *old = old_paths[i];
         if (now && old && strcmp(now, old) != 0) {
             op_set_err(errstr, errstr_size,
                        "endpoint %s: set endpoint.%s.%s or its old name endpoint.%s.%s, not both",
@@ -442,26 +438,19 @@ static int http_setup(struct reporter_endpoint *ep, const char *token, char *err
     return 0;
 }
 
-int reporter_endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
+int reporter_endpoint_setup(struct reporter_endpoint *ep, const struct reporter_settings *set,
+                            char *errstr, size_t errstr_size)
 {
-    struct op_conf *conf = ep->conf;
     char err[512];
-    if (!ep->cname[0])
-        snprintf(ep->cname, sizeof ep->cname, "%.64s", ep->name);
     if (!ep->topic)
-        ep->topic = ep->r->topic;
-    ep->url = reporter_endpoint_str(conf, ep->cname, "url");
+        ep->topic = ep->r->set.rollups_topic;
+    ep->url = ep->set.url;
     if (ep->audit && audit_url(ep, errstr, errstr_size) != 0)
         return -1;
     op_url_redact(ep->url, ep->url_shown, sizeof ep->url_shown);
-    ep->batch_size = (long)ep_int(conf, ep->cname, "batch.size");
-    ep->max_delay_ms = (long)ep_int(conf, ep->cname, "max.delay.ms");
-    ep->max_retries = (long)ep_int(conf, ep->cname, "max.retries");
-    ep->gzip_level = (int)ep_int(conf, ep->cname, "gzip.level");
     ep->rng = (uint64_t)op_clock_wall_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ep;
-    snprintf(ep->group, sizeof ep->group, "%s.%s", op_conf_get(conf, "group.prefix"), ep->name);
-    snprintf(ep->dlq_topic, sizeof ep->dlq_topic, "%s.%s", op_conf_get(conf, "dlq.topic.prefix"),
-             ep->name);
+    snprintf(ep->group, sizeof ep->group, "%s.%s", set->group_prefix, ep->name);
+    snprintf(ep->dlq_topic, sizeof ep->dlq_topic, "%s.%s", set->dlq_topic_prefix, ep->name);
     snprintf(ep->client_id, sizeof ep->client_id, "outreach-reporter-%s", ep->name);
     snprintf(ep->member_id, sizeof ep->member_id, "outreach-reporter-%s-%s", ep->r->instance,
              ep->name);
@@ -471,7 +460,7 @@ int reporter_endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t e
                    ep->name, ep->dlq_topic);
         return -1;
     }
-    const char *token = reporter_endpoint_str(conf, ep->cname, "token");
+    const char *token = ep->set.token;
     int xlsx = strncmp(ep->url, "xlsx:", 5) == 0;
     int rc;
     if (xlsx || strncmp(ep->url, "file:", 5) == 0)
@@ -493,7 +482,7 @@ int reporter_endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t e
         return -1;
     }
     /* Rollups may be Confluent-framed (the aggregator's wire.format): ids are looked up. */
-    if (op_registry_new_from_conf(conf, &ep->registry, err, sizeof err) != 0) {
+    if (op_registry_new_from_conf(ep->conf, &ep->registry, err, sizeof err) != 0) {
         op_set_err(errstr, errstr_size, "%s", err);
         return -1;
     }
@@ -511,26 +500,22 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     r->conf = conf;
     atomic_init(&r->stop, 0);
     pthread_mutex_init(&r->lock, NULL);
-    r->topic = op_conf_get(conf, "rollups.topic");
-    r->backoff_ms = op_conf_get_int(conf, "retry.backoff.ms");
-    r->backoff_max_ms = op_conf_get_int(conf, "retry.backoff.max.ms");
-    r->retry_after_max_ms = op_conf_get_int(conf, "retry.after.max.ms");
-    r->status_interval_ms = op_conf_get_int(conf, "status.interval.ms");
-    r->dlq_replication = (int)op_conf_get_int(conf, "dlq.topic.replication");
-    if (!topic_valid(r->topic, REPORTER_TOPIC_MAX)) {
+    op_conf_bind(conf, &r->set);
+    const struct reporter_settings *set = &r->set;
+    if (!topic_valid(set->rollups_topic, REPORTER_TOPIC_MAX)) {
         op_set_err(errstr, errstr_size,
-                   "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'", r->topic,
-                   REPORTER_TOPIC_MAX);
+                   "rollups.topic \"%s\": use 1 to %d letters, digits, '.', '_' or '-'",
+                   set->rollups_topic, REPORTER_TOPIC_MAX);
         goto fail;
     }
-    if (r->backoff_max_ms < r->backoff_ms) {
+    if (set->backoff_max_ms < set->backoff_ms) {
         op_set_err(errstr, errstr_size, "retry.backoff.max.ms is below retry.backoff.ms");
         goto fail;
     }
-    if (op_kafka_instance_id(op_conf_get(conf, "instance.id"), r->instance, sizeof r->instance,
-                             errstr, errstr_size) != 0)
+    if (op_kafka_instance_id(set->instance_id, r->instance, sizeof r->instance, errstr,
+                             errstr_size) != 0)
         goto fail;
-    const char *rfile = op_conf_get(conf, "regions.file");
+    const char *rfile = set->regions_file;
     r->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
                        : op_regions_new_default(errstr, errstr_size);
     if (!r->regions)
@@ -553,7 +538,7 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
         if (add_audit_stream(r, r->eps[i], errstr, errstr_size) != 0)
             goto fail;
     for (size_t i = 0; i < r->n_eps; i++)
-        if (reporter_endpoint_setup(r->eps[i], errstr, errstr_size) != 0)
+        if (reporter_endpoint_setup(r->eps[i], set, errstr, errstr_size) != 0)
             goto fail;
     return r;
 fail:

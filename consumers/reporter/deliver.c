@@ -64,7 +64,7 @@ void reporter_cut_batch(struct reporter_endpoint *ep)
         struct part *pt = &ep->parts[p];
         if (!pt->assigned || pt->n == 0)
             continue;
-        if ((long)pt->n < ep->batch_size && now - pt->q[0].received_ms < ep->max_delay_ms)
+        if ((long)pt->n < ep->set.batch_size && now - pt->q[0].received_ms < ep->set.max_delay_ms)
             continue;
         if (best < 0 || pt->q[0].received_ms < ep->parts[best].q[0].received_ms)
             best = p;
@@ -73,7 +73,7 @@ void reporter_cut_batch(struct reporter_endpoint *ep)
         return;
     struct part *pt = &ep->parts[best];
     struct inflight *fl = &ep->fl;
-    size_t k = pt->n < (size_t)ep->batch_size ? pt->n : (size_t)ep->batch_size;
+    size_t k = pt->n < (size_t)ep->set.batch_size ? pt->n : (size_t)ep->set.batch_size;
     fl->msgs = malloc(k * sizeof *fl->msgs);
     if (!fl->msgs) {
         op_log(OP_LOG_ERR, "endpoint %s: out of memory", ep->name);
@@ -88,13 +88,14 @@ void reporter_cut_batch(struct reporter_endpoint *ep)
     fl->active = 1;
     fl->cut_ms = now;
     fl->next_at = now;
-    if (pt->paused && pt->n < (size_t)ep->batch_size)
+    if (pt->paused && pt->n < (size_t)ep->set.batch_size)
         reporter_pause(ep, best, 0);
     char err[512];
     if (reporter_batch_build_kind(&fl->batch, ep->codec, ep->r->regions, ep->name, ep->topic, best,
                                   fl->msgs, fl->n, ep->audit, err, sizeof err) != 0 ||
         (fl->batch.rollups > 0 && ep->tp->gzip &&
-         reporter_gzip(fl->batch.json.data, fl->batch.json.len, ep->gzip_level, &fl->gz) != 0)) {
+         reporter_gzip(fl->batch.json.data, fl->batch.json.len, ep->set.gzip_level, &fl->gz) !=
+             0)) {
         op_log(OP_LOG_ERR, "endpoint %s: building a batch: %s", ep->name,
                fl->batch.doc ? "gzip failed" : err);
         ep->fatal = 1;
@@ -111,10 +112,11 @@ static void schedule_retry(struct reporter_endpoint *ep, int64_t retry_after_ms,
 {
     struct inflight *fl = &ep->fl;
     struct reporter *r = ep->r;
-    int64_t delay = reporter_backoff_ms(fl->attempt, r->backoff_ms, r->backoff_max_ms, &ep->rng);
+    int64_t delay =
+        reporter_backoff_ms(fl->attempt, r->set.backoff_ms, r->set.backoff_max_ms, &ep->rng);
     if (retry_after_ms >= 0) {
         int64_t ra =
-            retry_after_ms < r->retry_after_max_ms ? retry_after_ms : r->retry_after_max_ms;
+            retry_after_ms < r->set.retry_after_max_ms ? retry_after_ms : r->set.retry_after_max_ms;
         if (ra > delay)
             delay = ra;
     }
@@ -155,7 +157,7 @@ const char *reporter_dlq_reason(enum reporter_verdict v, unsigned attempt, long 
 static void failed(struct reporter_endpoint *ep, const struct reporter_send_result *out)
 {
     struct inflight *fl = &ep->fl;
-    const char *reason = reporter_dlq_reason(out->verdict, fl->attempt, ep->max_retries);
+    const char *reason = reporter_dlq_reason(out->verdict, fl->attempt, ep->set.max_retries);
     snprintf(ep->last_error, sizeof ep->last_error, "%s", out->why);
     if (!reason) {
         schedule_retry(ep, out->retry_after_ms, out->why);

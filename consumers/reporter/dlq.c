@@ -40,7 +40,7 @@ static int dlq_ready(struct reporter_endpoint *ep)
     }
     if (!ep->dlq_ready) {
         static const char *const cfg[] = {"retention.ms", "2592000000", NULL};
-        struct op_kafka_topic_spec spec = {ep->dlq_topic, 1, ep->r->dlq_replication, cfg};
+        struct op_kafka_topic_spec spec = {ep->dlq_topic, 1, ep->r->set.dlq_replication, cfg};
         if (op_kafka_ensure_topics(ep->producer, &spec, 1, 30000, NULL, err, sizeof err) != 0) {
             snprintf(ep->last_error, sizeof ep->last_error, "DLQ topic: %s", err);
             return -1;

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,25 @@
 #include "reporter.h"
 #include "service.h"
 #include "transport.h"
+
+/* The plain keys of reporter_conf_defs (config.c), bound once per configuration
+ * (op_conf_bind); strings point into that configuration. */
+struct reporter_settings {
+    const char *rollups_topic, *group_prefix, *instance_id, *dlq_topic_prefix, *regions_file,
+        *health_listen;
+    int dlq_replication;
+    long long backoff_ms, backoff_max_ms, retry_after_max_ms, status_interval_ms;
+};
+
+/* The endpoint.NAME.* keys of one endpoint (op_conf_bind_instance); strings point into the
+ * configuration. ca, cert and key are the old names of tls.ca, tls.cert and tls.key. */
+struct reporter_endpoint_settings {
+    const char *url, *token, *tls_ca, *tls_cert, *tls_key, *tls_key_password, *ca, *cert, *key;
+    const char *oauth2_token_url, *oauth2_client_id, *oauth2_client_secret, *oauth2_scope,
+        *oauth2_client_auth, *audit_topic;
+    bool tls_verify;
+    int batch_size, max_delay_ms, timeout_ms, max_retries, gzip_level;
+};
 
 /* Messages received from one partition and not yet in a batch, oldest first. */
 struct part {
@@ -59,10 +79,11 @@ struct inflight {
 struct reporter_endpoint {
     struct reporter *r;
     struct op_conf *conf; /* the configuration it was set up from (a reload brings a newer) */
-    char name[REPORTER_NAME_MAX + 8];  /* NAME, or NAME.audit for its audit stream */
-    char cname[REPORTER_NAME_MAX + 1]; /* NAME: its endpoint.NAME.* settings */
-    int audit;                         /* the audit stream of endpoint cname */
-    const char *topic;                 /* rollups.topic, or endpoint.NAME.audit.topic */
+    char name[REPORTER_NAME_MAX + 8];      /* NAME, or NAME.audit for its audit stream */
+    char cname[REPORTER_NAME_MAX + 1];     /* NAME: its endpoint.NAME.* settings */
+    struct reporter_endpoint_settings set; /* endpoint.NAME.* of conf */
+    int audit;                             /* the audit stream of endpoint cname */
+    const char *topic;                     /* rollups.topic, or endpoint.NAME.audit.topic */
     char audit_url[1024];
     const char *url;
     char url_shown[512]; /* url without user:password@, for messages (op_url_redact) */
@@ -70,8 +91,6 @@ struct reporter_endpoint {
     void *tp_impl;                       /* the transport's handle */
     char group[512], dlq_topic[512], client_id[128];
     char member_id[256]; /* group.instance.id: static membership, see reporter_consumer_open() */
-    long batch_size, max_delay_ms, max_retries;
-    int gzip_level;
     struct op_codec *codec;
     struct op_registry *registry; /* schema.registry.url: Confluent ids of rollups; or NULL */
     rd_kafka_t *consumer, *producer;
@@ -99,15 +118,13 @@ struct reporter_endpoint {
 
 struct reporter {
     struct op_conf *conf;
-    struct op_conf **reloaded; /* configurations of SIGHUP reloads, kept for their endpoints */
+    struct reporter_settings set; /* of conf */
+    struct op_conf **reloaded;    /* configurations of SIGHUP reloads, kept for their endpoints */
     size_t n_reloaded;
     struct op_conf *(*reload_fn)(void *opaque);
     void *reload_opaque;
     struct op_regions *regions;
-    const char *topic;
     char instance[OP_KAFKA_INSTANCE_MAX + 1]; /* instance.id, resolved once at start */
-    int64_t backoff_ms, backoff_max_ms, retry_after_max_ms, status_interval_ms;
-    int dlq_replication;
     struct reporter_endpoint **eps;
     size_t n_eps;
     atomic_int stop;
@@ -117,17 +134,18 @@ struct reporter {
 
 /* ---- config.c --------------------------------------------------------------------------- */
 
-/* A zeroed endpoint of r named name, set up later from conf. NULL when out of memory. */
+/* An endpoint of r with the endpoint.CNAME.* settings of conf (CNAME: a valid name), set up
+ * later: endpoint CNAME, or with audit its audit stream CNAME.audit. NULL when out of memory. */
 struct reporter_endpoint *reporter_endpoint_alloc(struct reporter *r, struct op_conf *conf,
-                                                  const char *name);
+                                                  const char *cname, int audit);
 /* Appends ep to r->eps (the caller holds r->lock once the HTTP thread runs). 0 or -1. */
 int reporter_endpoint_append(struct reporter *r, struct reporter_endpoint *ep);
 struct reporter_endpoint *reporter_endpoint_find(struct reporter *r, const char *name);
-/* endpoint.NAME.WHAT of conf, or NULL. */
-const char *reporter_endpoint_str(struct op_conf *conf, const char *name, const char *what);
-/* Reads and validates endpoint ep->name's settings, opens its transport, codec and consumer.
- * 0, or -1 with errstr (the caller destroys ep). */
-int reporter_endpoint_setup(struct reporter_endpoint *ep, char *errstr, size_t errstr_size);
+/* Validates endpoint ep->name's settings, opens its transport, codec and consumer; set: the
+ * settings of ep->conf (its group.prefix and dlq.topic.prefix). 0, or -1 with errstr (the
+ * caller destroys ep). */
+int reporter_endpoint_setup(struct reporter_endpoint *ep, const struct reporter_settings *set,
+                            char *errstr, size_t errstr_size);
 
 /* ---- deliver.c -------------------------------------------------------------------------- */
 

@@ -145,14 +145,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 int reporter_consumer_open(struct reporter_endpoint *ep, char *errstr, size_t errstr_size)
 {
-    struct op_conf *conf = ep->conf;
     char err[512];
+    /* session.timeout.ms and heartbeat.interval.ms: op_kafka_client_new passes them. */
     const char *const settings[] = {
         "group.id", ep->group, "client.id", ep->client_id, "enable.auto.commit", "false",
         "enable.auto.offset.store", "false", "isolation.level", "read_committed",
-        "auto.offset.reset", "earliest", "enable.partition.eof", "false", "session.timeout.ms",
-        op_conf_get(conf, "session.timeout.ms"), "heartbeat.interval.ms",
-        op_conf_get(conf, "heartbeat.interval.ms"),
+        "auto.offset.reset", "earliest", "enable.partition.eof", "false",
         /* Static membership: after a kill -9 (or any stop) the
          * restarted member fences its dead incarnation and gets
          * its partitions back without waiting out its session.
@@ -161,7 +159,7 @@ int reporter_consumer_open(struct reporter_endpoint *ep, char *errstr, size_t er
         "group.instance.id", ep->member_id, NULL};
     struct op_kafka_client_opts o = {
         .settings = settings, .opaque = ep, .rebalance_cb = rebalance_cb};
-    ep->consumer = op_kafka_client_new(conf, RD_KAFKA_CONSUMER, &o, err, sizeof err);
+    ep->consumer = op_kafka_client_new(ep->conf, RD_KAFKA_CONSUMER, &o, err, sizeof err);
     if (!ep->consumer) {
         op_set_err(errstr, errstr_size, "endpoint %s: consumer: %s", ep->name, err);
         return -1;
@@ -231,7 +229,7 @@ static void on_message(struct reporter_endpoint *ep, rd_kafka_message_t *m)
     pt->n++;
     pt->next = m->offset + 1;
     /* Bounded memory: a partition holds at most one batch waiting behind the one in flight. */
-    if (!pt->paused && pt->n >= (size_t)ep->batch_size)
+    if (!pt->paused && pt->n >= (size_t)ep->set.batch_size)
         reporter_pause(ep, m->partition, 1);
 }
 
@@ -375,8 +373,8 @@ static void *endpoint_main(void *opaque)
             ep->last_lag_ms = op_clock_mono_ms();
             update_lag(ep);
         }
-        if (r->status_interval_ms > 0 &&
-            op_clock_mono_ms() - ep->last_status_ms >= r->status_interval_ms) {
+        if (r->set.status_interval_ms > 0 &&
+            op_clock_mono_ms() - ep->last_status_ms >= r->set.status_interval_ms) {
             ep->last_status_ms = op_clock_mono_ms();
             log_status(ep, "");
         }
@@ -432,6 +430,7 @@ void reporter_set_reload(struct reporter *r, struct op_conf *(*fn)(void *opaque)
 struct reload_ctx {
     struct reporter *r;
     struct op_conf *conf;
+    const struct reporter_settings *set; /* of conf */
     size_t added;
 };
 
@@ -451,13 +450,13 @@ static int reload_endpoint(const char *name, const char *key, const char *value,
         op_log(OP_LOG_ERR, "SIGHUP: endpoint name \"%s\" is not valid: ignored", name);
         return 0;
     }
-    struct reporter_endpoint *ep = reporter_endpoint_alloc(r, c->conf, name);
+    struct reporter_endpoint *ep = reporter_endpoint_alloc(r, c->conf, name, 0);
     char err[512];
     if (!ep) {
         op_log(OP_LOG_ERR, "SIGHUP: endpoint %s: out of memory", name);
         return 0;
     }
-    if (reporter_endpoint_setup(ep, err, sizeof err) != 0) {
+    if (reporter_endpoint_setup(ep, c->set, err, sizeof err) != 0) {
         op_log(OP_LOG_ERR, "SIGHUP: endpoint %s: %s; not added", name, err);
         endpoint_destroy(ep);
         return 0;
@@ -481,7 +480,7 @@ static int reload_endpoint(const char *name, const char *key, const char *value,
     c->added++;
     op_log(OP_LOG_NOTICE, "SIGHUP: endpoint %s added (%s, group %s)", name, ep->url_shown,
            ep->group);
-    if (reporter_endpoint_str(c->conf, name, "audit.topic"))
+    if (ep->set.audit_topic)
         op_log(OP_LOG_WARNING, "SIGHUP: endpoint %s: restart to start its audit stream", name);
     return 0;
 }
@@ -502,12 +501,14 @@ static void reload(struct reporter *r)
     r->reloaded = nr;
     r->reloaded[r->n_reloaded++] = conf;
     (void)op_service_apply_log_level(conf); /* -v/-q stay */
-    struct reload_ctx c = {r, conf, 0};
+    struct reporter_settings set;
+    op_conf_bind(conf, &set);
+    struct reload_ctx c = {r, conf, &set, 0};
     op_conf_foreach(conf, "endpoint.*.url", reload_endpoint, &c);
     for (size_t i = 0; i < r->n_eps; i++) {
-        char key[256];
-        snprintf(key, sizeof key, "endpoint.%s.url", r->eps[i]->cname);
-        if (!op_conf_get(conf, key))
+        struct reporter_endpoint_settings now;
+        op_conf_bind_instance(conf, "endpoint", r->eps[i]->cname, &now);
+        if (!now.url)
             op_log(OP_LOG_WARNING,
                    "SIGHUP: endpoint %s is no longer configured: restart to "
                    "remove it",
@@ -521,8 +522,8 @@ int reporter_run(struct reporter *r, volatile sig_atomic_t *run, volatile sig_at
 {
     int rc = 0;
     char err[256];
-    r->service = op_service_start(op_conf_get(r->conf, "health.listen"), reporter_ready_cb,
-                                  reporter_metrics_cb, r, err, sizeof err);
+    r->service = op_service_start(r->set.health_listen, reporter_ready_cb, reporter_metrics_cb, r,
+                                  err, sizeof err);
     if (!r->service) {
         op_log(OP_LOG_ERR, "%s", err);
         return 2;
