@@ -515,9 +515,7 @@ struct reporter *reporter_new(struct op_conf *conf, char *errstr, size_t errstr_
     if (op_kafka_instance_id(set->instance_id, r->instance, sizeof r->instance, errstr,
                              errstr_size) != 0)
         goto fail;
-    const char *rfile = set->regions_file;
-    r->regions = rfile ? op_regions_new_from_file(rfile, errstr, errstr_size)
-                       : op_regions_new_default(errstr, errstr_size);
+    r->regions = op_regions_new_from_file(set->regions_file, errstr, errstr_size);
     if (!r->regions)
         goto fail;
     struct collect c = {r, errstr, errstr_size};

@@ -19,6 +19,7 @@
 #include "kafka.h"
 
 #include "../../consumers/aggregator/aggregator.h"
+#include "../../consumers/reporter/engine.h"
 #include "../../consumers/sink/config.h"
 #include "../../producers/producer.h"
 #include "../../tools/audit/config.h"
@@ -153,6 +154,17 @@ static void test_producer(void **state)
     op_conf_destroy(conf);
 }
 
+static void test_reporter(void **state)
+{
+    (void)state;
+    struct reporter_settings s;
+    struct op_conf *conf;
+    check_table(reporter_conf_defs, sizeof s, &s, &conf);
+    assert_string_equal(s.rollups_topic, "value-of-rollups.topic");
+    assert_string_equal(s.group_prefix, "value-of-group.prefix");
+    op_conf_destroy(conf);
+}
+
 static void test_dlq(void **state)
 {
     (void)state;
@@ -190,11 +202,9 @@ static void test_module_keys_only(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_aggregator),
-        cmocka_unit_test(test_producer),
-        cmocka_unit_test(test_dlq),
-        cmocka_unit_test(test_audit_tool),
-        cmocka_unit_test(test_module_keys_only),
+        cmocka_unit_test(test_aggregator), cmocka_unit_test(test_producer),
+        cmocka_unit_test(test_reporter),   cmocka_unit_test(test_dlq),
+        cmocka_unit_test(test_audit_tool), cmocka_unit_test(test_module_keys_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
