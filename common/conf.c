@@ -505,6 +505,14 @@ int op_conf_set(struct op_conf *conf, const char *key, const char *value, char *
     return set_routed(conf, key, value, 1, errstr, errstr_size) == SET_OK ? 0 : -1;
 }
 
+int op_conf_set_pairs(struct op_conf *conf, const char *const *kv, char *errstr, size_t errstr_size)
+{
+    for (; kv && kv[0]; kv += 2)
+        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
+            return -1;
+    return 0;
+}
+
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';

@@ -119,6 +119,11 @@ void op_conf_destroy(struct op_conf *conf);
 int op_conf_set(struct op_conf *conf, const char *key, const char *value, char *errstr,
                 size_t errstr_size);
 
+/* Sets each pair of a NULL-terminated key, value list (a program's defaults), in order.
+ * Stops at the first error; returns 0 or -1. */
+int op_conf_set_pairs(struct op_conf *conf, const char *const *kv, char *errstr,
+                      size_t errstr_size);
+
 /* Applies a file of `key=value` lines: `#` starts a comment line, blank lines are skipped,
  * whitespace around key and value is trimmed, a value runs to the end of the line (so it
  * may contain `#` and `=`). Stops at the first error: `path:line: reason`, or

@@ -120,10 +120,7 @@ int producer_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_siz
         "batch.num.messages", "10000",
         /* An unreachable broker fails each message after this, never hangs the run. */
         "message.timeout.ms", "30000", NULL};
-    for (const char *const *kv = defaults; *kv; kv += 2)
-        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
-            return -1;
-    return 0;
+    return op_conf_set_pairs(conf, defaults, errstr, errstr_size);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------- */

@@ -98,8 +98,5 @@ const struct op_conf_def aggregator_conf_defs[] = {
 int aggregator_conf_defaults(struct op_conf *conf, char *errstr, size_t errstr_size)
 {
     static const char *const defaults[] = {"bootstrap.servers", "127.0.0.1:9092", NULL};
-    for (const char *const *kv = defaults; *kv; kv += 2)
-        if (op_conf_set(conf, kv[0], kv[1], errstr, errstr_size) != 0)
-            return -1;
-    return 0;
+    return op_conf_set_pairs(conf, defaults, errstr, errstr_size);
 }

@@ -645,6 +645,27 @@ static void test_unknown_key_is_a_programming_error(void **state)
     assert_int_equal(dies_of(bind_unbound_table), SIGABRT);
 }
 
+static void test_set_pairs(void **state)
+{
+    (void)state;
+    struct op_conf *conf = new_conf(1);
+    char err[256] = "";
+    static const char *const good[] = {"batch.size", "11", "bootstrap.servers", "k:1", NULL};
+    static const char *const bad[] = {"batch.size", "12",  "batch.size", "0",
+                                      "dry.run",    "yes", NULL};
+
+    assert_int_equal(op_conf_set_pairs(conf, good, err, sizeof err), 0);
+    assert_int_equal(bound(conf).batch_size, 11);
+    assert_string_equal(kget(conf, "bootstrap.servers"), "k:1");
+    /* Stops at the first bad pair: what came before it is set, nothing after. */
+    assert_int_equal(op_conf_set_pairs(conf, bad, err, sizeof err), -1);
+    assert_non_null(strstr(err, "batch.size"));
+    assert_int_equal(bound(conf).batch_size, 12);
+    assert_false(bound(conf).dry_run);
+    assert_int_equal(op_conf_set_pairs(conf, NULL, err, sizeof err), 0);
+    op_conf_destroy(conf);
+}
+
 static void test_bind_instance(void **state)
 {
     (void)state;
@@ -914,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_bad_tables),
         cmocka_unit_test(test_unknown_key_is_a_programming_error),
+        cmocka_unit_test(test_set_pairs),
         cmocka_unit_test(test_bind_instance),
         cmocka_unit_test(test_bind_module_keys),
         cmocka_unit_test(test_binding_tables),

@@ -263,11 +263,10 @@ static rd_kafka_t *dump_client(int argc, char **argv, const char **topic,
         fprintf(stderr, "outreach-codec: out of memory\n");
         goto cleanup;
     }
-    for (const char *const *kv = fixed; *kv; kv += 2)
-        if (op_conf_set(conf, kv[0], kv[1], err, sizeof err) != 0) {
-            fprintf(stderr, "outreach-codec: %s\n", err);
-            goto cleanup;
-        }
+    if (op_conf_set_pairs(conf, fixed, err, sizeof err) != 0) {
+        fprintf(stderr, "outreach-codec: %s\n", err);
+        goto cleanup;
+    }
     op_log_set_prog("outreach-codec");
     args[0] = "outreach-codec dump";
     memcpy(args + 1, argv, (size_t)argc * sizeof *args);
