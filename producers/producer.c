@@ -35,6 +35,12 @@
 
 #define P_AT(member) OP_CONF_AT(struct producer_settings, member)
 
+/* A key of outreach-aggregator, accepted so that one configuration file serves both. */
+#define AGGREGATOR_KEY(key)                                                                        \
+    {                                                                                              \
+        key, OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0, OP_CONF_NOT_READ  \
+    }
+
 const struct op_conf_def producer_conf_defs[] = {
     /* Shared with outreach-aggregator (same names and defaults): one file serves both. */
     {"events.topic", OP_CONF_STRING, "outreach.events", "topic the events are published to", 0, 0,
@@ -88,24 +94,15 @@ const struct op_conf_def producer_conf_defs[] = {
      "spool: serve /healthz, /readyz and /metrics on this IPv4-ADDRESS:PORT (unset: off)", 0, 0,
      P_AT(health_listen)},
     /* Keys of outreach-aggregator, accepted so that one configuration file serves both. */
-    {"rollups.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"seen.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"dlq.topic", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"group.name", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"instance.id", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"commit.interval.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"campaigns", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"dedup.horizon.days", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
-    {"restore.timeout.ms", OP_CONF_STRING, NULL, "(outreach-aggregator; not used here)", 0, 0,
-     OP_CONF_NOT_READ},
+    AGGREGATOR_KEY("rollups.topic"),
+    AGGREGATOR_KEY("seen.topic"),
+    AGGREGATOR_KEY("dlq.topic"),
+    AGGREGATOR_KEY("group.name"),
+    AGGREGATOR_KEY("instance.id"),
+    AGGREGATOR_KEY("commit.interval.ms"),
+    AGGREGATOR_KEY("campaigns"),
+    AGGREGATOR_KEY("dedup.horizon.days"),
+    AGGREGATOR_KEY("restore.timeout.ms"),
     OP_CLI_CONF_DEFS,
     {0},
 };
