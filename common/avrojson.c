@@ -242,22 +242,40 @@ static int record_from_json(const struct op_schema *os, avro_value_t *dst, avro_
 {
     if (!json_is_object(j))
         return expected(path, "an object", j, errstr, errstr_size);
-    const char *key;
-    json_t *val;
-    json_object_foreach(j, key, val)
-    {
-        if (avro_schema_record_field_get_index(s, key) < 0) {
-            struct jpath kp = {path, key, 0};
-            op_set_err(errstr, errstr_size, "%s: unknown field", PATH(&kp));
-            return -1;
-        }
-    }
-    size_t n = avro_schema_record_size(s);
+    /* An unknown key: fewer of the schema's fields are in the object than it has keys. Counting
+     * asks avro-c nothing that could fail (see op_codec_field_index); the key is looked for
+     * only then, first in the object's order as before. The lookups are kept for the fields
+     * below (records of up to FIELDS_KEPT fields; a larger one looks them up again). */
+    enum { FIELDS_KEPT = 64 };
+    const char *names[FIELDS_KEPT];
+    json_t *given[FIELDS_KEPT];
+    size_t n = avro_schema_record_size(s), known = 0;
     for (size_t i = 0; i < n; i++) {
         const char *fname = avro_schema_record_field_name(s, (int)i);
+        json_t *fj = json_object_get(j, fname);
+        known += fj != NULL;
+        if (i < FIELDS_KEPT) {
+            names[i] = fname;
+            given[i] = fj;
+        }
+    }
+    if (known != json_object_size(j)) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(j, key, val)
+        {
+            if (op_codec_field_index(s, key) < 0) {
+                struct jpath kp = {path, key, 0};
+                op_set_err(errstr, errstr_size, "%s: unknown field", PATH(&kp));
+                return -1;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *fname = i < FIELDS_KEPT ? names[i] : avro_schema_record_field_name(s, (int)i);
         struct jpath fp = {path, fname, 0};
         const struct jpath *fpath = &fp;
-        json_t *fj = json_object_get(j, fname);
+        json_t *fj = i < FIELDS_KEPT ? given[i] : json_object_get(j, fname);
         if (!fj) {
             fj = op_codec_field_default(os, s, fname);
             if (!fj) {
@@ -266,8 +284,9 @@ static int record_from_json(const struct op_schema *os, avro_value_t *dst, avro_
             }
         }
         avro_value_t child;
-        if (avro_value_get_by_index(dst, i, &child, NULL) != 0) {
-            op_set_err(errstr, errstr_size, "%s: avro-c: %s", PATH(fpath), avro_strerror());
+        if (avro_value_get_by_index(dst, i, &child, NULL) != 0) { /* i < n: cannot fail */
+            op_set_err(errstr, errstr_size, "%s: the value is not of the record schema",
+                       PATH(fpath));
             return -1;
         }
         if (from_json(os, &child, avro_schema_record_field_get_by_index(s, (int)i), fj, fpath,
@@ -360,7 +379,7 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
     case AVRO_ENUM: {
         if (!json_is_string(j))
             return expected(path, "a symbol string", j, errstr, errstr_size);
-        int idx = avro_schema_enum_get_by_name(s, json_string_value(j));
+        int idx = op_codec_enum_index(s, json_string_value(j));
         if (idx < 0) {
             char syms[512];
             size_t off = 0;
@@ -402,8 +421,8 @@ static int from_json(const struct op_schema *os, avro_value_t *dst, avro_schema_
             return -1;
         }
         avro_value_t br;
-        if (avro_value_set_branch(dst, branch, &br) != 0) {
-            op_set_err(errstr, errstr_size, "%s: avro-c: %s", PATH(path), avro_strerror());
+        if (avro_value_set_branch(dst, branch, &br) != 0) { /* a branch of s: cannot fail */
+            op_set_err(errstr, errstr_size, "%s: the value is not of the union schema", PATH(path));
             return -1;
         }
         return from_json(os, &br, avro_schema_union_branch(s, branch), inner, path, depth + 1,

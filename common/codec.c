@@ -337,9 +337,12 @@ int op_codec_encode_framed(const struct op_frame *frame, const struct op_schema 
         op_set_err(errstr, errstr_size, "value is not of schema %s", writer->name);
         return -1;
     }
+    /* The producer's workers encode at once: no avro_strerror() here (see
+     * op_codec_field_index). avro-c fails these only for a value that is not of its schema or
+     * a writer too small, which the checks around them rule out. */
     size_t size;
     if (avro_value_sizeof(value, &size) != 0) {
-        op_set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
+        op_set_err(errstr, errstr_size, "avro-c cannot size a value of %s", writer->name);
         return -1;
     }
     if (op_buf_reserve(out, OP_FRAME_HEADER_MAX + size) != 0) {
@@ -362,7 +365,8 @@ int op_codec_encode_framed(const struct op_frame *frame, const struct op_schema 
     int64_t written = avro_writer_tell(w);
     avro_writer_free(w);
     if (rc != 0 || written != (int64_t)size) {
-        op_set_err(errstr, errstr_size, "avro-c: %s", rc ? avro_strerror() : "size mismatch");
+        op_set_err(errstr, errstr_size, "avro-c cannot write a value of %s (%s)", writer->name,
+                   rc ? "write failed" : "size mismatch");
         return -1;
     }
     out->len += hlen + size;
@@ -551,8 +555,9 @@ int op_codec_decode(struct op_codec *codec, const void *data, size_t len, avro_v
     }
     avro_value_reset(wv);
     avro_reader_memory_set_source(codec->reader, (const char *)body, (int64_t)blen);
-    if (avro_value_read(codec->reader, wv) != 0) {
-        op_set_err(errstr, errstr_size, "%s: avro-c: %s", w->name, avro_strerror());
+    if (avro_value_read(codec->reader, wv) != 0) { /* after the body check: out of memory */
+        op_set_err(errstr, errstr_size, "%s: avro-c could not read the body (out of memory?)",
+                   w->name);
         return OP_CODEC_ERR_MALFORMED;
     }
     if (r != w) {

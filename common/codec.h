@@ -128,6 +128,22 @@ int op_codec_check_body(avro_schema_t schema, const void *data, size_t len, char
 int op_codec_resolve(const struct op_schema *reader, avro_value_t *dst, avro_value_t *src,
                      char *errstr, size_t errstr_size);
 
+/* Lookups that never write avro-c's error message. Debian's libavro (1.11, built without
+ * THREADSAFE) keeps that message in one process-wide buffer that avro_set_error() writes and
+ * avro_strerror() reads, so two threads that take an avro-c error path at once race (the
+ * producer's workers each have their own codec and values, but share the buffer). avro-c's
+ * own lookups by name (avro_schema_record_field_get_index, avro_value_get_by_name,
+ * avro_schema_enum_get_by_name) write it whenever the name is absent, which for a field probe
+ * or a symbol from the input is a normal outcome; these return -1 instead, touching nothing.
+ * Code that may run on several threads looks names up here and then calls avro-c by index,
+ * which cannot fail for an index below the size, and does not read avro_strerror().
+ *
+ * Index of field `name` of record schema `record` (links followed), or -1. */
+int op_codec_field_index(avro_schema_t record, const char *name);
+
+/* Index of symbol `name` of enum schema `e` (links followed), or -1. */
+int op_codec_enum_index(avro_schema_t e, const char *name);
+
 /* The declared default (borrowed reference) of field `field` of record schema `rec` as the
  * schema text of `s` gives it, or NULL when it has none. */
 json_t *op_codec_field_default(const struct op_schema *s, avro_schema_t rec, const char *field);

@@ -3,6 +3,7 @@
 #include "codec.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -47,6 +48,37 @@ avro_schema_t op_codec_deref(avro_schema_t s)
     while (s && is_avro_link(s))
         s = avro_schema_link_target(s);
     return s;
+}
+
+/* Linear scans: event records have about twenty fields and enums a dozen symbols, and
+ * avro-c's lookup by index is a hash of an int, so this costs about what its lookup by name
+ * (a hash of the string) does. */
+int op_codec_field_index(avro_schema_t record, const char *name)
+{
+    record = op_codec_deref(record);
+    if (!record || !is_avro_record(record) || !name)
+        return -1;
+    size_t n = avro_schema_record_size(record);
+    for (size_t i = 0; i < n && i <= INT_MAX; i++) {
+        const char *f = avro_schema_record_field_name(record, (int)i);
+        if (f && strcmp(f, name) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int op_codec_enum_index(avro_schema_t e, const char *name)
+{
+    e = op_codec_deref(e);
+    if (!e || !is_avro_enum(e) || !name)
+        return -1;
+    int n = avro_schema_enum_number_of_symbols(e);
+    for (int i = 0; i < n; i++) {
+        const char *sym = avro_schema_enum_get(e, i);
+        if (sym && strcmp(sym, name) == 0)
+            return i;
+    }
+    return -1;
 }
 
 /* Smallest encoding of a datum of `s` in bytes (0 for null and empty records). */

@@ -84,7 +84,7 @@ static int set_default(const struct op_schema *rd, avro_value_t *dst, avro_schem
             goto bad;
         return avro_value_set_bytes(dst, (void *)json_string_value(j), json_string_length(j));
     case AVRO_ENUM: {
-        int idx = json_is_string(j) ? avro_schema_enum_get_by_name(s, json_string_value(j)) : -1;
+        int idx = json_is_string(j) ? op_codec_enum_index(s, json_string_value(j)) : -1;
         if (idx < 0)
             goto bad;
         return avro_value_set_enum(dst, idx);
@@ -335,12 +335,12 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
         if (avro_value_get_enum(src, &idx) != 0)
             goto internal;
         const char *sym = avro_schema_enum_get(ws, idx);
-        int ridx = sym ? avro_schema_enum_get_by_name(rs, sym) : -1;
+        int ridx = sym ? op_codec_enum_index(rs, sym) : -1;
         if (ridx < 0) {
             /* Avro 1.9 enum default: unknown symbols map to it. */
             json_t *d = json_object_get(named_def(rd, rs), "default");
             if (json_is_string(d))
-                ridx = avro_schema_enum_get_by_name(rs, json_string_value(d));
+                ridx = op_codec_enum_index(rs, json_string_value(d));
         }
         if (ridx < 0) {
             op_set_err(errstr, errstr_size, "%s: symbol %s unknown to the reader's enum %s", path,
@@ -378,7 +378,7 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
             avro_value_t dc, sc;
             if (avro_value_get_by_index(dst, i, &dc, NULL) != 0)
                 goto internal;
-            int widx = avro_schema_record_field_get_index(ws, fname);
+            int widx = op_codec_field_index(ws, fname);
             if (widx >= 0) {
                 if (avro_value_get_by_index(src, (size_t)widx, &sc, NULL) != 0)
                     goto internal;
@@ -402,7 +402,11 @@ static int resolve(const struct op_schema *rd, avro_value_t *dst, avro_value_t *
         break;
     }
 internal:
-    op_set_err(errstr, errstr_size, "%s: avro-c: %s", path, avro_strerror());
+    /* Not avro_strerror(): the reporter's endpoint threads resolve at once (codec.h). */
+    op_set_err(errstr, errstr_size,
+               "%s: avro-c could not read or set the value (out of memory, or a value not of its "
+               "schema)",
+               path);
     return -1;
 }
 

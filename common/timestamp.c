@@ -2,27 +2,10 @@
  * Asia/Shanghai wall-time rendering of listings. */
 #include "timestamp.h"
 
+#include "calendar.h"
+
 #include <stdio.h>
 #include <time.h>
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
 
 /* n digits at s[*i] into *out; advances *i. */
 static int digits(const char *s, size_t len, size_t *i, int n, int *out)
@@ -108,7 +91,7 @@ int op_ts_parse(const char *s, size_t len, int64_t *ms, const char **why)
         *why = "month out of range";
         return -1;
     }
-    if (D < 1 || D > days_in_month(Y, M)) {
+    if (D < 1 || D > op_days_in_month(Y, M)) {
         *why = "day out of range";
         return -1;
     }
@@ -124,7 +107,7 @@ int op_ts_parse(const char *s, size_t len, int64_t *ms, const char **why)
         *why = "second out of range";
         return -1;
     }
-    int64_t days = days_from_civil(Y, (unsigned)M, (unsigned)D);
+    int64_t days = op_days_from_civil(Y, M, D);
     *ms = ((days * 86400 + h * 3600 + m * 60 + sec) - (int64_t)off_min * 60) * 1000 + frac;
     return 0;
 }

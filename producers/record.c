@@ -64,6 +64,11 @@ int producer_conv_init(struct producer_conv *conv, const struct op_codec *codec,
             goto fail;
         }
         conv->reader[t] = s;
+        conv->id_index[t] = op_codec_field_index(s->schema, "event_id");
+        if (conv->id_index[t] < 0) {
+            op_set_err(errstr, errstr_size, "%s: no event_id field", s->name);
+            goto fail;
+        }
         if (avro_generic_value_new(s->iface, &conv->value[t]) != 0) {
             op_set_err(errstr, errstr_size, "avro-c: %s", avro_strerror());
             goto fail;
@@ -137,7 +142,7 @@ int producer_rec_finish(struct producer_conv *conv, int t, json_t *obj, int64_t 
     if (derive) {
         avro_value_t idv;
         if (producer_derive_id(s, v, &conv->defaults, &conv->canon, out->id) != 0 ||
-            avro_value_get_by_name(v, "event_id", &idv, NULL) != 0 ||
+            avro_value_get_by_index(v, (size_t)conv->id_index[t], &idv, NULL) != 0 ||
             avro_value_set_string(&idv, out->id) != 0) {
             op_set_err(field, field_size, "event_id");
             op_set_err(reason, reason_size, "cannot derive an id (out of memory)");

@@ -59,6 +59,7 @@ struct producer_conv {
     avro_value_t value[OP_EVENT_TYPES];
     int have_value[OP_EVENT_TYPES];
     unsigned char is_ts[OP_EVENT_TYPES][64]; /* top-level field i is timestamp-millis */
+    int id_index[OP_EVENT_TYPES];            /* the event_id field's index */
     const struct op_regions *regions;
     const struct op_authz *authz; /* NULL: no authorisation check */
     int64_t max_future_ms;

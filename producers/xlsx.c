@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "calendar.h"
 #include "err.h"
 
 /* ---- zip over a file descriptor ------------------------------------------------------------ */
@@ -461,20 +462,6 @@ void producer_xlsx_close(struct producer_xlsx *x)
 /* ---- dates and CSV ----------------------------------------------------------------------------
  */
 
-/* Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 int producer_xlsx_serial_text(double serial, int date1904, char *out, size_t out_size,
                               const char **why)
 {
@@ -505,14 +492,14 @@ int producer_xlsx_serial_text(double serial, int date1904, char *out, size_t out
     int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86400000 - 1) / 86400000);
     int64_t rest = ms - day * 86400000;
     int64_t y;
-    unsigned mo, d;
-    civil_from_days(day, &y, &mo, &d);
+    int mo, d;
+    op_civil_from_days(day, &y, &mo, &d);
     int h = (int)(rest / 3600000), mi = (int)(rest / 60000 % 60), s = (int)(rest / 1000 % 60);
     int frac = (int)(rest % 1000);
     char f[8] = "";
     if (frac)
         snprintf(f, sizeof f, ".%03d", frac);
-    snprintf(out, out_size, "%04lld-%02u-%02uT%02d:%02d:%02d%s+08:00", (long long)y, mo, d, h, mi,
+    snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d%s+08:00", (long long)y, mo, d, h, mi,
              s, f);
     return 0;
 }

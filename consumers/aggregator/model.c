@@ -1,6 +1,7 @@
 /* The aggregator's model: event-time windows in Asia/Shanghai (calendar days and months,
  * configured campaigns), the enum symbols of the schemas, the window-name table, and the
  * identity of a rollup (kind, window, region). */
+#include "calendar.h"
 #include "err.h"
 #include "state.h"
 #include "state_internal.h"
@@ -23,36 +24,13 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* Days since 1970-01-01 -> civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Writes "YYYY-MM-DD" (10 chars + NUL); years outside 0..9999 wrap, which validation
  * (2000 .. now) excludes anyway. */
 static void format_day(int64_t ms, char out[11])
 {
-    int y, m, d;
-    civil_from_days(floor_div(ms + SHANGHAI_OFFSET_MS, DAY_MS), &y, &m, &d);
+    int64_t y;
+    int m, d;
+    op_civil_from_days(floor_div(ms + SHANGHAI_OFFSET_MS, DAY_MS), &y, &m, &d);
     unsigned uy = (unsigned)((y % 10000 + 10000) % 10000);
     unsigned parts[3] = {uy, (unsigned)m, (unsigned)d};
     int width[3] = {4, 2, 2};
@@ -92,9 +70,10 @@ static int parse_day(const char *s, size_t n, int64_t *ms)
     buf[10] = 0;
     if (sscanf(buf, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
         return -1;
-    int64_t days = days_from_civil(y, m, d);
-    int yy, mm, dd;
-    civil_from_days(days, &yy, &mm, &dd);
+    int64_t days = op_days_from_civil(y, m, d);
+    int64_t yy;
+    int mm, dd;
+    op_civil_from_days(days, &yy, &mm, &dd);
     if (yy != y || mm != m || dd != d) /* e.g. 2025-02-30 */
         return -1;
     *ms = days * DAY_MS - SHANGHAI_OFFSET_MS;
@@ -331,8 +310,9 @@ uint16_t agg_day_number(int64_t ms)
 
 uint16_t agg_month_number(int64_t ms)
 {
-    int y, mo, d;
-    civil_from_days(floor_div(ms + SHANGHAI_OFFSET_MS, DAY_MS), &y, &mo, &d);
+    int64_t y;
+    int mo, d;
+    op_civil_from_days(floor_div(ms + SHANGHAI_OFFSET_MS, DAY_MS), &y, &mo, &d);
     return (uint16_t)(y * 12 + mo - 1);
 }
 
@@ -344,7 +324,7 @@ const char *agg_window_name(const struct agg_model *m, int kind, uint16_t w, cha
         format_day(((int64_t)w * DAY_MS) - SHANGHAI_OFFSET_MS, out);
         return out;
     case AGG_MONTH:
-        format_day(days_from_civil(w / 12, w % 12 + 1, 1) * DAY_MS - SHANGHAI_OFFSET_MS, out);
+        format_day(op_days_from_civil(w / 12, w % 12 + 1, 1) * DAY_MS - SHANGHAI_OFFSET_MS, out);
         out[7] = 0;
         return out;
     case AGG_CAMPAIGN:

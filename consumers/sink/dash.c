@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "calendar.h"
 #include "chart.h"
 #include "labels.h"
 #include "map.h"
@@ -58,31 +59,15 @@ static int64_t int_field(json_t *r, const char *name)
 
 /* ---- dates: Asia/Shanghai (UTC+8) days as a day number since 1970-01-01 ------------------- */
 
-static long days_from_civil(long y, unsigned m, unsigned d)
+/* Day number -> "YYYY-MM-DD" (a year outside 0..9999 shows as 0000). */
+static void format_day(long dn, char out[11])
 {
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long)doe - 719468;
-}
-
-static void civil_from_days(long z, char out[11])
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long y = (long)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    y += m <= 2;
+    int64_t y;
+    int m, d;
+    op_civil_from_days(dn, &y, &m, &d);
     if (y < 0 || y > 9999)
         y = 0;
-    snprintf(out, 11, "%04ld-%02u-%02u", y, m % 100, d % 100);
+    snprintf(out, 11, "%04d-%02d-%02d", (int)y, m, d);
 }
 
 static int digits(const char *s, int n, long *v)
@@ -103,7 +88,7 @@ static int parse_day(const char *s, long *dn)
     if (!s || strlen(s) < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &m) ||
         s[7] != '-' || digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > 31)
         return -1;
-    *dn = days_from_civil(y, (unsigned)m, (unsigned)d);
+    *dn = (long)op_days_from_civil(y, (int)m, (int)d);
     return 0;
 }
 
@@ -422,13 +407,13 @@ static int trend_points(struct dash *d, struct sink_point **pts, size_t *n)
                 j++;
             struct sink_point *p = &(*pts)[*n];
             (*n)++;
-            civil_from_days(dn, p->day);
+            format_day(dn, p->day);
             p->value = j < d->n_days && d->days[j].dn == dn ? d->days[j].v[m] : 0;
         }
     } else {
         for (size_t i = skip; i < d->n_days; i++) {
             struct sink_point *p = &(*pts)[(*n)++];
-            civil_from_days(d->days[i].dn, p->day);
+            format_day(d->days[i].dn, p->day);
             p->value = d->days[i].v[m];
         }
     }
@@ -465,8 +450,8 @@ static int render_body(struct dash *d, const char *campaign, struct op_buf *out)
     long first, last;
     char f10[11], l10[11];
     if (parse_instant_day(d->first_at, &first) == 0 && parse_instant_day(d->last_at, &last) == 0) {
-        civil_from_days(first, f10);
-        civil_from_days(last, l10);
+        format_day(first, f10);
+        format_day(last, l10);
         if (op_buf_printf(out, "<p class=\"span\" id=\"span\">%s%s — %s%s</p>\n",
                           zh ? "活动数据：" : "Events from ", f10, l10,
                           zh ? "（北京时间）" : " (Beijing time)"))

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "calendar.h"
 #include "err.h"
 
 int sink_parse_yuan(const char *s, int64_t *fen)
@@ -128,13 +129,10 @@ static int check_window(const char *kind, const char *w, char *errstr, size_t er
     size_t n = strlen(w);
     if (strcmp(kind, "DAY") == 0 || strcmp(kind, "MONTH") == 0) {
         int day = kind[0] == 'D';
-        static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
         int ok = n == (day ? 10u : 7u) && digits(w, 4, &y) == 0 && w[4] == '-' &&
                  digits(w + 5, 2, &m) == 0 && y >= 2000 && m >= 1 && m <= 12;
-        if (ok && day) {
-            int leap = m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0));
-            ok = w[7] == '-' && digits(w + 8, 2, &d) == 0 && d >= 1 && d <= mdays[m - 1] + leap;
-        }
+        if (ok && day)
+            ok = w[7] == '-' && digits(w + 8, 2, &d) == 0 && d >= 1 && d <= op_days_in_month(y, m);
         if (!ok) {
             op_set_err(errstr, errstr_size, "window: \"%.40s\" is not a %s (%s)", w,
                        day ? "date" : "month", day ? "YYYY-MM-DD" : "YYYY-MM");

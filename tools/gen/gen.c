@@ -3,6 +3,8 @@
  * gen_internal.h for where each part lives). */
 #include "gen_internal.h"
 
+#include "calendar.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,7 +147,8 @@ static int office_selected(const struct gen *g, uint32_t code)
 static uint32_t day_weight(int64_t day)
 {
     static const struct {
-        unsigned y0, m0, d0, y1, m1, d1, factor; /* factor 0: a flat weight of 3 */
+        int y0, m0, d0, y1, m1, d1;
+        unsigned factor; /* 0: a flat weight of 3 */
     } spans[] = {
         {2025, 1, 28, 2025, 2, 4, 0},
         {2024, 12, 20, 2024, 12, 24, 2},
@@ -154,8 +157,8 @@ static uint32_t day_weight(int64_t day)
     unsigned wd = (unsigned)((day % 7 + 11) % 7); /* 0 = Sunday: 1970-01-01 was a Thursday */
     uint32_t w = wd == 0 ? 2 : wd == 6 ? 3 : 5;
     for (size_t i = 0; i < sizeof spans / sizeof spans[0]; i++) {
-        if (day >= gen_days_from_civil(spans[i].y0, spans[i].m0, spans[i].d0) &&
-            day <= gen_days_from_civil(spans[i].y1, spans[i].m1, spans[i].d1))
+        if (day >= op_days_from_civil(spans[i].y0, spans[i].m0, spans[i].d0) &&
+            day <= op_days_from_civil(spans[i].y1, spans[i].m1, spans[i].d1))
             return spans[i].factor ? w * spans[i].factor : 3;
     }
     return w;
@@ -206,8 +209,8 @@ struct gen *gen_new(const struct gen_opts *opts, const struct op_regions *regs, 
     g->thr_correct = rate_threshold(opts->correct_rate);
     g->thr_fix_end = g->thr_correct + rate_threshold(opts->retract_rate);
     g->corrections = g->thr_fix_end > 0;
-    g->campaign_first = gen_days_from_civil(2024, 12, 20);
-    g->campaign_last = gen_days_from_civil(2025, 2, 12);
+    g->campaign_first = op_days_from_civil(2024, 12, 20);
+    g->campaign_last = op_days_from_civil(2025, 2, 12);
 
     g->desc_end = malloc((g->nregions ? g->nregions : 1) * sizeof *g->desc_end);
     g->ring = malloc(RING_CAP * sizeof *g->ring);

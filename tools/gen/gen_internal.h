@@ -371,10 +371,6 @@ static inline void set_duration(struct gen *g, struct event *ev, unsigned durati
 
 /* ---- functions of one file that another calls ------------------------------------------ */
 
-/* opts.c: days since 1970-01-01 from a date, and back. */
-int64_t gen_days_from_civil(int64_t y, unsigned m, unsigned d);
-void gen_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
-
 /* gen.c: the region of an event by the office at region index oi: its own code, or below it. */
 uint32_t gen_pick_region(struct gen *g, size_t oi);
 

@@ -2,6 +2,8 @@
  * offices as ids and region prefixes. */
 #include "gen_internal.h"
 
+#include "calendar.h"
+
 #include <string.h>
 
 /* ---- enum symbols, in schema order ------------------------------------------------------ */
@@ -136,13 +138,14 @@ static void put_ts(struct out *o, int64_t t)
 {
     char b[25];
     int64_t day = t / 86400, y;
-    unsigned sod = (unsigned)(t % 86400), m, d;
-    gen_civil_from_days(day, &y, &m, &d);
+    unsigned sod = (unsigned)(t % 86400);
+    int m, d;
+    op_civil_from_days(day, &y, &m, &d);
     put_digits(b, (unsigned)y, 4);
     b[4] = '-';
-    put_digits(b + 5, m, 2);
+    put_digits(b + 5, (unsigned)m, 2);
     b[7] = '-';
-    put_digits(b + 8, d, 2);
+    put_digits(b + 8, (unsigned)d, 2);
     b[10] = 'T';
     put_digits(b + 11, sod / 3600, 2);
     b[13] = ':';
