@@ -150,6 +150,7 @@ static int check_value(const struct op_conf_def *def, const char *key, const cha
 
 /* A mistake in program text (a table, a key read that the table lacks): log it and stop, so
  * the first test that reaches it fails instead of a daemon running on a NULL setting. */
+static _Noreturn void programming_error(const char *fmt, ...) OP_LOG_PRINTF(1, 2);
 static _Noreturn void programming_error(const char *fmt, ...)
 {
     char msg[512];
