@@ -4,12 +4,12 @@
 #include "conf.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "conf_internal.h"
 #include "log.h"
 #include "url.h"
 
@@ -18,23 +18,6 @@
 
 enum set_result { SET_OK, SET_INVALID, SET_UNKNOWN };
 
-struct conf_entry {
-    char *key;
-    char *value;
-    char *name; /* the segment a `*` matched; NULL for plain keys */
-    const struct op_conf_def *def;
-};
-
-struct op_conf {
-    const struct op_conf_def *defs;
-    struct conf_entry *entries; /* sorted by key so lookups bisect and foreach is ordered */
-    size_t n_entries, cap_entries;
-    char **kafka_keys; /* librdkafka keys as set, in first-set order, for op_conf_dump */
-    size_t n_kafka_keys, cap_kafka_keys;
-    const struct op_conf_passthrough *pt; /* NULL: keys outside the table are errors */
-    void *pt_obj;
-};
-
 static void errno_string(int err, char *buf, size_t size)
 {
     /* strerror_r: conf may be loaded while librdkafka threads already run. */
@@ -42,7 +25,7 @@ static void errno_string(int err, char *buf, size_t size)
         snprintf(buf, size, "error %d", err);
 }
 
-static int parse_int(const char *s, long long *out)
+int conf_parse_int(const char *s, long long *out)
 {
     char *end;
 
@@ -57,7 +40,7 @@ static int parse_int(const char *s, long long *out)
     return 0;
 }
 
-static int parse_bool(const char *s, int *out)
+int conf_parse_bool(const char *s, int *out)
 {
     static const char *const yes[] = {"true", "1", "yes", "on"};
     static const char *const no[] = {"false", "0", "no", "off"};
@@ -77,7 +60,7 @@ static int parse_bool(const char *s, int *out)
     return -1;
 }
 
-static int has_bounds(const struct op_conf_def *def)
+int conf_has_bounds(const struct op_conf_def *def)
 {
     return def->min != 0 || def->max != 0;
 }
@@ -104,8 +87,8 @@ static int key_matches(const char *pattern, const char *key, const char **seg, s
 
 /* Plain keys win over patterns, so `endpoint.default.url` can be its own key beside
  * `endpoint.*.url`. */
-static const struct op_conf_def *find_def(const struct op_conf_def *defs, const char *key,
-                                          const char **seg, size_t *seg_len)
+const struct op_conf_def *conf_find_def(const struct op_conf_def *defs, const char *key,
+                                        const char **seg, size_t *seg_len)
 {
     for (const struct op_conf_def *d = defs; d->key; d++)
         if (!strchr(d->key, '*') && strcmp(d->key, key) == 0)
@@ -124,9 +107,10 @@ static int check_value(const struct op_conf_def *def, const char *key, const cha
 
     switch (def->type) {
     case OP_CONF_INT:
-        if (parse_int(value, &v) == 0 && (!has_bounds(def) || (v >= def->min && v <= def->max)))
+        if (conf_parse_int(value, &v) == 0 &&
+            (!conf_has_bounds(def) || (v >= def->min && v <= def->max)))
             return 0;
-        if (has_bounds(def))
+        if (conf_has_bounds(def))
             snprintf(errstr, errstr_size,
                      "bad value \"%s\" for %s: expected an integer in %lld..%lld", value, key,
                      def->min, def->max);
@@ -135,7 +119,7 @@ static int check_value(const struct op_conf_def *def, const char *key, const cha
                      key);
         return -1;
     case OP_CONF_BOOL:
-        if (parse_bool(value, &b) == 0)
+        if (conf_parse_bool(value, &b) == 0)
             return 0;
         snprintf(errstr, errstr_size,
                  "bad value \"%s\" for %s: expected true/false, yes/no, on/off or 1/0", value, key);
@@ -150,8 +134,7 @@ static int check_value(const struct op_conf_def *def, const char *key, const cha
 
 /* A mistake in program text (a table, a key read that the table lacks): log it and stop, so
  * the first test that reaches it fails instead of a daemon running on a NULL setting. */
-static _Noreturn void programming_error(const char *fmt, ...) OP_LOG_PRINTF(1, 2);
-static _Noreturn void programming_error(const char *fmt, ...)
+_Noreturn void conf_programming_error(const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -161,44 +144,6 @@ static _Noreturn void programming_error(const char *fmt, ...)
     va_end(ap);
     op_log(OP_LOG_ERR, "programming error: %s", msg);
     abort();
-}
-
-/* Whether a key's binding fits its type: the field's C type, and for an int field a range
- * that fits an int. Returns NULL or what is wrong. */
-static const char *binding_problem(const struct op_conf_def *d)
-{
-    switch (d->field) {
-    case OP_CONF_UNBOUND:
-    case OP_CONF_MODULE:
-    case OP_CONF_ACCEPTED:
-        return NULL;
-    case OP_CONF_CLIENT:
-        return d->clients ? NULL : "passed to no Kafka client";
-    case OP_CONF_FIELD_STRING:
-        return d->type == OP_CONF_STRING || d->type == OP_CONF_SECRET ? NULL
-                                                                      : "bound to a string field";
-    case OP_CONF_FIELD_LLONG:
-        return d->type == OP_CONF_INT ? NULL : "bound to a long long field";
-    case OP_CONF_FIELD_INT:
-        if (d->type != OP_CONF_INT)
-            return "bound to an int field";
-        return has_bounds(d) && d->min >= INT_MIN && d->max <= INT_MAX
-                   ? NULL
-                   : "bound to an int field but its range does not fit an int";
-    case OP_CONF_FIELD_BOOL:
-        return d->type == OP_CONF_BOOL ? NULL : "bound to a bool field";
-    }
-    return "has an unknown binding";
-}
-
-int op_conf_table_bound(const struct op_conf_def *defs)
-{
-    for (const struct op_conf_def *d = defs; d->key; d++)
-        if (d->field == OP_CONF_UNBOUND) {
-            op_log(OP_LOG_ERR, "configuration table: %s is bound to no field", d->key);
-            return 0;
-        }
-    return 1;
 }
 
 /* The table is program text, so a mistake in it is a bug: report it loudly at startup. */
@@ -212,7 +157,7 @@ static int check_table(const struct op_conf_def *defs)
     if (bound && !op_conf_table_bound(defs))
         return -1;
     for (const struct op_conf_def *d = defs; d->key; d++) {
-        const char *problem = binding_problem(d);
+        const char *problem = conf_binding_problem(d);
         if (problem) {
             op_log(OP_LOG_ERR, "configuration table: %s is %s", d->key, problem);
             return -1;
@@ -471,7 +416,7 @@ static enum set_result set_routed(struct op_conf *conf, const char *key, const c
         return SET_INVALID;
     }
 
-    def = find_def(conf->defs, key, &seg, &seg_len);
+    def = conf_find_def(conf->defs, key, &seg, &seg_len);
     if (def) {
         if (check_value(def, key, value, errstr, errstr_size) != 0)
             return SET_INVALID;
@@ -609,8 +554,8 @@ int op_conf_is_list_request(const char *kv)
 }
 
 /* The value of a key of the table: set, else the default, else NULL. */
-static const char *value_of(const struct op_conf *conf, const struct op_conf_def *def,
-                            const char *key)
+const char *conf_value_of(const struct op_conf *conf, const struct op_conf_def *def,
+                          const char *key)
 {
     int found;
     size_t i = entry_index(conf, key, &found);
@@ -620,105 +565,12 @@ static const char *value_of(const struct op_conf *conf, const struct op_conf_def
 
 const char *op_conf_get(const struct op_conf *conf, const char *key)
 {
-    const struct op_conf_def *def = conf && key ? find_def(conf->defs, key, NULL, NULL) : NULL;
+    const struct op_conf_def *def = conf && key ? conf_find_def(conf->defs, key, NULL, NULL) : NULL;
 
     if (!def)
-        programming_error("op_conf_get: \"%s\" is not a key of this program's table",
-                          key ? key : "(null)");
-    return value_of(conf, def, key);
-}
-
-const struct op_conf_def *op_conf_table(const struct op_conf *conf)
-{
-    return conf->defs;
-}
-
-/* Stores a validated value (or NULL: none) into the field `binding` describes. */
-static void store(const struct op_conf_def *binding, const char *value, void *base)
-{
-    char *at = (char *)base + binding->offset;
-    long long v = 0;
-    int b = 0;
-
-    switch (binding->field) {
-    case OP_CONF_FIELD_STRING:
-        memcpy(at, &value, sizeof value);
-        return;
-    case OP_CONF_FIELD_LLONG:
-        if (value)
-            (void)parse_int(value, &v);
-        memcpy(at, &v, sizeof v);
-        return;
-    case OP_CONF_FIELD_INT: {
-        if (value)
-            (void)parse_int(value, &v);
-        int i = (int)v; /* check_table made sure min..max fits */
-        memcpy(at, &i, sizeof i);
-        return;
-    }
-    case OP_CONF_FIELD_BOOL: {
-        if (value)
-            (void)parse_bool(value, &b);
-        bool x = b != 0;
-        memcpy(at, &x, sizeof x);
-        return;
-    }
-    case OP_CONF_UNBOUND:
-    case OP_CONF_MODULE:
-    case OP_CONF_CLIENT:
-    case OP_CONF_ACCEPTED:
-        break;
-    }
-    programming_error("%s: no field to store into", binding->key);
-}
-
-void op_conf_bind(const struct op_conf *conf, void *settings)
-{
-    for (const struct op_conf_def *d = conf->defs; d->key; d++) {
-        if (strchr(d->key, '*') || d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT ||
-            d->field == OP_CONF_ACCEPTED)
-            continue;
-        if (d->field == OP_CONF_UNBOUND)
-            programming_error("op_conf_bind: %s is bound to no field", d->key);
-        store(d, value_of(conf, d, d->key), settings);
-    }
-}
-
-void op_conf_bind_instance(const struct op_conf *conf, const char *prefix, const char *name,
-                           void *instance)
-{
-    size_t plen = strlen(prefix);
-    int any = 0;
-
-    for (const struct op_conf_def *d = conf->defs; d->key; d++) {
-        if (strncmp(d->key, prefix, plen) != 0 || strncmp(d->key + plen, ".*.", 3) != 0)
-            continue;
-        if (d->field == OP_CONF_MODULE || d->field == OP_CONF_CLIENT ||
-            d->field == OP_CONF_ACCEPTED)
-            continue;
-        if (d->field == OP_CONF_UNBOUND)
-            programming_error("op_conf_bind_instance: %s is bound to no field", d->key);
-        char key[512];
-        int n = snprintf(key, sizeof key, "%s.%s.%s", prefix, name, d->key + plen + 3);
-        if (n < 0 || (size_t)n >= sizeof key)
-            programming_error("op_conf_bind_instance: %s.%s... is too long", prefix, name);
-        store(d, value_of(conf, d, key), instance);
-        any = 1;
-    }
-    if (!any)
-        programming_error("op_conf_bind_instance: no key %s.*.NAME in this program's table",
-                          prefix);
-}
-
-void op_conf_bind_keys(const struct op_conf *conf, const struct op_conf_def *keys, void *settings)
-{
-    for (const struct op_conf_def *k = keys; k->key; k++) {
-        const struct op_conf_def *d = find_def(conf->defs, k->key, NULL, NULL);
-        if (!d || strcmp(d->key, k->key) != 0 || d->type != k->type)
-            programming_error("op_conf_bind_keys: %s (%s) is not a key of this program's table",
-                              k->key, d ? "another type" : "missing");
-        store(k, value_of(conf, d, k->key), settings);
-    }
+        conf_programming_error("op_conf_get: \"%s\" is not a key of this program's table",
+                               key ? key : "(null)");
+    return conf_value_of(conf, def, key);
 }
 
 int op_conf_foreach(const struct op_conf *conf, const char *pattern,
@@ -783,7 +635,7 @@ void op_conf_list(const struct op_conf *conf, FILE *out)
             "--------------------------------");
     for (const struct op_conf_def *d = conf->defs; d->key; d++) {
         char type[64];
-        if (d->type == OP_CONF_INT && has_bounds(d))
+        if (d->type == OP_CONF_INT && conf_has_bounds(d))
             snprintf(type, sizeof(type), "int %lld..%lld", d->min, d->max);
         else
             snprintf(type, sizeof(type), "%s", type_name(d->type));
@@ -837,7 +689,7 @@ int op_conf_key_is_secret(const struct op_conf *conf, const char *key, const cha
     if (n == 0 ||
         (n > strlen(FILE_SUFFIX) && strcmp(key + n - strlen(FILE_SUFFIX), FILE_SUFFIX) == 0))
         return 0;
-    const struct op_conf_def *def = conf ? find_def(conf->defs, key, NULL, NULL) : NULL;
+    const struct op_conf_def *def = conf ? conf_find_def(conf->defs, key, NULL, NULL) : NULL;
     if (value && op_url_has_userinfo(value))
         return 1;
     if (def) /* our table says it: e.g. endpoint.NAME.oauth2.token_url is an address */
@@ -891,7 +743,7 @@ void op_conf_print_help(const struct op_conf_def *defs, FILE *out)
             fprintf(out, "  %s\n  %-30s %s", left, "", d->help ? d->help : "");
         else
             fprintf(out, "  %-30s %s", left, d->help ? d->help : "");
-        if (d->type == OP_CONF_INT && has_bounds(d))
+        if (d->type == OP_CONF_INT && conf_has_bounds(d))
             fprintf(out, " (%lld..%lld)", d->min, d->max);
         if (d->def)
             fprintf(out, " [default: %s]", d->def[0] ? shown_default(d) : "\"\"");
