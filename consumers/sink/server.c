@@ -469,6 +469,8 @@ struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *an
     struct op_httpd_limits limits = {128, 16};
     struct MHD_OptionItem hardening[OP_HTTPD_OPTIONS];
     op_httpd_options(&limits, hardening);
+    /* Read before the daemon starts: from then on /control may change it (under s->lock). */
+    int injecting = s->mode != SINK_FAIL_OK;
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                      MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) | (s->tls_cert ? MHD_USE_TLS : 0);
     if (s->tls_cert)
@@ -494,7 +496,7 @@ struct sink_server *sink_server_start(const struct sink_server_opts *o, FILE *an
     fflush(announce);
     op_log(OP_LOG_NOTICE, "%s%s (state %s%s%s%s)", line, s->tls_cert ? " (https)" : "",
            o->state ? o->state : "in memory only", s->token ? ", bearer token required" : "",
-           s->mode != SINK_FAIL_OK ? ", failure injection on" : "",
+           injecting ? ", failure injection on" : "",
            s->enable_control ? ", /control enabled" : "");
     return s;
 fail:
