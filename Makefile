@@ -293,10 +293,12 @@ uninstall:
 	rm -rf $(DESTDIR)$(DOCDIR)
 	@echo "uninstall: kept $(CONFDIR), /var/spool/outreach, /var/lib/outreach-* and the outreach user"
 
+# Tracked files and new ones not yet added (git ls-files --others honours .gitignore).
+C_FILES = $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $(C_FILES)
 format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	clang-format --dry-run --Werror $(C_FILES)
 
 clean:
 	rm -rf build bin
