@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,8 @@ static int split_name(const char *name, char **type, int *version)
     return 0;
 }
 
+static pthread_mutex_t avro_error_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Completes s (name, type and version set; name NULL: out of memory) from the schema text
  * and appends it to the codec. Takes ownership of s. Returns s, or NULL with errstr. */
 static struct op_schema *add_schema(struct op_codec *codec, struct op_schema *s, const char *json,
@@ -183,20 +186,23 @@ static struct op_schema *add_schema(struct op_codec *codec, struct op_schema *s,
         op_set_err(errstr, errstr_size, "%s: same canonical form as %s", name, clash->name);
         goto fail;
     }
-    if (avro_schema_from_json_length(json, len, &s->schema) != 0) {
+    /* Schemas are added at start and, for ids learnt from a registry, on the reporter's
+     * endpoint threads: avro-c's error text lives in one process-wide buffer (see
+     * op_codec_field_index), so the parse and the read of its message are one step under a
+     * lock. */
+    pthread_mutex_lock(&avro_error_lock);
+    int parsed = avro_schema_from_json_length(json, len, &s->schema) == 0;
+    if (!parsed) {
         s->schema = NULL;
         op_set_err(errstr, errstr_size, "%s: avro-c: %s", name, avro_strerror());
-        goto fail;
-    }
-    if (!is_avro_record(s->schema)) {
+    } else if (!is_avro_record(s->schema)) {
         op_set_err(errstr, errstr_size, "%s: top-level schema must be a record", name);
-        goto fail;
-    }
-    s->iface = avro_generic_class_from_schema(s->schema);
-    if (!s->iface) {
+    } else if (!(s->iface = avro_generic_class_from_schema(s->schema))) {
         op_set_err(errstr, errstr_size, "%s: avro-c: %s", name, avro_strerror());
-        goto fail;
     }
+    pthread_mutex_unlock(&avro_error_lock);
+    if (!s->iface)
+        goto fail;
     if (codec->n == codec->cap) {
         size_t cap = codec->cap ? codec->cap * 2 : 8;
         struct op_schema **ns = realloc(codec->schemas, cap * sizeof *ns);
