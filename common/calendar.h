@@ -21,4 +21,8 @@ int64_t op_days_from_civil(int64_t y, int m, int d);
  * inverse of op_days_from_civil for every real date. */
 void op_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
+/* The n (1..9) decimal digits at s as a number, for the fixed-width fields of dates and times
+ * ("2025-01-31T08"): 0, or -1 when one of them is not a digit (s is not read past it). */
+int op_calendar_digits(const char *s, int n, int *out);
+
 #endif

@@ -70,33 +70,23 @@ static void format_day(long dn, char out[11])
     snprintf(out, 11, "%04d-%02d-%02d", (int)y, m, d);
 }
 
-static int digits(const char *s, int n, long *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return 0;
-}
-
 /* "YYYY-MM-DD" → day number. 0 or -1. */
 static int parse_day(const char *s, long *dn)
 {
-    long y, m, d;
-    if (!s || strlen(s) < 10 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &m) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || m < 1 || m > 12 || d < 1 || d > 31)
+    int y, m, d;
+    if (!s || strlen(s) < 10 || op_calendar_digits(s, 4, &y) || s[4] != '-' ||
+        op_calendar_digits(s + 5, 2, &m) || s[7] != '-' || op_calendar_digits(s + 8, 2, &d) ||
+        m < 1 || m > 12 || d < 1 || d > 31)
         return -1;
-    *dn = (long)op_days_from_civil(y, (int)m, (int)d);
+    *dn = (long)op_days_from_civil(y, m, d);
     return 0;
 }
 
 /* "YYYY-MM-DDTHH:..Z" (UTC) → the day number in UTC+8. 0 or -1. */
 static int parse_instant_day(const char *s, long *dn)
 {
-    long h;
-    if (parse_day(s, dn) != 0 || s[10] != 'T' || digits(s + 11, 2, &h) || h > 23)
+    int h;
+    if (parse_day(s, dn) != 0 || s[10] != 'T' || op_calendar_digits(s + 11, 2, &h) || h > 23)
         return -1;
     if (h + 8 >= 24)
         (*dn)++;

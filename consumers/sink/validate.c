@@ -111,17 +111,6 @@ static int check_money_map(json_t *r, const char *fen_name, const char *yuan_nam
     return 0;
 }
 
-static int digits(const char *s, int n, int *out)
-{
-    *out = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        *out = *out * 10 + (s[i] - '0');
-    }
-    return 0;
-}
-
 /* The window's form for its kind: 0, or -1 with the expected form in errstr. */
 static int check_window(const char *kind, const char *w, char *errstr, size_t errstr_size)
 {
@@ -129,10 +118,11 @@ static int check_window(const char *kind, const char *w, char *errstr, size_t er
     size_t n = strlen(w);
     if (strcmp(kind, "DAY") == 0 || strcmp(kind, "MONTH") == 0) {
         int day = kind[0] == 'D';
-        int ok = n == (day ? 10u : 7u) && digits(w, 4, &y) == 0 && w[4] == '-' &&
-                 digits(w + 5, 2, &m) == 0 && y >= 2000 && m >= 1 && m <= 12;
+        int ok = n == (day ? 10u : 7u) && op_calendar_digits(w, 4, &y) == 0 && w[4] == '-' &&
+                 op_calendar_digits(w + 5, 2, &m) == 0 && y >= 2000 && m >= 1 && m <= 12;
         if (ok && day)
-            ok = w[7] == '-' && digits(w + 8, 2, &d) == 0 && d >= 1 && d <= op_days_in_month(y, m);
+            ok = w[7] == '-' && op_calendar_digits(w + 8, 2, &d) == 0 && d >= 1 &&
+                 d <= op_days_in_month(y, m);
         if (!ok) {
             op_set_err(errstr, errstr_size, "window: \"%.40s\" is not a %s (%s)", w,
                        day ? "date" : "month", day ? "YYYY-MM-DD" : "YYYY-MM");

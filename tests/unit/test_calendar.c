@@ -202,6 +202,27 @@ static void test_day_overflow_counts_on(void **state)
     assert_int_equal(op_days_from_civil(2025, 1, 0), op_days_from_civil(2024, 12, 31));
 }
 
+static void test_digits(void **state)
+{
+    (void)state;
+    int v = -7;
+    assert_int_equal(op_calendar_digits("2025-01-31", 4, &v), 0);
+    assert_int_equal(v, 2025);
+    assert_int_equal(op_calendar_digits("2025-01-31" + 5, 2, &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(op_calendar_digits("0009", 4, &v), 0);
+    assert_int_equal(v, 9);
+    assert_int_equal(op_calendar_digits("999999999", 9, &v), 0);
+    assert_int_equal(v, 999999999);
+    /* Not a digit (sign, space, letter, full-width digit, end of string): -1, v unchanged. */
+    static const char *const bad[] = {"-1", " 12", "1a", "\xef\xbc\x91\xef\xbc\x92", "1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = -7;
+        assert_int_equal(op_calendar_digits(bad[i], 2, &v), -1);
+        assert_int_equal(v, -7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_wide),
         cmocka_unit_test(test_month_lengths),
         cmocka_unit_test(test_day_overflow_counts_on),
+        cmocka_unit_test(test_digits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
